@@ -1,0 +1,31 @@
+# Two commands do all setup on a fresh machine (see README):
+#   make demo   evaluate seeded COCO-like sample data and print the tables
+#   make test   run the whole test suite (what CI runs, via .ci/run)
+# TORCH_SPEC: on the CPU-only dev machines torch comes from a local wheel, pinned.
+# A GPU user sets TORCH_SPEC=torch (or a CUDA index's wheel) instead.
+PYTHON ?= python3
+TORCH_SPEC ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed-%: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH_SPEC)"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[$*]"
+	touch $@
+
+demo: $(VENV)/.installed-cli
+	$(VENV)/bin/assay demo
+
+test: $(VENV)/.installed-bench
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/bench_coco_detection.py
+
+lint: $(VENV)/.installed-bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: demo test bench lint

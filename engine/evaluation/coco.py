@@ -1,0 +1,169 @@
+"""COCO detection evaluation (pycocotools protocol) over columnar tables.
+
+The evaluator only selects rows, builds group keys and hands whole columns to the
+kernels: ``group_pairs`` + ``coco_box_iou_pairs`` (IoU of every detection with every
+ground truth of its image and category), ``coco_greedy_match`` and
+``coco_accumulate``. The 12 stats are computed from the arrays with pycocotools' own
+numpy reductions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ...kernels.boxes import coco_box_iou_pairs
+from ...kernels.matching import coco_greedy_match, group_pairs, rank_within_groups
+from ...kernels.ranking import coco_accumulate, detection_order
+from ..device import resolve_device
+from ..tables import Catalog, DetectionTable, GroundTruthTable
+from .params import CocoParams, IouType
+from .result import CocoResult, summarize
+
+__all__ = ["evaluate_detection_tables"]
+
+_SUPPORTED_IOU_TYPES = ("bbox",)
+
+
+def _id_positions(wanted: tuple[int, ...], known: np.ndarray, name: str) -> np.ndarray:
+    """Dense indexes of ``wanted`` ids in ``known`` (sorted); unknown ids are an error."""
+    ids = np.asarray(wanted, dtype=np.int64)
+    pos = np.searchsorted(known, ids)
+    ok = (pos < len(known)) & (known[np.minimum(pos, max(len(known) - 1, 0))] == ids) if len(known) else (
+        np.zeros(len(ids), dtype=bool))
+    if not ok.all():
+        bad = [int(i) for i in ids[~ok]]
+        raise ValueError(f"Expected `params.{name}` to be ids present in the ground truth, but got {bad}")
+    return pos
+
+
+def _selection(params: CocoParams, catalog: Catalog, device: torch.device) -> tuple[Tensor, Tensor, int, tuple[int, ...], tuple[str, ...]]:
+    """Image mask, category -> key map, number of K segments, K-axis ids and names."""
+    num_img, num_cat = len(catalog.image_ids), len(catalog.category_ids)
+    image_keep = np.ones(num_img, dtype=bool)
+    if params.imgIds is not None:
+        image_keep[:] = False
+        image_keep[_id_positions(params.imgIds, catalog.image_ids, "imgIds")] = True
+    cat_key = np.full(num_cat, -1, dtype=np.int64)
+    if params.catIds is None:
+        chosen = np.arange(num_cat)
+    elif params.useCats:
+        chosen = np.sort(_id_positions(params.catIds, catalog.category_ids, "catIds"))
+    else:  # useCats=0 keeps the caller's category order (it orders tied ground truths)
+        chosen = _id_positions(params.catIds, catalog.category_ids, "catIds")
+    cat_key[chosen] = np.arange(len(chosen))
+    if params.useCats:
+        ids = tuple(int(catalog.category_ids[k]) for k in chosen)
+        names = tuple(catalog.category_names[k] for k in chosen)
+        num_seg = len(chosen)
+    else:
+        ids, names, num_seg = (-1,), ("all",), 1
+    return (torch.from_numpy(image_keep).to(device), torch.from_numpy(cat_key).to(device),
+            num_seg, ids, names)
+
+
+def evaluate_detection_tables(
+    gt: GroundTruthTable,
+    dt: DetectionTable,
+    catalog: Catalog,
+    params: CocoParams | None = None,
+    iou_type: IouType = "bbox",
+    device: torch.device | str | None = None,
+) -> CocoResult:
+    """Evaluate detections against ground truth the pycocotools way.
+
+    Args:
+        gt: ground-truth table.
+        dt: detection table, indexed with the same ``catalog``.
+        catalog: image and category ids of the ground truth.
+        params: evaluation parameters (pycocotools' defaults when ``None``).
+        iou_type: ``"bbox"``.
+        device: where to compute; ``None`` keeps the tables' device, ``"auto"``
+            picks CUDA when available.
+
+    Returns:
+        A :class:`CocoResult` identical to pycocotools' ``COCOeval.eval`` and stats.
+    """
+    if iou_type not in _SUPPORTED_IOU_TYPES:
+        raise ValueError(f"Expected `iou_type` to be one of {_SUPPORTED_IOU_TYPES}, but got {iou_type!r}")
+    params = params or CocoParams()
+    dev = resolve_device(device, gt.image.device)
+    gt, dt = gt.to(dev), dt.to(dev)
+    image_keep, cat_key, num_seg, k_ids, k_names = _selection(params, catalog, dev)
+    num_keys = max(len(catalog.category_ids), 1)
+
+    # Rows of the evaluated images and categories.
+    gt_rows = image_keep[gt.image] & (cat_key[gt.category] >= 0)
+    dt_rows = image_keep[dt.image] & (cat_key[dt.category] >= 0)
+    gt_image, gt_key = gt.image[gt_rows], cat_key[gt.category[gt_rows]]
+    dt_image, dt_key = dt.image[dt_rows], cat_key[dt.category[dt_rows]]
+    dt_score = dt.score[dt_rows]
+
+    # Ground truths sorted by image, category key, then annotation order: one group is a
+    # contiguous run in pycocotools' scan order (also for useCats=0, grouped by image).
+    gt_order = torch.sort(gt_image * num_keys + gt_key, stable=True).indices
+    gt_image, gt_key = gt_image[gt_order], gt_key[gt_order]
+    gt_box = gt.box[gt_rows][gt_order]
+    gt_area = gt.area[gt_rows][gt_order]
+    gt_crowd = gt.iscrowd[gt_rows][gt_order]
+    gt_id = gt.id[gt_rows][gt_order]
+    if params.useCats:
+        gt_group, dt_group = gt_image * num_keys + gt_key, dt_image * num_keys + dt_key
+        gt_seg, dt_seg = gt_key, dt_key
+    else:
+        gt_group, dt_group = gt_image, dt_image
+        gt_seg, dt_seg = torch.zeros_like(gt_key), torch.zeros_like(dt_key)
+
+    # Rank inside each group by descending score; keep the top maxDets[-1].
+    order = detection_order(dt_score, dt_image, dt_key, num_keys)
+    by_group = order[torch.sort(dt_group[order], stable=True).indices]
+    rank = rank_within_groups(dt_group, by_group)
+    kept = rank < params.maxDets[-1]
+    new_index = torch.cumsum(kept, 0) - 1
+    order = new_index[order[kept[order]]]
+    dt_group, dt_seg, rank, dt_score = dt_group[kept], dt_seg[kept], rank[kept], dt_score[kept]
+    dt_box = dt.box[dt_rows][kept]
+    dt_area = dt.area[dt_rows][kept]
+
+    pair_dt, pair_gt = group_pairs(dt_group, gt_group)
+    pair_iou = coco_box_iou_pairs(dt_box[pair_dt], gt_box[pair_gt], gt_crowd[pair_gt])
+
+    f64 = torch.float64
+    area_lo = torch.tensor([r[0] for r in params.areaRng], dtype=f64, device=dev)[:, None]
+    area_hi = torch.tensor([r[1] for r in params.areaRng], dtype=f64, device=dev)[:, None]
+    gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < area_lo) | (gt_area[None, :] > area_hi)
+    dt_outside = (dt_area[None, :] < area_lo) | (dt_area[None, :] > area_hi)
+    iou_thr = torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=f64, device=dev)
+    matches = coco_greedy_match(pair_dt, pair_gt, pair_iou, rank, gt_crowd, gt_ignore, iou_thr)
+
+    num_area = len(params.areaRng)
+    counted_seg = torch.where(~gt_ignore, gt_seg[None, :], num_seg)  # ignored -> sink bin
+    num_counted = torch.zeros((num_area, num_seg + 1), dtype=torch.int64, device=dev)
+    num_counted.scatter_add_(1, counted_seg, torch.ones_like(counted_seg))
+    acc = coco_accumulate(
+        dt_order=order,
+        dt_segment=dt_seg,
+        dt_rank=rank,
+        dt_score=dt_score.to(f64),
+        dt_outside=dt_outside,
+        matches=matches,
+        gt_ignore=gt_ignore,
+        gt_id_nonzero=gt_id != 0,
+        num_counted=num_counted[:, :num_seg].t(),
+        max_dets=list(params.maxDets),
+        rec_thresholds=torch.tensor(params.recThrs, dtype=f64, device=dev),
+    )
+    precision = acc.precision.cpu().numpy()
+    recall = acc.recall.cpu().numpy()
+    stats, _ = summarize(precision, recall, params)
+    return CocoResult(
+        iou_type=iou_type,
+        params=params,
+        stats=stats,
+        precision=precision,
+        recall=recall,
+        scores=acc.scores.cpu().numpy(),
+        category_ids=k_ids,
+        category_names=k_names,
+    )

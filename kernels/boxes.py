@@ -1,0 +1,204 @@
+"""Box kernels: format conversion, area and COCO-exact IoU.
+
+Every function is a pure tensor function: CUDA or CPU from the same code, output on
+the input's device, no host synchronisation, and an empty input gives an empty output
+of the right shape.
+
+IoU follows pycocotools' ``maskApi.c`` ``bbIou`` operation for operation, in the
+input dtype (float64 for parity) and from ``xywh`` boxes::
+
+    w = min(dx + dw, gx + gw) - max(dx, gx)      (0 if w <= 0)
+    h = min(dy + dh, gy + gh) - max(dy, gy)      (0 if h <= 0)
+    i = w * h
+    u = dw * dh                  if the ground truth is crowd
+    u = dw * dh + gw * gh - i    otherwise
+    iou = i / u
+
+Converting to ``xyxy`` first and subtracting can round differently and flip a match
+that sits exactly on a threshold, so the COCO paths keep ``xywh``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "BOX_FORMATS",
+    "BoxFormat",
+    "box_area",
+    "box_convert",
+    "box_iou",
+    "coco_box_iou",
+    "coco_box_iou_pairs",
+]
+
+BoxFormat = Literal["xyxy", "xywh", "cxcywh"]
+BOX_FORMATS: tuple[str, ...] = ("xyxy", "xywh", "cxcywh")
+
+
+def _check_format(name: str, fmt: str) -> None:
+    if fmt not in BOX_FORMATS:
+        raise ValueError(f"Expected `{name}` to be one of {BOX_FORMATS}, but got {fmt!r}")
+
+
+def _check_boxes(name: str, boxes: Tensor) -> None:
+    if not isinstance(boxes, Tensor):
+        raise TypeError(f"Expected `{name}` to be a torch.Tensor, but got {type(boxes).__name__}")
+    if boxes.ndim != 2 or boxes.shape[-1] != 4:
+        raise ValueError(f"Expected `{name}` to have shape (N, 4), but got {tuple(boxes.shape)}")
+
+
+def box_convert(boxes: Tensor, in_fmt: BoxFormat, out_fmt: BoxFormat) -> Tensor:
+    """Convert boxes between ``xyxy``, ``xywh`` and ``cxcywh``.
+
+    Args:
+        boxes: ``(N, 4)`` boxes in ``in_fmt``.
+        in_fmt: format of ``boxes``.
+        out_fmt: format of the result.
+
+    Returns:
+        ``(N, 4)`` boxes in ``out_fmt``, same dtype and device. The input itself is
+        returned when the formats are equal.
+
+    Example:
+        >>> import torch
+        >>> box_convert(torch.tensor([[10.0, 20.0, 30.0, 60.0]]), "xyxy", "xywh")
+        tensor([[10., 20., 20., 40.]])
+        >>> box_convert(torch.tensor([[10.0, 20.0, 20.0, 40.0]]), "xywh", "cxcywh")
+        tensor([[20., 40., 20., 40.]])
+    """
+    _check_format("in_fmt", in_fmt)
+    _check_format("out_fmt", out_fmt)
+    _check_boxes("boxes", boxes)
+    if in_fmt == out_fmt:
+        return boxes
+    a, b, c, d = boxes.unbind(-1)
+    if in_fmt == "xyxy":
+        x1, y1, x2, y2 = a, b, c, d
+    elif in_fmt == "xywh":
+        x1, y1, x2, y2 = a, b, a + c, b + d
+    else:
+        x1, y1, x2, y2 = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+    if out_fmt == "xyxy":
+        return torch.stack((x1, y1, x2, y2), dim=-1)
+    if out_fmt == "xywh":
+        if in_fmt == "xyxy":
+            return torch.stack((a, b, c - a, d - b), dim=-1)
+        return torch.stack((x1, y1, c, d), dim=-1)  # from cxcywh: w and h unchanged
+    if in_fmt == "xywh":
+        return torch.stack((a + c / 2, b + d / 2, c, d), dim=-1)
+    return torch.stack(((a + c) / 2, (b + d) / 2, c - a, d - b), dim=-1)
+
+
+def box_area(boxes: Tensor, fmt: BoxFormat = "xyxy") -> Tensor:
+    """Area of each box; for ``xywh`` it is ``w * h`` exactly as COCO's ``loadRes``.
+
+    Args:
+        boxes: ``(N, 4)`` boxes.
+        fmt: format of ``boxes``.
+
+    Returns:
+        ``(N,)`` areas, same dtype and device.
+
+    Example:
+        >>> import torch
+        >>> box_area(torch.tensor([[0.0, 0.0, 2.0, 3.0]]), "xyxy")
+        tensor([6.])
+        >>> box_area(torch.tensor([[5.0, 5.0, 2.0, 3.0]]), "xywh")
+        tensor([6.])
+    """
+    _check_format("fmt", fmt)
+    _check_boxes("boxes", boxes)
+    if fmt == "xyxy":
+        return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return boxes[:, 2] * boxes[:, 3]
+
+
+def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
+    """COCO IoU of aligned pairs ``(dt[i], gt[i])``, bit-identical to pycocotools.
+
+    Args:
+        dt: ``(P, 4)`` detection boxes, ``xywh``.
+        gt: ``(P, 4)`` ground-truth boxes, ``xywh``.
+        gt_crowd: ``(P,)`` bool; for a crowd ground truth the union is the
+            detection's area (intersection over detection area).
+
+    Returns:
+        ``(P,)`` IoU in the dtype of ``dt``.
+
+    Example:
+        >>> import torch
+        >>> dt = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0]], dtype=torch.float64)
+        >>> gt = torch.tensor([[5.0, 0.0, 10.0, 10.0], [0.0, 0.0, 100.0, 100.0]], dtype=torch.float64)
+        >>> coco_box_iou_pairs(dt, gt, torch.tensor([False, True]))
+        tensor([0.3333, 1.0000], dtype=torch.float64)
+    """
+    dx, dy, dw, dh = dt.unbind(-1)
+    gx, gy, gw, gh = gt.unbind(-1)
+    w = torch.minimum(dx + dw, gx + gw) - torch.maximum(dx, gx)
+    h = torch.minimum(dy + dh, gy + gh) - torch.maximum(dy, gy)
+    inter = w * h
+    da = dw * dh
+    union = torch.where(gt_crowd, da, da + gw * gh - inter)
+    overlap = (w > 0) & (h > 0)
+    # Divide only where the boxes overlap: elsewhere pycocotools writes 0 (and u may be 0).
+    return torch.where(overlap, inter / torch.where(overlap, union, torch.ones_like(union)), 0.0)
+
+
+def coco_box_iou(dt: Tensor, gt: Tensor, gt_crowd: Tensor | None = None) -> Tensor:
+    """COCO IoU matrix between every detection and every ground truth.
+
+    Same numbers as ``pycocotools.mask.iou(dt, gt, iscrowd)``.
+
+    Args:
+        dt: ``(D, 4)`` detection boxes, ``xywh``.
+        gt: ``(G, 4)`` ground-truth boxes, ``xywh``.
+        gt_crowd: ``(G,)`` bool crowd flags; ``None`` means no crowd.
+
+    Returns:
+        ``(D, G)`` IoU matrix.
+
+    Example:
+        >>> import torch
+        >>> dt = torch.tensor([[0.0, 0.0, 10.0, 10.0]], dtype=torch.float64)
+        >>> gt = torch.tensor([[5.0, 0.0, 10.0, 10.0], [20.0, 20.0, 5.0, 5.0]], dtype=torch.float64)
+        >>> coco_box_iou(dt, gt)
+        tensor([[0.3333, 0.0000]], dtype=torch.float64)
+        >>> coco_box_iou(dt[:0], gt).shape
+        torch.Size([0, 2])
+    """
+    _check_boxes("dt", dt)
+    _check_boxes("gt", gt)
+    if gt_crowd is None:
+        gt_crowd = torch.zeros(gt.shape[0], dtype=torch.bool, device=gt.device)
+    d, g = dt.shape[0], gt.shape[0]
+    pairs = coco_box_iou_pairs(
+        dt[:, None, :].expand(d, g, 4).reshape(-1, 4),
+        gt[None, :, :].expand(d, g, 4).reshape(-1, 4),
+        gt_crowd[None, :].expand(d, g).reshape(-1),
+    )
+    return pairs.reshape(d, g)
+
+
+def box_iou(boxes1: Tensor, boxes2: Tensor, fmt: BoxFormat = "xyxy") -> Tensor:
+    """Plain pairwise IoU (torchvision's ``box_iou`` semantics) for any box format.
+
+    Args:
+        boxes1: ``(N, 4)`` boxes in ``fmt``.
+        boxes2: ``(M, 4)`` boxes in ``fmt``.
+        fmt: box format of both inputs.
+
+    Returns:
+        ``(N, M)`` IoU matrix; pairs with an empty union give 0.
+
+    Example:
+        >>> import torch
+        >>> box_iou(torch.tensor([[0.0, 0.0, 2.0, 2.0]]), torch.tensor([[1.0, 1.0, 3.0, 3.0]]))
+        tensor([[0.1429]])
+    """
+    xywh1 = box_convert(boxes1, fmt, "xywh")
+    xywh2 = box_convert(boxes2, fmt, "xywh")
+    return coco_box_iou(xywh1, xywh2)

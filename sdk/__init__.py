@@ -1,0 +1,33 @@
+"""assay: exact, GPU-accelerated metrics for computer-vision models.
+
+Example:
+    >>> import assay
+    >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "dog"}],
+    ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
+    ...                        "bbox": [0, 0, 20, 20], "area": 400, "iscrowd": 0}]}
+    >>> assay.evaluate_coco(gt, [{"image_id": 1, "category_id": 1,
+    ...                          "bbox": [0, 0, 20, 20], "score": 0.5}]).stats[0]
+    np.float64(1.0)
+"""
+
+from __future__ import annotations
+
+from .engine.evaluation import CategoryMetrics, CocoParams, CocoResult
+from .engine.formats import CocoFormatError
+from .engine.tables import Catalog, DetectionTable, GroundTruthTable
+from .evaluate import evaluate_coco, evaluate_detections
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Catalog",
+    "CategoryMetrics",
+    "CocoFormatError",
+    "CocoParams",
+    "CocoResult",
+    "DetectionTable",
+    "GroundTruthTable",
+    "__version__",
+    "evaluate_coco",
+    "evaluate_detections",
+]
