@@ -141,10 +141,10 @@ def coco_accumulate(
         ...     gt_ignore=torch.zeros(1, 1, dtype=torch.bool), gt_id_nonzero=torch.tensor([True]),
         ...     num_counted=torch.tensor([[1]]), max_dets=[1, 10],
         ...     rec_thresholds=torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64))
-        >>> acc.precision[0, :, 0, 0, :]
-        tensor([[1., 1.],
-                [1., 1.],
-                [1., 1.]], dtype=torch.float64)
+        >>> acc.precision[0, :, 0, 0, :]  # 1 / (1 + eps), as pycocotools
+        tensor([[1.0000, 1.0000],
+                [1.0000, 1.0000],
+                [1.0000, 1.0000]], dtype=torch.float64)
         >>> acc.recall[0, 0, 0]
         tensor([1., 1.], dtype=torch.float64)
     """

@@ -5,9 +5,10 @@ Example:
     >>> gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "dog"}],
     ...       "annotations": [{"id": 1, "image_id": 1, "category_id": 1,
     ...                        "bbox": [0, 0, 20, 20], "area": 400, "iscrowd": 0}]}
-    >>> assay.evaluate_coco(gt, [{"image_id": 1, "category_id": 1,
-    ...                          "bbox": [0, 0, 20, 20], "score": 0.5}]).stats[0]
-    np.float64(1.0)
+    >>> result = assay.evaluate_coco(gt, [{"image_id": 1, "category_id": 1,
+    ...                                    "bbox": [0, 0, 20, 20], "score": 0.5}])
+    >>> result.stats[0]  # pycocotools' tp / (tp + fp + eps): a perfect AP is 1 - 2**-52
+    np.float64(0.9999999999999998)
 """
 
 from __future__ import annotations

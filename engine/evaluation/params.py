@@ -40,7 +40,7 @@ class CocoParams(BaseModel):
     Example:
         >>> p = CocoParams(maxDets=[100, 1, 10])
         >>> p.maxDets, p.iouThrs[:3], len(p.recThrs)
-        ((1, 10, 100), (0.5, 0.55, 0.6000000000000001), 101)
+        ((1, 10, 100), (0.5, 0.55, 0.6), 101)
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

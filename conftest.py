@@ -1,0 +1,66 @@
+"""Root pytest configuration.
+
+The source folders map onto one package (sdk/ -> assay, engine/ -> assay.engine,
+kernels/ -> assay.kernels), so a path-derived module name such as
+``engine.evaluation.coco`` is wrong. ``--doctest-modules`` collection is wrapped here
+so that each module's doctests run on the installed module (``assay.engine...``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from _pytest.doctest import DoctestModule
+
+_ROOT = Path(__file__).resolve().parent
+_PACKAGES = {"sdk": "assay", "engine": "assay.engine", "kernels": "assay.kernels"}
+
+
+def installed_module_name(path: Path) -> str | None:
+    """``assay.*`` name of a source file under sdk/, engine/ or kernels/, else None."""
+    try:
+        rel = path.resolve().relative_to(_ROOT)
+    except ValueError:
+        return None
+    if len(rel.parts) < 2 or rel.parts[0] not in _PACKAGES or rel.suffix != ".py":
+        return None
+    parts = [_PACKAGES[rel.parts[0]], *rel.parts[1:-1]]
+    if rel.stem != "__init__":
+        parts.append(rel.stem)
+    return ".".join(parts)
+
+
+class InstalledDoctestModule(DoctestModule):
+    """Doctests of a source file, run on the module imported under its package name."""
+
+    def _getobj(self) -> ModuleType:
+        name = installed_module_name(self.path)
+        assert name is not None
+        return importlib.import_module(name)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    collected = yield
+    if installed_module_name(file_path) is None:
+        return collected
+    return [
+        InstalledDoctestModule.from_parent(parent, path=file_path) if type(c) is DoctestModule else c
+        for c in collected
+    ]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    # A `Package` node would import sdk/__init__.py as `sdk`; collect them as plain folders.
+    try:
+        rel = path.resolve().relative_to(_ROOT)
+    except ValueError:
+        return None
+    if rel.parts and rel.parts[0] in _PACKAGES:
+        return pytest.Dir.from_parent(parent, path=path)
+    return None
