@@ -80,12 +80,16 @@ def rank_within_groups(group: Tensor, order: Tensor) -> Tensor:
     return rank
 
 
-def group_pairs(dt_group: Tensor, gt_group: Tensor) -> tuple[Tensor, Tensor]:
+def group_pairs(
+    dt_group: Tensor, gt_group: Tensor, num_groups: int | None = None
+) -> tuple[Tensor, Tensor]:
     """All (detection, ground truth) pairs that share a group.
 
     Args:
         dt_group: ``(D,)`` int64 group key of each detection.
         gt_group: ``(G,)`` int64 group key of each ground truth, sorted ascending.
+        num_groups: when given (all keys ``< num_groups``), group extents come from a
+            dense table of that size instead of binary searches.
 
     Returns:
         ``(pair_dt, pair_gt)``: ``(P,)`` int64 indexes, ordered by detection and then
@@ -97,8 +101,13 @@ def group_pairs(dt_group: Tensor, gt_group: Tensor) -> tuple[Tensor, Tensor]:
         (tensor([0, 1, 1]), tensor([2, 0, 1]))
     """
     device = dt_group.device
-    start = torch.searchsorted(gt_group, dt_group, side="left")
-    count = torch.searchsorted(gt_group, dt_group, side="right") - start
+    if num_groups is not None:
+        per_group = torch.bincount(gt_group, minlength=num_groups)
+        count = per_group[dt_group]
+        start = (torch.cumsum(per_group, 0) - per_group)[dt_group]
+    else:
+        start = torch.searchsorted(gt_group, dt_group, side="left")
+        count = torch.searchsorted(gt_group, dt_group, side="right") - start
     total = int(count.sum())  # host read: size of the ragged pair buffer
     pair_dt = torch.repeat_interleave(
         torch.arange(dt_group.shape[0], device=device), count, output_size=total
@@ -182,8 +191,11 @@ def coco_greedy_match(
     pair_crowd = gt_crowd[pair_gt]
     pair_counted = ~gt_ignore[:, pair_gt]  # (A, P): non-ignored ground truths are preferred
     thr = iou_thresholds.to(pair_iou.dtype)[:, None, None]
-    # taken[t, a, g]: non-crowd ground truth already matched; column num_gt is a sink.
+    # taken[t, a, g]: non-crowd ground truth already matched. Column num_gt is a sink
+    # that crowd matches and "no match" (-1, the last entry of take_column) write to.
     taken = torch.zeros((num_thr, num_area, num_gt + 1), dtype=torch.bool, device=device)
+    gt_column = torch.arange(num_gt + 1, device=device)
+    take_column = torch.where(torch.cat((gt_crowd, gt_crowd.new_ones(1))), num_gt, gt_column)
     matched = torch.empty((num_thr, num_area, num_cand), dtype=torch.int64, device=device)
     c0 = p0 = 0
     for c1, p1 in zip(*bounds, strict=True):
@@ -207,8 +219,7 @@ def coco_greedy_match(
         best_gt = torch.full((num_thr, num_area, n), -1, dtype=torch.int64, device=device)
         best_gt.scatter_reduce_(2, slot, torch.where(ok, gt, -1), "amax")
         matched[:, :, c0:c1] = best_gt
-        absorbs = (best_gt < 0) | gt_crowd[best_gt.clamp(min=0)]
-        taken.scatter_(2, torch.where(absorbs, num_gt, best_gt), True)
+        taken.scatter_(2, take_column[best_gt], True)
         c0, p0 = c1, p1
     gt_index[:, :, rank_order] = matched
     return GreedyMatches(det_index, gt_index)

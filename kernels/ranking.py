@@ -27,6 +27,7 @@ from .matching import GreedyMatches
 
 __all__ = [
     "CocoAccumulation",
+    "accumulation_order",
     "coco_accumulate",
     "detection_order",
 ]
@@ -75,6 +76,28 @@ def detection_order(score: Tensor, image: Tensor, category: Tensor, num_categori
     return pre[by_score]
 
 
+def accumulation_order(score_order: Tensor, segment: Tensor) -> Tensor:
+    """Order in which pycocotools' ``accumulate`` walks detections.
+
+    By category segment, then descending score, then image and rank: a stable sort by
+    segment of a score order whose ties are already in (image, rank) order.
+
+    Args:
+        score_order: ``(D,)`` permutation by descending score, ties by (image, rank),
+            e.g. from :func:`detection_order`.
+        segment: ``(D,)`` int64 category segment of each detection.
+
+    Returns:
+        ``(D,)`` int64 permutation.
+
+    Example:
+        >>> import torch
+        >>> accumulation_order(torch.tensor([2, 0, 1]), torch.tensor([1, 0, 1]))
+        tensor([1, 2, 0])
+    """
+    return score_order[torch.sort(segment[score_order], stable=True).indices]
+
+
 def _recall_threshold_counts(rec_thresholds: Tensor, num_counted: Tensor) -> Tensor:
     """Smallest TP count ``c`` with ``c / n >= r`` (float64) for every (n, r).
 
@@ -94,7 +117,6 @@ def _recall_threshold_counts(rec_thresholds: Tensor, num_counted: Tensor) -> Ten
 
 
 def coco_accumulate(
-    dt_order: Tensor,
     dt_segment: Tensor,
     dt_rank: Tensor,
     dt_score: Tensor,
@@ -108,22 +130,25 @@ def coco_accumulate(
 ) -> CocoAccumulation:
     """pycocotools ``accumulate`` for every (threshold, category, area, maxDets) at once.
 
+    Detections must be given in accumulation order: by category, then descending
+    score, then image and rank (what pycocotools' stable mergesort over the
+    image-ordered concatenation gives); :func:`accumulation_order` computes it.
+
     Args:
-        dt_order: ``(D,)`` int64 permutation of the detections by descending score,
-            ties by (image, rank), e.g. from :func:`detection_order`.
-        dt_segment: ``(D,)`` int64 category index ``k`` of each detection (all 0 when
-            categories are not used).
+        dt_segment: ``(D,)`` int64 category index ``k`` of each detection, ascending
+            (all 0 when categories are not used).
         dt_rank: ``(D,)`` int64 rank of the detection inside its (image, category)
             group; detections must already be cut to ``max(max_dets)`` per group.
         dt_score: ``(D,)`` float64 scores.
         dt_outside: ``(A, D)`` bool; detection area outside area range ``a``.
-        matches: matching result from :func:`~assay.kernels.matching.coco_greedy_match`.
+        matches: matching result from :func:`~assay.kernels.matching.coco_greedy_match`
+            on the detections in this order.
         gt_ignore: ``(A, G)`` bool ignored ground truths per area range.
         gt_id_nonzero: ``(G,)`` bool; ``False`` reproduces pycocotools' treatment of a
             ground truth with id 0, whose match is recorded as "no match".
         num_counted: ``(K, A)`` int64 non-ignored ground truths per category and area.
         max_dets: ``M`` maxDets values, ascending.
-        rec_thresholds: ``(R,)`` float64 recall thresholds.
+        rec_thresholds: ``(R,)`` float64 recall thresholds (any order).
 
     Returns:
         :class:`CocoAccumulation` in pycocotools' layout, on the input's device.
@@ -134,8 +159,8 @@ def coco_accumulate(
 
         >>> import torch
         >>> acc = coco_accumulate(
-        ...     dt_order=torch.tensor([0, 1]), dt_segment=torch.tensor([0, 0]),
-        ...     dt_rank=torch.tensor([0, 1]), dt_score=torch.tensor([0.9, 0.8], dtype=torch.float64),
+        ...     dt_segment=torch.tensor([0, 0]), dt_rank=torch.tensor([0, 1]),
+        ...     dt_score=torch.tensor([0.9, 0.8], dtype=torch.float64),
         ...     dt_outside=torch.zeros(1, 2, dtype=torch.bool),
         ...     matches=GreedyMatches(torch.tensor([0]), torch.tensor([[[0]]])),
         ...     gt_ignore=torch.zeros(1, 1, dtype=torch.bool), gt_id_nonzero=torch.tensor([True]),
@@ -152,114 +177,109 @@ def coco_accumulate(
     f64 = torch.float64
     num_thr, num_area, _ = matches.gt_index.shape
     num_cat = num_counted.shape[0]
-    num_max = len(max_dets)
     num_rec = rec_thresholds.shape[0]
-    num_det = dt_order.shape[0]
+    num_det = dt_score.shape[0]
     rec_sorted, rec_perm = torch.sort(rec_thresholds.to(f64), stable=True)
+    score = dt_score.to(f64)
 
-    # Accumulation order: category, then descending score, then image and rank.
-    order = dt_order[torch.sort(dt_segment[dt_order], stable=True).indices]
-    position = torch.empty_like(order)
-    position[order] = torch.arange(num_det, device=device)
     seg_size = torch.bincount(dt_segment, minlength=num_cat)
     seg_start = torch.cumsum(seg_size, 0) - seg_size
-    # One padding slot at the end lets empty segments (start == D) index safely.
-    sorted_score = torch.cat((dt_score.to(f64)[order], dt_score.new_zeros(1, dtype=f64)))
-    first_score = torch.where(seg_size > 0, sorted_score[seg_start], 0.0)
-    sorted_rank = dt_rank[order]
-    sorted_inside = ~dt_outside[:, order]  # (A, D)
+    # A zero after the last detection lets empty segments (start == D) index safely.
+    first_score = torch.where(seg_size > 0, torch.cat((score, score.new_zeros(1)))[seg_start], 0.0)
+    inside = ~dt_outside  # (A, D)
 
-    # Candidate detections (those that can match) in accumulation order.
-    cand_sort = torch.sort(position[matches.det_index]).indices
-    cand = matches.det_index[cand_sort]
-    cand_gt = matches.gt_index[:, :, cand_sort]  # (T, A, S)
-    num_cand = cand.shape[0]
-    cand_pos = position[cand]
-    cand_seg = dt_segment[cand]
-    cand_rank = dt_rank[cand]
-    cand_score = dt_score.to(f64)[cand]
-    cand_inside = ~dt_outside[:, cand]  # (A, S)
-    is_matched = cand_gt >= 0
-    gt_safe = cand_gt.clamp(min=0)
-    counts_as_match = is_matched & gt_id_nonzero[gt_safe]
-    gt_ignored = torch.gather(gt_ignore[None].expand(num_thr, -1, -1), 2, gt_safe)
-    dt_ignored = (is_matched & gt_ignored) | (~counts_as_match & ~cand_inside)
-    cand_tp = counts_as_match & ~dt_ignored
-    cand_counted = ~dt_ignored
-    # First candidate of each candidate's category segment, to make cumsums segment-relative.
-    index = torch.arange(num_cand, device=device)
-    new_seg = torch.ones(num_cand, dtype=torch.bool, device=device)
-    new_seg[1:] = cand_seg[1:] != cand_seg[:-1]
-    cand_first = torch.where(new_seg, index, torch.zeros_like(index)).cummax(0).values
+    # Match events: (threshold, area, detection) where the detection matched a ground
+    # truth. Row-major nonzero lists them sorted by (t, a, category, position).
+    ev_t, ev_a, ev_c = torch.nonzero(matches.gt_index >= 0, as_tuple=True)
+    num_ev = ev_t.shape[0]
+    ev_gt = matches.gt_index[ev_t, ev_a, ev_c]
+    ev_det = matches.det_index[ev_c]
+    ev_cat = dt_segment[ev_det]
+    ev_rank = dt_rank[ev_det]
+    ev_ak = ev_a * num_cat + ev_cat
+    ev_inside = inside.reshape(-1)[ev_a * num_det + ev_det]
+    # pycocotools: dtIg = gtIg[m] for a match; an unmatched detection outside the area
+    # range is ignored; a match to a ground truth with id 0 is recorded as no match.
+    ev_real = gt_id_nonzero[ev_gt]
+    ev_ignored = gt_ignore.reshape(-1)[ev_a * gt_ignore.shape[1] + ev_gt] | (~ev_real & ~ev_inside)
+    ev_tp = ev_real & ~ev_ignored
+    # Change of the "counted" status relative to an unmatched detection.
+    ev_delta = (~ev_ignored).to(f64) - ev_inside.to(f64)
+    ev_seg = ev_t * (num_area * num_cat) + ev_ak  # nondecreasing
+    index = torch.arange(num_ev, device=device)
+    new_seg = torch.ones(num_ev, dtype=torch.bool, device=device)
+    new_seg[1:] = ev_seg[1:] != ev_seg[:-1]
+    ev_first = torch.where(new_seg, index, torch.zeros_like(index)).cummax(0).values
+    # Flat offsets into the per-area cumulative count of plain detections (D + 1 columns).
+    ev_upto = ev_a * (num_det + 1) + ev_det + 1
+    ev_before_seg = ev_a * (num_det + 1) + seg_start[ev_cat]
 
-    area_index = torch.arange(num_area, device=device)
-    counted_per_seg = num_counted.t()  # (A, K)
-    n_cand = counted_per_seg[:, cand_seg].to(f64)  # (A, S)
-    thr_counts = _recall_threshold_counts(rec_sorted, counted_per_seg)  # (A, K, R)
-    # Flat layout of (category, TP count) per area range for reading scores back.
-    slots = counted_per_seg + 1
-    slot_offset = torch.cumsum(slots, 1) - slots  # (A, K)
-    num_slots = int(slots.sum(1).max()) if num_cat else 1  # host read: buffer size
+    counted = num_counted.t().contiguous()  # (A, K)
+    ev_num_counted = counted.reshape(-1)[ev_ak].to(f64).clamp(min=1)
+    thr_counts = _recall_threshold_counts(rec_sorted, counted).long()  # (A, K, R)
+    # Scores by (t, a, k, TP count): slot offsets per (a, k); one sink slot at the end.
+    slots = counted + 1
+    slot_offset = torch.cumsum(slots.reshape(-1), 0) - slots.reshape(-1)  # (A * K,)
+    slots_per_ta = int(slots.sum()) if num_cat else 0  # host read: buffer size
+    ev_slot = ev_t * slots_per_ta + slot_offset[ev_ak]
+    read_slot = (
+        torch.arange(num_thr, device=device)[:, None, None, None] * slots_per_ta
+        + (slot_offset.view(num_area, num_cat)[:, :, None] + thr_counts)[None]
+    )
+    score_sink = num_thr * slots_per_ta
+    num_seg = num_thr * num_area * num_cat
+    env_sink = num_seg * num_rec
+    ev_score = score[ev_det]
 
-    precision = torch.empty((num_thr, num_area, num_max, num_cat, num_rec), dtype=f64, device=device)
-    recall = torch.empty((num_thr, num_area, num_max, num_cat), dtype=f64, device=device)
-    scores = torch.empty_like(precision)
+    shape = (num_thr, num_area, len(max_dets), num_cat, num_rec)
+    precision = torch.empty(shape, dtype=f64, device=device)
+    scores = torch.empty(shape, dtype=f64, device=device)
+    reached = torch.empty(shape, dtype=torch.bool, device=device)
+    recall = torch.empty(shape[:-1], dtype=f64, device=device)
     for mi, max_det in enumerate(max_dets):
         # Every detection counted as if unmatched: counted iff inside the area range.
-        plain = (sorted_inside & (sorted_rank < max_det)).to(f64)  # (A, D)
-        plain_cum = torch.cumsum(plain, 1)
-        plain_before = torch.cat((plain_cum - plain, plain_cum[:, -1:] if num_det else plain), 1)
-        plain_before_seg = plain_before[:, seg_start] if num_det else plain_before[:, :0]
-        included = cand_rank < max_det
-        tp = (cand_tp & included).to(f64)  # (T, A, S)
-        # Correction of the plain count for candidates: matched ones may be ignored.
-        delta = (cand_counted & included).to(f64) - (cand_inside & included).to(f64)
-        tp_cum = torch.cumsum(tp, 2)
-        delta_cum = torch.cumsum(delta, 2)
-        tp_seg = tp_cum - (tp_cum - tp)[:, :, cand_first]
-        delta_seg = delta_cum - (delta_cum - delta)[:, :, cand_first]
+        plain = (inside & (dt_rank < max_det)).to(f64)
+        plain_cum = torch.cat((plain.new_zeros(num_area, 1), torch.cumsum(plain, 1)), 1).view(-1)
+        included = ev_rank < max_det
+        tp = (ev_tp & included).to(f64)
+        delta = ev_delta * included
+        tp_cum = torch.cumsum(tp, 0)
+        delta_cum = torch.cumsum(delta, 0)
+        tp_seg = tp_cum - (tp_cum - tp)[ev_first]
         counted_seen = (
-            plain_cum[:, cand_pos] - plain_before_seg[:, cand_seg] + delta_seg
-        )  # (T, A, S)
-        fp_seg = counted_seen - tp_seg
+            plain_cum[ev_upto] - plain_cum[ev_before_seg] + delta_cum - (delta_cum - delta)[ev_first]
+        )
+        pr = tp_seg / ((counted_seen - tp_seg) + tp_seg + _EPS)  # tp / (fp + tp + eps)
+        block = torch.searchsorted(rec_sorted, tp_seg / ev_num_counted, right=True) - 1
         is_tp = tp > 0
-        pr = torch.where(is_tp, tp_seg / (fp_seg + tp_seg + _EPS), 0.0)
-        rc = tp_seg / n_cand.clamp(min=1)
-        block = torch.searchsorted(rec_sorted, rc, right=True) - 1  # (T, A, S)
         keep = is_tp & (block >= 0)
-        flat = ((torch.arange(num_thr, device=device)[:, None, None] * num_area
-                 + area_index[None, :, None]) * num_cat + cand_seg) * num_rec + block.clamp(min=0)
-        env = torch.zeros(num_thr * num_area * num_cat * num_rec, dtype=f64, device=device)
-        env.scatter_reduce_(0, flat[keep], pr[keep], "amax")
-        env = env.view(num_thr, num_area, num_cat, num_rec)
-        q = env.flip(-1).cummax(-1).values.flip(-1)
+        env = torch.zeros(env_sink + 1, dtype=f64, device=device)
+        env.scatter_reduce_(0, torch.where(keep, ev_seg * num_rec + block, env_sink), pr, "amax")
+        q = env[:-1].view(num_thr, num_area, num_cat, num_rec).flip(-1).cummax(-1).values.flip(-1)
 
-        tp_total = torch.zeros((num_thr, num_area, num_cat), dtype=f64, device=device)
-        tp_total.scatter_add_(2, cand_seg.expand(num_thr, num_area, -1), tp)
+        tp_total = torch.zeros(num_seg, dtype=f64, device=device)
+        tp_total.scatter_add_(0, ev_seg, tp)
+        tp_total = tp_total.view(num_thr, num_area, num_cat)
         # Score at each recall threshold: the c-th true positive, or the first detection.
-        score_buf = torch.zeros((num_thr, num_area, num_slots + 1), dtype=f64, device=device)
-        slot = (slot_offset[:, cand_seg] + tp_seg.long()).clamp(max=num_slots)
-        score_buf.scatter_(2, torch.where(is_tp, slot, num_slots), cand_score.expand_as(tp))
-        c_r = thr_counts.long()  # (A, K, R)
-        read = (slot_offset[:, :, None] + c_r).clamp(max=num_slots)
-        by_count = torch.gather(score_buf, 2, read.view(1, num_area, -1).expand(num_thr, -1, -1))
-        by_count = by_count.view(num_thr, num_area, num_cat, num_rec)
-        reached = c_r[None] <= tp_total[..., None]
-        s = torch.where(c_r[None] == 0, first_score[None, None, :, None], by_count)
-        s = torch.where(reached, s, 0.0)
-
-        rec = tp_total / counted_per_seg.to(f64).clamp(min=1)
+        score_buf = torch.zeros(score_sink + 1, dtype=f64, device=device)
+        score_buf.scatter_(0, torch.where(is_tp, ev_slot + tp_seg.long(), score_sink), ev_score)
+        by_count = score_buf[read_slot.clamp(max=score_sink)]
         precision[:, :, mi] = q
-        scores[:, :, mi] = s
-        recall[:, :, mi] = rec
+        scores[:, :, mi] = torch.where(thr_counts == 0, first_score[:, None], by_count)
+        reached[:, :, mi] = thr_counts <= tp_total[..., None]
+        recall[:, :, mi] = tp_total / counted.to(f64).clamp(min=1)
 
-    absent = (counted_per_seg == 0)[None, :, None, :]  # (1, A, 1, K)
-    precision = torch.where(absent[..., None], -1.0, precision)
-    scores = torch.where(absent[..., None], -1.0, scores)
-    recall = torch.where(absent, -1.0, recall)
+    # Back to the caller's threshold order. pycocotools fills thresholds in that order
+    # and stops at the first one recall never reaches (IndexError), leaving the rest 0.
     unsort = torch.empty_like(rec_perm)
     unsort[rec_perm] = torch.arange(num_rec, device=device)
-    precision = precision[..., unsort].permute(0, 4, 3, 1, 2).contiguous()
-    scores = scores[..., unsort].permute(0, 4, 3, 1, 2).contiguous()
-    recall = recall.permute(0, 3, 1, 2).contiguous()
-    return CocoAccumulation(precision, recall, scores)
+    filled = reached[..., unsort].to(torch.uint8).cummin(-1).values.bool()
+    absent = (counted == 0)[None, :, None, :, None]  # (1, A, 1, K, 1)
+    precision = torch.where(absent, -1.0, torch.where(filled, precision[..., unsort], 0.0))
+    scores = torch.where(absent, -1.0, torch.where(filled, scores[..., unsort], 0.0))
+    recall = torch.where(absent[..., 0], -1.0, recall)
+    return CocoAccumulation(
+        precision.permute(0, 4, 3, 1, 2).contiguous(),
+        recall.permute(0, 3, 1, 2).contiguous(),
+        scores.permute(0, 4, 3, 1, 2).contiguous(),
+    )

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.matching import coco_greedy_match, group_pairs, rank_within_groups
-from ...kernels.ranking import coco_accumulate, detection_order
+from ...kernels.ranking import accumulation_order, coco_accumulate, detection_order
 from ..device import resolve_device
 from ..tables import Catalog, DetectionTable, GroundTruthTable
 from .params import CocoParams, IouType
@@ -93,40 +93,46 @@ def evaluate_detection_tables(
     image_keep, cat_key, num_seg, k_ids, k_names = _selection(params, catalog, dev)
     num_keys = max(len(catalog.category_ids), 1)
 
-    # Rows of the evaluated images and categories.
-    gt_rows = image_keep[gt.image] & (cat_key[gt.category] >= 0)
-    dt_rows = image_keep[dt.image] & (cat_key[dt.category] >= 0)
-    gt_image, gt_key = gt.image[gt_rows], cat_key[gt.category[gt_rows]]
-    dt_image, dt_key = dt.image[dt_rows], cat_key[dt.category[dt_rows]]
-    dt_score = dt.score[dt_rows]
+    # Rows of the evaluated images and categories (no copy when all are evaluated).
+    if params.imgIds is None and params.catIds is None:
+        gt_cols = (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id)
+        dt_cols = (dt.image, dt.category, dt.box, dt.score, dt.area)
+    else:
+        gt_rows = image_keep[gt.image] & (cat_key[gt.category] >= 0)
+        dt_rows = image_keep[dt.image] & (cat_key[dt.category] >= 0)
+        gt_cols = tuple(c[gt_rows] for c in (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id))
+        dt_cols = tuple(c[dt_rows] for c in (dt.image, dt.category, dt.box, dt.score, dt.area))
 
     # Ground truths sorted by image, category key, then annotation order: one group is a
     # contiguous run in pycocotools' scan order (also for useCats=0, grouped by image).
+    gt_image, gt_key = gt_cols[0], cat_key[gt_cols[1]]
     gt_order = torch.sort(gt_image * num_keys + gt_key, stable=True).indices
     gt_image, gt_key = gt_image[gt_order], gt_key[gt_order]
-    gt_box = gt.box[gt_rows][gt_order]
-    gt_area = gt.area[gt_rows][gt_order]
-    gt_crowd = gt.iscrowd[gt_rows][gt_order]
-    gt_id = gt.id[gt_rows][gt_order]
+    gt_box, gt_area, gt_crowd, gt_id = (c[gt_order] for c in gt_cols[2:])
+    dt_image, dt_key, dt_score = dt_cols[0], cat_key[dt_cols[1]], dt_cols[3]
+    num_img = len(catalog.image_ids)
     if params.useCats:
+        num_groups = num_img * num_keys
         gt_group, dt_group = gt_image * num_keys + gt_key, dt_image * num_keys + dt_key
         gt_seg, dt_seg = gt_key, dt_key
     else:
+        num_groups = num_img
         gt_group, dt_group = gt_image, dt_image
         gt_seg, dt_seg = torch.zeros_like(gt_key), torch.zeros_like(dt_key)
 
-    # Rank inside each group by descending score; keep the top maxDets[-1].
+    # Rank inside each group by descending score; keep the top maxDets[-1]; then lay the
+    # detections out in accumulation order (category, -score, image, rank).
     order = detection_order(dt_score, dt_image, dt_key, num_keys)
     by_group = order[torch.sort(dt_group[order], stable=True).indices]
     rank = rank_within_groups(dt_group, by_group)
     kept = rank < params.maxDets[-1]
-    new_index = torch.cumsum(kept, 0) - 1
-    order = new_index[order[kept[order]]]
-    dt_group, dt_seg, rank, dt_score = dt_group[kept], dt_seg[kept], rank[kept], dt_score[kept]
-    dt_box = dt.box[dt_rows][kept]
-    dt_area = dt.area[dt_rows][kept]
+    layout = accumulation_order(order[kept[order]], dt_seg)
+    dt_group, dt_seg, rank, dt_score = dt_group[layout], dt_seg[layout], rank[layout], dt_score[layout]
+    dt_box, dt_area = dt_cols[2][layout], dt_cols[4][layout]
 
-    pair_dt, pair_gt = group_pairs(dt_group, gt_group)
+    # Dense group tables when they are small against the data, binary search otherwise.
+    dense = num_groups <= 4 * (dt_group.shape[0] + gt_group.shape[0]) + 1024
+    pair_dt, pair_gt = group_pairs(dt_group, gt_group, num_groups if dense else None)
     pair_iou = coco_box_iou_pairs(dt_box[pair_dt], gt_box[pair_gt], gt_crowd[pair_gt])
 
     f64 = torch.float64
@@ -142,7 +148,6 @@ def evaluate_detection_tables(
     num_counted = torch.zeros((num_area, num_seg + 1), dtype=torch.int64, device=dev)
     num_counted.scatter_add_(1, counted_seg, torch.ones_like(counted_seg))
     acc = coco_accumulate(
-        dt_order=order,
         dt_segment=dt_seg,
         dt_rank=rank,
         dt_score=dt_score.to(f64),
