@@ -45,18 +45,21 @@ class InstalledDoctestModule(DoctestModule):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    """Run the doctests of sdk/, engine/ and kernels/ on the installed modules."""
     collected = yield
     if installed_module_name(file_path) is None:
         return collected
     return [
-        InstalledDoctestModule.from_parent(parent, path=file_path) if type(c) is DoctestModule else c
+        InstalledDoctestModule.from_parent(parent, path=file_path)
+        if type(c) is DoctestModule
+        else c
         for c in collected
     ]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    # A `Package` node would import sdk/__init__.py as `sdk`; collect them as plain folders.
+    """Collect sdk/, engine/, kernels/ as plain folders (a `Package` would import `sdk`)."""
     try:
         rel = path.resolve().relative_to(_ROOT)
     except ValueError:

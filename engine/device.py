@@ -9,7 +9,9 @@ __all__ = ["DEVICE_CHOICES", "resolve_device"]
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 
-def resolve_device(device: torch.device | str | None, default: torch.device | None = None) -> torch.device:
+def resolve_device(
+    device: torch.device | str | None, default: torch.device | None = None
+) -> torch.device:
     """Turn a user's device argument into a ``torch.device``.
 
     Args:

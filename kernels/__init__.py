@@ -9,7 +9,15 @@ Example:
 
 from __future__ import annotations
 
-from .boxes import BOX_FORMATS, BoxFormat, box_area, box_convert, box_iou, coco_box_iou, coco_box_iou_pairs
+from .boxes import (
+    BOX_FORMATS,
+    BoxFormat,
+    box_area,
+    box_convert,
+    box_iou,
+    coco_box_iou,
+    coco_box_iou_pairs,
+)
 from .matching import GreedyMatches, coco_greedy_match, group_pairs, rank_within_groups
 from .ranking import CocoAccumulation, accumulation_order, coco_accumulate, detection_order
 

@@ -132,7 +132,8 @@ def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
     Example:
         >>> import torch
         >>> dt = torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0]], dtype=torch.float64)
-        >>> gt = torch.tensor([[5.0, 0.0, 10.0, 10.0], [0.0, 0.0, 100.0, 100.0]], dtype=torch.float64)
+        >>> gt = torch.tensor([[5.0, 0.0, 10.0, 10.0], [0.0, 0.0, 100.0, 100.0]],
+        ...                   dtype=torch.float64)
         >>> coco_box_iou_pairs(dt, gt, torch.tensor([False, True]))
         tensor([0.3333, 1.0000], dtype=torch.float64)
     """

@@ -160,7 +160,7 @@ def coco_greedy_match(
         ...     iou_thresholds=torch.tensor([0.5, 0.85], dtype=torch.float64))
         >>> m.det_index
         tensor([0, 1])
-        >>> m.gt_index[:, 0, :]  # at 0.5 the first detection takes it; at 0.85 only the second reaches it
+        >>> m.gt_index[:, 0, :]  # 0.5: the first takes it; 0.85: only the second reaches it
         tensor([[ 0, -1],
                 [-1,  0]])
     """

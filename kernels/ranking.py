@@ -128,7 +128,7 @@ def coco_accumulate(
     max_dets: Sequence[int],
     rec_thresholds: Tensor,
 ) -> CocoAccumulation:
-    """pycocotools ``accumulate`` for every (threshold, category, area, maxDets) at once.
+    """Pycocotools ``accumulate`` for every (threshold, category, area, maxDets) at once.
 
     Detections must be given in accumulation order: by category, then descending
     score, then image and rank (what pycocotools' stable mergesort over the
@@ -247,7 +247,10 @@ def coco_accumulate(
         delta_cum = torch.cumsum(delta, 0)
         tp_seg = tp_cum - (tp_cum - tp)[ev_first]
         counted_seen = (
-            plain_cum[ev_upto] - plain_cum[ev_before_seg] + delta_cum - (delta_cum - delta)[ev_first]
+            plain_cum[ev_upto]
+            - plain_cum[ev_before_seg]
+            + delta_cum
+            - (delta_cum - delta)[ev_first]
         )
         pr = tp_seg / ((counted_seen - tp_seg) + tp_seg + _EPS)  # tp / (fp + tp + eps)
         block = torch.searchsorted(rec_sorted, tp_seg / ev_num_counted, right=True) - 1

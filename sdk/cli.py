@@ -57,12 +57,16 @@ def _stats_table(result: CocoResult, title: str) -> Table:
 def _category_table(result: CocoResult, limit: int | None) -> Table:
     rows = result.per_category()
     shown = rows if limit is None else rows[:limit]
-    title = "Per category (area all)" + ("" if len(shown) == len(rows) else f", first {len(shown)} of {len(rows)}")
+    title = "Per category (area all)" + (
+        "" if len(shown) == len(rows) else f", first {len(shown)} of {len(rows)}"
+    )
     table = Table(title=title, title_justify="left")
     for col in ("id", "name", "AP", "AP50", "AP75", f"AR{rows[0].max_dets}" if rows else "AR"):
         table.add_column(col, justify="left" if col in ("id", "name") else "right")
     for c in shown:
-        table.add_row(str(c.category_id), c.name, *(f"{v:.3f}" for v in (c.ap, c.ap50, c.ap75, c.ar)))
+        table.add_row(
+            str(c.category_id), c.name, *(f"{v:.3f}" for v in (c.ap, c.ap50, c.ap75, c.ar))
+        )
     return table
 
 
@@ -82,7 +86,9 @@ def _parse_max_dets(value: str) -> list[int]:
     try:
         dets = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise typer.BadParameter(f"expected comma-separated ints such as 1,10,100, but got {value!r}") from None
+        raise typer.BadParameter(
+            f"expected comma-separated ints such as 1,10,100, but got {value!r}"
+        ) from None
     if not dets:
         raise typer.BadParameter(f"expected at least one value, but got {value!r}")
     return dets
@@ -94,12 +100,16 @@ def evaluate_coco_command(
     results: Annotated[Path, typer.Argument(help="COCO results JSON (list of detections).")],
     iou_type: Annotated[str, typer.Option("--iou-type", help="bbox")] = "bbox",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
-    max_dets: Annotated[str, typer.Option("--max-dets", help="maxDets, comma separated")] = "1,10,100",
+    max_dets: Annotated[
+        str, typer.Option("--max-dets", help="maxDets, comma separated")
+    ] = "1,10,100",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """COCO detection metrics, identical to pycocotools' COCOeval."""
     if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
-        raise typer.BadParameter(f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device")
+        raise typer.BadParameter(
+            f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device"
+        )
     dev = resolve_device(device)
     params = CocoParams(maxDets=tuple(_parse_max_dets(max_dets)))
     start = time.perf_counter()

@@ -73,10 +73,14 @@ def _tensor(value: ArrayLike, name: str, dtype: torch.dtype, device: torch.devic
         try:
             t = torch.as_tensor(np.asarray(value))
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"Expected `{name}` to be a tensor, array or sequence of numbers, but got {exc}") from None
+            raise TypeError(
+                f"Expected `{name}` to be a tensor, array or sequence of numbers, but got {exc}"
+            ) from None
     if dtype == torch.int64 and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise TypeError(f"Expected `{name}` to hold integer indexes, but got dtype {t.dtype}")
-    if dtype == torch.float64 and not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8)):
+    if dtype == torch.float64 and not (
+        t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8)
+    ):
         raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {t.dtype}")
     return t.to(device=device, dtype=dtype)
 
@@ -89,7 +93,9 @@ def _check_index(t: Tensor, name: str, size: int, what: str) -> None:
     bad = (t < 0) | (t >= size)
     if bool(bad.any()):
         i = _first(bad)
-        raise ValueError(f"Expected `{name}[{i}]` to be a {what} index in [0, {size}), but got {int(t[i])}")
+        raise ValueError(
+            f"Expected `{name}[{i}]` to be a {what} index in [0, {size}), but got {int(t[i])}"
+        )
 
 
 def _check_boxes(boxes: Tensor, name: str) -> None:
@@ -99,7 +105,8 @@ def _check_boxes(boxes: Tensor, name: str) -> None:
     if bool(bad.any()):
         i = _first(bad)
         raise ValueError(
-            f"Expected `{name}[{i}]` to be a finite box with width and height >= 0, but got {boxes[i].tolist()}"
+            f"Expected `{name}[{i}]` to be a finite box with width and height >= 0, "
+            f"but got {boxes[i].tolist()}"
         )
 
 
@@ -155,7 +162,9 @@ def evaluate_detections(
         [1.0, 0.0]
     """
     if box_format not in BOX_FORMATS:
-        raise ValueError(f"Expected `box_format` to be one of {BOX_FORMATS}, but got {box_format!r}")
+        raise ValueError(
+            f"Expected `box_format` to be one of {BOX_FORMATS}, but got {box_format!r}"
+        )
     if isinstance(gt, GroundTruthTable):
         gt_table = gt
     else:
@@ -166,21 +175,34 @@ def evaluate_detections(
         boxes = _tensor(_get(gt, "boxes", "gt"), "gt['boxes']", torch.float64, dev)
         if boxes.numel() == 0:
             boxes = boxes.reshape(0, 4)
-        boxes = box_convert(boxes, box_format, "xywh") if boxes.ndim == 2 and boxes.shape[-1] == 4 else boxes
+        boxes = (
+            box_convert(boxes, box_format, "xywh")
+            if boxes.ndim == 2 and boxes.shape[-1] == 4
+            else boxes
+        )
         _check_boxes(boxes, "gt['boxes']")
         cols = {
             "category": _tensor(_get(gt, "category", "gt"), "gt['category']", torch.int64, dev),
             "boxes": boxes,
-            "area": _tensor(gt["area"], "gt['area']", torch.float64, dev) if "area" in gt else boxes[:, 2] * boxes[:, 3],
-            "iscrowd": _tensor(gt["iscrowd"], "gt['iscrowd']", torch.int64, dev).bool() if "iscrowd" in gt
+            "area": _tensor(gt["area"], "gt['area']", torch.float64, dev)
+            if "area" in gt
+            else boxes[:, 2] * boxes[:, 3],
+            "iscrowd": _tensor(gt["iscrowd"], "gt['iscrowd']", torch.int64, dev).bool()
+            if "iscrowd" in gt
             else torch.zeros(n, dtype=torch.bool, device=image.device),
-            "id": _tensor(gt["id"], "gt['id']", torch.int64, dev) if "id" in gt
+            "id": _tensor(gt["id"], "gt['id']", torch.int64, dev)
+            if "id" in gt
             else torch.arange(1, n + 1, device=image.device),
         }
         for key, col in cols.items():
             if col.shape[0] != n:
-                raise ValueError(f"Expected `gt['{key}']` to have {n} rows like `gt['image']`, but got {col.shape[0]}")
-        gt_table = GroundTruthTable(image, cols["category"], boxes, cols["area"], cols["iscrowd"], cols["id"])
+                raise ValueError(
+                    f"Expected `gt['{key}']` to have {n} rows like `gt['image']`, "
+                    f"but got {col.shape[0]}"
+                )
+        gt_table = GroundTruthTable(
+            image, cols["category"], boxes, cols["area"], cols["iscrowd"], cols["id"]
+        )
     if isinstance(dt, DetectionTable):
         dt_table = dt
     else:
@@ -191,16 +213,25 @@ def evaluate_detections(
         boxes = _tensor(_get(dt, "boxes", "dt"), "dt['boxes']", torch.float64, dev)
         if boxes.numel() == 0:
             boxes = boxes.reshape(0, 4)
-        boxes = box_convert(boxes, box_format, "xywh") if boxes.ndim == 2 and boxes.shape[-1] == 4 else boxes
+        boxes = (
+            box_convert(boxes, box_format, "xywh")
+            if boxes.ndim == 2 and boxes.shape[-1] == 4
+            else boxes
+        )
         _check_boxes(boxes, "dt['boxes']")
         category = _tensor(_get(dt, "category", "dt"), "dt['category']", torch.int64, dev)
         scores = _tensor(_get(dt, "scores", "dt"), "dt['scores']", torch.float64, dev)
         for key, col in (("category", category), ("boxes", boxes), ("scores", scores)):
             if col.shape[0] != n:
-                raise ValueError(f"Expected `dt['{key}']` to have {n} rows like `dt['image']`, but got {col.shape[0]}")
+                raise ValueError(
+                    f"Expected `dt['{key}']` to have {n} rows like `dt['image']`, "
+                    f"but got {col.shape[0]}"
+                )
         if not bool(torch.isfinite(scores).all()):
             i = _first(~torch.isfinite(scores))
-            raise ValueError(f"Expected `dt['scores'][{i}]` to be finite, but got {float(scores[i])}")
+            raise ValueError(
+                f"Expected `dt['scores'][{i}]` to be finite, but got {float(scores[i])}"
+            )
         dt_table = DetectionTable(image, category, boxes, scores, boxes[:, 2] * boxes[:, 3])
     if dt_table.image.device != gt_table.image.device:
         raise ValueError(
@@ -208,17 +239,23 @@ def evaluate_detections(
             f"{dt_table.image.device}; move both with .to(device)"
         )
     if catalog is None:
+
         def _extent(a: Tensor, b: Tensor) -> int:
             both = torch.cat((a, b))
             return int(both.max()) + 1 if both.numel() else 0
 
         num_images = _extent(gt_table.image, dt_table.image) if num_images is None else num_images
-        num_categories = (_extent(gt_table.category, dt_table.category)
-                          if num_categories is None else num_categories)
+        num_categories = (
+            _extent(gt_table.category, dt_table.category)
+            if num_categories is None
+            else num_categories
+        )
         catalog = Catalog.from_counts(num_images, num_categories)
     ni, nk = len(catalog.image_ids), len(catalog.category_ids)
     for name, table in (("gt", gt_table), ("dt", dt_table)):
         _check_index(table.image, f"{name}['image']", ni, "image")
         _check_index(table.category, f"{name}['category']", nk, "category")
     dev_out = resolve_device(device, gt_table.image.device)
-    return evaluate_detection_tables(gt_table, dt_table, catalog, CocoParams.coerce(params), device=dev_out)
+    return evaluate_detection_tables(
+        gt_table, dt_table, catalog, CocoParams.coerce(params), device=dev_out
+    )

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("typer")
-from typer.testing import CliRunner  # noqa: E402
-
-from assay.cli import app  # noqa: E402
-from oracles import run_pycocotools  # noqa: E402
+from assay.cli import app
+from oracles import run_pycocotools
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -30,7 +29,18 @@ def test_evaluate_coco_json_matches_pycocotools(shared_data: Path) -> None:
     ev = run_pycocotools(json.loads(gt.read_text()), json.loads(dt.read_text()))
     np.testing.assert_allclose(payload["stats"], ev.stats, rtol=0, atol=1e-12)
     assert list(payload["stats_named"]) == [
-        "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+        "AP",
+        "AP50",
+        "AP75",
+        "APs",
+        "APm",
+        "APl",
+        "AR1",
+        "AR10",
+        "AR100",
+        "ARs",
+        "ARm",
+        "ARl",
     ]
     assert len(payload["per_category"]) == 80
 
@@ -40,8 +50,9 @@ def test_evaluate_coco_table_and_max_dets(shared_data: Path) -> None:
     out = runner.invoke(app, ["evaluate", "coco", str(gt), str(dt), "--max-dets", "1,10,1000"])
     assert out.exit_code == 0, out.output
     assert "Average Precision" in out.stdout and "person" in out.stdout
-    ev = run_pycocotools(json.loads(gt.read_text()), json.loads(dt.read_text()),
-                         params={"maxDets": [1, 10, 1000]})
+    ev = run_pycocotools(
+        json.loads(gt.read_text()), json.loads(dt.read_text()), params={"maxDets": [1, 10, 1000]}
+    )
     assert f"{ev.stats[8]:.3f}" in out.stdout  # AR at maxDets 1000
 
 
@@ -60,12 +71,15 @@ def test_evaluate_coco_bad_options(shared_data: Path, args: list[str], message: 
     assert message in (out.output + repr(out.exception))
 
 
-def test_main_reports_missing_file_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_main_reports_missing_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from assay.cli import main
 
-    monkeypatch.setattr("sys.argv", ["assay", "evaluate", "coco", str(tmp_path / "gt.json"),
-                                     str(tmp_path / "dt.json")])
+    monkeypatch.setattr(
+        "sys.argv",
+        ["assay", "evaluate", "coco", str(tmp_path / "gt.json"), str(tmp_path / "dt.json")],
+    )
     with pytest.raises(SystemExit) as exc:
         main()
     assert exc.value.code == 2

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import tomllib
 from pathlib import Path
 
-import pytest
-
 import assay
+import pytest
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = {"sdk": "assay", "engine": "assay.engine", "kernels": "assay.kernels"}

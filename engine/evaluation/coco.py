@@ -30,15 +30,22 @@ def _id_positions(wanted: tuple[int, ...], known: np.ndarray, name: str) -> np.n
     """Dense indexes of ``wanted`` ids in ``known`` (sorted); unknown ids are an error."""
     ids = np.asarray(wanted, dtype=np.int64)
     pos = np.searchsorted(known, ids)
-    ok = (pos < len(known)) & (known[np.minimum(pos, max(len(known) - 1, 0))] == ids) if len(known) else (
-        np.zeros(len(ids), dtype=bool))
+    ok = (
+        (pos < len(known)) & (known[np.minimum(pos, max(len(known) - 1, 0))] == ids)
+        if len(known)
+        else (np.zeros(len(ids), dtype=bool))
+    )
     if not ok.all():
         bad = [int(i) for i in ids[~ok]]
-        raise ValueError(f"Expected `params.{name}` to be ids present in the ground truth, but got {bad}")
+        raise ValueError(
+            f"Expected `params.{name}` to be ids present in the ground truth, but got {bad}"
+        )
     return pos
 
 
-def _selection(params: CocoParams, catalog: Catalog, device: torch.device) -> tuple[Tensor, Tensor, int, tuple[int, ...], tuple[str, ...]]:
+def _selection(
+    params: CocoParams, catalog: Catalog, device: torch.device
+) -> tuple[Tensor, Tensor, int, tuple[int, ...], tuple[str, ...]]:
     """Image mask, category -> key map, number of K segments, K-axis ids and names."""
     num_img, num_cat = len(catalog.image_ids), len(catalog.category_ids)
     image_keep = np.ones(num_img, dtype=bool)
@@ -59,8 +66,13 @@ def _selection(params: CocoParams, catalog: Catalog, device: torch.device) -> tu
         num_seg = len(chosen)
     else:
         ids, names, num_seg = (-1,), ("all",), 1
-    return (torch.from_numpy(image_keep).to(device), torch.from_numpy(cat_key).to(device),
-            num_seg, ids, names)
+    return (
+        torch.from_numpy(image_keep).to(device),
+        torch.from_numpy(cat_key).to(device),
+        num_seg,
+        ids,
+        names,
+    )
 
 
 def evaluate_detection_tables(
@@ -86,7 +98,9 @@ def evaluate_detection_tables(
         A :class:`CocoResult` identical to pycocotools' ``COCOeval.eval`` and stats.
     """
     if iou_type not in _SUPPORTED_IOU_TYPES:
-        raise ValueError(f"Expected `iou_type` to be one of {_SUPPORTED_IOU_TYPES}, but got {iou_type!r}")
+        raise ValueError(
+            f"Expected `iou_type` to be one of {_SUPPORTED_IOU_TYPES}, but got {iou_type!r}"
+        )
     params = params or CocoParams()
     dev = resolve_device(device, gt.image.device)
     gt, dt = gt.to(dev), dt.to(dev)
@@ -94,13 +108,17 @@ def evaluate_detection_tables(
     num_keys = max(len(catalog.category_ids), 1)
 
     # Rows of the evaluated images and categories (no copy when all are evaluated).
+    gt_cols: tuple[Tensor, ...]
+    dt_cols: tuple[Tensor, ...]
     if params.imgIds is None and params.catIds is None:
         gt_cols = (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id)
         dt_cols = (dt.image, dt.category, dt.box, dt.score, dt.area)
     else:
         gt_rows = image_keep[gt.image] & (cat_key[gt.category] >= 0)
         dt_rows = image_keep[dt.image] & (cat_key[dt.category] >= 0)
-        gt_cols = tuple(c[gt_rows] for c in (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id))
+        gt_cols = tuple(
+            c[gt_rows] for c in (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id)
+        )
         dt_cols = tuple(c[dt_rows] for c in (dt.image, dt.category, dt.box, dt.score, dt.area))
 
     # Ground truths sorted by image, category key, then annotation order: one group is a
@@ -127,7 +145,12 @@ def evaluate_detection_tables(
     rank = rank_within_groups(dt_group, by_group)
     kept = rank < params.maxDets[-1]
     layout = accumulation_order(order[kept[order]], dt_seg)
-    dt_group, dt_seg, rank, dt_score = dt_group[layout], dt_seg[layout], rank[layout], dt_score[layout]
+    dt_group, dt_seg, rank, dt_score = (
+        dt_group[layout],
+        dt_seg[layout],
+        rank[layout],
+        dt_score[layout],
+    )
     dt_box, dt_area = dt_cols[2][layout], dt_cols[4][layout]
 
     # Dense group tables when they are small against the data, binary search otherwise.

@@ -91,7 +91,9 @@ class CocoParams(BaseModel):
         if value is None:
             return None
         if len(set(value)) != len(value):
-            raise ValueError(f"Expected `{info.field_name}` to hold unique ids, but got {list(value)}")
+            raise ValueError(
+                f"Expected `{info.field_name}` to hold unique ids, but got {list(value)}"
+            )
         return value
 
     @model_validator(mode="after")

@@ -12,7 +12,18 @@ from .params import CocoParams, IouType
 __all__ = ["STAT_NAMES", "CategoryMetrics", "CocoResult", "summarize"]
 
 STAT_NAMES: tuple[str, ...] = (
-    "AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl",
+    "AP",
+    "AP50",
+    "AP75",
+    "APs",
+    "APm",
+    "APl",
+    "AR1",
+    "AR10",
+    "AR100",
+    "ARs",
+    "ARm",
+    "ARl",
 )
 # (is AP, IoU threshold or None, area label, maxDets position or fixed value)
 _STAT_SPECS: tuple[tuple[bool, float | None, str, str | int], ...] = (
@@ -40,7 +51,7 @@ def _mean_valid(s: np.ndarray) -> float:
 def _select(
     arr: np.ndarray, params: CocoParams, ap: bool, iou: float | None, area: str, max_det: int
 ) -> np.ndarray:
-    """pycocotools ``_summarize`` slicing (unknown labels / maxDets give an empty slice)."""
+    """Pycocotools ``_summarize`` slicing (unknown labels / maxDets give an empty slice)."""
     thrs = np.asarray(params.iouThrs, dtype=np.float64)
     aind = [i for i, lbl in enumerate(params.areaRngLbl) if lbl == area]
     mind = [i for i, m in enumerate(params.maxDets) if m == max_det]
@@ -151,15 +162,17 @@ class CocoResult(BaseModel):
         for k, (cid, name) in enumerate(zip(self.category_ids, self.category_names, strict=True)):
             prec = self.precision[:, :, k, a, m]
             at = {iou: np.where(thrs == iou)[0] for iou in (0.5, 0.75)}
-            out.append(CategoryMetrics(
-                category_id=cid,
-                name=name,
-                ap=_mean_valid(prec),
-                ap50=_mean_valid(prec[at[0.5]]),
-                ap75=_mean_valid(prec[at[0.75]]),
-                ar=_mean_valid(self.recall[:, k, a, m]),
-                max_dets=p.maxDets[m],
-            ))
+            out.append(
+                CategoryMetrics(
+                    category_id=cid,
+                    name=name,
+                    ap=_mean_valid(prec),
+                    ap50=_mean_valid(prec[at[0.5]]),
+                    ap75=_mean_valid(prec[at[0.75]]),
+                    ar=_mean_valid(self.recall[:, k, a, m]),
+                    max_dets=p.maxDets[m],
+                )
+            )
         return out
 
     def summary(self) -> str:
