@@ -41,9 +41,18 @@ def resolve_device(
         raise ValueError(
             f"Expected `device` to be one of {DEVICE_CHOICES} or a torch.device, but got {device!r}"
         ) from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(
+            f"Expected `device` to be one of {DEVICE_CHOICES} or a torch.device, but got {device!r}"
+        )
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"Expected `device` to be available, but got {device!r} and torch.cuda.is_available() "
             "is False; pass device='cpu' or 'auto'"
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"Expected `device` to be one of the {torch.cuda.device_count()} CUDA devices, "
+            f"but got {device!r}"
         )
     return dev

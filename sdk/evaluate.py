@@ -76,13 +76,17 @@ def _tensor(value: ArrayLike, name: str, dtype: torch.dtype, device: torch.devic
             raise TypeError(
                 f"Expected `{name}` to be a tensor, array or sequence of numbers, but got {exc}"
             ) from None
+    if t.numel() == 0:  # np.asarray([]) is float64: an empty column has no type to check
+        return t.to(device=device, dtype=dtype)
     if dtype == torch.int64 and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise TypeError(f"Expected `{name}` to hold integer indexes, but got dtype {t.dtype}")
-    if dtype == torch.float64 and not (
-        t.is_floating_point() or t.dtype in (torch.int32, torch.int64, torch.int16, torch.uint8)
-    ):
+    if dtype == torch.float64 and (t.is_complex() or not (t.is_floating_point() or _is_int(t))):
         raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {t.dtype}")
     return t.to(device=device, dtype=dtype)
+
+
+def _is_int(t: Tensor) -> bool:
+    return t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
 def _first(mask: Tensor) -> int:
@@ -94,26 +98,139 @@ def _check_index(t: Tensor, name: str, size: int, what: str) -> None:
     if bool(bad.any()):
         i = _first(bad)
         raise ValueError(
-            f"Expected `{name}[{i}]` to be a {what} index in [0, {size}), but got {int(t[i])}"
+            f"Expected `{name}[{i}]` to be {what} index in [0, {size}), but got {int(t[i])}"
         )
 
 
-def _check_boxes(boxes: Tensor, name: str) -> None:
+def _column(
+    table: Mapping[str, ArrayLike],
+    key: str,
+    name: str,
+    dtype: torch.dtype,
+    device: torch.device | None,
+    rows: int | None,
+) -> Tensor:
+    """One validated 1-D column of ``rows`` rows (``None``: any length)."""
+    if key not in table:
+        raise ValueError(f"Expected `{name}` to have key {key!r}, but it has keys {sorted(table)}")
+    col = _tensor(table[key], f"{name}['{key}']", dtype, device)
+    if col.numel() == 0:
+        col = col.reshape(0)
+    if col.ndim != 1:
+        raise ValueError(
+            f"Expected `{name}['{key}']` to have shape (N,), but got {tuple(col.shape)}"
+        )
+    if rows is not None and col.shape[0] != rows:
+        raise ValueError(
+            f"Expected `{name}['{key}']` to have {rows} rows like `{name}['image']`, "
+            f"but got {col.shape[0]}"
+        )
+    return col
+
+
+def _boxes(
+    table: Mapping[str, ArrayLike],
+    name: str,
+    fmt: BoxFormat,
+    device: torch.device | None,
+    rows: int,
+) -> Tensor:
+    if "boxes" not in table:
+        raise ValueError(f"Expected `{name}` to have key 'boxes', but it has keys {sorted(table)}")
+    boxes = _tensor(table["boxes"], f"{name}['boxes']", torch.float64, device)
+    if boxes.numel() == 0:
+        boxes = boxes.reshape(0, 4)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"Expected `{name}` to have shape (N, 4), but got {tuple(boxes.shape)}")
+        raise ValueError(
+            f"Expected `{name}['boxes']` to have shape (N, 4), but got {tuple(boxes.shape)}"
+        )
+    if boxes.shape[0] != rows:
+        raise ValueError(
+            f"Expected `{name}['boxes']` to have {rows} rows like `{name}['image']`, "
+            f"but got {boxes.shape[0]}"
+        )
+    boxes = box_convert(boxes, fmt, "xywh")
     bad = ~torch.isfinite(boxes).all(1) | (boxes[:, 2] < 0) | (boxes[:, 3] < 0)
     if bool(bad.any()):
         i = _first(bad)
         raise ValueError(
-            f"Expected `{name}[{i}]` to be a finite box with width and height >= 0, "
+            f"Expected `{name}['boxes'][{i}]` to be a finite box with width and height >= 0, "
             f"but got {boxes[i].tolist()}"
         )
+    return boxes
 
 
-def _get(table: Mapping[str, ArrayLike], key: str, name: str) -> ArrayLike:
-    if key not in table:
-        raise KeyError(f"Expected `{name}` to have key {key!r}, but it has keys {sorted(table)}")
-    return table[key]
+def _mapping(table: Any, name: str, table_type: type) -> Mapping[str, ArrayLike]:
+    if not isinstance(table, Mapping):
+        raise TypeError(
+            f"Expected `{name}` to be a mapping of columns or a {table_type.__name__}, "
+            f"but got {type(table).__name__}"
+        )
+    return table
+
+
+def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
+    if isinstance(gt, GroundTruthTable):
+        return gt
+    table = _mapping(gt, "gt", GroundTruthTable)
+    first = table.get("image")
+    dev = first.device if isinstance(first, Tensor) else None
+    image = _column(table, "image", "gt", torch.int64, dev, None)
+    n, dev = image.shape[0], image.device
+    boxes = _boxes(table, "gt", fmt, dev, n)
+    category = _column(table, "category", "gt", torch.int64, dev, n)
+    if "area" in table:
+        area = _column(table, "area", "gt", torch.float64, dev, n)
+        bad = ~torch.isfinite(area) | (area < 0)
+        if bool(bad.any()):
+            i = _first(bad)
+            raise ValueError(
+                f"Expected `gt['area'][{i}]` to be finite and >= 0, but got {float(area[i])}"
+            )
+    else:
+        area = boxes[:, 2] * boxes[:, 3]
+    if "iscrowd" in table:
+        crowd = _column(table, "iscrowd", "gt", torch.float64, dev, n)
+        bad = (crowd != 0) & (crowd != 1)
+        if bool(bad.any()):
+            i = _first(bad)
+            raise ValueError(
+                f"Expected `gt['iscrowd'][{i}]` to be 0 or 1, but got {float(crowd[i])}"
+            )
+        iscrowd = crowd.bool()
+    else:
+        iscrowd = torch.zeros(n, dtype=torch.bool, device=dev)
+    ids = (
+        _column(table, "id", "gt", torch.int64, dev, n)
+        if "id" in table
+        else torch.arange(1, n + 1, device=dev)
+    )
+    return GroundTruthTable(image, category, boxes, area, iscrowd, ids)
+
+
+def _detection_table(dt: Any, fmt: BoxFormat, default: torch.device) -> DetectionTable:
+    if isinstance(dt, DetectionTable):
+        return dt
+    table = _mapping(dt, "dt", DetectionTable)
+    first = table.get("image")
+    dev = first.device if isinstance(first, Tensor) else default
+    image = _column(table, "image", "dt", torch.int64, dev, None)
+    n, dev = image.shape[0], image.device
+    boxes = _boxes(table, "dt", fmt, dev, n)
+    category = _column(table, "category", "dt", torch.int64, dev, n)
+    scores = _column(table, "scores", "dt", torch.float64, dev, n)
+    if not bool(torch.isfinite(scores).all()):
+        i = _first(~torch.isfinite(scores))
+        raise ValueError(f"Expected `dt['scores'][{i}]` to be finite, but got {float(scores[i])}")
+    return DetectionTable(image, category, boxes, scores, boxes[:, 2] * boxes[:, 3])
+
+
+def _count(value: int | None, name: str, fallback: int) -> int:
+    if value is None:
+        return fallback
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"Expected `{name}` to be an int >= 0, but got {value!r}")
+    return int(value)
 
 
 def evaluate_detections(
@@ -165,74 +282,8 @@ def evaluate_detections(
         raise ValueError(
             f"Expected `box_format` to be one of {BOX_FORMATS}, but got {box_format!r}"
         )
-    if isinstance(gt, GroundTruthTable):
-        gt_table = gt
-    else:
-        first = _get(gt, "image", "gt")
-        dev = first.device if isinstance(first, Tensor) else None
-        image = _tensor(first, "gt['image']", torch.int64, dev)
-        n = image.shape[0]
-        boxes = _tensor(_get(gt, "boxes", "gt"), "gt['boxes']", torch.float64, dev)
-        if boxes.numel() == 0:
-            boxes = boxes.reshape(0, 4)
-        boxes = (
-            box_convert(boxes, box_format, "xywh")
-            if boxes.ndim == 2 and boxes.shape[-1] == 4
-            else boxes
-        )
-        _check_boxes(boxes, "gt['boxes']")
-        cols = {
-            "category": _tensor(_get(gt, "category", "gt"), "gt['category']", torch.int64, dev),
-            "boxes": boxes,
-            "area": _tensor(gt["area"], "gt['area']", torch.float64, dev)
-            if "area" in gt
-            else boxes[:, 2] * boxes[:, 3],
-            "iscrowd": _tensor(gt["iscrowd"], "gt['iscrowd']", torch.int64, dev).bool()
-            if "iscrowd" in gt
-            else torch.zeros(n, dtype=torch.bool, device=image.device),
-            "id": _tensor(gt["id"], "gt['id']", torch.int64, dev)
-            if "id" in gt
-            else torch.arange(1, n + 1, device=image.device),
-        }
-        for key, col in cols.items():
-            if col.shape[0] != n:
-                raise ValueError(
-                    f"Expected `gt['{key}']` to have {n} rows like `gt['image']`, "
-                    f"but got {col.shape[0]}"
-                )
-        gt_table = GroundTruthTable(
-            image, cols["category"], boxes, cols["area"], cols["iscrowd"], cols["id"]
-        )
-    if isinstance(dt, DetectionTable):
-        dt_table = dt
-    else:
-        first = _get(dt, "image", "dt")
-        dev = first.device if isinstance(first, Tensor) else gt_table.image.device
-        image = _tensor(first, "dt['image']", torch.int64, dev)
-        n = image.shape[0]
-        boxes = _tensor(_get(dt, "boxes", "dt"), "dt['boxes']", torch.float64, dev)
-        if boxes.numel() == 0:
-            boxes = boxes.reshape(0, 4)
-        boxes = (
-            box_convert(boxes, box_format, "xywh")
-            if boxes.ndim == 2 and boxes.shape[-1] == 4
-            else boxes
-        )
-        _check_boxes(boxes, "dt['boxes']")
-        category = _tensor(_get(dt, "category", "dt"), "dt['category']", torch.int64, dev)
-        scores = _tensor(_get(dt, "scores", "dt"), "dt['scores']", torch.float64, dev)
-        for key, col in (("category", category), ("boxes", boxes), ("scores", scores)):
-            if col.shape[0] != n:
-                raise ValueError(
-                    f"Expected `dt['{key}']` to have {n} rows like `dt['image']`, "
-                    f"but got {col.shape[0]}"
-                )
-        if not bool(torch.isfinite(scores).all()):
-            i = _first(~torch.isfinite(scores))
-            raise ValueError(
-                f"Expected `dt['scores'][{i}]` to be finite, but got {float(scores[i])}"
-            )
-        dt_table = DetectionTable(image, category, boxes, scores, boxes[:, 2] * boxes[:, 3])
+    gt_table = _ground_truth_table(gt, box_format)
+    dt_table = _detection_table(dt, box_format, gt_table.image.device)
     if dt_table.image.device != gt_table.image.device:
         raise ValueError(
             f"Expected `gt` and `dt` on the same device, but got {gt_table.image.device} and "
@@ -244,18 +295,18 @@ def evaluate_detections(
             both = torch.cat((a, b))
             return int(both.max()) + 1 if both.numel() else 0
 
-        num_images = _extent(gt_table.image, dt_table.image) if num_images is None else num_images
-        num_categories = (
-            _extent(gt_table.category, dt_table.category)
-            if num_categories is None
-            else num_categories
+        catalog = Catalog.from_counts(
+            _count(num_images, "num_images", _extent(gt_table.image, dt_table.image)),
+            _count(num_categories, "num_categories", _extent(gt_table.category, dt_table.category)),
         )
-        catalog = Catalog.from_counts(num_images, num_categories)
     ni, nk = len(catalog.image_ids), len(catalog.category_ids)
-    for name, table in (("gt", gt_table), ("dt", dt_table)):
-        _check_index(table.image, f"{name}['image']", ni, "image")
-        _check_index(table.category, f"{name}['category']", nk, "category")
-    dev_out = resolve_device(device, gt_table.image.device)
+    for name, t in (("gt", gt_table), ("dt", dt_table)):
+        _check_index(t.image, f"{name}['image']", ni, "an image")
+        _check_index(t.category, f"{name}['category']", nk, "a category")
     return evaluate_detection_tables(
-        gt_table, dt_table, catalog, CocoParams.coerce(params), device=dev_out
+        gt_table,
+        dt_table,
+        catalog,
+        CocoParams.coerce(params),
+        device=resolve_device(device, gt_table.image.device),
     )

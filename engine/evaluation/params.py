@@ -54,6 +54,17 @@ class CocoParams(BaseModel):
     imgIds: tuple[int, ...] | None = None
     useCats: bool = True
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                raise ValueError(
+                    f"Expected `params` keys to be among {list(_FIELDS)}, but got {unknown}"
+                )
+        return data
+
     @field_validator("iouThrs", "recThrs")
     @classmethod
     def _unit_interval(cls, value: tuple[float, ...], info: Any) -> tuple[float, ...]:
@@ -90,6 +101,11 @@ class CocoParams(BaseModel):
     def _unique_ids(cls, value: tuple[int, ...] | None, info: Any) -> tuple[int, ...] | None:
         if value is None:
             return None
+        if not value:
+            raise ValueError(
+                f"Expected `{info.field_name}` to be a non-empty sequence of ids, or None for "
+                "all, but got []"
+            )
         if len(set(value)) != len(value):
             raise ValueError(
                 f"Expected `{info.field_name}` to hold unique ids, but got {list(value)}"
