@@ -1,0 +1,555 @@
+"""Kernel unit tests on CPU and CUDA, each against pycocotools or a slow reference."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+import assay
+import numpy as np
+import pytest
+import torch
+from assay.kernels.boxes import (
+    box_area,
+    box_convert,
+    box_iou,
+    coco_box_iou,
+    coco_box_iou_pairs,
+)
+from assay.kernels.matching import (
+    GreedyMatches,
+    coco_greedy_match,
+    group_pairs,
+    rank_within_groups,
+)
+from assay.kernels.ranking import accumulation_order, coco_accumulate, detection_order
+
+FORMATS = ("xyxy", "xywh", "cxcywh")
+F64 = torch.float64
+I64 = torch.int64
+EPS = float(np.spacing(1))
+
+
+def _t(values: Any, device: str, dtype: torch.dtype = F64) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(values), dtype=dtype, device=device)
+
+
+def _assert_on(
+    tensor: torch.Tensor, device: str, dtype: torch.dtype, shape: tuple[int, ...]
+) -> None:
+    assert tensor.device.type == torch.device(device).type
+    assert tensor.dtype == dtype
+    assert tuple(tensor.shape) == shape
+
+
+def _xywh(rng: np.random.Generator, n: int, kind: str) -> np.ndarray:
+    """Random xywh boxes: on an integer grid (shared edges, containment, zero sizes,
+    duplicates), on a 0.1 grid (rounding), or arbitrary floats."""
+    if kind == "grid":
+        xy = rng.integers(0, 12, size=(n, 2)).astype(np.float64)
+        wh = rng.integers(0, 8, size=(n, 2)).astype(np.float64)
+    elif kind == "fine":
+        xy = 0.1 * rng.integers(0, 120, size=(n, 2))
+        wh = 0.1 * rng.integers(0, 80, size=(n, 2))
+    else:
+        xy = rng.uniform(-50, 150, size=(n, 2))
+        wh = rng.uniform(0, 80, size=(n, 2)) * (rng.random((n, 2)) > 0.05)
+    return np.concatenate([xy, wh], axis=1)
+
+
+def _np_convert(boxes: np.ndarray, in_fmt: str, out_fmt: str) -> np.ndarray:
+    """Textbook conversions, via xyxy."""
+    if in_fmt == out_fmt:
+        return boxes.copy()
+    a, b, c, d = boxes.T
+    if in_fmt == "xyxy":
+        x1, y1, x2, y2 = a, b, c, d
+    elif in_fmt == "xywh":
+        x1, y1, x2, y2 = a, b, a + c, b + d
+    else:
+        x1, y1, x2, y2 = a - c / 2, b - d / 2, a + c / 2, b + d / 2
+    if out_fmt == "xyxy":
+        return np.stack([x1, y1, x2, y2], 1)
+    if out_fmt == "xywh":
+        return np.stack([x1, y1, x2 - x1, y2 - y1], 1)
+    return np.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], 1)
+
+
+# --------------------------------------------------------------------------- boxes
+
+
+@pytest.mark.parametrize("in_fmt", FORMATS)
+@pytest.mark.parametrize("out_fmt", FORMATS)
+def test_box_convert_matches_reference_and_round_trips(
+    in_fmt: str, out_fmt: str, device: str
+) -> None:
+    rng = np.random.default_rng(0)
+    # Dyadic coordinates: every conversion is exact, so round trips are exact too.
+    exact = 0.25 * rng.integers(0, 400, size=(64, 4))
+    exact[:, 2:] = 0.25 * rng.integers(0, 200, size=(64, 2))
+    src = _np_convert(exact, "xywh", in_fmt)
+    out = box_convert(_t(src, device), in_fmt, out_fmt)
+    _assert_on(out, device, F64, (64, 4))
+    np.testing.assert_array_equal(out.cpu().numpy(), _np_convert(src, in_fmt, out_fmt))
+    back = box_convert(out, out_fmt, in_fmt)
+    np.testing.assert_array_equal(back.cpu().numpy(), src)
+    # Arbitrary floats, float64 and float32: the round trip is exact up to rounding.
+    floats = _np_convert(_xywh(rng, 64, "float"), "xywh", in_fmt)
+    for dtype, tol in ((F64, 1e-12), (torch.float32, 1e-4)):
+        boxes = _t(floats, device, dtype)
+        out = box_convert(boxes, in_fmt, out_fmt)
+        _assert_on(out, device, dtype, (64, 4))
+        ref = _np_convert(floats, in_fmt, out_fmt)
+        np.testing.assert_allclose(out.cpu().double().numpy(), ref, rtol=tol, atol=tol * 100)
+        back = box_convert(out, out_fmt, in_fmt).cpu().double().numpy()
+        np.testing.assert_allclose(back, boxes.cpu().double().numpy(), rtol=tol, atol=tol * 100)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_box_area(fmt: str, device: str) -> None:
+    rng = np.random.default_rng(1)
+    xywh = _xywh(rng, 100, "float")
+    boxes = _np_convert(xywh, "xywh", fmt)
+    out = box_area(_t(boxes, device), fmt)
+    _assert_on(out, device, F64, (100,))
+    if fmt == "xyxy":
+        ref = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    else:
+        ref = boxes[:, 2] * boxes[:, 3]  # w * h, exactly as COCO's loadRes
+    np.testing.assert_array_equal(out.cpu().numpy(), ref)
+
+
+@pytest.mark.parametrize("kind", ["grid", "fine", "float"])
+@pytest.mark.parametrize("seed", range(3))
+def test_coco_box_iou_is_bit_identical_to_pycocotools(kind: str, seed: int, device: str) -> None:
+    mask = pytest.importorskip("pycocotools.mask")
+    rng = np.random.default_rng(seed)
+    dt = _xywh(rng, 40, kind)
+    gt = _xywh(rng, 30, kind)
+    gt[:5] = dt[:5]  # identical boxes
+    crowd = (rng.random(30) < 0.3).astype(np.uint8)
+    theirs = mask.iou(dt.tolist(), gt.tolist(), crowd.tolist())
+    ours = coco_box_iou(_t(dt, device), _t(gt, device), _t(crowd, device, torch.bool))
+    _assert_on(ours, device, F64, (40, 30))
+    np.testing.assert_array_equal(ours.cpu().numpy(), theirs)
+    # Without crowd flags (None means no crowd), and the aligned-pairs form.
+    theirs_plain = mask.iou(dt.tolist(), gt.tolist(), [0] * 30)
+    np.testing.assert_array_equal(coco_box_iou(_t(dt, device), _t(gt, device)).cpu().numpy(),
+                                  theirs_plain)
+    d_idx, g_idx = rng.integers(0, 40, 200), rng.integers(0, 30, 200)
+    pairs = coco_box_iou_pairs(_t(dt[d_idx], device), _t(gt[g_idx], device),
+                               _t(crowd[g_idx], device, torch.bool))
+    _assert_on(pairs, device, F64, (200,))
+    np.testing.assert_array_equal(pairs.cpu().numpy(), theirs[d_idx, g_idx])
+
+
+def test_coco_box_iou_hand_cases(device: str) -> None:
+    mask = pytest.importorskip("pycocotools.mask")
+    gt = [[0, 0, 10, 10], [0, 0, 100, 100], [5, 5, 0, 10], [10, 0, 10, 10]]
+    dt = [[0, 0, 10, 5], [5, 0, 10, 10], [10, 10, 5, 5], [0.1, 0.2, 9.7, 9.9], [5, 5, 0, 0],
+          [0, 0, 10, 10]]
+    crowd = [0, 1, 0, 1]
+    ours = coco_box_iou(_t(dt, device), _t(gt, device), _t(crowd, device, torch.bool))
+    np.testing.assert_array_equal(ours.cpu().numpy(), mask.iou(dt, gt, crowd))
+    assert ours[0, 0].item() == 0.5  # 50 / 100
+    assert ours[1, 1].item() == 1.0  # crowd: intersection over the detection's area
+    assert ours[2, 0].item() == 0.0  # corners touch: no overlap
+
+
+def _ref_box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Textbook xyxy IoU; an empty union gives 0."""
+    out = np.zeros((len(a), len(b)))
+    for i, (ax1, ay1, ax2, ay2) in enumerate(a):
+        for j, (bx1, by1, bx2, by2) in enumerate(b):
+            iw = max(0.0, min(ax2, bx2) - max(ax1, bx1))
+            ih = max(0.0, min(ay2, by2) - max(ay1, by1))
+            inter = iw * ih
+            union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
+            out[i, j] = inter / union if union > 0 else 0.0
+    return out
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", ["grid", "float"])
+def test_box_iou_matches_reference(fmt: str, kind: str, device: str) -> None:
+    rng = np.random.default_rng(3)
+    a, b = _xywh(rng, 25, kind), _xywh(rng, 20, kind)
+    b[:3] = a[:3]
+    ref = _ref_box_iou(_np_convert(a, "xywh", "xyxy"), _np_convert(b, "xywh", "xyxy"))
+    ours = box_iou(_t(_np_convert(a, "xywh", fmt), device), _t(_np_convert(b, "xywh", fmt), device),
+                   fmt)
+    _assert_on(ours, device, F64, (25, 20))
+    if kind == "grid":
+        np.testing.assert_array_equal(ours.cpu().numpy(), ref)  # small integers: exact
+    else:
+        np.testing.assert_allclose(ours.cpu().numpy(), ref, rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- empty inputs
+
+
+def test_box_kernels_on_empty_inputs(device: str) -> None:
+    empty = torch.zeros((0, 4), dtype=F64, device=device)
+    some = _t([[0, 0, 2, 2], [1, 1, 3, 3]], device)
+    for in_fmt in FORMATS:
+        for out_fmt in FORMATS:
+            _assert_on(box_convert(empty, in_fmt, out_fmt), device, F64, (0, 4))
+        _assert_on(box_area(empty, in_fmt), device, F64, (0,))
+        _assert_on(box_iou(empty, some, in_fmt), device, F64, (0, 2))
+        _assert_on(box_iou(some, empty, in_fmt), device, F64, (2, 0))
+        _assert_on(box_iou(empty, empty, in_fmt), device, F64, (0, 0))
+    no_crowd = torch.zeros(0, dtype=torch.bool, device=device)
+    _assert_on(coco_box_iou(empty, some, torch.zeros(2, dtype=torch.bool, device=device)),
+               device, F64, (0, 2))
+    _assert_on(coco_box_iou(some, empty, no_crowd), device, F64, (2, 0))
+    _assert_on(coco_box_iou(some, empty), device, F64, (2, 0))
+    _assert_on(coco_box_iou(empty, empty, no_crowd), device, F64, (0, 0))
+    _assert_on(coco_box_iou_pairs(empty, empty, no_crowd), device, F64, (0,))
+    f32 = torch.zeros((0, 4), dtype=torch.float32, device=device)
+    _assert_on(box_convert(f32, "xyxy", "cxcywh"), device, torch.float32, (0, 4))
+    _assert_on(box_area(f32, "xyxy"), device, torch.float32, (0,))
+
+
+def test_grouping_kernels_on_empty_inputs(device: str) -> None:
+    none = torch.zeros(0, dtype=I64, device=device)
+    _assert_on(rank_within_groups(none, none), device, I64, (0,))
+    groups = _t([0, 0, 3], device, I64)
+    for num_groups in (None, 8):
+        for dt_group, gt_group in ((none, groups), (groups, none), (none, none),
+                                   (_t([1, 2, 5], device, I64), groups)):  # no shared group
+            pair_dt, pair_gt = group_pairs(dt_group, gt_group, num_groups)
+            _assert_on(pair_dt, device, I64, (0,))
+            _assert_on(pair_gt, device, I64, (0,))
+    _assert_on(detection_order(torch.zeros(0, dtype=F64, device=device), none, none, 3),
+               device, I64, (0,))
+    _assert_on(accumulation_order(none, none), device, I64, (0,))
+
+
+@pytest.mark.parametrize(("num_dt", "num_gt"), [(0, 0), (3, 0), (0, 2), (3, 2)])
+def test_greedy_match_without_pairs(num_dt: int, num_gt: int, device: str) -> None:
+    thr = _t([0.5, 0.75], device)
+    for iou in ([], [0.2, 0.49]):  # no pairs at all, or none reaching the smallest threshold
+        if iou and not (num_dt and num_gt):
+            continue
+        m = coco_greedy_match(
+            pair_dt=_t([0, 2][: len(iou)], device, I64),
+            pair_gt=_t([1, 0][: len(iou)], device, I64),
+            pair_iou=_t(iou, device),
+            dt_rank=_t(list(range(num_dt)), device, I64),
+            gt_crowd=torch.zeros(num_gt, dtype=torch.bool, device=device),
+            gt_ignore=torch.zeros((3, num_gt), dtype=torch.bool, device=device),
+            iou_thresholds=thr,
+        )
+        _assert_on(m.det_index, device, I64, (0,))
+        _assert_on(m.gt_index, device, I64, (2, 3, 0))
+
+
+def test_accumulate_without_detections(device: str) -> None:
+    # Category 0 has 2 counted GTs and no detection: pycocotools gives precision, recall
+    # and scores 0 (nd == 0). Category 1 has no counted GT: -1 everywhere.
+    acc = coco_accumulate(
+        dt_segment=torch.zeros(0, dtype=I64, device=device),
+        dt_rank=torch.zeros(0, dtype=I64, device=device),
+        dt_score=torch.zeros(0, dtype=F64, device=device),
+        dt_outside=torch.zeros((2, 0), dtype=torch.bool, device=device),
+        matches=GreedyMatches(torch.zeros(0, dtype=I64, device=device),
+                              torch.zeros((3, 2, 0), dtype=I64, device=device)),
+        gt_ignore=_t([[False, False, True], [True, False, True]], device, torch.bool),
+        gt_id_nonzero=torch.ones(3, dtype=torch.bool, device=device),
+        num_counted=_t([[2, 1], [0, 0]], device, I64),
+        max_dets=[1, 10, 100],
+        rec_thresholds=_t(np.linspace(0, 1, 11), device),
+    )
+    _assert_on(acc.precision, device, F64, (3, 11, 2, 2, 3))
+    _assert_on(acc.scores, device, F64, (3, 11, 2, 2, 3))
+    _assert_on(acc.recall, device, F64, (3, 2, 2, 3))
+    for arr in (acc.precision, acc.scores):
+        assert (arr[:, :, 0] == 0).all() and (arr[:, :, 1] == -1).all()
+    assert (acc.recall[:, 0] == 0).all() and (acc.recall[:, 1] == -1).all()
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+def _ref_rank(group: np.ndarray, order: np.ndarray) -> np.ndarray:
+    rank = np.zeros(len(group), dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i in order:
+        rank[i] = seen.get(int(group[i]), 0)
+        seen[int(group[i])] = rank[i] + 1
+    return rank
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_within_groups_matches_reference(seed: int, device: str) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    group = 7 * rng.integers(0, int(rng.integers(1, 20)), n)  # keys with gaps
+    order = np.lexsort((rng.permutation(n), group))  # by group, random order inside
+    ours = rank_within_groups(_t(group, device, I64), _t(order, device, I64))
+    _assert_on(ours, device, I64, (n,))
+    np.testing.assert_array_equal(ours.cpu().numpy(), _ref_rank(group, order))
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("dense", [False, True])
+def test_group_pairs_matches_reference(seed: int, dense: bool, device: str) -> None:
+    rng = np.random.default_rng(seed)
+    num_groups = int(rng.integers(1, 30))
+    dt_group = rng.integers(0, num_groups, int(rng.integers(0, 60)))
+    gt_group = np.sort(rng.integers(0, num_groups, int(rng.integers(0, 40))))
+    pair_dt, pair_gt = group_pairs(_t(dt_group, device, I64), _t(gt_group, device, I64),
+                                   num_groups if dense else None)
+    ref = [(d, g) for d in range(len(dt_group)) for g in range(len(gt_group))
+           if dt_group[d] == gt_group[g]]
+    _assert_on(pair_dt, device, I64, (len(ref),))
+    _assert_on(pair_gt, device, I64, (len(ref),))
+    assert list(zip(pair_dt.tolist(), pair_gt.tolist(), strict=True)) == ref
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_detection_and_accumulation_order_match_reference(seed: int, device: str) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    score = np.round(rng.random(n), 1)  # many ties
+    image = rng.integers(0, 6, n)
+    category = rng.integers(0, 4, n)
+    order = detection_order(_t(score, device), _t(image, device, I64), _t(category, device, I64), 4)
+    ref = sorted(range(n), key=lambda i: (-score[i], image[i], category[i], i))
+    _assert_on(order, device, I64, (n,))
+    assert order.tolist() == ref
+    layout = accumulation_order(order, _t(category, device, I64))
+    position = {d: p for p, d in enumerate(ref)}
+    assert layout.tolist() == sorted(range(n), key=lambda i: (category[i], position[i]))
+
+
+# --------------------------------------------------------------------------- greedy matching
+
+
+def _ref_greedy(
+    groups: list[tuple[list[int], list[int]]],
+    iou: dict[tuple[int, int], float],
+    dt_rank: np.ndarray,
+    gt_crowd: np.ndarray,
+    gt_ignore: np.ndarray,
+    iou_thrs: list[float],
+    num_dt: int,
+) -> np.ndarray:
+    """pycocotools' ``evaluateImg`` loop, transcribed, one (group, area range) at a time."""
+    out = np.full((len(iou_thrs), gt_ignore.shape[0], num_dt), -1, dtype=np.int64)
+    for gts, dets in groups:
+        dt_sorted = sorted(dets, key=lambda d: dt_rank[d])
+        for a in range(gt_ignore.shape[0]):
+            ignore = [int(gt_ignore[a, g]) for g in gts]
+            gtind = np.argsort(ignore, kind="mergesort")  # ignored ground truths last
+            gt = [gts[i] for i in gtind]
+            gt_ig = [ignore[i] for i in gtind]
+            for tind, t in enumerate(iou_thrs):
+                gtm = [0] * len(gt)
+                for d in dt_sorted:
+                    best = min([t, 1 - 1e-10])
+                    m = -1
+                    for gind, g in enumerate(gt):
+                        # if this gt already matched, and not a crowd, continue
+                        if gtm[gind] > 0 and not gt_crowd[g]:
+                            continue
+                        # if dt matched to reg gt, and on ignore gt, stop
+                        if m > -1 and gt_ig[m] == 0 and gt_ig[gind] == 1:
+                            break
+                        # continue to next gt unless better match made
+                        if iou.get((d, g), 0.0) < best:
+                            continue
+                        best = iou.get((d, g), 0.0)
+                        m = gind
+                    if m == -1:
+                        continue
+                    gtm[m] = 1
+                    out[tind, a, d] = gt[m]
+    return out
+
+
+# IoU values that sit on, just below and just above pycocotools' default thresholds.
+_THRS = np.linspace(0.5, 0.95, 10)
+_IOU_VALUES = np.unique(np.concatenate([
+    [0.0, 0.1, 0.3, 0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0, 11 / 20, 1 - 1e-10],
+    _THRS, np.nextafter(_THRS, 0), np.nextafter(_THRS, 1),
+]))
+
+
+def _random_groups(seed: int) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    num_groups = int(rng.integers(1, 9))
+    sizes = [(int(rng.integers(0, 6)), int(rng.integers(0, 9))) for _ in range(num_groups)]
+    num_gt = sum(g for g, _ in sizes)
+    num_dt = sum(d for _, d in sizes)
+    det_ids = rng.permutation(num_dt)  # a group's detections are spread over the index
+    groups, g0, d0 = [], 0, 0
+    dt_rank = np.zeros(num_dt, dtype=np.int64)
+    for g, d in sizes:
+        dets = [int(x) for x in det_ids[d0:d0 + d]]
+        dt_rank[dets] = rng.permutation(d)
+        groups.append((list(range(g0, g0 + g)), dets))
+        g0, d0 = g0 + g, d0 + d
+    gt_crowd = rng.random(num_gt) < 0.25
+    gt_ignore = np.stack([gt_crowd | (rng.random(num_gt) < p) for p in (0.0, 0.3, 0.7)])
+    iou = {}
+    for gts, dets in groups:
+        for d in dets:
+            for gt in gts:
+                iou[d, gt] = 0.0 if rng.random() < 0.3 else float(rng.choice(_IOU_VALUES))
+    thrs = [list(_THRS), [0.5], [0.1, 0.3, 0.99], [0.75, 0.5, 1.0], [0.0, 0.5]][seed % 5]
+    return dict(groups=groups, iou=iou, dt_rank=dt_rank, gt_crowd=gt_crowd, gt_ignore=gt_ignore,
+                thrs=thrs, num_dt=num_dt, rng=rng)
+
+
+@pytest.mark.parametrize("pair_order", ["by_detection", "shuffled"])
+@pytest.mark.parametrize("seed", range(40))
+def test_coco_greedy_match_matches_evaluate_img(seed: int, pair_order: str, device: str) -> None:
+    s = _random_groups(seed)
+    pairs = [(d, g, v) for (d, g), v in sorted(s["iou"].items())]
+    if pair_order == "shuffled":
+        pairs = [pairs[i] for i in s["rng"].permutation(len(pairs))]
+    clipped = [min(t, 1 - 1e-10) for t in s["thrs"]]
+    m = coco_greedy_match(
+        pair_dt=_t([p[0] for p in pairs], device, I64),
+        pair_gt=_t([p[1] for p in pairs], device, I64),
+        pair_iou=_t([p[2] for p in pairs], device),
+        dt_rank=_t(s["dt_rank"], device, I64),
+        gt_crowd=_t(s["gt_crowd"], device, torch.bool),
+        gt_ignore=_t(s["gt_ignore"], device, torch.bool),
+        iou_thresholds=_t(clipped, device),
+    )
+    ref = _ref_greedy(s["groups"], s["iou"], s["dt_rank"], s["gt_crowd"], s["gt_ignore"],
+                      s["thrs"], s["num_dt"])
+    candidates = sorted({d for d, _, v in pairs if v >= min(clipped)})
+    num_thr, num_area = len(s["thrs"]), s["gt_ignore"].shape[0]
+    _assert_on(m.det_index, device, I64, (len(candidates),))
+    _assert_on(m.gt_index, device, I64, (num_thr, num_area, len(candidates)))
+    assert m.det_index.tolist() == candidates
+    others = np.setdiff1d(np.arange(s["num_dt"]), candidates)
+    assert (ref[:, :, others] == -1).all()
+    np.testing.assert_array_equal(m.gt_index.cpu().numpy(), ref[:, :, candidates])
+
+
+def test_coco_greedy_match_hand_cases(device: str) -> None:
+    # One group: GTs 0 (regular), 1 (regular), 2 (crowd). Detections by rank: 0, 1, 2, 3.
+    #   det 0: IoU 0.6 with GT 0 and 0.6 with GT 1   -> equal IoU: the later GT (1) wins
+    #   det 1: IoU 0.9 with GT 1 (taken), 0.7 with the crowd -> absorbed by the crowd
+    #   det 2: IoU 0.55 with GT 0                      -> GT 0
+    #   det 3: IoU 0.8 with the crowd                  -> the crowd again
+    # Area range 1 ignores GT 1: det 0 prefers the non-ignored GT 0 despite the tie.
+    pairs = [(0, 0, 0.6), (0, 1, 0.6), (1, 1, 0.9), (1, 2, 0.7), (2, 0, 0.55), (3, 2, 0.8)]
+    m = coco_greedy_match(
+        pair_dt=_t([p[0] for p in pairs], device, I64),
+        pair_gt=_t([p[1] for p in pairs], device, I64),
+        pair_iou=_t([p[2] for p in pairs], device),
+        dt_rank=_t([0, 1, 2, 3], device, I64),
+        gt_crowd=_t([False, False, True], device, torch.bool),
+        gt_ignore=_t([[False, False, True], [False, True, True]], device, torch.bool),
+        iou_thresholds=_t([0.5], device),
+    )
+    assert m.det_index.tolist() == [0, 1, 2, 3]
+    assert m.gt_index[0].tolist() == [[1, 2, 0, 2], [0, 1, -1, 2]]
+
+
+# --------------------------------------------------------------------------- accumulation
+
+# A hand-worked scene (valor-lite style). One image, one category, IoU thresholds 0.5 and
+# 0.75, one area range, maxDets [1, 10], recall thresholds [0, .25, .5, .75, 1]:
+#
+#     g0 [0,0,10,10]      g1 [20,0,10,10]      g2 [40,0,10,10]          d1 [100,100,5,5]
+#     +--------+          +--------+           +--------+               +--+
+#     |d0 .9   |          |d2 .7   |           |        |               +--+  (.8, nothing)
+#     |d3 .6   |          |        |           | missed |
+#     +--------+          +--------+           +--------+
+#
+#   d0 score .9, [0,0,10,8]: IoU .8 with g0 -> TP at .5 and .75
+#   d1 score .8, far away               -> FP
+#   d2 score .7, [20,0,10,6]: IoU .6 with g1 -> TP at .5, FP at .75
+#   d3 score .6, [0,0,10,9]: IoU .9 with g0, already taken by d0 -> FP
+#
+# At 0.5: TP FP TP FP -> tp 1 1 2 2, fp 0 1 1 2, recall 1/3 1/3 2/3 2/3,
+#   precision 1 .5 .667 .5 -> interpolated 1 .667 .667 .5.
+#   recall thr 0 and .25 -> first detection with recall >= r is d0: precision 1, score .9
+#   recall thr .5 -> d2: precision 2/3, score .7; .75 and 1 never reached -> 0.
+#   Final recall 2/3. With maxDets 1 only d0 counts: precision 1 up to recall .25, recall 1/3.
+# At 0.75: TP FP FP FP -> precision 1 up to recall thr .25, 0 beyond; recall 1/3.
+# pycocotools divides by (tp + fp + eps), so "1" is 1 / (1 + eps) and 2/3 is 2 / (3 + eps).
+_P1, _P23 = 1 / (1 + EPS), 2 / (3 + EPS)
+HAND_PRECISION = np.array([  # [T, R, M]
+    [[_P1, _P1], [_P1, _P1], [0, _P23], [0, 0], [0, 0]],
+    [[_P1, _P1], [_P1, _P1], [0, 0], [0, 0], [0, 0]],
+])
+HAND_SCORES = np.array([
+    [[0.9, 0.9], [0.9, 0.9], [0, 0.7], [0, 0], [0, 0]],
+    [[0.9, 0.9], [0.9, 0.9], [0, 0], [0, 0], [0, 0]],
+])
+HAND_RECALL = np.array([[1 / 3, 2 / 3], [1 / 3, 1 / 3]])  # [T, M]
+HAND_REC_THRS = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_coco_accumulate_hand_worked(device: str) -> None:
+    acc = coco_accumulate(
+        dt_segment=_t([0, 0, 0, 0], device, I64),
+        dt_rank=_t([0, 1, 2, 3], device, I64),
+        dt_score=_t([0.9, 0.8, 0.7, 0.6], device),
+        dt_outside=torch.zeros((1, 4), dtype=torch.bool, device=device),
+        # d1 reaches no ground truth; d0, d2, d3 do at 0.5.
+        matches=GreedyMatches(_t([0, 2, 3], device, I64),
+                              _t([[[0, 1, -1]], [[0, -1, -1]]], device, I64)),
+        gt_ignore=torch.zeros((1, 3), dtype=torch.bool, device=device),
+        gt_id_nonzero=torch.ones(3, dtype=torch.bool, device=device),
+        num_counted=_t([[3]], device, I64),
+        max_dets=[1, 10],
+        rec_thresholds=_t(HAND_REC_THRS, device),
+    )
+    _assert_on(acc.precision, device, F64, (2, 5, 1, 1, 2))
+    _assert_on(acc.recall, device, F64, (2, 1, 1, 2))
+    np.testing.assert_allclose(acc.precision[:, :, 0, 0].cpu().numpy(), HAND_PRECISION,
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(acc.scores[:, :, 0, 0].cpu().numpy(), HAND_SCORES, rtol=0,
+                               atol=1e-12)
+    np.testing.assert_allclose(acc.recall[:, 0, 0].cpu().numpy(), HAND_RECALL, rtol=0,
+                               atol=1e-12)
+
+
+def test_hand_worked_scene_end_to_end(device: str) -> None:
+    """The same scene as boxes: pycocotools and assay both give the hand-worked numbers."""
+    pytest.importorskip("pycocotools")
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt = {
+        "images": [{"id": 1}],
+        "categories": [{"id": 1, "name": "thing"}],
+        "annotations": [
+            {"id": i + 1, "image_id": 1, "category_id": 1, "bbox": box, "area": 100.0,
+             "iscrowd": 0}
+            for i, box in enumerate([[0, 0, 10, 10], [20, 0, 10, 10], [40, 0, 10, 10]])
+        ],
+    }
+    dt = [
+        {"image_id": 1, "category_id": 1, "bbox": box, "score": score}
+        for box, score in [([0, 0, 10, 8], 0.9), ([100, 100, 5, 5], 0.8),
+                           ([20, 0, 10, 6], 0.7), ([0, 0, 10, 9], 0.6)]
+    ]
+    params = {"iouThrs": [0.5, 0.75], "recThrs": HAND_REC_THRS, "maxDets": [1, 10],
+              "areaRng": [[0, 1e10]], "areaRngLbl": ["all"]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = gt
+        coco_gt.createIndex()
+        ev = COCOeval(coco_gt, coco_gt.loadRes([dict(d) for d in dt]), "bbox")
+        for key, value in params.items():
+            setattr(ev.params, key, np.asarray(value) if key.endswith("Thrs") else value)
+        ev.evaluate()
+        ev.accumulate()
+    result = assay.evaluate_coco(gt, dt, device=device, params=params)
+    for precision, scores, recall in (
+        (ev.eval["precision"], ev.eval["scores"], ev.eval["recall"]),
+        (result.precision, result.scores, result.recall),
+    ):
+        np.testing.assert_allclose(precision[:, :, 0, 0], HAND_PRECISION, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(scores[:, :, 0, 0], HAND_SCORES, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(recall[:, 0, 0], HAND_RECALL, rtol=0, atol=1e-12)
