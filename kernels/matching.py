@@ -70,14 +70,12 @@ def rank_within_groups(group: Tensor, order: Tensor) -> Tensor:
     n = group.shape[0]
     if n == 0:
         return torch.zeros(0, dtype=torch.int64, device=group.device)
-    sorted_group = group[order]
+    sorted_group = group.index_select(0, order)
     position = torch.arange(n, device=group.device)
     new_group = torch.ones(n, dtype=torch.bool, device=group.device)
     new_group[1:] = sorted_group[1:] != sorted_group[:-1]
     start = torch.where(new_group, position, torch.zeros_like(position)).cummax(0).values
-    rank = torch.empty_like(position)
-    rank[order] = position - start
-    return rank
+    return torch.empty_like(position).index_copy_(0, order, position - start)
 
 
 def group_pairs(
@@ -103,8 +101,8 @@ def group_pairs(
     device = dt_group.device
     if num_groups is not None:
         per_group = torch.bincount(gt_group, minlength=num_groups)
-        count = per_group[dt_group]
-        start = (torch.cumsum(per_group, 0) - per_group)[dt_group]
+        count = per_group.index_select(0, dt_group)
+        start = (torch.cumsum(per_group, 0) - per_group).index_select(0, dt_group)
     else:
         start = torch.searchsorted(gt_group, dt_group, side="left")
         count = torch.searchsorted(gt_group, dt_group, side="right") - start
@@ -113,7 +111,7 @@ def group_pairs(
         torch.arange(dt_group.shape[0], device=device), count, output_size=total
     )
     first = torch.cumsum(count, 0) - count
-    pair_gt = start[pair_dt] + torch.arange(total, device=device) - first[pair_dt]
+    pair_gt = (start - first).index_select(0, pair_dt) + torch.arange(total, device=device)
     return pair_dt, pair_gt
 
 
@@ -167,8 +165,8 @@ def coco_greedy_match(
     device = pair_iou.device
     num_thr = iou_thresholds.shape[0]
     num_area, num_gt = gt_ignore.shape
-    keep = pair_iou >= iou_thresholds.min()
-    pair_dt, pair_gt, pair_iou = pair_dt[keep], pair_gt[keep], pair_iou[keep]
+    keep = torch.nonzero(pair_iou >= iou_thresholds.min()).squeeze(1)
+    pair_dt, pair_gt, pair_iou = (t.index_select(0, keep) for t in (pair_dt, pair_gt, pair_iou))
     det_index, pair_slot = torch.unique(pair_dt, sorted=True, return_inverse=True)
     num_cand = det_index.shape[0]
     gt_index = torch.full((num_thr, num_area, num_cand), -1, dtype=torch.int64, device=device)
@@ -176,27 +174,31 @@ def coco_greedy_match(
         return GreedyMatches(det_index, gt_index)
 
     # Lay candidates and pairs out by rank so that each step is one contiguous slice.
-    cand_rank = dt_rank[det_index]
+    cand_rank = dt_rank.index_select(0, det_index)
     rank_order = torch.sort(cand_rank, stable=True).indices
-    slot_in_rank_order = torch.empty_like(rank_order)
-    slot_in_rank_order[rank_order] = torch.arange(num_cand, device=device)
-    pair_pos = slot_in_rank_order[pair_slot]
+    slot_in_rank_order = torch.empty_like(rank_order).index_copy_(
+        0, rank_order, torch.arange(num_cand, device=device)
+    )
+    pair_pos = slot_in_rank_order.index_select(0, pair_slot)
     pair_order = torch.sort(pair_pos, stable=True).indices
-    pair_pos, pair_gt, pair_iou = pair_pos[pair_order], pair_gt[pair_order], pair_iou[pair_order]
+    pair_pos, pair_gt, pair_iou = (
+        t.index_select(0, pair_order) for t in (pair_pos, pair_gt, pair_iou)
+    )
     num_steps = int(cand_rank.max()) + 1  # host read
     cand_per_rank = torch.bincount(cand_rank, minlength=num_steps)
-    pairs_per_rank = torch.bincount(cand_rank[pair_slot], minlength=num_steps)
+    pairs_per_rank = torch.bincount(cand_rank.index_select(0, pair_slot), minlength=num_steps)
     bounds = torch.stack((cand_per_rank.cumsum(0), pairs_per_rank.cumsum(0))).tolist()  # host read
 
-    pair_crowd = gt_crowd[pair_gt]
-    pair_counted = ~gt_ignore[:, pair_gt]  # (A, P): non-ignored ground truths are preferred
+    pair_crowd = gt_crowd.index_select(0, pair_gt)
+    pair_counted = ~gt_ignore.index_select(1, pair_gt)  # (A, P): non-ignored are preferred
     thr = iou_thresholds.to(pair_iou.dtype)[:, None, None]
     # taken[t, a, g]: non-crowd ground truth already matched. Column num_gt is a sink
-    # that crowd matches and "no match" (-1, the last entry of take_column) write to.
+    # that crowd matches and "no match" (best_gt -1 -> take_column[0]) write to.
     taken = torch.zeros((num_thr, num_area, num_gt + 1), dtype=torch.bool, device=device)
-    gt_column = torch.arange(num_gt + 1, device=device)
-    take_column = torch.where(torch.cat((gt_crowd, gt_crowd.new_ones(1))), num_gt, gt_column)
-    matched = torch.empty((num_thr, num_area, num_cand), dtype=torch.int64, device=device)
+    take_column = torch.where(
+        torch.cat((gt_crowd.new_ones(1), gt_crowd)), num_gt, torch.arange(-1, num_gt, device=device)
+    )
+    matched: list[Tensor] = []
     c0 = p0 = 0
     for c1, p1 in zip(*bounds, strict=True):
         n = c1 - c0
@@ -206,7 +208,7 @@ def coco_greedy_match(
         slot = (pair_pos[p0:p1] - c0).expand(num_thr, num_area, -1)
         counted = pair_counted[:, p0:p1].expand(num_thr, -1, -1)
         iou = pair_iou[p0:p1]
-        free = pair_crowd[p0:p1] | ~taken[:, :, gt]
+        free = pair_crowd[p0:p1] | ~taken.index_select(2, gt)
         ok = (iou >= thr) & free
         # 1) prefer non-ignored ground truths, 2) highest IoU, 3) the later ground truth.
         best_counted = torch.zeros((num_thr, num_area, n), dtype=torch.int64, device=device)
@@ -218,8 +220,10 @@ def coco_greedy_match(
         ok &= masked_iou == best_iou.gather(2, slot)
         best_gt = torch.full((num_thr, num_area, n), -1, dtype=torch.int64, device=device)
         best_gt.scatter_reduce_(2, slot, torch.where(ok, gt, -1), "amax")
-        matched[:, :, c0:c1] = best_gt
-        taken.scatter_(2, take_column[best_gt], True)
+        matched.append(best_gt)
+        taken.scatter_(
+            2, take_column.index_select(0, (best_gt + 1).view(-1)).view_as(best_gt), True
+        )
         c0, p0 = c1, p1
-    gt_index[:, :, rank_order] = matched
+    gt_index.index_copy_(2, rank_order, torch.cat(matched, 2))
     return GreedyMatches(det_index, gt_index)

@@ -72,8 +72,13 @@ def detection_order(score: Tensor, image: Tensor, category: Tensor, num_categori
         tensor([1, 3, 2, 0])
     """
     pre = torch.sort(image * num_categories + category, stable=True).indices
-    by_score = torch.sort(score[pre], stable=True, descending=True).indices
-    return pre[by_score]
+    # Ascending stable sort of an order-preserving int64 key (float bits, negatives
+    # flipped; -0.0 folded into 0.0), negated: descending score, ties kept in order.
+    # Integer keys take the fast radix path on CPU.
+    bits = (score.to(torch.float64) + 0.0).view(torch.int64)
+    key = torch.where(bits < 0, bits ^ 0x7FFF_FFFF_FFFF_FFFF, bits)
+    by_score = torch.sort((-key).index_select(0, pre), stable=True).indices
+    return pre.index_select(0, by_score)
 
 
 def accumulation_order(score_order: Tensor, segment: Tensor) -> Tensor:
@@ -95,7 +100,8 @@ def accumulation_order(score_order: Tensor, segment: Tensor) -> Tensor:
         >>> accumulation_order(torch.tensor([2, 0, 1]), torch.tensor([1, 0, 1]))
         tensor([1, 2, 0])
     """
-    return score_order[torch.sort(segment[score_order], stable=True).indices]
+    by_segment = torch.sort(segment.index_select(0, score_order), stable=True).indices
+    return score_order.index_select(0, by_segment)
 
 
 def _recall_threshold_counts(rec_thresholds: Tensor, num_counted: Tensor) -> Tensor:
@@ -185,51 +191,78 @@ def coco_accumulate(
     seg_size = torch.bincount(dt_segment, minlength=num_cat)
     seg_start = torch.cumsum(seg_size, 0) - seg_size
     # A zero after the last detection lets empty segments (start == D) index safely.
-    first_score = torch.where(seg_size > 0, torch.cat((score, score.new_zeros(1)))[seg_start], 0.0)
+    padded_score = torch.cat((score, score.new_zeros(1)))
+    first_score = torch.where(seg_size > 0, padded_score.index_select(0, seg_start), 0.0)
     inside = ~dt_outside  # (A, D)
+    # Counts of plain detections are exact in float32 below 2**24 and cheaper to scan.
+    count_dtype = torch.float32 if num_det < 2**24 else f64
 
     # Match events: (threshold, area, detection) where the detection matched a ground
     # truth. Row-major nonzero lists them sorted by (t, a, category, position).
-    ev_t, ev_a, ev_c = torch.nonzero(matches.gt_index >= 0, as_tuple=True)
-    num_ev = ev_t.shape[0]
-    ev_gt = matches.gt_index[ev_t, ev_a, ev_c]
-    ev_det = matches.det_index[ev_c]
-    ev_cat = dt_segment[ev_det]
-    ev_rank = dt_rank[ev_det]
+    flat_match = matches.gt_index.reshape(-1)
+    ev_flat = torch.nonzero(flat_match >= 0).squeeze(1)
+    num_cand = matches.det_index.shape[0]
+    ev_c = ev_flat % num_cand
+    ev_ta = torch.div(ev_flat, num_cand, rounding_mode="floor")  # t * A + a
+    ev_a = ev_ta % num_area
+    num_ev = ev_flat.shape[0]
+    ev_gt = flat_match.index_select(0, ev_flat)
+    ev_det = matches.det_index.index_select(0, ev_c)
+    ev_cat = dt_segment.index_select(0, ev_det)
+    ev_rank = dt_rank.index_select(0, ev_det)
     ev_ak = ev_a * num_cat + ev_cat
-    ev_inside = inside.reshape(-1)[ev_a * num_det + ev_det]
+    ev_inside = inside.reshape(-1).index_select(0, ev_a * num_det + ev_det)
     # pycocotools: dtIg = gtIg[m] for a match; an unmatched detection outside the area
     # range is ignored; a match to a ground truth with id 0 is recorded as no match.
-    ev_real = gt_id_nonzero[ev_gt]
-    ev_ignored = gt_ignore.reshape(-1)[ev_a * gt_ignore.shape[1] + ev_gt] | (~ev_real & ~ev_inside)
+    ev_real = gt_id_nonzero.index_select(0, ev_gt)
+    ev_gt_ignored = gt_ignore.reshape(-1).index_select(0, ev_a * gt_ignore.shape[1] + ev_gt)
+    ev_ignored = ev_gt_ignored | (~ev_real & ~ev_inside)
     ev_tp = ev_real & ~ev_ignored
     # Change of the "counted" status relative to an unmatched detection.
     ev_delta = (~ev_ignored).to(f64) - ev_inside.to(f64)
-    ev_seg = ev_t * (num_area * num_cat) + ev_ak  # nondecreasing
-    index = torch.arange(num_ev, device=device)
-    new_seg = torch.ones(num_ev, dtype=torch.bool, device=device)
-    new_seg[1:] = ev_seg[1:] != ev_seg[:-1]
-    ev_first = torch.where(new_seg, index, torch.zeros_like(index)).cummax(0).values
-    # Flat offsets into the per-area cumulative count of plain detections (D + 1 columns).
-    ev_upto = ev_a * (num_det + 1) + ev_det + 1
-    ev_before_seg = ev_a * (num_det + 1) + seg_start[ev_cat]
+    ev_seg = ev_ta * num_cat + ev_cat  # (t, a, k): nondecreasing
+    num_seg = num_thr * num_area * num_cat
+    # First event of each (t, a, k) segment: cumulative sums become segment-relative by
+    # subtracting a value read from this small table.
+    seg_first = torch.full((num_seg,), max(num_ev - 1, 0), dtype=torch.int64, device=device)
+    seg_first.scatter_reduce_(0, ev_seg, torch.arange(num_ev, device=device), "amin")
+    ev_upto = ev_a * num_det + ev_det  # into the (A, D) cumulative count, flat
+    # Last position before each category segment, per area: (A * K,), clamped at 0.
+    before_seg = torch.arange(num_area, device=device)[:, None] * num_det + seg_start - 1
+    before_seg = before_seg.clamp(min=0).reshape(-1)
+    has_before = (seg_start > 0).expand(num_area, -1).reshape(-1)
 
     counted = num_counted.t().contiguous()  # (A, K)
-    ev_num_counted = counted.reshape(-1)[ev_ak].to(f64).clamp(min=1)
-    thr_counts = _recall_threshold_counts(rec_sorted, counted).long()  # (A, K, R)
-    # Scores by (t, a, k, TP count): slot offsets per (a, k); one sink slot at the end.
-    slots = counted + 1
-    slot_offset = torch.cumsum(slots.reshape(-1), 0) - slots.reshape(-1)  # (A * K,)
+    # (A, K, R); capped at npig (only reached where npig = 0, whose cells end up -1).
+    thr_counts = torch.minimum(
+        _recall_threshold_counts(rec_sorted, counted).long(), counted[..., None]
+    )
+    # Slots (a, k, c) for c = 0..npig[k, a]: they index the recall-threshold block a TP
+    # count opens and, per threshold t, the score of the c-th true positive.
+    slots = counted.reshape(-1) + 1
+    slot_offset = torch.cumsum(slots, 0) - slots  # (A * K,)
     slots_per_ta = int(slots.sum()) if num_cat else 0  # host read: buffer size
-    ev_slot = ev_t * slots_per_ta + slot_offset[ev_ak]
+    # block[(a, k, c)] = number of thresholds with c_r <= c, minus one: c_r is the
+    # smallest count whose recall c / npig reaches threshold r (pycocotools' searchsorted).
+    hits = torch.zeros(slots_per_ta, dtype=torch.int64, device=device)
+    hits.scatter_add_(
+        0,
+        (slot_offset.view(num_area, num_cat, 1) + thr_counts).reshape(-1),
+        torch.ones(thr_counts.numel(), dtype=torch.int64, device=device),
+    )
+    slot_ak = torch.repeat_interleave(
+        torch.arange(num_area * num_cat, device=device), slots, output_size=slots_per_ta
+    )
+    block_of_slot = torch.cumsum(hits, 0) - slot_ak * num_rec - 1
+    ev_slot_ak = slot_offset.index_select(0, ev_ak)
+    ev_slot = torch.div(ev_ta, num_area, rounding_mode="floor") * slots_per_ta + ev_slot_ak
     read_slot = (
         torch.arange(num_thr, device=device)[:, None, None, None] * slots_per_ta
         + (slot_offset.view(num_area, num_cat)[:, :, None] + thr_counts)[None]
     )
     score_sink = num_thr * slots_per_ta
-    num_seg = num_thr * num_area * num_cat
     env_sink = num_seg * num_rec
-    ev_score = score[ev_det]
+    ev_score = score.index_select(0, ev_det)
 
     shape = (num_thr, num_area, len(max_dets), num_cat, num_rec)
     precision = torch.empty(shape, dtype=f64, device=device)
@@ -238,22 +271,24 @@ def coco_accumulate(
     recall = torch.empty(shape[:-1], dtype=f64, device=device)
     for mi, max_det in enumerate(max_dets):
         # Every detection counted as if unmatched: counted iff inside the area range.
-        plain = (inside & (dt_rank < max_det)).to(f64)
-        plain_cum = torch.cat((plain.new_zeros(num_area, 1), torch.cumsum(plain, 1)), 1).view(-1)
+        plain = (inside & (dt_rank < max_det)).to(count_dtype)
+        plain_cum = torch.cumsum(plain, 1).view(-1) if num_det else plain.new_zeros(1)
+        plain_before = torch.where(has_before, plain_cum.index_select(0, before_seg), 0.0)
         included = ev_rank < max_det
         tp = (ev_tp & included).to(f64)
         delta = ev_delta * included
-        tp_cum = torch.cumsum(tp, 0)
-        delta_cum = torch.cumsum(delta, 0)
-        tp_seg = tp_cum - (tp_cum - tp)[ev_first]
+        both = torch.cumsum(torch.stack((tp, delta)), 1)  # (2, E)
+        if num_ev:
+            both_before_seg = (both - torch.stack((tp, delta))).index_select(1, seg_first)
+            both = both - both_before_seg.index_select(1, ev_seg)
+        both_seg = both
+        tp_seg = both_seg[0]
         counted_seen = (
-            plain_cum[ev_upto]
-            - plain_cum[ev_before_seg]
-            + delta_cum
-            - (delta_cum - delta)[ev_first]
-        )
+            plain_cum.index_select(0, ev_upto) - plain_before.index_select(0, ev_ak)
+        ).to(f64) + both_seg[1]
         pr = tp_seg / ((counted_seen - tp_seg) + tp_seg + _EPS)  # tp / (fp + tp + eps)
-        block = torch.searchsorted(rec_sorted, tp_seg / ev_num_counted, right=True) - 1
+        tp_count = tp_seg.long()
+        block = block_of_slot.index_select(0, ev_slot_ak + tp_count)
         is_tp = tp > 0
         keep = is_tp & (block >= 0)
         env = torch.zeros(env_sink + 1, dtype=f64, device=device)
@@ -265,10 +300,12 @@ def coco_accumulate(
         tp_total = tp_total.view(num_thr, num_area, num_cat)
         # Score at each recall threshold: the c-th true positive, or the first detection.
         score_buf = torch.zeros(score_sink + 1, dtype=f64, device=device)
-        score_buf.scatter_(0, torch.where(is_tp, ev_slot + tp_seg.long(), score_sink), ev_score)
-        by_count = score_buf[read_slot.clamp(max=score_sink)]
+        score_buf.scatter_(0, torch.where(is_tp, ev_slot + tp_count, score_sink), ev_score)
+        by_count = score_buf.index_select(0, read_slot.clamp(max=score_sink).reshape(-1))
         precision[:, :, mi] = q
-        scores[:, :, mi] = torch.where(thr_counts == 0, first_score[:, None], by_count)
+        scores[:, :, mi] = torch.where(
+            thr_counts == 0, first_score[:, None], by_count.view(read_slot.shape)
+        )
         reached[:, :, mi] = thr_counts <= tp_total[..., None]
         recall[:, :, mi] = tp_total / counted.to(f64).clamp(min=1)
 
