@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..kernels.masks import Rle
+
 __all__ = ["Catalog", "DetectionTable", "GroundTruthTable"]
 
 
@@ -60,6 +62,8 @@ class GroundTruthTable:
             ranges).
         iscrowd: ``(G,)`` bool.
         id: ``(G,)`` int64 annotation ids (pycocotools treats id 0 specially).
+        mask: the segmentation of each row as run-length encoded masks (``G`` masks,
+            row order), or ``None`` for boxes only (``iou_type="bbox"``).
     """
 
     image: Tensor
@@ -68,6 +72,7 @@ class GroundTruthTable:
     area: Tensor
     iscrowd: Tensor
     id: Tensor
+    mask: Rle | None = None
 
     def __len__(self) -> int:
         return int(self.image.shape[0])
@@ -76,7 +81,9 @@ class GroundTruthTable:
         """Copy of the table on ``device`` (the table itself when already there)."""
         if self.image.device == device:
             return self
-        return GroundTruthTable(*(t.to(device) for t in self._columns()))
+        image, category, box, area, iscrowd, ids = (t.to(device) for t in self._columns())
+        mask = None if self.mask is None else self.mask.to(device)
+        return GroundTruthTable(image, category, box, area, iscrowd, ids, mask)
 
     def _columns(self) -> tuple[Tensor, ...]:
         return (self.image, self.category, self.box, self.area, self.iscrowd, self.id)
@@ -91,7 +98,10 @@ class DetectionTable:
         category: ``(D,)`` int64 category index.
         box: ``(D, 4)`` float64 ``xywh``.
         score: ``(D,)`` float64 confidence.
-        area: ``(D,)`` float64 area used for area ranges (``w * h`` for boxes).
+        area: ``(D,)`` float64 area used for area ranges (``w * h`` for boxes; for
+            masks what ``COCO.loadRes`` gives, see ``load_coco_results``).
+        mask: the segmentation of each row as run-length encoded masks (``D`` masks,
+            row order), or ``None`` for boxes only (``iou_type="bbox"``).
     """
 
     image: Tensor
@@ -99,6 +109,7 @@ class DetectionTable:
     box: Tensor
     score: Tensor
     area: Tensor
+    mask: Rle | None = None
 
     def __len__(self) -> int:
         return int(self.image.shape[0])
@@ -107,6 +118,8 @@ class DetectionTable:
         """Copy of the table on ``device`` (the table itself when already there)."""
         if self.image.device == device:
             return self
-        return DetectionTable(
-            *(t.to(device) for t in (self.image, self.category, self.box, self.score, self.area))
+        image, category, box, score, area = (
+            t.to(device) for t in (self.image, self.category, self.box, self.score, self.area)
         )
+        mask = None if self.mask is None else self.mask.to(device)
+        return DetectionTable(image, category, box, score, area, mask)

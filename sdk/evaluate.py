@@ -35,7 +35,8 @@ def evaluate_coco(
         gt: ground-truth JSON path, its parsed dict, or a ``pycocotools.coco.COCO``.
         dt: results JSON path, list of result dicts, ``(N, 7)`` array as
             ``COCO.loadRes`` takes, or a loaded results ``COCO`` object.
-        iou_type: ``"bbox"``.
+        iou_type: ``"bbox"``, or ``"segm"`` for masks (``segmentation``: polygons,
+            RLE or compressed RLE, in the ground truth and in the results).
         device: ``None``/``"cpu"``, ``"cuda"`` or ``"auto"``.
         params: :class:`CocoParams`, a dict of its fields, or a pycocotools
             ``Params`` object (iouThrs, recThrs, maxDets, areaRng, areaRngLbl,
@@ -55,10 +56,14 @@ def evaluate_coco(
     """
     if hasattr(gt, "dataset") and isinstance(gt.dataset, Mapping):
         gt = gt.dataset
+    loaded = False
     if hasattr(dt, "dataset") and isinstance(dt.dataset, Mapping):
-        dt = dt.dataset.get("annotations", [])
-    catalog, gt_table = load_coco_ground_truth(gt)
-    dt_table = load_coco_results(dt, catalog)
+        dt, loaded = dt.dataset.get("annotations", []), True
+    catalog, gt_table = load_coco_ground_truth(gt, iou_type)
+    # A loaded results COCO went through loadRes, which wrote each result's area.
+    dt_table = load_coco_results(
+        dt, catalog, iou_type, use_area_field=loaded and iou_type == "segm"
+    )
     return evaluate_detection_tables(
         gt_table, dt_table, catalog, CocoParams.coerce(params), iou_type=iou_type, device=device
     )

@@ -527,10 +527,10 @@ def test_bad_params(params: Any, exc: type[Exception], match: str) -> None:
         assay.evaluate_coco(_gt(), _dt(), params=params)
 
 
-@pytest.mark.parametrize("iou_type", ["keypoints", "BBOX", "segm", None])
+@pytest.mark.parametrize("iou_type", ["keypoints", "BBOX", "SEGM", None])
 def test_unknown_iou_type(iou_type: Any) -> None:
-    with pytest.raises(ValueError, match=_m("Expected `iou_type` to be one of ('bbox',), but "
-                                            f"got {iou_type!r}")):
+    with pytest.raises(ValueError, match=_m("Expected `iou_type` to be one of ('bbox', 'segm'), "
+                                            f"but got {iou_type!r}")):
         assay.evaluate_coco(_gt(), _dt(), iou_type=iou_type)
 
 

@@ -20,10 +20,11 @@ from ..device import resolve_device
 from ..tables import Catalog, DetectionTable, GroundTruthTable
 from .params import CocoParams, IouType
 from .result import CocoResult, summarize
+from .segm import segm_pair_iou
 
 __all__ = ["evaluate_detection_tables"]
 
-_SUPPORTED_IOU_TYPES = ("bbox",)
+_SUPPORTED_IOU_TYPES = ("bbox", "segm")
 
 
 def _id_positions(wanted: tuple[int, ...], known: np.ndarray, name: str) -> np.ndarray:
@@ -123,11 +124,12 @@ def evaluate_detection_tables(
 
     # Ground truths sorted by image, category key, then annotation order: one group is a
     # contiguous run in pycocotools' scan order (also for useCats=0, grouped by image).
-    gt_image, gt_key = gt_cols[0], cat_key[gt_cols[1]]
+    gt_image, gt_key = gt_cols[0], cat_key.index_select(0, gt_cols[1])
     gt_order = torch.sort(gt_image * num_keys + gt_key, stable=True).indices
-    gt_image, gt_key = gt_image[gt_order], gt_key[gt_order]
-    gt_box, gt_area, gt_crowd, gt_id = (c[gt_order] for c in gt_cols[2:])
-    dt_image, dt_key, dt_score = dt_cols[0], cat_key[dt_cols[1]], dt_cols[3]
+    gt_image, gt_key, gt_box, gt_area, gt_crowd, gt_id = (
+        c.index_select(0, gt_order) for c in (gt_image, gt_key, *gt_cols[2:])
+    )
+    dt_image, dt_key, dt_score = dt_cols[0], cat_key.index_select(0, dt_cols[1]), dt_cols[3]
     num_img = len(catalog.image_ids)
     if params.useCats:
         num_groups = num_img * num_keys
@@ -141,22 +143,29 @@ def evaluate_detection_tables(
     # Rank inside each group by descending score; keep the top maxDets[-1]; then lay the
     # detections out in accumulation order (category, -score, image, rank).
     order = detection_order(dt_score, dt_image, dt_key, num_keys)
-    by_group = order[torch.sort(dt_group[order], stable=True).indices]
+    group_sort = torch.sort(dt_group.index_select(0, order), stable=True).indices
+    by_group = order.index_select(0, group_sort)
     rank = rank_within_groups(dt_group, by_group)
-    kept = rank < params.maxDets[-1]
-    layout = accumulation_order(order[kept[order]], dt_seg)
-    dt_group, dt_seg, rank, dt_score = (
-        dt_group[layout],
-        dt_seg[layout],
-        rank[layout],
-        dt_score[layout],
+    kept = (rank < params.maxDets[-1]).index_select(0, order)
+    layout = accumulation_order(order.index_select(0, torch.nonzero(kept).squeeze(1)), dt_seg)
+    dt_group, dt_seg, rank, dt_score, dt_area = (
+        c.index_select(0, layout) for c in (dt_group, dt_seg, rank, dt_score, dt_cols[4])
     )
-    dt_box, dt_area = dt_cols[2][layout], dt_cols[4][layout]
 
     # Dense group tables when they are small against the data, binary search otherwise.
     dense = num_groups <= 4 * (dt_group.shape[0] + gt_group.shape[0]) + 1024
     pair_dt, pair_gt = group_pairs(dt_group, gt_group, num_groups if dense else None)
-    pair_iou = coco_box_iou_pairs(dt_box[pair_dt], gt_box[pair_gt], gt_crowd[pair_gt])
+    pair_iou = (
+        coco_box_iou_pairs(
+            dt_cols[2].index_select(0, layout.index_select(0, pair_dt)),
+            gt_box.index_select(0, pair_gt),
+            gt_crowd.index_select(0, pair_gt),
+        )
+        if iou_type == "bbox"
+        else segm_pair_iou(
+            gt, dt, image_keep, cat_key, gt_order[pair_gt], layout[pair_dt], gt_crowd[pair_gt]
+        )
+    )
 
     f64 = torch.float64
     area_lo = torch.tensor([r[0] for r in params.areaRng], dtype=f64, device=dev)[:, None]

@@ -15,14 +15,25 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import chain
-from operator import itemgetter
+from itertools import chain, compress, repeat
+from operator import is_not, itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ...kernels.masks import (
+    Rle,
+    RleStringError,
+    rle_area,
+    rle_cat,
+    rle_from_polygons,
+    rle_from_strings,
+    rle_merge,
+    rle_select,
+    rle_to_box,
+)
 from ..tables import Catalog, DetectionTable, GroundTruthTable
 
 __all__ = [
@@ -36,6 +47,8 @@ _INT_TYPES = (int, np.integer)
 _NUM_TYPES = (int, float, np.integer, np.floating)
 _BOX_TYPES = (list, tuple, np.ndarray)
 _ARRAY_COLUMNS = ("image_id", "x", "y", "width", "height", "score", "category_id")
+_IOU_TYPES = ("bbox", "segm")
+_MAX_RUN = 1 << 32  # run lengths are uint32 in pycocotools' maskApi
 
 
 class CocoFormatError(ValueError):
@@ -291,14 +304,301 @@ def _iscrowd_column(anns: Sequence[Mapping[str, Any]]) -> np.ndarray:
     return out
 
 
+# --------------------------------------------------------------- segmentations (segm)
+
+
+def _check_iou_type(iou_type: Any) -> str:
+    if not isinstance(iou_type, str) or iou_type not in _IOU_TYPES:
+        raise ValueError(f"Expected `iou_type` to be one of {_IOU_TYPES}, but got {iou_type!r}")
+    return iou_type
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _image_sizes(images: Sequence[Any]) -> np.ndarray:
+    """``(I, 2)`` int64 (height, width) per image in file order; -1 where it has none."""
+    out = np.full((len(images), 2), -1, dtype=np.int64)
+    present_both = np.ones(len(images), dtype=bool)
+    for j, key in enumerate(("height", "width")):
+        values = list(map(methodcaller("get", key), images))
+        present = np.fromiter(map(is_not, values, repeat(None)), dtype=bool, count=len(values))
+        given = list(compress(values, present))
+        types = set(map(type, given))
+        if not types <= {int} and not _types_ok(types, _INT_TYPES):
+            i = next(i for i, v in enumerate(values) if v is not None and not _is_int(v))
+            v = values[i]
+            raise TypeError(
+                f"Expected `images[{i}].{key}` to be an int, but got {v!r} ({_type_name(v)})"
+            )
+        col = np.fromiter(given, dtype=np.int64, count=len(given))
+        if (col < 0).any():
+            i = int(np.flatnonzero(present)[np.flatnonzero(col < 0)[0]])
+            raise CocoFormatError(f"Expected `images[{i}].{key}` to be >= 0, but got {values[i]!r}")
+        out[present, j] = col
+        present_both &= present
+    out[~present_both] = -1
+    return out
+
+
+def _missing_key(records: Sequence[Any], key: str, name: Callable[[int], str],
+                 why: str = "") -> Exception:
+    for i, rec in enumerate(records):
+        if not isinstance(rec, Mapping):
+            return TypeError(
+                f"Expected {name(i)} to be an object (dict), but got {_type_name(rec)}"
+            )
+        if key not in rec:
+            return CocoFormatError(
+                f"Expected {name(i)} to have key {key!r}{why}, but it has keys {_keys(rec)}"
+            )
+    return CocoFormatError(f"Expected every {name(0)} to have key {key!r}")  # pragma: no cover
+
+
+def _polygon_masks(polys: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
+                   image_name: Callable[[int], str]) -> Rle:
+    """One mask per record from COCO polygons: every ring rasterised, rings united."""
+    m = len(polys)
+    nrings = np.fromiter(map(len, polys), dtype=np.int64, count=m)
+    if (nrings == 0).any():
+        i = int(rec[np.flatnonzero(nrings == 0)[0]])
+        raise CocoFormatError(
+            f"Expected `{where}[{i}].segmentation` to hold at least one polygon, but got []"
+        )
+    rings = list(chain.from_iterable(polys))
+    ring_rec = np.repeat(np.arange(m), nrings)
+    ring_pos = np.arange(len(rings)) - np.repeat(np.cumsum(nrings) - nrings, nrings)
+
+    def ring_name(r: int) -> str:
+        return f"`{where}[{int(rec[ring_rec[r]])}].segmentation[{int(ring_pos[r])}]`"
+
+    if not set(map(type, rings)) <= {list}:
+        r = next(r for r, v in enumerate(rings) if not isinstance(v, list))
+        raise TypeError(
+            f"Expected {ring_name(r)} to be a polygon [x1, y1, x2, y2, ...], but got "
+            f"{_short(rings[r])} ({_type_name(rings[r])})"
+        )
+    ring_len = np.fromiter(map(len, rings), dtype=np.int64, count=len(rings))
+    bad = (ring_len < 6) | (ring_len % 2 == 1)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        note = (" (pycocotools would take 4 numbers for a box [x, y, w, h])"
+                if ring_len[r] == 4 else "")
+        raise CocoFormatError(
+            f"Expected {ring_name(r)} to be a polygon of at least 3 points [x1, y1, x2, y2, "
+            f"x3, y3, ...] (an even number >= 6 of coordinates), but got {int(ring_len[r])} "
+            f"numbers {_short(rings[r])}{note}"
+        )
+    flat = list(chain.from_iterable(rings))
+    types = set(map(type, flat))
+    if not types <= {float, int} and not _types_ok(types, _NUM_TYPES):
+        r = next(r for r, v in enumerate(rings) if not all(map(_is_number, v)))
+        v = next(v for v in rings[r] if not _is_number(v))
+        raise TypeError(f"Expected {ring_name(r)} to hold numbers, but got {v!r} ({_type_name(v)})")
+    try:
+        coords = np.fromiter(flat, dtype=np.float64, count=len(flat))
+    except OverflowError:  # an int beyond float64
+        coords = np.array([float(x) if abs(x) < 2**1023 else np.inf for x in flat])
+    finite = np.isfinite(coords)
+    if not finite.all():
+        point_ring = np.repeat(np.arange(len(rings)), ring_len)
+        r = int(point_ring[np.flatnonzero(~finite)[0]])
+        raise CocoFormatError(
+            f"Expected {ring_name(r)} to hold finite numbers, but got {_short(rings[r])}"
+        )
+    unknown = hw[:, 0] < 0
+    if unknown.any():
+        k = int(np.flatnonzero(unknown)[0])
+        raise CocoFormatError(
+            f"Expected {image_name(k)} to have 'height' and 'width' (the polygons of "
+            f"`{where}[{int(rec[k])}].segmentation` are rasterised at the image size), but "
+            "it has none"
+        )
+    offsets = np.concatenate(([0], np.cumsum(ring_len // 2)))
+    rle = rle_from_polygons(
+        torch.from_numpy(coords.reshape(-1, 2)),
+        torch.from_numpy(offsets),
+        torch.from_numpy(hw[ring_rec, 0]),
+        torch.from_numpy(hw[ring_rec, 1]),
+    )
+    return rle_merge(rle, torch.from_numpy(ring_rec), m)
+
+
+def _rle_masks(rles: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
+               image_name: Callable[[int], str]) -> Rle:
+    """One mask per record from COCO RLE dicts (compressed string or counts list)."""
+    m = len(rles)
+
+    def name(i: int, field: str = "") -> str:
+        return f"`{where}[{int(rec[i])}].segmentation{field}`"
+
+    try:
+        sizes = list(map(itemgetter("size"), rles))
+        counts = list(map(itemgetter("counts"), rles))
+    except KeyError:
+        key = "size" if not all(map(methodcaller("__contains__", "size"), rles)) else "counts"
+        raise _missing_key(rles, key, name) from None
+    try:
+        lengths = set(map(len, sizes))
+        flat = list(chain.from_iterable(sizes))
+    except TypeError:
+        lengths, flat = {-1}, []
+    if lengths - {2} or not set(map(type, sizes)) <= {list, tuple} or not _types_ok(
+        set(map(type, flat)), _INT_TYPES
+    ):
+        for i, v in enumerate(sizes):
+            if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(_is_int, v))):
+                raise TypeError(
+                    f"Expected {name(i, '.size')} to be [height, width] (2 ints), but got "
+                    f"{_short(v)} ({_type_name(v)})"
+                )
+    size = np.fromiter(flat, dtype=np.int64, count=2 * m).reshape(m, 2)
+    if (size < 0).any():
+        i = int(np.flatnonzero((size < 0).any(axis=1))[0])
+        raise CocoFormatError(f"Expected {name(i, '.size')} to be >= 0, but got {sizes[i]!r}")
+    differs = (hw[:, 0] >= 0) & (hw != size).any(axis=1)
+    if differs.any():
+        i = int(np.flatnonzero(differs)[0])
+        raise CocoFormatError(
+            f"Expected {name(i, '.size')} to be the [height, width] of {image_name(i)}, "
+            f"{hw[i].tolist()}, but got {sizes[i]!r}"
+        )
+
+    is_str = np.fromiter(map(isinstance, counts, repeat((str, bytes))), dtype=bool, count=m)
+    is_list = np.fromiter(map(isinstance, counts, repeat(list)), dtype=bool, count=m)
+    if not (is_str | is_list).all():
+        i = int(np.flatnonzero(~(is_str | is_list))[0])
+        raise TypeError(
+            f"Expected {name(i, '.counts')} to be a compressed RLE string or a list of run "
+            f"lengths, but got {_short(counts[i])} ({_type_name(counts[i])})"
+        )
+    parts: list[Rle] = []
+    rows: list[np.ndarray] = []
+    if is_str.any():
+        idx = np.flatnonzero(is_str)
+        try:
+            parts.append(rle_from_strings(list(compress(counts, is_str)), size[idx, 0],
+                                          size[idx, 1]))
+        except RleStringError as exc:
+            i = int(idx[exc.index])
+            raise CocoFormatError(
+                f"Expected {name(i, '.counts')} to be a COCO compressed RLE string (characters "
+                f"'0' to 'o', the last one ending a value, run lengths in [0, 2**32)), but "
+                f"got {_short(counts[i])}"
+            ) from None
+        rows.append(idx)
+    if is_list.any():
+        idx = np.flatnonzero(is_list)
+        lists = list(compress(counts, is_list))
+        runs = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        values = list(chain.from_iterable(lists))
+        if not _types_ok(set(map(type, values)), _INT_TYPES):
+            j = next(j for j, v in enumerate(lists) if not all(map(_is_int, v)))
+            v = next(v for v in lists[j] if not _is_int(v))
+            raise TypeError(
+                f"Expected {name(int(idx[j]), '.counts')} to hold ints, but got {v!r} "
+                f"({_type_name(v)})"
+            )
+        try:
+            arr = np.fromiter(values, dtype=np.int64, count=len(values))
+        except OverflowError:
+            arr = np.array([v if 0 <= v < _MAX_RUN else -1 for v in values], dtype=np.int64)
+        out_of_range = (arr < 0) | (arr >= _MAX_RUN)
+        if out_of_range.any():
+            j = int(np.repeat(np.arange(len(lists)), runs)[np.flatnonzero(out_of_range)[0]])
+            raise CocoFormatError(
+                f"Expected {name(int(idx[j]), '.counts')} to hold run lengths in [0, 2**32), but "
+                f"got {_short(lists[j])}"
+            )
+        offsets = np.concatenate(([0], np.cumsum(runs)))
+        parts.append(Rle(torch.from_numpy(arr), torch.from_numpy(offsets),
+                         torch.from_numpy(size[idx, 0].copy()),
+                         torch.from_numpy(size[idx, 1].copy())))
+        rows.append(idx)
+    rle = _in_record_order(parts, rows, m)
+    total = np.add.reduceat(np.append(rle.counts.numpy(), 0), rle.offsets[:-1].numpy())
+    total[rle.lengths.numpy() == 0] = 0
+    wrong = total != size[:, 0] * size[:, 1]
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise CocoFormatError(
+            f"Expected the run lengths of {name(i, '.counts')} to sum to height * width = "
+            f"{int(size[i, 0] * size[i, 1])}, but they sum to {int(total[i])}"
+        )
+    return rle
+
+
+def _in_record_order(parts: list[Rle], rows: list[np.ndarray], n: int) -> Rle:
+    """Masks built per kind (``parts[k]`` for records ``rows[k]``) back in record order."""
+    if len(parts) == 1:
+        return parts[0]
+    order = np.concatenate(rows)
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.arange(n)
+    return rle_select(rle_cat(parts), torch.from_numpy(inverse))
+
+
+def _image_namer(image_name: Callable[[int], str], image: np.ndarray) -> Callable[[int], str]:
+    """Names the image of the ``k``-th record of a subset (``image``: their image indexes)."""
+    return lambda k: image_name(int(image[k]))
+
+
+def _segmentation_column(records: Sequence[Any], where: str, image: np.ndarray,
+                         sizes: np.ndarray, image_name: Callable[[int], str]) -> Rle:
+    """``records[i]["segmentation"]`` (polygons, RLE, compressed RLE) as one :class:`Rle`.
+
+    Args:
+        records: annotations or results.
+        where: their name in messages (``"annotations"``, ``"dt"``).
+        image: ``(N,)`` dense image index of each record.
+        sizes: ``(I, 2)`` (height, width) per dense image index; -1 where unknown.
+        image_name: message name of a dense image index.
+    """
+    n = len(records)
+    try:
+        segs = list(map(itemgetter("segmentation"), records))
+    except (KeyError, TypeError):
+        raise _missing_key(records, "segmentation", lambda i: f"`{where}[{i}]`",
+                           " (iou_type='segm' evaluates masks)") from None
+    is_poly = np.fromiter(map(isinstance, segs, repeat(list)), dtype=bool, count=n)
+    is_rle = np.fromiter(map(isinstance, segs, repeat(Mapping)), dtype=bool, count=n)
+    if not (is_poly | is_rle).all():
+        i = int(np.flatnonzero(~(is_poly | is_rle))[0])
+        raise TypeError(
+            f"Expected `{where}[{i}].segmentation` to be polygons [[x1, y1, x2, y2, ...], ...] "
+            f"or an RLE {{'size': [height, width], 'counts': ...}}, but got "
+            f"{_short(segs[i])} ({_type_name(segs[i])})"
+        )
+    hw = sizes[image]
+    parts: list[Rle] = []
+    rows: list[np.ndarray] = []
+    for kind, build in ((is_poly, _polygon_masks), (is_rle, _rle_masks)):
+        if kind.any():
+            idx = np.flatnonzero(kind)
+            parts.append(build(list(compress(segs, kind)), idx, where, hw[idx],
+                               _image_namer(image_name, image[idx])))
+            rows.append(idx)
+    if not parts:
+        z = torch.zeros(0, dtype=torch.int64)
+        return Rle(z, torch.zeros(1, dtype=torch.int64), z, z)
+    return _in_record_order(parts, rows, n)
+
+
 def load_coco_ground_truth(
     gt: str | os.PathLike[str] | Mapping[str, Any],
+    iou_type: str = "bbox",
 ) -> tuple[Catalog, GroundTruthTable]:
     """Load COCO ground truth (a path or the parsed dict) into a catalog and table.
 
     Args:
         gt: COCO instances JSON path, or its dict with ``images``, ``annotations`` and
             ``categories``.
+        iou_type: ``"bbox"``, or ``"segm"`` to also read every annotation's
+            ``segmentation`` (polygons, uncompressed or compressed RLE) into
+            ``table.mask``, as ``COCO.annToRLE`` does: polygons are rasterised at the
+            image's ``height`` x ``width`` and the rings of one annotation united.
 
     Returns:
         ``(catalog, table)``; boxes stay ``xywh`` float64 as in the file.
@@ -307,9 +607,14 @@ def load_coco_ground_truth(
         FileNotFoundError: ``gt`` is a path to no file.
         CocoFormatError: invalid JSON, a missing key, a non-finite or negative-size box,
             a negative area, ``iscrowd`` other than 0/1, an unknown image or category
-            id, a duplicate id.
+            id, a duplicate id. For ``"segm"`` also: a missing ``segmentation``, a
+            polygon of fewer than 3 points (or an odd number of coordinates), a
+            polygon on an image without ``height``/``width``, an RLE whose ``size``
+            differs from its image's, an invalid compressed RLE string, run lengths
+            that do not sum to ``height * width``.
         TypeError: ``gt`` or a record of the wrong type, an id that is not an int (for
             example ``"2299"`` or ``1.0``), a number that is a string or None.
+        ValueError: an unknown ``iou_type``.
 
     Example:
         >>> gt = {"images": [{"id": 7}], "categories": [{"id": 3, "name": "cat"}],
@@ -319,6 +624,7 @@ def load_coco_ground_truth(
         >>> catalog.category_names, table.box.tolist()
         (('cat',), [[0.0, 0.0, 10.0, 5.0]])
     """
+    segm = _check_iou_type(iou_type) == "segm"
     data = read_json(gt, "gt") if isinstance(gt, (str, os.PathLike)) else gt
     if not isinstance(data, Mapping):
         raise TypeError(
@@ -336,7 +642,10 @@ def load_coco_ground_truth(
     cat_order = np.argsort(cat_ids, kind="stable")
     names = tuple(str(categories[i].get("name", int(cat_ids[i]))) for i in cat_order)
     hw = np.zeros((len(images), 2), dtype=np.int64)
-    if images and all("height" in im and "width" in im for im in images):
+    sizes = _image_sizes(images) if segm else hw
+    if segm:
+        hw = np.maximum(sizes, 0)
+    elif images and all("height" in im and "width" in im for im in images):
         hw[:, 0] = _int_column(images, "height", "images")
         hw[:, 1] = _int_column(images, "width", "images")
     catalog = Catalog(
@@ -360,6 +669,14 @@ def load_coco_ground_truth(
             f"Expected `annotations[{i}].area` to be >= 0, but got {anns[i]['area']!r}"
         )
     iscrowd = _iscrowd_column(anns)
+    mask = None
+    if segm:
+
+        def image_name(k: int) -> str:
+            j = int(img_order[k])
+            return f"`images[{j}]` (id {int(image_ids[j])})"
+
+        mask = _segmentation_column(anns, "annotations", image, sizes[img_order], image_name)
     table = GroundTruthTable(
         image=torch.from_numpy(image),
         category=torch.from_numpy(category),
@@ -367,6 +684,7 @@ def load_coco_ground_truth(
         area=torch.from_numpy(area),
         iscrowd=torch.from_numpy(iscrowd),
         id=torch.from_numpy(ann_ids),
+        mask=mask,
     )
     return catalog, table
 
@@ -422,6 +740,9 @@ def _detection_table(image: np.ndarray, category: np.ndarray, box: np.ndarray,
 def load_coco_results(
     dt: str | os.PathLike[str] | Sequence[Mapping[str, Any]] | np.ndarray,
     catalog: Catalog,
+    iou_type: str = "bbox",
+    *,
+    use_area_field: bool = False,
 ) -> DetectionTable:
     """Load COCO detection results into a table indexed like ``catalog``.
 
@@ -430,7 +751,16 @@ def load_coco_results(
             ``bbox`` as ``xywh``, ``score``), or an ``(N, 7)`` array
             ``[image_id, x, y, w, h, score, category_id]`` as ``COCO.loadRes`` takes
             (its id columns must hold integral values).
-        catalog: the ground truth's catalog.
+        catalog: the ground truth's catalog (for ``"segm"`` its ``image_hw``, the
+            ground-truth images' sizes, rasterises polygons).
+        iou_type: ``"bbox"``, or ``"segm"`` to also read every result's
+            ``segmentation`` (compressed or uncompressed RLE, or polygons) into
+            ``table.mask``. ``area`` and ``box`` then follow ``COCO.loadRes``: when the
+            first result has a non-empty ``bbox``, every result's ``bbox`` is kept and
+            ``area`` is its ``w * h``; otherwise ``area`` is the mask's area and
+            ``box`` the mask's bounding box (``maskUtils.toBbox``).
+        use_area_field: take each result's own ``area`` (results that already went
+            through ``COCO.loadRes``, which wrote it).
 
     Returns:
         A :class:`DetectionTable`; ``area`` is ``w * h`` as in ``loadRes``.
@@ -439,8 +769,10 @@ def load_coco_results(
         FileNotFoundError: ``dt`` is a path to no file.
         CocoFormatError: invalid JSON, a missing key, a non-finite score or box, a
             negative box size, an unknown image or category id, an array not (N, 7).
+            For ``"segm"`` also the mask errors of :func:`load_coco_ground_truth`.
         TypeError: ``dt`` or a record of the wrong type, an id that is not an int, a
             score or box value that is not a number.
+        ValueError: an unknown ``iou_type``.
 
     Example:
         >>> catalog = Catalog.from_counts(1, 1)
@@ -449,9 +781,15 @@ def load_coco_results(
         >>> t.area.tolist(), t.score.tolist()
         ([6.0], [0.5])
     """
+    segm = _check_iou_type(iou_type) == "segm"
     if isinstance(dt, (str, os.PathLike)):
         dt = read_json(dt, "dt")
     if isinstance(dt, np.ndarray):
+        if segm:
+            raise CocoFormatError(
+                "Expected `dt` for iou_type='segm' to be result dicts with 'segmentation', "
+                f"but got an array of shape {dt.shape} (boxes)"
+            )
         return _results_from_array(dt, catalog)
     if not isinstance(dt, Sequence) or isinstance(dt, (str, bytes)):
         raise TypeError(
@@ -463,6 +801,39 @@ def load_coco_results(
                           "image_id", "image")
     category = _record_index(_int_column(dt, "category_id", where), catalog.category_ids,
                              where, "category_id", "category")
+    if segm:
+        return _segm_results(dt, catalog, image, category, use_area_field)
     box = _bbox_column(dt, where)
     score = _float_column(dt, "score", where)
     return _detection_table(image, category, box, score)
+
+
+def _segm_results(dt: Sequence[Any], catalog: Catalog, image: np.ndarray,
+                  category: np.ndarray, use_area_field: bool) -> DetectionTable:
+    """Mask results: ``COCO.loadRes``'s two branches (first result with a bbox or not)."""
+    score = _float_column(dt, "score", "dt")
+    sizes = np.where(catalog.image_hw > 0, catalog.image_hw, -1)
+    if len(sizes) != len(catalog.image_ids):
+        sizes = np.full((len(catalog.image_ids), 2), -1, dtype=np.int64)
+
+    def image_name(k: int) -> str:
+        return f"the ground truth's image with id {int(catalog.image_ids[k])}"
+
+    mask = _segmentation_column(dt, "dt", image, sizes, image_name)
+    first_box = dt[0].get("bbox", []) if len(dt) else []
+    if not (isinstance(first_box, (list, tuple)) and len(first_box) == 0):
+        box = _bbox_column(dt, "dt")
+        area = box[:, 2] * box[:, 3]
+    else:
+        box = rle_to_box(mask).numpy()
+        area = rle_area(mask).numpy().astype(np.float64)
+    if use_area_field:
+        area = _float_column(dt, "area", "dt")
+    return DetectionTable(
+        image=torch.from_numpy(image),
+        category=torch.from_numpy(category),
+        box=torch.from_numpy(box),
+        score=torch.from_numpy(score),
+        area=torch.from_numpy(area),
+        mask=mask,
+    )
