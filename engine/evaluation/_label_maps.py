@@ -1,0 +1,62 @@
+"""Label-map input checks shared by the semantic and panoptic evaluators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["check_int", "first_index", "integer_tensor", "same_shape"]
+
+_WIDEN = {torch.uint16: torch.int32, torch.uint32: torch.int64, torch.uint64: torch.int64}
+
+
+def check_int(name: str, value: Any, minimum: int | None = None) -> int:
+    """An ``int`` (not bool), at least ``minimum``; TypeError / ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Expected `{name}` to be an int, but got {type(value).__name__}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"Expected `{name}` to be an int >= {minimum}, but got {value}")
+    return int(value)
+
+
+def integer_tensor(name: str, x: Any) -> Tensor:
+    """A torch tensor or numpy array of integers as a tensor (no copy where possible).
+
+    Bool and floating dtypes are rejected: a label map holds class or segment ids.
+    Unsigned dtypes wider than 8 bits are widened (torch supports few ops on them).
+    """
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "iu":
+            raise TypeError(
+                f"Expected `{name}` to hold integer labels, "
+                f"but got a numpy array of dtype {x.dtype}"
+            )
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    elif not isinstance(x, Tensor):
+        raise TypeError(
+            f"Expected `{name}` to be a torch.Tensor or numpy array, but got {type(x).__name__}"
+        )
+    if x.dtype == torch.bool or x.is_floating_point() or x.is_complex():
+        raise TypeError(f"Expected `{name}` to hold integer labels, but got dtype {x.dtype}")
+    out: Tensor = x
+    if out.dtype in _WIDEN:
+        out = out.to(_WIDEN[out.dtype])
+    return out
+
+
+def same_shape(target: Tensor, preds: Tensor) -> None:
+    """ValueError unless ``preds`` has ``target``'s shape."""
+    if target.shape != preds.shape:
+        raise ValueError(
+            f"Expected `preds` to have the shape of `target` {tuple(target.shape)}, "
+            f"but got {tuple(preds.shape)}"
+        )
+
+
+def first_index(bad: Tensor) -> tuple[int, ...]:
+    """Index (C order) of the first True of a non-empty mask (error path only)."""
+    flat = int(torch.nonzero(bad.reshape(-1))[0, 0])
+    return tuple(int(i) for i in np.unravel_index(flat, tuple(bad.shape)))

@@ -1,0 +1,663 @@
+"""Segmentation kernels: pixel confusion, per-class scores and panoptic quality.
+
+Every function is a pure tensor function: CUDA or CPU from the same code, output on
+the input's device, no ``.item()`` / ``.tolist()`` / ``.cpu()``, and an empty input
+gives an empty output of the right shape. (On CUDA, ``torch.bincount`` itself reads
+the input's min and max on the host to size its output: one small synchronisation
+per call, inside torch.) Values are *not* validated here (that is
+the evaluators' job, which may synchronise): label maps must hold valid classes.
+
+Semantic segmentation reduces to one ``(C, C)`` pixel confusion matrix (rows: target
+class, columns: predicted class), counted with a single ``bincount`` of
+``target * C + preds`` over every pixel of every image at once. Every score is then a
+function of that matrix:
+
+====================  =========================================================
+IoU (Jaccard)         ``tp / (gt + pred - tp)``
+Dice (F1)             ``2 tp / (gt + pred)``
+precision             ``tp / pred``
+recall (class acc.)   ``tp / gt``
+pixel accuracy        ``trace / total``
+frequency-weighted    ``sum_c gt_c IoU_c / total`` over classes with ``gt_c > 0``
+====================  =========================================================
+
+where ``tp`` is the diagonal, ``gt`` the row sums and ``pred`` the column sums.
+:func:`semantic_scores` leaves a ratio with a zero denominator NaN and averages with
+``nanmean`` (mmsegmentation's ``IoUMetric``, scikit-learn with
+``zero_division=np.nan``, torchmetrics' macro average); :func:`valor_lite_semantic_scores`
+follows valor-lite: class 0 is background, zero denominators give 0.
+
+Panoptic quality works on per-image *local* segment indexes: in ``target`` and
+``preds`` a pixel holds 0 (void) or ``1 + `` the index of its segment in that image's
+segment table. One ``bincount`` over ``(image, target segment, predicted segment)``
+gives every intersection; matching (IoU > 0.5), the void and crowd rules and the
+per-category tallies are dense masked reductions over ``(N, G, D)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "PANOPTIC_PROTOCOLS",
+    "PanopticCounts",
+    "PanopticProtocol",
+    "PanopticScores",
+    "SemanticScores",
+    "ValorLiteSemanticScores",
+    "confusion_dice",
+    "confusion_iou",
+    "confusion_precision",
+    "confusion_recall",
+    "panoptic_averages",
+    "panoptic_counts",
+    "panoptic_intersections",
+    "panoptic_scores",
+    "pixel_confusion_matrix",
+    "pixel_pair_counts",
+    "semantic_scores",
+    "valor_lite_semantic_scores",
+]
+
+PanopticProtocol = Literal["coco", "torchmetrics", "torchmetrics-modified"]
+PANOPTIC_PROTOCOLS: tuple[str, ...] = ("coco", "torchmetrics", "torchmetrics-modified")
+
+
+# --------------------------------------------------------------------------- semantic
+
+
+def _key_dtype(num_bins: int) -> torch.dtype:
+    """Smallest integer dtype that holds ``0 .. num_bins`` (smaller keys count faster)."""
+    if num_bins < 2**15 - 1:
+        return torch.int16
+    if num_bins < 2**31 - 1:
+        return torch.int32
+    return torch.int64
+
+
+def pixel_confusion_matrix(
+    target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None = None
+) -> Tensor:
+    """Pixel confusion matrix of label maps, all images in one ``bincount``.
+
+    Args:
+        target: ``(N, H, W)`` (any shape) integer ground-truth classes in
+            ``[0, num_classes)``, or ``ignore_index``.
+        preds: integer predicted classes in ``[0, num_classes)``, same shape as
+            ``target``; its value at an ignored pixel is never read.
+        num_classes: ``C``.
+        ignore_index: target value whose pixels are left out; it must be
+            representable in ``target``'s dtype.
+
+    Returns:
+        ``(C, C)`` int64 counts; row = target class, column = predicted class (the
+        layout of ``sklearn.metrics.confusion_matrix``), on the input's device.
+
+    Example:
+        >>> import torch
+        >>> target = torch.tensor([[[0, 0, 1], [1, 2, 255]]])
+        >>> preds = torch.tensor([[[0, 1, 1], [1, 2, 0]]])
+        >>> pixel_confusion_matrix(target, preds, 3, ignore_index=255)
+        tensor([[1, 1, 0],
+                [0, 2, 0],
+                [0, 0, 1]])
+        >>> pixel_confusion_matrix(target[:0], preds[:0], 2)
+        tensor([[0, 0],
+                [0, 0]])
+    """
+    c = num_classes
+    bins = c * c
+    dtype = _key_dtype(bins)
+    t = target.reshape(-1)
+    key = t.to(dtype) * c + preds.reshape(-1).to(dtype)
+    if ignore_index is None:
+        return torch.bincount(key, minlength=bins)[:bins].reshape(c, c)
+    # Ignored pixels go to one extra bin that is dropped: no compaction pass.
+    key = torch.where(t == ignore_index, torch.full_like(key, bins), key)
+    return torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
+
+
+def pixel_pair_counts(target: Tensor, preds: Tensor, num_rows: int, num_classes: int) -> Tensor:
+    """Counts of every (target value, predicted class) pair, ignore values included.
+
+    :func:`pixel_confusion_matrix` without the ignore mask: rows run over every target
+    value ``0 .. num_rows - 1``, so an ignore value (such as 255) or an out-of-range
+    label gets a row of its own. Validating label maps then only needs those few rows,
+    not another pass over the pixels.
+
+    Args:
+        target: integer target values in ``[0, num_rows)`` (any shape).
+        preds: integer predicted classes in ``[0, num_classes)``, same shape.
+        num_rows: ``T``, larger than every target value.
+        num_classes: ``C``.
+
+    Returns:
+        ``(T, C)`` int64 counts on the input's device.
+
+    Example:
+        >>> import torch
+        >>> pixel_pair_counts(torch.tensor([[0, 1, 4]]), torch.tensor([[0, 1, 1]]), 5, 2)
+        tensor([[1, 0],
+                [0, 1],
+                [0, 0],
+                [0, 0],
+                [0, 1]])
+    """
+    bins = num_rows * num_classes
+    dtype = _key_dtype(bins)
+    key = target.reshape(-1).to(dtype) * num_classes + preds.reshape(-1).to(dtype)
+    return torch.bincount(key, minlength=bins)[:bins].reshape(num_rows, num_classes)
+
+
+def _parts(confusion: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    cm = confusion.to(torch.float64)
+    return cm.diagonal(), cm.sum(1), cm.sum(0)
+
+
+def confusion_iou(confusion: Tensor) -> Tensor:
+    """Per-class IoU ``tp / (gt + pred - tp)``; NaN for a class absent from both.
+
+    Args:
+        confusion: ``(C, C)`` counts, rows = target.
+
+    Returns:
+        ``(C,)`` float64.
+
+    Example:
+        >>> import torch
+        >>> confusion_iou(torch.tensor([[9, 5, 0], [3, 7, 0], [0, 0, 0]]))
+        tensor([0.5294, 0.4667,    nan], dtype=torch.float64)
+    """
+    tp, gt, pred = _parts(confusion)
+    return tp / (gt + pred - tp)
+
+
+def confusion_dice(confusion: Tensor) -> Tensor:
+    """Per-class Dice / F1 ``2 tp / (gt + pred)``; NaN for a class absent from both.
+
+    Args:
+        confusion: ``(C, C)`` counts, rows = target.
+
+    Returns:
+        ``(C,)`` float64.
+
+    Example:
+        >>> import torch
+        >>> confusion_dice(torch.tensor([[9, 5, 0], [3, 7, 0], [0, 0, 0]]))
+        tensor([0.6923, 0.6364,    nan], dtype=torch.float64)
+    """
+    tp, gt, pred = _parts(confusion)
+    return 2 * tp / (gt + pred)
+
+
+def confusion_precision(confusion: Tensor) -> Tensor:
+    """Per-class precision ``tp / pred``; NaN for a class never predicted.
+
+    Args:
+        confusion: ``(C, C)`` counts, rows = target.
+
+    Returns:
+        ``(C,)`` float64.
+
+    Example:
+        >>> import torch
+        >>> confusion_precision(torch.tensor([[9, 5, 0], [3, 7, 0], [0, 0, 0]]))
+        tensor([0.7500, 0.5833,    nan], dtype=torch.float64)
+    """
+    tp, _, pred = _parts(confusion)
+    return tp / pred
+
+
+def confusion_recall(confusion: Tensor) -> Tensor:
+    """Per-class recall (class accuracy) ``tp / gt``; NaN for a class without pixels.
+
+    Args:
+        confusion: ``(C, C)`` counts, rows = target.
+
+    Returns:
+        ``(C,)`` float64.
+
+    Example:
+        >>> import torch
+        >>> confusion_recall(torch.tensor([[9, 5, 0], [3, 7, 0], [0, 0, 0]]))
+        tensor([0.6429, 0.7000,    nan], dtype=torch.float64)
+    """
+    tp, gt, _ = _parts(confusion)
+    return tp / gt
+
+
+class SemanticScores(NamedTuple):
+    """Result of :func:`semantic_scores`; every tensor float64.
+
+    Attributes:
+        iou: ``(C,)`` per-class IoU, NaN where the class is absent from target and preds.
+        dice: ``(C,)`` per-class Dice (= F1), NaN likewise.
+        precision: ``(C,)``, NaN where the class is never predicted.
+        recall: ``(C,)``, NaN where the class has no target pixel.
+        miou: ``()`` NaN-mean of ``iou``.
+        mean_dice: ``()`` NaN-mean of ``dice``.
+        pixel_accuracy: ``()`` correct pixels / counted pixels.
+        mean_class_accuracy: ``()`` NaN-mean of ``recall``.
+        frequency_weighted_iou: ``()`` IoU weighted by each class's target pixels.
+    """
+
+    iou: Tensor
+    dice: Tensor
+    precision: Tensor
+    recall: Tensor
+    miou: Tensor
+    mean_dice: Tensor
+    pixel_accuracy: Tensor
+    mean_class_accuracy: Tensor
+    frequency_weighted_iou: Tensor
+
+
+def semantic_scores(confusion: Tensor) -> SemanticScores:
+    """Every standard semantic-segmentation score from a confusion matrix.
+
+    A ratio whose denominator is 0 is NaN and means skip NaN, so a class absent from
+    both target and preds neither helps nor hurts mIoU. With no counted pixel at all
+    every score is NaN.
+
+    Args:
+        confusion: ``(C, C)`` counts, rows = target.
+
+    Returns:
+        :class:`SemanticScores`.
+
+    Example:
+        >>> import torch
+        >>> s = semantic_scores(torch.tensor([[9, 5, 0], [3, 7, 0], [0, 0, 0]]))
+        >>> float(s.miou) == (9 / 17 + 7 / 15) / 2
+        True
+        >>> round(float(s.pixel_accuracy), 4), round(float(s.frequency_weighted_iou), 4)
+        (0.6667, 0.5033)
+    """
+    tp, gt, pred = _parts(confusion)
+    iou = tp / (gt + pred - tp)
+    dice = 2 * tp / (gt + pred)
+    precision = tp / pred
+    recall = tp / gt
+    total = gt.sum()
+    weighted = torch.where(gt > 0, gt * iou, torch.zeros_like(iou))
+    return SemanticScores(
+        iou=iou,
+        dice=dice,
+        precision=precision,
+        recall=recall,
+        miou=torch.nanmean(iou),
+        mean_dice=torch.nanmean(dice),
+        pixel_accuracy=tp.sum() / total,
+        mean_class_accuracy=torch.nanmean(recall),
+        frequency_weighted_iou=weighted.sum() / total,
+    )
+
+
+class ValorLiteSemanticScores(NamedTuple):
+    """Result of :func:`valor_lite_semantic_scores` (``K = C - 1`` foreground classes).
+
+    Attributes:
+        precision: ``(K,)`` per foreground class, 0 where never predicted.
+        recall: ``(K,)``, 0 where the class has no target pixel.
+        f1: ``(K,)`` ``2 P R / (P + R)``, 0 where ``P + R == 0``.
+        iou: ``(K,)`` the diagonal of ``iou_matrix``.
+        iou_matrix: ``(K, K)`` ``cm[i, j] / (gt_i + pred_j - cm[i, j])``, 0 where the
+            union is empty (valor-lite's "confusion matrix").
+        unmatched_prediction_ratio: ``(K,)`` share of each class's predicted pixels
+            whose target is background, 0 where never predicted.
+        unmatched_ground_truth_ratio: ``(K,)`` share of each class's target pixels
+            predicted as background, 0 where the class has no target pixel.
+        accuracy: ``()`` correct pixels (background included) / pixels, 0 if none.
+        miou: ``()`` mean of ``iou`` over every foreground class (absent ones count as
+            0), 0 when there is none.
+    """
+
+    precision: Tensor
+    recall: Tensor
+    f1: Tensor
+    iou: Tensor
+    iou_matrix: Tensor
+    unmatched_prediction_ratio: Tensor
+    unmatched_ground_truth_ratio: Tensor
+    accuracy: Tensor
+    miou: Tensor
+
+
+def _divide_or_zero(num: Tensor, den: Tensor) -> Tensor:
+    ok = den > 0
+    return torch.where(ok, num / torch.where(ok, den, torch.ones_like(den)), torch.zeros_like(num))
+
+
+def valor_lite_semantic_scores(confusion: Tensor) -> ValorLiteSemanticScores:
+    """valor-lite's semantic-segmentation metric set, class 0 being background.
+
+    Follows ``valor_lite.semantic_segmentation.computation.compute_metrics``
+    operation for operation: background pixels count in every denominator (a
+    foreground prediction on background is a false positive) but background has no
+    metric of its own; a zero denominator gives 0, never NaN; mIoU averages over every
+    foreground class including absent ones.
+
+    Args:
+        confusion: ``(C, C)`` counts, rows = target, class 0 = background.
+
+    Returns:
+        :class:`ValorLiteSemanticScores`.
+
+    Example:
+        >>> import torch
+        >>> cm = torch.tensor([[5, 1, 0], [2, 6, 0], [0, 0, 0]])  # class 2 absent
+        >>> s = valor_lite_semantic_scores(cm)
+        >>> s.iou, s.miou
+        (tensor([0.6667, 0.0000], dtype=torch.float64), tensor(0.3333, dtype=torch.float64))
+        >>> s.unmatched_ground_truth_ratio
+        tensor([0.2500, 0.0000], dtype=torch.float64)
+    """
+    cm = confusion.to(torch.float64)
+    gt = cm[1:, :].sum(1)
+    pred = cm[:, 1:].sum(0)
+    inter = cm[1:, 1:]
+    iou_matrix = _divide_or_zero(inter, gt[:, None] + pred[None, :] - inter)
+    tp = inter.diagonal()
+    precision = _divide_or_zero(tp, pred)
+    recall = _divide_or_zero(tp, gt)
+    f1 = _divide_or_zero(2 * (precision * recall), precision + recall)
+    total = cm.sum()
+    accuracy = _divide_or_zero(tp.sum() + cm[0, 0], total)
+    iou = iou_matrix.diagonal()
+    miou = iou.mean() if iou.numel() else torch.zeros((), dtype=torch.float64, device=cm.device)
+    return ValorLiteSemanticScores(
+        precision=precision,
+        recall=recall,
+        f1=f1,
+        iou=iou,
+        iou_matrix=iou_matrix,
+        unmatched_prediction_ratio=_divide_or_zero(cm[0, 1:], pred),
+        unmatched_ground_truth_ratio=_divide_or_zero(cm[1:, 0], gt),
+        accuracy=accuracy,
+        miou=miou,
+    )
+
+
+# --------------------------------------------------------------------------- panoptic
+
+
+def panoptic_intersections(
+    target: Tensor, preds: Tensor, num_target_segments: int, num_pred_segments: int
+) -> Tensor:
+    """Pixel counts of every (image, target segment, predicted segment) triple.
+
+    Args:
+        target: ``(N, H, W)`` (any ``(N, ...)``) int64 local target segment index per
+            pixel: 0 = void, ``g + 1`` = segment ``g`` of that image, ``g < G``.
+        preds: same shape, local predicted segment index, 0 = void, ``d + 1 <= D``.
+        num_target_segments: ``G``, the largest number of target segments in an image.
+        num_pred_segments: ``D``.
+
+    Returns:
+        ``(N, G + 1, D + 1)`` int64; ``[n, 0, d + 1]`` counts pixels of predicted segment
+        ``d`` on void, ``[n, g + 1, 0]`` pixels of target segment ``g`` predicted void.
+
+    Example:
+        >>> import torch
+        >>> target = torch.tensor([[[1, 1, 0, 2]]])
+        >>> preds = torch.tensor([[[1, 0, 1, 1]]])
+        >>> panoptic_intersections(target, preds, 2, 1)
+        tensor([[[0, 1],
+                 [1, 1],
+                 [0, 1]]])
+    """
+    n = target.shape[0]
+    g1, d1 = num_target_segments + 1, num_pred_segments + 1
+    image = torch.arange(n, device=target.device).reshape((n,) + (1,) * (target.ndim - 1))
+    key = (image * g1 + target.to(torch.int64)) * d1 + preds.to(torch.int64)
+    counts = torch.bincount(key.reshape(-1), minlength=n * g1 * d1)
+    return counts[: n * g1 * d1].reshape(n, g1, d1)
+
+
+class PanopticCounts(NamedTuple):
+    """Per-category tallies of :func:`panoptic_counts`; sums across batches and ranks.
+
+    Attributes:
+        iou_sum: ``(K,)`` float64 sum of the IoU of matched pairs.
+        tp: ``(K,)`` int64 matched pairs.
+        fp: ``(K,)`` int64 unmatched predicted segments that count.
+        fn: ``(K,)`` int64 unmatched target segments that count.
+    """
+
+    iou_sum: Tensor
+    tp: Tensor
+    fp: Tensor
+    fn: Tensor
+
+
+def _tally(mask: Tensor, category: Tensor, num_categories: int) -> Tensor:
+    idx = torch.where(mask, category, torch.full_like(category, num_categories))
+    return torch.bincount(idx.reshape(-1), minlength=num_categories + 1)[:num_categories]
+
+
+def _tally_sum(mask: Tensor, category: Tensor, values: Tensor, num_categories: int) -> Tensor:
+    idx = torch.where(mask, category, torch.full_like(category, num_categories)).reshape(-1)
+    out = torch.zeros(num_categories + 1, dtype=torch.float64, device=values.device)
+    out.index_add_(0, idx, torch.where(mask, values, torch.zeros_like(values)).reshape(-1))
+    return out[:num_categories]
+
+
+def panoptic_counts(
+    intersections: Tensor,
+    target_category: Tensor,
+    target_crowd: Tensor,
+    pred_category: Tensor,
+    num_categories: int,
+    protocol: PanopticProtocol = "coco",
+    modified: Tensor | None = None,
+) -> PanopticCounts:
+    """Match segments (IoU > 0.5, same category) and tally TP / FP / FN per category.
+
+    ``protocol="coco"`` is panopticapi's ``pq_compute_single_core``: the IoU's union
+    leaves out a predicted segment's pixels on void (``union = pred + gt - inter -
+    pred_on_void``); crowd target segments never match; an unmatched target segment is
+    a FN unless it is crowd; an unmatched predicted segment is ignored (neither FP nor
+    anything else) when more than half of its area lies on void plus the *last* crowd
+    segment of its category in that image (panopticapi keeps one crowd id per
+    category), else it is a FP. IoU and ratios are float64.
+
+    ``protocol="torchmetrics"`` is torchmetrics' ``PanopticQuality``: the union also
+    leaves out a target segment's pixels predicted void, an unmatched target segment
+    more than half predicted void is not a FN, there is no crowd, and IoU and the void
+    ratios are computed in float32 (torchmetrics divides int64 tensors); a target
+    segment without pixels does not exist there (COCO: a FN). With
+    ``"torchmetrics-modified"`` (``ModifiedPanopticQuality``) the categories flagged in
+    ``modified`` instead add the IoU of every overlapping same-category pair to
+    ``iou_sum``, count every target segment as a TP and have no FP / FN.
+
+    Args:
+        intersections: ``(N, G + 1, D + 1)`` from :func:`panoptic_intersections`.
+        target_category: ``(N, G)`` int64 category index in ``[0, K)`` of each target
+            segment, -1 for padding.
+        target_crowd: ``(N, G)`` bool.
+        pred_category: ``(N, D)`` int64, -1 for padding. A predicted segment without
+            pixels is skipped.
+        num_categories: ``K``.
+        protocol: ``"coco"``, ``"torchmetrics"`` or ``"torchmetrics-modified"``.
+        modified: ``(K,)`` bool, the categories scored the modified way (stuff); only
+            read with ``"torchmetrics-modified"``.
+
+    Returns:
+        :class:`PanopticCounts`.
+
+    Example:
+        >>> import torch
+        >>> # one image, two target segments (cat 0 thing, cat 1 stuff), two predictions
+        >>> inter = torch.tensor([[[0, 0, 0], [0, 8, 2], [0, 1, 5]]])
+        >>> c = panoptic_counts(inter, torch.tensor([[0, 1]]), torch.tensor([[False, False]]),
+        ...                     torch.tensor([[0, 1]]), 2)
+        >>> c.tp, c.fp, c.fn
+        (tensor([1, 1]), tensor([0, 0]), tensor([0, 0]))
+        >>> c.iou_sum  # 8 / (9 + 10 - 8), 5 / (7 + 6 - 5)
+        tensor([0.7273, 0.6250], dtype=torch.float64)
+    """
+    k = num_categories
+    inter = intersections.to(torch.int64)
+    both = inter[:, 1:, 1:]  # (N, G, D)
+    gt_area = inter[:, 1:, :].sum(2)  # (N, G)
+    pred_area = inter[:, :, 1:].sum(1)  # (N, D)
+    pred_on_void = inter[:, 0, 1:]  # (N, D)
+    gt_on_void = inter[:, 1:, 0]  # (N, G) target pixels predicted void
+    gt_valid = target_category >= 0
+    if protocol != "coco":  # torchmetrics only knows segments that have pixels
+        gt_valid = gt_valid & (gt_area > 0)
+    pred_valid = (pred_category >= 0) & (pred_area > 0)
+    same = target_category[:, :, None] == pred_category[:, None, :]
+    pair = (both > 0) & same & gt_valid[:, :, None] & pred_valid[:, None, :]
+    pair_category = target_category[:, :, None].expand_as(both)
+    tm = protocol != "coco"
+
+    if tm:
+        union = pred_area[:, None, :] - pred_on_void[:, None, :] + gt_area[:, :, None]
+        union = union - gt_on_void[:, :, None] - both
+        safe = torch.where(pair, union, torch.ones_like(union))
+        iou = (both.to(torch.float32) / safe.to(torch.float32)).to(torch.float64)
+    else:
+        union = pred_area[:, None, :] + gt_area[:, :, None] - both - pred_on_void[:, None, :]
+        safe = torch.where(pair, union, torch.ones_like(union))
+        iou = both.to(torch.float64) / safe.to(torch.float64)
+    iou = torch.where(pair, iou, torch.zeros_like(iou))
+
+    if protocol == "torchmetrics-modified" and modified is not None:
+        gt_mod = modified[target_category.clamp_min(0)] & gt_valid
+        pred_mod = modified[pred_category.clamp_min(0)] & (pred_category >= 0)
+    else:
+        gt_mod = torch.zeros_like(gt_valid)
+        pred_mod = torch.zeros_like(pred_valid)
+
+    matched = pair & (iou > 0.5) & ~gt_mod[:, :, None]
+    if not tm:
+        matched = matched & ~target_crowd[:, :, None]
+    gt_matched = matched.any(2)
+    pred_matched = matched.any(1)
+
+    tp = _tally(matched, pair_category, k)
+    iou_sum = _tally_sum(matched, pair_category, iou, k)
+
+    if tm:
+        gt_void_ratio = gt_on_void.to(torch.float32) / gt_area.clamp_min(1).to(torch.float32)
+        fn_mask = gt_valid & ~gt_matched & ~gt_mod & (gt_void_ratio <= 0.5)
+        pred_void_ratio = pred_on_void.to(torch.float32) / pred_area.clamp_min(1).to(torch.float32)
+        fp_mask = pred_valid & ~pred_matched & ~pred_mod & (pred_void_ratio <= 0.5)
+        if protocol == "torchmetrics-modified" and modified is not None:
+            mod_pair = pair & gt_mod[:, :, None] & (iou > 0)
+            iou_sum = iou_sum + _tally_sum(mod_pair, pair_category, iou, k)
+            tp = tp + _tally(gt_mod, target_category, k)
+    else:
+        fn_mask = gt_valid & ~target_crowd & ~gt_matched
+        # panopticapi keeps one crowd segment per (image, category): the last listed.
+        crowd = target_crowd & gt_valid
+        g = target_category.shape[1]
+        later = torch.ones(g, g, dtype=torch.bool, device=crowd.device).triu(1)  # [g, g'] g' > g
+        same_gt = target_category[:, :, None] == target_category[:, None, :]
+        shadowed = (same_gt & crowd[:, None, :] & later).any(2)
+        crowd_used = crowd & ~shadowed
+        crowd_pair = crowd_used[:, :, None] & same
+        crowd_inter = torch.where(crowd_pair, both, torch.zeros_like(both)).sum(1)  # (N, D)
+        absorbed = (pred_on_void + crowd_inter).to(torch.float64) / pred_area.clamp_min(1).to(
+            torch.float64
+        )
+        fp_mask = pred_valid & ~pred_matched & ~(absorbed > 0.5)
+
+    fn = _tally(fn_mask, target_category, k)
+    fp = _tally(fp_mask, pred_category, k)
+    return PanopticCounts(iou_sum=iou_sum, tp=tp, fp=fp, fn=fn)
+
+
+class PanopticScores(NamedTuple):
+    """Per-category PQ / SQ / RQ of :func:`panoptic_scores`.
+
+    Attributes:
+        pq: ``(K,)`` float64, 0 for a category without TP, FP or FN.
+        sq: ``(K,)`` float64, 0 without TP.
+        rq: ``(K,)`` float64.
+        valid: ``(K,)`` bool, ``tp + fp + fn > 0``: the categories that enter averages.
+    """
+
+    pq: Tensor
+    sq: Tensor
+    rq: Tensor
+    valid: Tensor
+
+
+def panoptic_scores(counts: PanopticCounts, protocol: PanopticProtocol = "coco") -> PanopticScores:
+    """PQ, SQ and RQ per category from the tallies.
+
+    ``"coco"`` follows panopticapi's ``pq_average``: ``pq = iou_sum / (tp + fp/2 + fn/2)``,
+    ``sq = iou_sum / tp``, ``rq = tp / (tp + fp/2 + fn/2)`` in float64. The torchmetrics
+    protocols follow ``_panoptic_quality_compute``: ``rq`` in float32 (an int tensor
+    plus ``0.5 * fp`` is float32 there) and ``pq = sq * rq``.
+
+    Args:
+        counts: :class:`PanopticCounts`.
+        protocol: ``"coco"``, ``"torchmetrics"`` or ``"torchmetrics-modified"``.
+
+    Returns:
+        :class:`PanopticScores`.
+
+    Example:
+        >>> import torch
+        >>> c = PanopticCounts(torch.tensor([1.6, 0.0], dtype=torch.float64),
+        ...                    torch.tensor([2, 0]), torch.tensor([1, 0]), torch.tensor([1, 0]))
+        >>> s = panoptic_scores(c)
+        >>> s.pq
+        tensor([0.5333, 0.0000], dtype=torch.float64)
+        >>> s.sq
+        tensor([0.8000, 0.0000], dtype=torch.float64)
+        >>> s.rq
+        tensor([0.6667, 0.0000], dtype=torch.float64)
+        >>> s.valid
+        tensor([ True, False])
+    """
+    iou_sum, tp, fp, fn = counts
+    tp64 = tp.to(torch.float64)
+    valid = (tp + fp + fn) > 0
+    sq = _divide_or_zero(iou_sum, tp64)
+    if protocol == "coco":
+        den = tp64 + 0.5 * fp.to(torch.float64) + 0.5 * fn.to(torch.float64)
+        pq = _divide_or_zero(iou_sum, den)
+        rq = _divide_or_zero(tp64, den)
+    else:
+        den32 = tp.to(torch.float32) + 0.5 * fp.to(torch.float32) + 0.5 * fn.to(torch.float32)
+        rq = _divide_or_zero(tp.to(torch.float32), den32).to(torch.float64)
+        pq = sq * rq
+        valid = den32 > 0
+    return PanopticScores(pq=pq, sq=sq, rq=rq, valid=valid)
+
+
+def panoptic_averages(scores: PanopticScores, is_thing: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean PQ, SQ, RQ over valid categories: all, things, stuff.
+
+    Args:
+        scores: :class:`PanopticScores` for ``K`` categories.
+        is_thing: ``(K,)`` bool.
+
+    Returns:
+        ``(means, n)``: ``(3, 3)`` float64, rows all / things / stuff and columns
+        PQ / SQ / RQ, NaN for a group without a valid category (panopticapi divides by
+        zero there); ``(3,)`` int64 number of valid categories per group.
+
+    Example:
+        >>> import torch
+        >>> s = PanopticScores(torch.tensor([0.5, 0.3, 0.0], dtype=torch.float64),
+        ...                    torch.tensor([0.8, 0.6, 0.0], dtype=torch.float64),
+        ...                    torch.tensor([0.625, 0.5, 0.0], dtype=torch.float64),
+        ...                    torch.tensor([True, True, False]))
+        >>> means, n = panoptic_averages(s, torch.tensor([True, False, False]))
+        >>> means[0], n
+        (tensor([0.4000, 0.7000, 0.5625], dtype=torch.float64), tensor([2, 1, 1]))
+    """
+    groups = torch.stack((torch.ones_like(is_thing), is_thing, ~is_thing))  # (3, K)
+    use = groups & scores.valid[None, :]
+    values = torch.stack((scores.pq, scores.sq, scores.rq))  # (3, K)
+    n = use.sum(1)
+    sums = torch.where(use[:, None, :], values[None, :, :], torch.zeros_like(values)).sum(2)
+    return sums / n[:, None].to(torch.float64), n
