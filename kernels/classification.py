@@ -1,0 +1,1354 @@
+"""Classification kernels: confusion matrices, P/R/F1, accuracy, ROC/PR curves, calibration.
+
+Names and arguments follow ``torchmetrics.functional``; the numbers follow
+scikit-learn, metric for metric:
+
+- precision, recall and F1 are ``precision_recall_fscore_support`` with
+  ``zero_division=0``; ``macro`` averages the classes that occur in ``target`` or in
+  the predictions (what scikit-learn does without a ``labels`` argument, and what
+  torchmetrics does), ``weighted`` weights by support, ``micro`` pools the counts;
+- ``multiclass_accuracy`` is ``accuracy_score`` (``top_k=1``, argmax: ties go to the
+  lower class index) or ``top_k_accuracy_score`` (``top_k > 1``: ties go to the
+  higher class index, as scikit-learn's stable argsort reversed does);
+- ROC AUC and average precision are ``roc_auc_score`` / ``average_precision_score``
+  one-vs-rest per class, with scikit-learn's distinct-threshold tie handling (tied
+  scores form one point of the curve). A class without positives (or, for ROC AUC,
+  without negatives) has ROC AUC ``nan``; average precision is then ``0.0`` as
+  scikit-learn >= 1.3 returns. ``macro`` / ``weighted`` skip ``nan`` classes (as
+  torchmetrics does; scikit-learn's multiclass ``roc_auc_score`` returns ``nan``);
+- calibration bins are ``sklearn.calibration.calibration_curve(strategy="uniform")``
+  bins: ``np.linspace(0, 1, n_bins + 1)``, closed on the right (a confidence equal to
+  an inner edge falls in the lower bin; 1.0 falls in the last bin).
+
+Every function is a pure tensor function: CUDA or CPU from the same code, output on
+the input's device, no host synchronisation. Ranking metrics sort the ``(N, C)``
+scores once per column for all classes at once (classes are processed in blocks of
+about 2**23 elements to bound memory) and count in int64, so ROC AUC is the exact
+rational ``U / (P * N)`` in float64. Ranking metrics never look at score values
+beyond their order, so probabilities, logits or any other scores work; calibration
+needs probabilities. Values are not checked here (that would synchronise):
+``target`` must hold class indexes in ``[0, num_classes)``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "AVERAGES",
+    "Average",
+    "PrecisionRecallCurve",
+    "ReliabilityBins",
+    "RocCurve",
+    "ValorLitePairs",
+    "multiclass_accuracy",
+    "multiclass_auroc",
+    "multiclass_average_precision",
+    "multiclass_calibration_error",
+    "multiclass_confusion_matrix",
+    "multiclass_f1_score",
+    "multiclass_precision",
+    "multiclass_precision_recall_curve",
+    "multiclass_recall",
+    "multiclass_reliability_bins",
+    "multiclass_roc",
+    "multilabel_auroc",
+    "multilabel_average_precision",
+    "multilabel_confusion_matrix",
+    "multilabel_f1_score",
+    "multilabel_precision",
+    "multilabel_precision_recall_curve",
+    "multilabel_recall",
+    "multilabel_roc",
+    "valor_lite_counts",
+    "valor_lite_pairs",
+    "valor_lite_rocauc",
+]
+
+Average = Literal["micro", "macro", "weighted", "none"]
+AVERAGES: tuple[str, ...] = ("micro", "macro", "weighted", "none")
+_NORMS: tuple[str, ...] = ("l1", "l2", "max")
+_BLOCK = 1 << 23  # elements of (classes x samples) sorted at once
+
+
+class RocCurve(NamedTuple):
+    """Per-class ROC curves, padded to a common length.
+
+    Attributes:
+        fpr: ``(C, N + 1)`` float64 false-positive rate, ascending.
+        tpr: ``(C, N + 1)`` float64 true-positive rate.
+        thresholds: ``(C, N + 1)`` decreasing thresholds, ``+inf`` first (scikit-learn
+            >= 1.3), in the dtype of the scores.
+        lengths: ``(C,)`` int64 number of real points of each curve; the entries past
+            ``lengths[c]`` repeat the last point, so the area of a padded row equals
+            the area of the real curve.
+    """
+
+    fpr: Tensor
+    tpr: Tensor
+    thresholds: Tensor
+    lengths: Tensor
+
+
+class PrecisionRecallCurve(NamedTuple):
+    """Per-class precision-recall curves in scikit-learn's layout, padded.
+
+    Attributes:
+        precision: ``(C, N + 1)`` float64, by increasing threshold, ending with 1.
+        recall: ``(C, N + 1)`` float64, decreasing, ending with 0.
+        thresholds: ``(C, N)`` increasing thresholds in the dtype of the scores; a
+            curve of ``lengths[c]`` points has ``lengths[c] - 1`` thresholds.
+        lengths: ``(C,)`` int64 number of real points of each curve; entries past it
+            repeat the last point (thresholds repeat the last real threshold).
+    """
+
+    precision: Tensor
+    recall: Tensor
+    thresholds: Tensor
+    lengths: Tensor
+
+
+class ReliabilityBins(NamedTuple):
+    """Reliability-diagram bins of the top-1 confidence.
+
+    Attributes:
+        edges: ``(B + 1,)`` float64 ``np.linspace(0, 1, B + 1)``.
+        confidence: ``(B,)`` float64 mean confidence per bin (0 for an empty bin).
+        accuracy: ``(B,)`` float64 fraction of correct top-1 predictions per bin
+            (0 for an empty bin).
+        counts: ``(B,)`` int64 samples per bin.
+    """
+
+    edges: Tensor
+    confidence: Tensor
+    accuracy: Tensor
+    counts: Tensor
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _check_tensor(name: str, x: Tensor, ndims: tuple[int, ...]) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"Expected `{name}` to be a torch.Tensor, but got {type(x).__name__}")
+    if x.ndim not in ndims:
+        shapes = " or ".join("(N,)" if d == 1 else "(N, C)" for d in ndims)
+        raise ValueError(f"Expected `{name}` to have shape {shapes}, but got {tuple(x.shape)}")
+
+
+def _check_num(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Expected `{name}` to be a positive int, but got {value!r}")
+
+
+def _check_average(average: str | None, allowed: tuple[str, ...]) -> str:
+    avg = "none" if average is None else average
+    if avg not in allowed:
+        raise ValueError(f"Expected `average` to be one of {allowed}, but got {average!r}")
+    return avg
+
+
+def _check_same_device(preds: Tensor, target: Tensor) -> None:
+    if preds.device != target.device:
+        raise ValueError(
+            f"Expected `preds` and `target` on the same device, but got {preds.device} and "
+            f"{target.device}; move one with .to(other.device)"
+        )
+
+
+def _multiclass_inputs(preds: Tensor, target: Tensor, num_classes: int) -> Tensor:
+    """Check shapes and return ``(N,)`` int64 predicted labels (argmax of scores)."""
+    _check_num("num_classes", num_classes)
+    _check_tensor("preds", preds, (1, 2))
+    _check_tensor("target", target, (1,))
+    _check_same_device(preds, target)
+    if target.is_floating_point():
+        raise TypeError(f"Expected `target` to hold integer class indexes, but got {target.dtype}")
+    if preds.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"Expected `preds` and `target` to have the same length, but got {preds.shape[0]} "
+            f"and {target.shape[0]}"
+        )
+    if preds.ndim == 2:
+        if preds.shape[1] != num_classes:
+            raise ValueError(
+                f"Expected `preds` to have shape (N, num_classes={num_classes}), but got "
+                f"{tuple(preds.shape)}"
+            )
+        if not preds.is_floating_point():
+            raise TypeError(f"Expected (N, C) `preds` to hold float scores, but got {preds.dtype}")
+        return preds.argmax(dim=1)
+    if preds.is_floating_point():
+        raise TypeError(
+            f"Expected (N,) `preds` to hold integer class indexes, but got {preds.dtype}"
+        )
+    return preds.long()
+
+
+def _scores_inputs(preds: Tensor, target: Tensor, num: int, name: str, multilabel: bool) -> None:
+    _check_num(name, num)
+    _check_tensor("preds", preds, (2,))
+    _check_tensor("target", target, (2,) if multilabel else (1,))
+    _check_same_device(preds, target)
+    if not preds.is_floating_point():
+        raise TypeError(f"Expected `preds` to hold float scores, but got {preds.dtype}")
+    if preds.shape[1] != num:
+        raise ValueError(
+            f"Expected `preds` to have shape (N, {name}={num}), but got {tuple(preds.shape)}"
+        )
+    if multilabel and target.shape != preds.shape:
+        raise ValueError(
+            f"Expected `target` to have the shape of `preds` {tuple(preds.shape)}, but got "
+            f"{tuple(target.shape)}"
+        )
+    if not multilabel and target.is_floating_point():
+        raise TypeError(f"Expected `target` to hold integer class indexes, but got {target.dtype}")
+    if preds.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"Expected `preds` and `target` to have the same length, but got {preds.shape[0]} "
+            f"and {target.shape[0]}"
+        )
+
+
+def _multilabel_inputs(
+    preds: Tensor, target: Tensor, num_labels: int, threshold: float
+) -> tuple[Tensor, Tensor]:
+    """Check shapes and return ``(N, L)`` bool predictions and targets."""
+    _check_num("num_labels", num_labels)
+    _check_tensor("preds", preds, (2,))
+    _check_tensor("target", target, (2,))
+    _check_same_device(preds, target)
+    if preds.shape != target.shape or preds.shape[1] != num_labels:
+        raise ValueError(
+            f"Expected `preds` and `target` to have shape (N, num_labels={num_labels}), but got "
+            f"{tuple(preds.shape)} and {tuple(target.shape)}"
+        )
+    if not (isinstance(threshold, (int, float)) and 0.0 <= threshold <= 1.0):
+        raise ValueError(f"Expected `threshold` to be a float in [0, 1], but got {threshold!r}")
+    hard = preds > threshold if preds.is_floating_point() else preds != 0
+    return hard, target != 0
+
+
+# ------------------------------------------------------------- confusion and P/R/F1
+
+
+def multiclass_confusion_matrix(preds: Tensor, target: Tensor, num_classes: int) -> Tensor:
+    """Confusion matrix, rows = true class, columns = predicted class.
+
+    Same layout as ``sklearn.metrics.confusion_matrix(target, pred, labels=range(C))``.
+
+    Args:
+        preds: ``(N,)`` int predicted classes, or ``(N, C)`` float scores (argmax; ties
+            go to the lower class index).
+        target: ``(N,)`` int true classes in ``[0, num_classes)``.
+        num_classes: ``C``.
+
+    Returns:
+        ``(C, C)`` int64 counts.
+
+    Example:
+        >>> import torch
+        >>> multiclass_confusion_matrix(torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2]), 3)
+        tensor([[1, 0, 0],
+                [0, 1, 1],
+                [0, 1, 0]])
+    """
+    pred = _multiclass_inputs(preds, target, num_classes)
+    idx = target.long() * num_classes + pred
+    return _count(idx, num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def multilabel_confusion_matrix(
+    preds: Tensor, target: Tensor, num_labels: int, threshold: float = 0.5
+) -> Tensor:
+    """One 2x2 confusion matrix per label, ``[[tn, fp], [fn, tp]]``.
+
+    Same layout as ``sklearn.metrics.multilabel_confusion_matrix``.
+
+    Args:
+        preds: ``(N, L)`` float scores (positive when ``> threshold``) or int/bool
+            predictions (positive when non-zero).
+        target: ``(N, L)`` int/bool, non-zero = positive.
+        num_labels: ``L``.
+        threshold: decision threshold for float ``preds``.
+
+    Returns:
+        ``(L, 2, 2)`` int64.
+
+    Example:
+        >>> import torch
+        >>> preds = torch.tensor([[0.9, 0.2], [0.4, 0.7]])
+        >>> multilabel_confusion_matrix(preds, torch.tensor([[1, 1], [0, 1]]), 2)
+        tensor([[[1, 0],
+                 [0, 1]],
+        <BLANKLINE>
+                [[0, 0],
+                 [1, 1]]])
+    """
+    p, t = _multilabel_inputs(preds, target, num_labels, threshold)
+    tp, fp, fn, tn = _multilabel_stats(p, t)
+    return torch.stack((tn, fp, fn, tp), dim=1).reshape(num_labels, 2, 2)
+
+
+def _multilabel_stats(p: Tensor, t: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    tp = (p & t).sum(0)
+    fp = (p & ~t).sum(0)
+    fn = (~p & t).sum(0)
+    tn = (~p & ~t).sum(0)
+    return tp, fp, fn, tn
+
+
+def _count(index: Tensor, size: int, where: Tensor | None = None) -> Tensor:
+    """``bincount`` into a fixed ``size`` (counting only ``where``), without a host sync."""
+    index = index.reshape(-1)
+    ones = torch.ones_like(index) if where is None else where.reshape(-1).long()
+    return torch.zeros(size, dtype=torch.int64, device=index.device).index_add_(0, index, ones)
+
+
+def _divide(num: Tensor, den: Tensor) -> Tensor:
+    """``num / den`` in float64, 0 where ``den == 0`` (scikit-learn's zero_division=0)."""
+    num, den = num.double(), den.double()
+    return torch.where(den > 0, num / torch.where(den > 0, den, 1.0), 0.0)
+
+
+def _reduce_prf(
+    tp: Tensor, fp: Tensor, fn: Tensor, kind: str, average: str, present: Tensor
+) -> Tensor:
+    """Precision (``kind="p"``), recall (``"r"``) or F1 (``"f"``), reduced by ``average``."""
+    if average == "micro":
+        tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+    if kind == "p":
+        score = _divide(tp, tp + fp)
+    elif kind == "r":
+        score = _divide(tp, tp + fn)
+    else:
+        score = _divide(2 * tp, 2 * tp + fp + fn)
+    if average in ("micro", "none"):
+        return score
+    weights = present.double() if average == "macro" else (tp + fn).double()
+    return _divide((score * weights).sum(), weights.sum())
+
+
+def _multiclass_prf(
+    preds: Tensor, target: Tensor, num_classes: int, average: str | None, kind: str
+) -> Tensor:
+    avg = _check_average(average, AVERAGES)
+    cm = multiclass_confusion_matrix(preds, target, num_classes)
+    tp = cm.diagonal()
+    fp = cm.sum(0) - tp
+    fn = cm.sum(1) - tp
+    return _reduce_prf(tp, fp, fn, kind, avg, present=(tp + fp + fn) > 0)
+
+
+def _multilabel_prf(
+    preds: Tensor, target: Tensor, num_labels: int, threshold: float, average: str | None, kind: str
+) -> Tensor:
+    avg = _check_average(average, AVERAGES)
+    p, t = _multilabel_inputs(preds, target, num_labels, threshold)
+    tp, fp, fn, _ = _multilabel_stats(p, t)
+    return _reduce_prf(tp, fp, fn, kind, avg, present=torch.ones_like(tp, dtype=torch.bool))
+
+
+def multiclass_precision(
+    preds: Tensor, target: Tensor, num_classes: int, average: Average | None = "macro"
+) -> Tensor:
+    """Precision ``tp / (tp + fp)``, 0 where nothing was predicted.
+
+    ``sklearn.metrics.precision_score(target, pred, average=..., zero_division=0)``;
+    ``average="none"`` is ``labels=range(C), average=None``.
+
+    Args:
+        preds: ``(N,)`` int predicted classes or ``(N, C)`` float scores (argmax).
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        average: ``"macro"`` (classes in ``target`` or predictions), ``"micro"``,
+            ``"weighted"`` (by support) or ``"none"`` / ``None`` (per class).
+
+    Returns:
+        float64 scalar, or ``(C,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> preds, target = torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2])
+        >>> multiclass_precision(preds, target, 3, average="none")
+        tensor([1.0000, 0.5000, 0.0000], dtype=torch.float64)
+        >>> multiclass_precision(preds, target, 3)
+        tensor(0.5000, dtype=torch.float64)
+    """
+    return _multiclass_prf(preds, target, num_classes, average, "p")
+
+
+def multiclass_recall(
+    preds: Tensor, target: Tensor, num_classes: int, average: Average | None = "macro"
+) -> Tensor:
+    """Recall ``tp / (tp + fn)``, 0 for a class without support.
+
+    ``sklearn.metrics.recall_score(target, pred, average=..., zero_division=0)``.
+
+    Args:
+        preds: ``(N,)`` int predicted classes or ``(N, C)`` float scores (argmax).
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        average: ``"macro"``, ``"micro"``, ``"weighted"`` or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(C,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> multiclass_recall(torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2]), 3,
+        ...                   average="none")
+        tensor([1.0000, 0.5000, 0.0000], dtype=torch.float64)
+    """
+    return _multiclass_prf(preds, target, num_classes, average, "r")
+
+
+def multiclass_f1_score(
+    preds: Tensor, target: Tensor, num_classes: int, average: Average | None = "macro"
+) -> Tensor:
+    """F1 ``2 tp / (2 tp + fp + fn)``, 0 where that is 0 / 0.
+
+    ``sklearn.metrics.f1_score(target, pred, average=..., zero_division=0)``; the
+    macro average is the mean of per-class F1, not the F1 of macro P and R.
+
+    Args:
+        preds: ``(N,)`` int predicted classes or ``(N, C)`` float scores (argmax).
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        average: ``"macro"``, ``"micro"``, ``"weighted"`` or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(C,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> multiclass_f1_score(torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2]), 3)
+        tensor(0.5000, dtype=torch.float64)
+    """
+    return _multiclass_prf(preds, target, num_classes, average, "f")
+
+
+def multilabel_precision(
+    preds: Tensor,
+    target: Tensor,
+    num_labels: int,
+    threshold: float = 0.5,
+    average: Average | None = "macro",
+) -> Tensor:
+    """Per-label precision of a multilabel problem, reduced like scikit-learn.
+
+    ``sklearn.metrics.precision_score(target, pred, average=..., zero_division=0)``
+    on indicator matrices; ``macro`` averages every label.
+
+    Args:
+        preds: ``(N, L)`` float scores (``> threshold``) or int/bool predictions.
+        target: ``(N, L)`` int/bool.
+        num_labels: ``L``.
+        threshold: decision threshold for float ``preds``.
+        average: ``"macro"``, ``"micro"``, ``"weighted"`` or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(L,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> preds = torch.tensor([[0.9, 0.8], [0.4, 0.7]])
+        >>> multilabel_precision(preds, torch.tensor([[1, 0], [0, 1]]), 2, average="none")
+        tensor([1.0000, 0.5000], dtype=torch.float64)
+    """
+    return _multilabel_prf(preds, target, num_labels, threshold, average, "p")
+
+
+def multilabel_recall(
+    preds: Tensor,
+    target: Tensor,
+    num_labels: int,
+    threshold: float = 0.5,
+    average: Average | None = "macro",
+) -> Tensor:
+    """Per-label recall of a multilabel problem (``recall_score`` on indicators).
+
+    Args:
+        preds: ``(N, L)`` float scores (``> threshold``) or int/bool predictions.
+        target: ``(N, L)`` int/bool.
+        num_labels: ``L``.
+        threshold: decision threshold for float ``preds``.
+        average: ``"macro"``, ``"micro"``, ``"weighted"`` or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(L,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> preds = torch.tensor([[0.9, 0.8], [0.4, 0.7]])
+        >>> multilabel_recall(preds, torch.tensor([[1, 0], [1, 1]]), 2, average="micro")
+        tensor(0.6667, dtype=torch.float64)
+    """
+    return _multilabel_prf(preds, target, num_labels, threshold, average, "r")
+
+
+def multilabel_f1_score(
+    preds: Tensor,
+    target: Tensor,
+    num_labels: int,
+    threshold: float = 0.5,
+    average: Average | None = "macro",
+) -> Tensor:
+    """Per-label F1 of a multilabel problem (``f1_score`` on indicators).
+
+    Args:
+        preds: ``(N, L)`` float scores (``> threshold``) or int/bool predictions.
+        target: ``(N, L)`` int/bool.
+        num_labels: ``L``.
+        threshold: decision threshold for float ``preds``.
+        average: ``"macro"``, ``"micro"``, ``"weighted"`` or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(L,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> preds = torch.tensor([[0.9, 0.8], [0.4, 0.7]])
+        >>> multilabel_f1_score(preds, torch.tensor([[1, 0], [1, 1]]), 2)
+        tensor(0.6667, dtype=torch.float64)
+    """
+    return _multilabel_prf(preds, target, num_labels, threshold, average, "f")
+
+
+def multiclass_accuracy(
+    preds: Tensor,
+    target: Tensor,
+    num_classes: int,
+    average: Average | None = "micro",
+    top_k: int = 1,
+) -> Tensor:
+    """Accuracy, or top-k accuracy, of multiclass predictions.
+
+    ``top_k=1``: ``micro`` is ``sklearn.metrics.accuracy_score`` (argmax of scores,
+    ties to the lower class index); the other averages are the recall's
+    (``macro`` accuracy is torchmetrics' and ``recall_score(average="macro")``).
+    ``top_k > 1``: ``sklearn.metrics.top_k_accuracy_score`` exactly, including its
+    tie rule (among equal scores the higher class index ranks first): a sample is a
+    hit when fewer than ``k`` classes rank before its true class. Only ``micro`` and
+    ``none`` (hit rate per true class, 0 without support) are defined there.
+
+    Args:
+        preds: ``(N,)`` int predicted classes or ``(N, C)`` float scores; ``top_k > 1``
+            needs scores.
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        average: ``"micro"`` (default, the fraction of hits), ``"macro"``,
+            ``"weighted"`` or ``"none"`` / ``None``.
+        top_k: ``k`` >= 1.
+
+    Returns:
+        float64 scalar, or ``(C,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.5, 0.3, 0.2], [0.2, 0.3, 0.5], [0.1, 0.6, 0.3]])
+        >>> target = torch.tensor([0, 1, 2])
+        >>> multiclass_accuracy(scores, target, 3)
+        tensor(0.3333, dtype=torch.float64)
+        >>> multiclass_accuracy(scores, target, 3, top_k=2)
+        tensor(1., dtype=torch.float64)
+    """
+    avg = _check_average(average, AVERAGES)
+    _check_num("top_k", top_k)
+    if top_k == 1:
+        if avg != "micro":
+            return _multiclass_prf(preds, target, num_classes, avg, "r")
+        pred = _multiclass_inputs(preds, target, num_classes)
+        return _divide((pred == target).sum(), torch.tensor(target.shape[0], device=pred.device))
+    if avg not in ("micro", "none"):
+        raise ValueError(
+            f"Expected `average` to be 'micro' or 'none' when top_k > 1, but got {average!r}"
+        )
+    _scores_inputs(preds, target, num_classes, "num_classes", multilabel=False)
+    t = target.long()
+    true_score = preds.gather(1, t[:, None])
+    classes = torch.arange(num_classes, device=preds.device)
+    before = (preds > true_score) | ((preds == true_score) & (classes[None, :] > t[:, None]))
+    hits = before.sum(1) < top_k
+    if avg == "micro":
+        return _divide(hits.sum(), torch.tensor(t.shape[0], device=preds.device))
+    per_class = _count(t, num_classes, hits)
+    return _divide(per_class, _count(t, num_classes))
+
+
+# ------------------------------------------------------------------------- ranking
+
+
+_MASK31 = 0x7FFFFFFF
+_MASK63 = 0x7FFFFFFFFFFFFFFF
+
+
+class _Ranked(NamedTuple):
+    """Rows sorted by decreasing score, cumulative counts, ends of tie groups."""
+
+    scores: Tensor | None  # (B, N) sorted scores (only when asked for)
+    tps: Tensor  # (B, N) int64 positives among the first i + 1
+    fps: Tensor  # (B, N) int64 negatives among the first i + 1
+    ends: Tensor  # (B, N) bool: last element of a group of equal scores
+    prev_tp: Tensor  # (B, N) int64 tps at the previous group end (0 before the first)
+    prev_fp: Tensor  # (B, N) int64
+
+
+def _rank(scores: Tensor, positive: Tensor, with_scores: bool) -> _Ranked:
+    """Sort each row of ``scores`` ``(B, N)`` by decreasing score, count positives.
+
+    float32 (and half) scores take one sort of packed int64 keys ``row | score | is
+    positive`` over the flattened block (a radix sort on the CPU): the score's bits
+    are mapped to an order-preserving integer, -0.0 first made +0.0 so that equal
+    floats get equal keys. float64 scores sort each row's order-preserving int64 keys
+    and gather the positives. Only the order of the scores matters, and ties stay
+    ties, so this is exactly a sort by score.
+    """
+    b, n = scores.shape
+    dev = scores.device
+    dtype = scores.dtype
+    x = scores.float() if dtype in (torch.float16, torch.bfloat16) else scores
+    x = x + 0.0  # -0.0 -> +0.0
+    rows = torch.arange(b, device=dev)[:, None]
+    if x.dtype == torch.float32:
+        bits = x.view(torch.int32).long()
+        k = torch.where(bits < 0, bits ^ _MASK31, bits)  # order-preserving, in [-2^31, 2^31)
+        key = (rows << 34) | ((2**31 - k) << 1) | positive.long()  # ascending = decreasing
+        skey = torch.sort(key.flatten()).values.view(b, n)
+        pos = (skey & 1).bool()
+        group = skey >> 1
+    else:
+        bits = x.double().view(torch.int64)
+        k = torch.where(bits < 0, bits ^ _MASK63, bits)
+        group, order = torch.sort(~k, dim=1)
+        pos = positive.gather(1, order)
+    ends = torch.ones_like(pos)
+    ends[:, :-1] = group[:, 1:] != group[:, :-1]
+    tps = pos.cumsum(1)
+    fps = torch.arange(1, n + 1, device=dev)[None, :] - tps
+    # Counts at the previous group end, with one running max over the flattened block:
+    # offsetting row r by r * (n + 1) keeps the masked counts increasing across rows,
+    # and a previous end in an earlier row comes out negative, i.e. 0 after clamping.
+    off = rows * (n + 1)
+
+    def previous(counts: Tensor) -> Tensor:
+        m = torch.where(ends, counts + off, 0).flatten().cummax(0).values
+        shifted = torch.cat((m.new_zeros(1), m[:-1])).view(b, n)
+        return (shifted - off).clamp(min=0)
+
+    sorted_scores = None
+    if with_scores:
+        if x.dtype == torch.float32:
+            kk = 2**31 - (group & ((1 << 33) - 1))
+            sorted_scores = (
+                torch.where(kk < 0, kk ^ _MASK31, kk).to(torch.int32).view(torch.float32)
+            )
+        else:
+            kk = ~group
+            sorted_scores = torch.where(kk < 0, kk ^ _MASK63, kk).view(torch.float64)
+        sorted_scores = sorted_scores.to(dtype)
+    return _Ranked(sorted_scores, tps, fps, ends, previous(tps), previous(fps))
+
+
+def _positives(target: Tensor, lo: int, hi: int, multilabel: bool) -> Tensor:
+    """``(hi - lo, N)`` bool: sample i is a positive of column lo + r."""
+    if multilabel:
+        return (target[:, lo:hi] != 0).T
+    classes = torch.arange(lo, hi, device=target.device)[:, None]
+    return target.long()[None, :] == classes
+
+
+def _blocks(num_rows: int, num_cols: int) -> list[tuple[int, int]]:
+    step = max(1, _BLOCK // max(num_cols, 1))
+    return [(lo, min(lo + step, num_rows)) for lo in range(0, num_rows, step)]
+
+
+def _auc_ap(r: _Ranked) -> tuple[Tensor, Tensor, Tensor]:
+    """ROC AUC, average precision and positives per row of a ranked block."""
+    pos = r.tps[:, -1]
+    neg = r.fps[:, -1]
+    # 2U = sum over groups of d_fp * (tp_before + tp_after): exact in int64.
+    two_u = torch.where(r.ends, (r.fps - r.prev_fp) * (r.tps + r.prev_tp), 0).sum(1)
+    auc = two_u.double() / (2 * pos * neg).double()  # 0/0 = nan without P or N
+    prec = r.tps.double() / (r.tps + r.fps).double()
+    ap_sum = torch.where(r.ends, (r.tps - r.prev_tp).double() * prec, 0.0).sum(1)
+    ap = torch.where(pos > 0, ap_sum / pos.clamp(min=1).double(), 0.0)
+    return auc, ap, pos
+
+
+def _ranking_rows(
+    scores: Tensor, target: Tensor, multilabel: bool
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-column ROC AUC, AP and positives for ``scores`` ``(N, C)``."""
+    n, c = scores.shape
+    dev = scores.device
+    if n == 0:
+        nan = torch.full((c,), float("nan"), dtype=torch.float64, device=dev)
+        return (
+            nan,
+            torch.zeros(c, dtype=torch.float64, device=dev),
+            torch.zeros(c, dtype=torch.int64, device=dev),
+        )
+    aucs, aps, poss = [], [], []
+    for lo, hi in _blocks(c, n):
+        r = _rank(scores[:, lo:hi].T, _positives(target, lo, hi, multilabel), False)
+        auc, ap, pos = _auc_ap(r)
+        aucs.append(auc)
+        aps.append(ap)
+        poss.append(pos)
+    return torch.cat(aucs), torch.cat(aps), torch.cat(poss)
+
+
+def _reduce_ranking(values: Tensor, support: Tensor, average: str) -> Tensor:
+    if average == "none":
+        return values
+    ok = ~torch.isnan(values)
+    weights = ok.double() if average == "macro" else torch.where(ok, support.double(), 0.0)
+    total = torch.where(ok, values, 0.0)
+    return (total * weights).sum() / weights.sum()  # nan when no class is defined
+
+
+def _micro_scores(preds: Tensor, target: Tensor, multilabel: bool) -> tuple[Tensor, Tensor]:
+    if multilabel:
+        return preds.reshape(-1, 1), target.reshape(-1, 1)
+    onehot = target.long()[:, None] == torch.arange(preds.shape[1], device=preds.device)[None]
+    return preds.reshape(-1, 1), onehot.reshape(-1, 1)
+
+
+def _auroc_ap(
+    preds: Tensor, target: Tensor, num: int, average: str | None, name: str, multilabel: bool
+) -> tuple[Tensor, Tensor, Tensor, str]:
+    avg = _check_average(average, ("macro", "weighted", "micro", "none"))
+    _scores_inputs(preds, target, num, name, multilabel)
+    if avg == "micro":
+        s, t = _micro_scores(preds, target, multilabel)
+        auc, ap, pos = _ranking_rows(s, t, multilabel=True)
+        return auc[0], ap[0], pos, avg
+    auc, ap, pos = _ranking_rows(preds, target, multilabel)
+    return auc, ap, pos, avg
+
+
+def multiclass_auroc(
+    preds: Tensor,
+    target: Tensor,
+    num_classes: int,
+    average: Literal["macro", "weighted", "micro", "none"] | None = "macro",
+) -> Tensor:
+    """One-vs-rest ROC AUC per class, with scikit-learn's tie handling.
+
+    Per class it equals ``roc_auc_score(target == c, preds[:, c])``: tied scores form
+    one point of the curve (the trapezoid through it counts a tied positive/negative
+    pair as 1/2). Computed as the exact rational ``U / (P * N)`` (int64 counts, one
+    float64 division), so it can differ from scikit-learn's float trapezoid sum in the
+    last bits only. ``nan`` for a class without positives or without negatives.
+
+    Args:
+        preds: ``(N, C)`` float scores (probabilities, logits, anything ordered).
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        average: ``"macro"`` (mean over classes whose AUC is defined; equals
+            ``roc_auc_score(..., multi_class="ovr")`` when all are), ``"weighted"``
+            (by support, defined classes), ``"micro"`` (one ROC over the flattened
+            one-hot targets) or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(C,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.6, 0.4], [0.5, 0.5], [0.5, 0.5], [0.2, 0.8]])
+        >>> multiclass_auroc(scores, torch.tensor([0, 0, 1, 1]), 2, average="none")
+        tensor([0.8750, 0.8750], dtype=torch.float64)
+    """
+    auc, _, pos, avg = _auroc_ap(preds, target, num_classes, average, "num_classes", False)
+    return auc if avg == "micro" else _reduce_ranking(auc, pos, avg)
+
+
+def multiclass_average_precision(
+    preds: Tensor,
+    target: Tensor,
+    num_classes: int,
+    average: Literal["macro", "weighted", "micro", "none"] | None = "macro",
+) -> Tensor:
+    """One-vs-rest average precision per class (scikit-learn's step integral).
+
+    Per class it equals ``average_precision_score(target == c, preds[:, c])``:
+    ``sum_k (R_k - R_{k-1}) P_k`` over distinct thresholds. A class without positives
+    gets 0.0 (scikit-learn >= 1.3 does the same, with a warning).
+
+    Args:
+        preds: ``(N, C)`` float scores.
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        average: ``"macro"``, ``"weighted"`` (by support), ``"micro"`` (flattened
+            one-hot) or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(C,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.6, 0.4], [0.5, 0.5], [0.5, 0.5], [0.2, 0.8]])
+        >>> multiclass_average_precision(scores, torch.tensor([0, 0, 1, 1]), 2)
+        tensor(0.8333, dtype=torch.float64)
+    """
+    _, ap, pos, avg = _auroc_ap(preds, target, num_classes, average, "num_classes", False)
+    return ap if avg == "micro" else _reduce_ranking(ap, pos, avg)
+
+
+def multilabel_auroc(
+    preds: Tensor,
+    target: Tensor,
+    num_labels: int,
+    average: Literal["macro", "weighted", "micro", "none"] | None = "macro",
+) -> Tensor:
+    """ROC AUC per label of a multilabel problem (``roc_auc_score`` on indicators).
+
+    Args:
+        preds: ``(N, L)`` float scores.
+        target: ``(N, L)`` int/bool indicators.
+        num_labels: ``L``.
+        average: ``"macro"`` (defined labels), ``"weighted"``, ``"micro"`` or
+            ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(L,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> preds = torch.tensor([[0.9, 0.1], [0.3, 0.8], [0.6, 0.4]])
+        >>> multilabel_auroc(preds, torch.tensor([[1, 0], [0, 1], [0, 1]]), 2, average="none")
+        tensor([1., 1.], dtype=torch.float64)
+    """
+    auc, _, pos, avg = _auroc_ap(preds, target, num_labels, average, "num_labels", True)
+    return auc if avg == "micro" else _reduce_ranking(auc, pos, avg)
+
+
+def multilabel_average_precision(
+    preds: Tensor,
+    target: Tensor,
+    num_labels: int,
+    average: Literal["macro", "weighted", "micro", "none"] | None = "macro",
+) -> Tensor:
+    """Average precision per label (``average_precision_score`` on indicators).
+
+    Args:
+        preds: ``(N, L)`` float scores.
+        target: ``(N, L)`` int/bool indicators.
+        num_labels: ``L``.
+        average: ``"macro"``, ``"weighted"``, ``"micro"`` or ``"none"`` / ``None``.
+
+    Returns:
+        float64 scalar, or ``(L,)`` for ``"none"``.
+
+    Example:
+        >>> import torch
+        >>> preds = torch.tensor([[0.9, 0.1], [0.3, 0.8], [0.6, 0.4]])
+        >>> multilabel_average_precision(preds, torch.tensor([[1, 0], [0, 1], [1, 1]]), 2)
+        tensor(1., dtype=torch.float64)
+    """
+    _, ap, pos, avg = _auroc_ap(preds, target, num_labels, average, "num_labels", True)
+    return ap if avg == "micro" else _reduce_ranking(ap, pos, avg)
+
+
+def _curves(scores: Tensor, target: Tensor, multilabel: bool) -> list[tuple[_Ranked, int]]:
+    out = []
+    for lo, hi in _blocks(scores.shape[1], scores.shape[0]):
+        out.append((_rank(scores[:, lo:hi].T, _positives(target, lo, hi, multilabel), True), lo))
+    return out
+
+
+def _pad_gather(buf: Tensor, lengths: Tensor, width: int) -> Tensor:
+    """Keep ``width`` columns; entries at or past ``lengths`` repeat the last real one."""
+    idx = torch.arange(width, device=buf.device)[None, :]
+    idx = torch.minimum(idx, (lengths[:, None] - 1).clamp(min=0))
+    return buf.gather(1, idx)
+
+
+def _roc_block(r: _Ranked) -> RocCurve:
+    assert r.scores is not None  # ranked with_scores
+    b, n = r.scores.shape
+    dev = r.scores.device
+    pos = r.tps[:, -1:].double()
+    neg = r.fps[:, -1:].double()
+    k = r.ends.sum(1)
+    slot = torch.where(r.ends, r.ends.cumsum(1), n + 1)  # 1..K, trash column n + 1
+    fpr = torch.zeros(b, n + 2, dtype=torch.float64, device=dev) / neg  # origin: 0 (nan w/o N)
+    tpr = torch.zeros(b, n + 2, dtype=torch.float64, device=dev) / pos
+    thr = torch.full((b, n + 2), float("inf"), dtype=r.scores.dtype, device=dev)
+    fpr.scatter_(1, slot, r.fps.double() / neg)
+    tpr.scatter_(1, slot, r.tps.double() / pos)
+    thr.scatter_(1, slot, r.scores)
+    lengths = k + 1
+    return RocCurve(
+        _pad_gather(fpr, lengths, n + 1),
+        _pad_gather(tpr, lengths, n + 1),
+        _pad_gather(thr, lengths, n + 1),
+        lengths,
+    )
+
+
+def _pr_block(r: _Ranked) -> PrecisionRecallCurve:
+    assert r.scores is not None  # ranked with_scores
+    b, n = r.scores.shape
+    dev = r.scores.device
+    pos = r.tps[:, -1:]
+    k = r.ends.sum(1, keepdim=True)
+    slot = torch.where(r.ends, k - r.ends.cumsum(1), n + 1)  # reversed: 0..K-1
+    precision = torch.ones(b, n + 2, dtype=torch.float64, device=dev)
+    recall = torch.zeros(b, n + 2, dtype=torch.float64, device=dev)
+    thr = torch.zeros(b, n + 2, dtype=r.scores.dtype, device=dev)
+    rec = torch.where(pos > 0, r.tps.double() / pos.clamp(min=1).double(), 1.0)
+    precision.scatter_(1, slot, r.tps.double() / (r.tps + r.fps).double())
+    recall.scatter_(1, slot, rec)
+    thr.scatter_(1, slot, r.scores)
+    # the final point (precision 1, recall 0) sits at index K
+    precision.scatter_(1, k, 1.0)
+    recall.scatter_(1, k, 0.0)
+    lengths = k[:, 0] + 1
+    return PrecisionRecallCurve(
+        _pad_gather(precision, lengths, n + 1),
+        _pad_gather(recall, lengths, n + 1),
+        _pad_gather(thr, lengths - 1, n),
+        lengths,
+    )
+
+
+def _empty_roc(c: int, dtype: torch.dtype, dev: torch.device) -> RocCurve:
+    nan = torch.full((c, 1), float("nan"), dtype=torch.float64, device=dev)
+    thr = torch.full((c, 1), float("inf"), dtype=dtype, device=dev)
+    return RocCurve(nan, nan.clone(), thr, torch.ones(c, dtype=torch.int64, device=dev))
+
+
+def _empty_pr(c: int, dtype: torch.dtype, dev: torch.device) -> PrecisionRecallCurve:
+    one = torch.ones((c, 1), dtype=torch.float64, device=dev)
+    return PrecisionRecallCurve(
+        one,
+        torch.zeros_like(one),
+        torch.zeros((c, 0), dtype=dtype, device=dev),
+        torch.ones(c, dtype=torch.int64, device=dev),
+    )
+
+
+def _roc(preds: Tensor, target: Tensor, multilabel: bool) -> RocCurve:
+    if preds.shape[0] == 0:
+        return _empty_roc(preds.shape[1], preds.dtype, preds.device)
+    parts = [_roc_block(r) for r, _ in _curves(preds, target, multilabel)]
+    return RocCurve(*(torch.cat(t) for t in zip(*parts, strict=True)))
+
+
+def _pr(preds: Tensor, target: Tensor, multilabel: bool) -> PrecisionRecallCurve:
+    if preds.shape[0] == 0:
+        return _empty_pr(preds.shape[1], preds.dtype, preds.device)
+    parts = [_pr_block(r) for r, _ in _curves(preds, target, multilabel)]
+    return PrecisionRecallCurve(*(torch.cat(t) for t in zip(*parts, strict=True)))
+
+
+def multiclass_roc(preds: Tensor, target: Tensor, num_classes: int) -> RocCurve:
+    """One-vs-rest ROC curve per class, all classes from one sort per column.
+
+    Row ``c`` holds ``roc_curve(target == c, preds[:, c], drop_intermediate=False)``:
+    a point per distinct score plus the origin at threshold ``+inf``; rates are
+    ``nan`` where the class has no positives (tpr) or no negatives (fpr), as in
+    scikit-learn.
+
+    Args:
+        preds: ``(N, C)`` float scores.
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+
+    Returns:
+        :class:`RocCurve`, padded to ``N + 1`` points; ``lengths`` gives the real ones.
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.6, 0.4], [0.5, 0.5], [0.2, 0.8]])
+        >>> roc = multiclass_roc(scores, torch.tensor([0, 1, 1]), 2)
+        >>> roc.fpr[0], roc.tpr[0], roc.lengths
+        (tensor([0.0000, 0.0000, 0.5000, 1.0000], dtype=torch.float64),
+         tensor([0., 1., 1., 1.], dtype=torch.float64), tensor([4, 4]))
+    """
+    _scores_inputs(preds, target, num_classes, "num_classes", multilabel=False)
+    return _roc(preds, target, multilabel=False)
+
+
+def multilabel_roc(preds: Tensor, target: Tensor, num_labels: int) -> RocCurve:
+    """ROC curve per label of a multilabel problem (see :func:`multiclass_roc`).
+
+    Args:
+        preds: ``(N, L)`` float scores.
+        target: ``(N, L)`` int/bool indicators.
+        num_labels: ``L``.
+
+    Returns:
+        :class:`RocCurve`, padded to ``N + 1`` points.
+
+    Example:
+        >>> import torch
+        >>> roc = multilabel_roc(torch.tensor([[0.9], [0.2]]), torch.tensor([[1], [0]]), 1)
+        >>> roc.fpr, roc.tpr
+        (tensor([[0., 0., 1.]], dtype=torch.float64), tensor([[0., 1., 1.]], dtype=torch.float64))
+    """
+    _scores_inputs(preds, target, num_labels, "num_labels", multilabel=True)
+    return _roc(preds, target, multilabel=True)
+
+
+def multiclass_precision_recall_curve(
+    preds: Tensor, target: Tensor, num_classes: int
+) -> PrecisionRecallCurve:
+    """One-vs-rest precision-recall curve per class, in scikit-learn's layout.
+
+    Row ``c`` holds ``precision_recall_curve(target == c, preds[:, c])``: points by
+    increasing threshold, then the final point (precision 1, recall 0). A class
+    without positives has recall 1 everywhere (scikit-learn's convention).
+
+    Args:
+        preds: ``(N, C)`` float scores.
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+
+    Returns:
+        :class:`PrecisionRecallCurve`, padded to ``N + 1`` points.
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.6, 0.4], [0.5, 0.5], [0.2, 0.8]])
+        >>> pr = multiclass_precision_recall_curve(scores, torch.tensor([0, 1, 1]), 2)
+        >>> pr.precision[0], pr.recall[0], pr.thresholds[0]
+        (tensor([0.3333, 0.5000, 1.0000, 1.0000], dtype=torch.float64),
+         tensor([1., 1., 1., 0.], dtype=torch.float64), tensor([0.2000, 0.5000, 0.6000]))
+    """
+    _scores_inputs(preds, target, num_classes, "num_classes", multilabel=False)
+    return _pr(preds, target, multilabel=False)
+
+
+def multilabel_precision_recall_curve(
+    preds: Tensor, target: Tensor, num_labels: int
+) -> PrecisionRecallCurve:
+    """Precision-recall curve per label (see :func:`multiclass_precision_recall_curve`).
+
+    Args:
+        preds: ``(N, L)`` float scores.
+        target: ``(N, L)`` int/bool indicators.
+        num_labels: ``L``.
+
+    Returns:
+        :class:`PrecisionRecallCurve`, padded to ``N + 1`` points.
+
+    Example:
+        >>> import torch
+        >>> pr = multilabel_precision_recall_curve(torch.tensor([[0.9], [0.2]]),
+        ...                                        torch.tensor([[1], [0]]), 1)
+        >>> pr.precision, pr.recall
+        (tensor([[0.5000, 1.0000, 1.0000]], dtype=torch.float64),
+         tensor([[1., 1., 0.]], dtype=torch.float64))
+    """
+    _scores_inputs(preds, target, num_labels, "num_labels", multilabel=True)
+    return _pr(preds, target, multilabel=True)
+
+
+# --------------------------------------------------------------------- calibration
+
+
+def multiclass_reliability_bins(
+    preds: Tensor, target: Tensor, num_classes: int, n_bins: int = 15
+) -> ReliabilityBins:
+    """Bin the top-1 confidence and count how often the top-1 class is right.
+
+    The bins are ``sklearn.calibration.calibration_curve(correct, confidence,
+    n_bins=n_bins, strategy="uniform")``'s: edges ``np.linspace(0, 1, n_bins + 1)``,
+    each bin closed on the right (``np.searchsorted(edges[1:-1], confidence)``).
+    scikit-learn returns only non-empty bins; here every bin is returned with its
+    count. Confidences are compared in float64.
+
+    Args:
+        preds: ``(N, C)`` probabilities (top-1 = argmax, ties to the lower index).
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        n_bins: number of equal-width bins ``B``.
+
+    Returns:
+        :class:`ReliabilityBins`.
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+        >>> bins = multiclass_reliability_bins(scores, torch.tensor([0, 1, 1]), 2, n_bins=2)
+        >>> bins.counts, bins.confidence, bins.accuracy
+        (tensor([0, 3]), tensor([0.0000, 0.8000], dtype=torch.float64),
+         tensor([0.0000, 0.6667], dtype=torch.float64))
+    """
+    _check_num("n_bins", n_bins)
+    _scores_inputs(preds, target, num_classes, "num_classes", multilabel=False)
+    dev = preds.device
+    conf = preds.max(dim=1).values.double()
+    pred = preds.argmax(dim=1)
+    correct = (pred == target.long()).double()
+    edges = torch.as_tensor(np.linspace(0.0, 1.0, n_bins + 1), device=dev)
+    idx = torch.bucketize(conf, edges[1:-1].contiguous(), right=False)
+    count = _count(idx, n_bins)
+    sums = torch.zeros(n_bins, dtype=torch.float64, device=dev).index_add_(0, idx, conf)
+    hits = torch.zeros(n_bins, dtype=torch.float64, device=dev).index_add_(0, idx, correct)
+    return ReliabilityBins(edges, _divide(sums, count), _divide(hits, count), count)
+
+
+def multiclass_calibration_error(
+    preds: Tensor,
+    target: Tensor,
+    num_classes: int,
+    n_bins: int = 15,
+    norm: Literal["l1", "l2", "max"] = "l1",
+) -> Tensor:
+    """Expected (``l1``), root-mean-square (``l2``) or maximum calibration error.
+
+    ``l1`` is ``sum_b (n_b / N) |acc_b - conf_b|`` over the bins of
+    :func:`multiclass_reliability_bins`, i.e. computed from scikit-learn's
+    ``calibration_curve`` bins. torchmetrics uses the same formula but bins
+    ``[lo, hi)`` with an extra bin for confidence exactly 1.0, so the two differ
+    only when a confidence sits exactly on a bin edge (1.0 included).
+
+    Args:
+        preds: ``(N, C)`` probabilities.
+        target: ``(N,)`` int true classes.
+        num_classes: ``C``.
+        n_bins: number of equal-width bins.
+        norm: ``"l1"`` (ECE), ``"l2"`` (``sqrt(sum_b w_b d_b^2)``) or ``"max"`` (MCE).
+
+    Returns:
+        float64 scalar (0 for empty input).
+
+    Example:
+        >>> import torch
+        >>> scores = torch.tensor([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+        >>> multiclass_calibration_error(scores, torch.tensor([0, 1, 1]), 2, n_bins=2)
+        tensor(0.1333, dtype=torch.float64)
+    """
+    if norm not in _NORMS:
+        raise ValueError(f"Expected `norm` to be one of {_NORMS}, but got {norm!r}")
+    bins = multiclass_reliability_bins(preds, target, num_classes, n_bins)
+    gap = (bins.accuracy - bins.confidence).abs()
+    weight = _divide(bins.counts, bins.counts.sum())
+    if norm == "l1":
+        return (gap * weight).sum()
+    if norm == "l2":
+        return ((gap * gap) * weight).sum().sqrt()
+    return torch.where(bins.counts > 0, gap, 0.0).max()
+
+
+# ------------------------------------------------------------ valor-lite protocol
+#
+# valor-lite scores classification from (datum, ground-truth label, predicted label,
+# score) rows, one per prediction; a datum's "winner" is its first highest-scored
+# prediction. These kernels reproduce valor_lite.classification 0.39's computation
+# (computation.py) row for row, all score thresholds at once.
+
+
+class ValorLitePairs(NamedTuple):
+    """Per-threshold masks of valor-lite's ``compute_pair_classifications``.
+
+    Attributes:
+        matched: ``(T, R)`` bool, the row counts in the confusion matrix at threshold
+            ``t`` (true positive when its labels agree, misclassification otherwise).
+        unmatched: ``(T, D)`` bool, the datum has no matched row ("unmatched ground
+            truth").
+    """
+
+    matched: Tensor
+    unmatched: Tensor
+
+
+def _any_per_datum(mask: Tensor, datum: Tensor, num_datums: int) -> Tensor:
+    """``(T, R)`` row mask -> ``(T, D)``: does any row of the datum satisfy it."""
+    num_t = mask.shape[0]
+    idx = torch.arange(num_t, device=mask.device)[:, None] * num_datums + datum[None, :]
+    return _count(idx, num_t * num_datums, mask).reshape(num_t, num_datums) > 0
+
+
+def valor_lite_counts(
+    datum: Tensor,
+    target: Tensor,
+    pred: Tensor,
+    score: Tensor,
+    winner: Tensor,
+    thresholds: Tensor,
+    num_datums: int,
+    num_labels: int,
+    hardmax: bool,
+) -> Tensor:
+    """valor-lite's TP/FP/FN/TN counts per score threshold and label.
+
+    A row is positive at threshold ``t`` when its score is not ``np.isclose`` to 0
+    (``|s| > 1e-8``), ``score >= t`` and, with ``hardmax``, it is the datum's winner.
+    TP / FP count positive rows whose label does / does not equal the ground truth,
+    by predicted label. FN counts, by ground-truth label, datums with a
+    non-positive matching row or a positive non-matching one. TN counts non-positive
+    non-matching rows by predicted label. (A datum whose ground-truth label is not
+    among its predictions is an FN only when it also has a positive wrong row.)
+
+    Args:
+        datum: ``(R,)`` int64 datum index of each row, in ``[0, num_datums)``.
+        target: ``(R,)`` int64 ground-truth label of the row's datum.
+        pred: ``(R,)`` int64 predicted label; no (datum, label) twice.
+        score: ``(R,)`` float64.
+        winner: ``(R,)`` bool, the row is its datum's first highest score.
+        thresholds: ``(T,)`` float64 score thresholds.
+        num_datums: ``D``.
+        num_labels: ``L``.
+        hardmax: only winners can be positive.
+
+    Returns:
+        ``(T, L, 4)`` int64 ``tp, fp, fn, tn``.
+
+    Example:
+        >>> import torch
+        >>> datum, target = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 0, 1, 1])
+        >>> pred, score = torch.tensor([0, 1, 0, 1]), torch.tensor([0.9, 0.1, 0.6, 0.4])
+        >>> winner = torch.tensor([True, False, True, False])
+        >>> valor_lite_counts(datum, target, pred, score.double(), winner,
+        ...                   torch.tensor([0.5]), 2, 2, True)[0]
+        tensor([[1, 1, 0, 0],
+                [0, 0, 1, 1]])
+    """
+    dev = score.device
+    num_t = thresholds.shape[0]
+    match = target == pred
+    positive = (score.abs() > 1e-8)[None, :] & (score[None, :] >= thresholds[:, None])
+    if hardmax:
+        positive = positive & winner[None, :]
+    offset = (torch.arange(num_t, device=dev) * num_labels)[:, None]
+    lab = pred[None, :] + offset
+    size = num_t * num_labels
+
+    def count(mask: Tensor, labels: Tensor) -> Tensor:
+        return _count(labels, size, mask).reshape(num_t, num_labels)
+
+    tp = count(match[None, :] & positive, lab)
+    fp = count(~match[None, :] & positive, lab)
+    tn = count(~match[None, :] & ~positive, lab)
+    fn_rows = (match[None, :] & ~positive) | (~match[None, :] & positive)
+    fn_datum = _any_per_datum(fn_rows, datum, num_datums)
+    datum_target = torch.zeros(num_datums, dtype=torch.int64, device=dev)
+    datum_target[datum] = target
+    fn = count(fn_datum, datum_target[None, :] + offset)
+    return torch.stack((tp, fp, fn, tn), dim=2)
+
+
+def valor_lite_pairs(
+    datum: Tensor,
+    score: Tensor,
+    winner: Tensor,
+    thresholds: Tensor,
+    num_datums: int,
+    hardmax: bool,
+) -> ValorLitePairs:
+    """Rows that valor-lite's confusion matrix counts at each score threshold.
+
+    As ``compute_pair_classifications``: a row is matched when ``score > 1e-9``,
+    ``score`` is at least *every threshold so far* (valor-lite narrows one mask over
+    the list, so thresholds act as their running maximum) and, with ``hardmax``, it
+    is the datum's winner.
+
+    Args:
+        datum: ``(R,)`` int64 datum index of each row.
+        score: ``(R,)`` float64.
+        winner: ``(R,)`` bool.
+        thresholds: ``(T,)`` float64, in the caller's order.
+        num_datums: ``D``.
+        hardmax: only winners can match.
+
+    Returns:
+        :class:`ValorLitePairs`.
+
+    Example:
+        >>> import torch
+        >>> score = torch.tensor([0.7, 0.3, 0.4]).double()
+        >>> pairs = valor_lite_pairs(torch.tensor([0, 0, 1]), score,
+        ...                          torch.tensor([True, False, True]),
+        ...                          torch.tensor([0.5, 0.2]).double(), 2, True)
+        >>> pairs.matched, pairs.unmatched
+        (tensor([[ True, False, False],
+                [ True, False, False]]), tensor([[False,  True],
+                [False,  True]]))
+    """
+    effective = thresholds.cummax(0).values
+    matched = (score > 1e-9)[None, :] & (score[None, :] >= effective[:, None])
+    if hardmax:
+        matched = matched & winner[None, :]
+    hit = _any_per_datum(matched, datum, num_datums)
+    return ValorLitePairs(matched, ~hit)
+
+
+def valor_lite_rocauc(
+    target: Tensor, pred: Tensor, score: Tensor, num_datums_per_label: Tensor, num_labels: int
+) -> Tensor:
+    """valor-lite's ROC AUC per predicted label.
+
+    Per label, its rows sorted by decreasing score give a curve with a point at the
+    end of each group of equal scores, preceded by the origin unless the top score is
+    0; ``fpr = fp / (rows of the label - datums whose ground truth is the label)``
+    (valor-lite's negative count, computed in uint64: it wraps around when
+    negative, as valor-lite's does) and ``tpr = tp / datums of the label``; the AUC is
+    the trapezoid over the points (0 for a label with fewer than two points).
+
+    Args:
+        target: ``(R,)`` int64 ground-truth label of each row's datum.
+        pred: ``(R,)`` int64 predicted label.
+        score: ``(R,)`` float64.
+        num_datums_per_label: ``(L,)`` int64 datums per ground-truth label.
+        num_labels: ``L``.
+
+    Returns:
+        ``(L,)`` float64.
+
+    Example:
+        >>> import torch
+        >>> target, pred = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1])
+        >>> score = torch.tensor([0.9, 0.1, 0.6, 0.4]).double()
+        >>> valor_lite_rocauc(target, pred, score, torch.tensor([1, 1]), 2)
+        tensor([1., 1.], dtype=torch.float64)
+    """
+    dev = score.device
+    r = score.shape[0]
+    auc = torch.zeros(num_labels, dtype=torch.float64, device=dev)
+    if r == 0:
+        return auc
+    by_score = torch.sort(score, descending=True, stable=True).indices
+    order = by_score[torch.sort(pred[by_score], stable=True).indices]
+    p, s, m = pred[order], score[order], (target == pred)[order]
+    rows_per_label = _count(p, num_labels)
+    neg = rows_per_label - num_datums_per_label
+    neg_f = torch.where(neg >= 0, neg.double(), neg.double() + 2.0**64)  # uint64 wrap-around
+    pos_f = num_datums_per_label.double()
+    idx = torch.arange(r, device=dev)
+    new_seg = torch.ones(r, dtype=torch.bool, device=dev)
+    new_seg[1:] = p[1:] != p[:-1]
+    seg_start = torch.where(new_seg, idx, 0).cummax(0).values
+    cum_tp = m.long().cumsum(0)
+    cum_fp = (~m).long().cumsum(0)
+    base_tp = (cum_tp - m.long())[seg_start]
+    base_fp = (cum_fp - (~m).long())[seg_start]
+    tp = cum_tp - base_tp
+    fp = cum_fp - base_fp
+    ends = torch.ones(r, dtype=torch.bool, device=dev)
+    ends[:-1] = (p[1:] != p[:-1]) | (s[1:] != s[:-1])
+    prev_end = torch.where(ends, idx, -1).cummax(0).values
+    prev_end = torch.cat((torch.full((1,), -1, dtype=torch.int64, device=dev), prev_end[:-1]))
+    has_prev = prev_end >= seg_start
+    origin = s[seg_start] != 0
+    q = prev_end.clamp(min=0)
+    prev_tp = torch.where(has_prev, tp[q], 0)
+    prev_fp = torch.where(has_prev, fp[q], 0)
+    valid = ends & (has_prev | origin)
+
+    def rate(count: Tensor, total: Tensor) -> Tensor:
+        tot = total[p]
+        return torch.where(tot > 0, count.double() / torch.where(tot > 0, tot, 1.0), 0.0)
+
+    x, y = rate(fp, neg_f), rate(tp, pos_f)
+    x0, y0 = rate(prev_fp, neg_f), rate(prev_tp, pos_f)
+    area = torch.where(valid, (x - x0) * (y + y0) / 2.0, 0.0)
+    return auc.index_add_(0, p, area)
