@@ -13,8 +13,23 @@ Example:
 
 from __future__ import annotations
 
-from .engine.evaluation import CategoryMetrics, CocoParams, CocoResult
+from .engine.evaluation import (
+    CategoryMetrics,
+    ClassificationResult,
+    CocoParams,
+    CocoResult,
+    PanopticAccumulator,
+    PanopticResult,
+    SemanticAccumulator,
+    SemanticResult,
+    ValorClassificationResult,
+    ValorLiteEvaluator,
+    evaluate_classification,
+    evaluate_panoptic,
+    evaluate_semantic,
+)
 from .engine.formats import CocoFormatError
+from .engine.formats.classification import ClassificationFormatError
 from .engine.tables import Catalog, DetectionTable, GroundTruthTable
 from .evaluate import evaluate_coco, evaluate_detections
 
@@ -23,12 +38,23 @@ __version__ = "0.1.0"
 __all__ = [
     "Catalog",
     "CategoryMetrics",
+    "ClassificationFormatError",
+    "ClassificationResult",
     "CocoFormatError",
     "CocoParams",
     "CocoResult",
     "DetectionTable",
     "GroundTruthTable",
+    "PanopticAccumulator",
+    "PanopticResult",
+    "SemanticAccumulator",
+    "SemanticResult",
+    "ValorClassificationResult",
+    "ValorLiteEvaluator",
     "__version__",
+    "evaluate_classification",
     "evaluate_coco",
     "evaluate_detections",
+    "evaluate_panoptic",
+    "evaluate_semantic",
 ]

@@ -98,14 +98,14 @@ def _parse_max_dets(value: str) -> list[int]:
 def evaluate_coco_command(
     gt: Annotated[Path, typer.Argument(help="COCO ground-truth JSON (instances_*.json).")],
     results: Annotated[Path, typer.Argument(help="COCO results JSON (list of detections).")],
-    iou_type: Annotated[str, typer.Option("--iou-type", help="bbox")] = "bbox",
+    iou_type: Annotated[str, typer.Option("--iou-type", help="bbox or segm")] = "bbox",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     max_dets: Annotated[
         str, typer.Option("--max-dets", help="maxDets, comma separated")
     ] = "1,10,100",
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
-    """COCO detection metrics, identical to pycocotools' COCOeval."""
+    """COCO detection (bbox) or instance segmentation (segm) metrics, as pycocotools' COCOeval."""
     if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
         raise typer.BadParameter(
             f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device"
@@ -121,6 +121,87 @@ def evaluate_coco_command(
     console = Console()
     console.print(_stats_table(result, f"COCO {iou_type} evaluation ({dev}, {seconds:.2f} s)"))
     console.print(_category_table(result, limit=None))
+
+
+def _parse_thresholds(value: str) -> list[float]:
+    try:
+        values = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected comma-separated numbers such as 0.25,0.5, but got {value!r}"
+        ) from None
+    if not values:
+        raise typer.BadParameter(f"expected at least one value, but got {value!r}")
+    return values
+
+
+@evaluate_app.command("classification")
+def evaluate_classification_command(
+    gt: Annotated[Path, typer.Argument(help="ground truths: JSON lines or Parquet")],
+    predictions: Annotated[Path, typer.Argument(help="predictions: JSON lines or Parquet")],
+    protocol: Annotated[str, typer.Option(help="sklearn or valor-lite")] = "sklearn",
+    score_thresholds: Annotated[
+        str, typer.Option("--score-thresholds", help="valor-lite thresholds, comma separated")
+    ] = "0.0",
+    hardmax: Annotated[bool, typer.Option("--hardmax/--no-hardmax", help="valor-lite")] = True,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Classification metrics per label key (scikit-learn's or valor-lite's)."""
+    from .engine.evaluation import ClassificationResult, evaluate_classification
+
+    if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
+        raise typer.BadParameter(
+            f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device"
+        )
+    dev = resolve_device(device)
+    start = time.perf_counter()
+    result = evaluate_classification(
+        gt,
+        predictions,
+        protocol=protocol,  # type: ignore[arg-type]
+        score_thresholds=_parse_thresholds(score_thresholds),
+        hardmax=hardmax,
+        device=dev,
+    )
+    seconds = time.perf_counter() - start
+    if as_json:
+        payload = {**result.to_dict(), "device": str(dev), "seconds": seconds}
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    console = Console()
+    console.print(f"Classification ({protocol}, {dev}, {seconds:.2f} s)")
+    if isinstance(result, ClassificationResult):
+        for k in result.keys:
+            table = Table(
+                title=f"{k.key}: {k.num_datums} datums, accuracy {k.accuracy:.4f}, macro F1 "
+                f"{k.f1.macro:.4f}, macro AUC {k.roc_auc.macro:.4f}, ECE "
+                f"{k.expected_calibration_error:.4f}",
+                title_justify="left",
+            )
+            for col in ("value", "support", "P", "R", "F1", "AUC", "AP"):
+                table.add_column(col, justify="left" if col == "value" else "right")
+            for v in k.per_value:
+                table.add_row(
+                    v.value,
+                    str(v.support),
+                    *(f"{x:.4f}" for x in (v.precision, v.recall, v.f1, v.roc_auc)),
+                    f"{v.average_precision:.4f}",
+                )
+            console.print(table)
+        return
+    table = Table(title_justify="left")
+    rows = result.table()
+    for col in rows.column_names:
+        table.add_column(col, justify="right" if col in ("score_threshold", "value") else "left")
+    for row in rows.to_pylist():
+        table.add_row(
+            *(
+                "" if v is None else f"{v:.4f}" if col == "value" else str(v)
+                for col, v in row.items()
+            )
+        )
+    console.print(table)
 
 
 @app.command()
