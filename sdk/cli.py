@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import torch
+
 from .engine.device import DEVICE_CHOICES, resolve_device
 from .engine.evaluation import CocoParams, CocoResult
 from .evaluate import evaluate_coco
@@ -82,16 +84,27 @@ def _json_payload(result: CocoResult, seconds: float, device: str) -> dict[str, 
     }
 
 
-def _parse_max_dets(value: str) -> list[int]:
+def _parse_list(value: str, cast: type[int] | type[float], example: str) -> list[Any]:
+    """Comma-separated option values, e.g. ``--max-dets 1,10,100``."""
+    kind = "ints" if cast is int else "numbers"
     try:
-        dets = [int(v) for v in value.split(",") if v.strip()]
+        values = [cast(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise typer.BadParameter(
-            f"expected comma-separated ints such as 1,10,100, but got {value!r}"
+            f"expected comma-separated {kind} such as {example}, but got {value!r}"
         ) from None
-    if not dets:
+    if not values:
         raise typer.BadParameter(f"expected at least one value, but got {value!r}")
-    return dets
+    return values
+
+
+def _device(device: str) -> torch.device:
+    """The ``--device`` option: auto, cpu, cuda or cuda:N."""
+    if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
+        raise typer.BadParameter(
+            f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device"
+        )
+    return resolve_device(device)
 
 
 @evaluate_app.command("coco")
@@ -106,12 +119,8 @@ def evaluate_coco_command(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """COCO detection (bbox) or instance segmentation (segm) metrics, as pycocotools' COCOeval."""
-    if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
-        raise typer.BadParameter(
-            f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device"
-        )
-    dev = resolve_device(device)
-    params = CocoParams(maxDets=tuple(_parse_max_dets(max_dets)))
+    dev = _device(device)
+    params = CocoParams(maxDets=tuple(_parse_list(max_dets, int, "1,10,100")))
     start = time.perf_counter()
     result = evaluate_coco(gt, results, iou_type=iou_type, device=dev, params=params)  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
@@ -121,18 +130,6 @@ def evaluate_coco_command(
     console = Console()
     console.print(_stats_table(result, f"COCO {iou_type} evaluation ({dev}, {seconds:.2f} s)"))
     console.print(_category_table(result, limit=None))
-
-
-def _parse_thresholds(value: str) -> list[float]:
-    try:
-        values = [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise typer.BadParameter(
-            f"expected comma-separated numbers such as 0.25,0.5, but got {value!r}"
-        ) from None
-    if not values:
-        raise typer.BadParameter(f"expected at least one value, but got {value!r}")
-    return values
 
 
 @evaluate_app.command("classification")
@@ -150,17 +147,13 @@ def evaluate_classification_command(
     """Classification metrics per label key (scikit-learn's or valor-lite's)."""
     from .engine.evaluation import ClassificationResult, evaluate_classification
 
-    if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
-        raise typer.BadParameter(
-            f"expected one of {DEVICE_CHOICES}, but got {device!r}", param_hint="--device"
-        )
-    dev = resolve_device(device)
+    dev = _device(device)
     start = time.perf_counter()
     result = evaluate_classification(
         gt,
         predictions,
         protocol=protocol,  # type: ignore[arg-type]
-        score_thresholds=_parse_thresholds(score_thresholds),
+        score_thresholds=_parse_list(score_thresholds, float, "0.25,0.5"),
         hardmax=hardmax,
         device=dev,
     )
@@ -213,7 +206,7 @@ def demo(
     """Evaluate seeded COCO-like sample data and print the tables."""
     from .engine.synthetic import make_coco_detection
 
-    dev = resolve_device(device)
+    dev = _device(device)
     console = Console()
     gt, dt = make_coco_detection(num_images=images, seed=seed)
     console.print(
