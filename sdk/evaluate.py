@@ -174,16 +174,28 @@ def _mapping(table: Any, name: str, table_type: type) -> Mapping[str, ArrayLike]
     return table
 
 
+def _rows(
+    table: Mapping[str, ArrayLike], name: str, fmt: BoxFormat, default: torch.device | None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The ``image``, ``category`` and ``boxes`` (xywh) columns every table has.
+
+    The columns land on the device of ``table["image"]`` when it is a tensor, else on
+    ``default``.
+    """
+    first = table.get("image")
+    dev = first.device if isinstance(first, Tensor) else default
+    image = _column(table, "image", name, torch.int64, dev, None)
+    n, dev = image.shape[0], image.device
+    boxes = _boxes(table, name, fmt, dev, n)
+    return image, _column(table, "category", name, torch.int64, dev, n), boxes
+
+
 def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     if isinstance(gt, GroundTruthTable):
         return gt
     table = _mapping(gt, "gt", GroundTruthTable)
-    first = table.get("image")
-    dev = first.device if isinstance(first, Tensor) else None
-    image = _column(table, "image", "gt", torch.int64, dev, None)
+    image, category, boxes = _rows(table, "gt", fmt, None)
     n, dev = image.shape[0], image.device
-    boxes = _boxes(table, "gt", fmt, dev, n)
-    category = _column(table, "category", "gt", torch.int64, dev, n)
     if "area" in table:
         area = _column(table, "area", "gt", torch.float64, dev, n)
         bad = ~torch.isfinite(area) | (area < 0)
@@ -217,12 +229,8 @@ def _detection_table(dt: Any, fmt: BoxFormat, default: torch.device) -> Detectio
     if isinstance(dt, DetectionTable):
         return dt
     table = _mapping(dt, "dt", DetectionTable)
-    first = table.get("image")
-    dev = first.device if isinstance(first, Tensor) else default
-    image = _column(table, "image", "dt", torch.int64, dev, None)
+    image, category, boxes = _rows(table, "dt", fmt, default)
     n, dev = image.shape[0], image.device
-    boxes = _boxes(table, "dt", fmt, dev, n)
-    category = _column(table, "category", "dt", torch.int64, dev, n)
     scores = _column(table, "scores", "dt", torch.float64, dev, n)
     if not bool(torch.isfinite(scores).all()):
         i = _first(~torch.isfinite(scores))
