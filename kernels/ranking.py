@@ -202,15 +202,10 @@ def coco_accumulate(
     flat_match = matches.gt_index.reshape(-1)
     ev_flat = torch.nonzero(flat_match >= 0).squeeze(1)
     num_cand = matches.det_index.shape[0]
-    ev_c = ev_flat % num_cand
     ev_ta = torch.div(ev_flat, num_cand, rounding_mode="floor")  # t * A + a
     ev_a = ev_ta % num_area
-    num_ev = ev_flat.shape[0]
     ev_gt = flat_match.index_select(0, ev_flat)
-    ev_det = matches.det_index.index_select(0, ev_c)
-    ev_cat = dt_segment.index_select(0, ev_det)
-    ev_rank = dt_rank.index_select(0, ev_det)
-    ev_ak = ev_a * num_cat + ev_cat
+    ev_det = matches.det_index.index_select(0, ev_flat % num_cand)
     ev_inside = inside.reshape(-1).index_select(0, ev_a * num_det + ev_det)
     # pycocotools: dtIg = gtIg[m] for a match; an unmatched detection outside the area
     # range is ignored; a match to a ground truth with id 0 is recorded as no match.
@@ -220,6 +215,16 @@ def coco_accumulate(
     ev_tp = ev_real & ~ev_ignored
     # Change of the "counted" status relative to an unmatched detection.
     ev_delta = (~ev_ignored).to(f64) - ev_inside.to(f64)
+    # Inert events (neither a TP nor a change of counted status, e.g. a detection outside
+    # the area range matched to a ground truth outside it) change no count: drop them.
+    live = torch.nonzero(ev_tp | (ev_delta != 0)).squeeze(1)
+    ev_ta, ev_a, ev_det, ev_tp, ev_delta = (
+        t.index_select(0, live) for t in (ev_ta, ev_a, ev_det, ev_tp, ev_delta)
+    )
+    num_ev = live.shape[0]
+    ev_cat = dt_segment.index_select(0, ev_det)
+    ev_rank = dt_rank.index_select(0, ev_det)
+    ev_ak = ev_a * num_cat + ev_cat
     ev_seg = ev_ta * num_cat + ev_cat  # (t, a, k): nondecreasing
     num_seg = num_thr * num_area * num_cat
     # First event of each (t, a, k) segment: cumulative sums become segment-relative by
