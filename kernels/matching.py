@@ -190,7 +190,11 @@ def coco_greedy_match(
     bounds = torch.stack((cand_per_rank.cumsum(0), pairs_per_rank.cumsum(0))).tolist()  # host read
 
     pair_crowd = gt_crowd.index_select(0, pair_gt)
-    pair_counted = ~gt_ignore.index_select(1, pair_gt)  # (A, P): non-ignored are preferred
+    # Preference key per (area, pair): bit 62 = non-ignored ground truth, bits 0-61 = the
+    # IoU's float64 bits (order-preserving for values in [0, 1], which stay below 2**62).
+    pair_counted = ~gt_ignore.index_select(1, pair_gt)  # (A, P)
+    iou_bits = pair_iou.to(torch.float64).view(torch.int64)
+    pair_key = (pair_counted.long() << 62) | iou_bits
     thr = iou_thresholds.to(pair_iou.dtype)[:, None, None]
     # taken[t, a, g]: non-crowd ground truth already matched. Column num_gt is a sink
     # that crowd matches and "no match" (best_gt -1 -> take_column[0]) write to.
@@ -206,18 +210,13 @@ def coco_greedy_match(
             continue
         gt = pair_gt[p0:p1]
         slot = (pair_pos[p0:p1] - c0).expand(num_thr, num_area, -1)
-        counted = pair_counted[:, p0:p1].expand(num_thr, -1, -1)
-        iou = pair_iou[p0:p1]
         free = pair_crowd[p0:p1] | ~taken.index_select(2, gt)
-        ok = (iou >= thr) & free
-        # 1) prefer non-ignored ground truths, 2) highest IoU, 3) the later ground truth.
-        best_counted = torch.zeros((num_thr, num_area, n), dtype=torch.int64, device=device)
-        best_counted.scatter_reduce_(2, slot, (ok & counted).long(), "amax")
-        ok &= counted == best_counted.gather(2, slot).bool()
-        masked_iou = torch.where(ok, iou, -1.0)
-        best_iou = torch.full((num_thr, num_area, n), -1.0, dtype=iou.dtype, device=device)
-        best_iou.scatter_reduce_(2, slot, masked_iou, "amax")
-        ok &= masked_iou == best_iou.gather(2, slot)
+        # 1) prefer non-ignored ground truths, 2) highest IoU (one int64 key), 3) the
+        # later ground truth among equal keys.
+        key = torch.where((pair_iou[p0:p1] >= thr) & free, pair_key[:, p0:p1], -1)
+        best_key = torch.full((num_thr, num_area, n), -1, dtype=torch.int64, device=device)
+        best_key.scatter_reduce_(2, slot, key, "amax")
+        ok = (key == best_key.gather(2, slot)) & (key >= 0)
         best_gt = torch.full((num_thr, num_area, n), -1, dtype=torch.int64, device=device)
         best_gt.scatter_reduce_(2, slot, torch.where(ok, gt, -1), "amax")
         matched.append(best_gt)
