@@ -132,7 +132,7 @@ def coco_accumulate(
     gt_id_nonzero: Tensor,
     num_counted: Tensor,
     max_dets: Sequence[int],
-    rec_thresholds: Tensor,
+    rec_thresholds: Sequence[float] | Tensor,
 ) -> CocoAccumulation:
     """Pycocotools ``accumulate`` for every (threshold, category, area, maxDets) at once.
 
@@ -154,7 +154,8 @@ def coco_accumulate(
             ground truth with id 0, whose match is recorded as "no match".
         num_counted: ``(K, A)`` int64 non-ignored ground truths per category and area.
         max_dets: ``M`` maxDets values, ascending.
-        rec_thresholds: ``(R,)`` float64 recall thresholds (any order).
+        rec_thresholds: ``R`` recall thresholds in any order, as host values (a tensor
+            is read back once).
 
     Returns:
         :class:`CocoAccumulation` in pycocotools' layout, on the input's device.
@@ -183,9 +184,15 @@ def coco_accumulate(
     f64 = torch.float64
     num_thr, num_area, _ = matches.gt_index.shape
     num_cat = num_counted.shape[0]
-    num_rec = rec_thresholds.shape[0]
+    rec_values = [
+        float(r)
+        for r in (rec_thresholds.tolist() if isinstance(rec_thresholds, Tensor) else rec_thresholds)
+    ]
+    num_rec = len(rec_values)
     num_det = dt_score.shape[0]
-    rec_sorted, rec_perm = torch.sort(rec_thresholds.to(f64), stable=True)
+    rec_order = sorted(range(num_rec), key=rec_values.__getitem__)  # stable
+    rec_sorted = torch.tensor([rec_values[i] for i in rec_order], dtype=f64, device=device)
+    in_order = rec_order == list(range(num_rec))
     score = dt_score.to(f64)
 
     seg_size = torch.bincount(dt_segment, minlength=num_cat)
@@ -272,7 +279,7 @@ def coco_accumulate(
     shape = (num_thr, num_area, len(max_dets), num_cat, num_rec)
     precision = torch.empty(shape, dtype=f64, device=device)
     scores = torch.empty(shape, dtype=f64, device=device)
-    reached = torch.empty(shape, dtype=torch.bool, device=device)
+    reached = torch.empty(shape if not in_order else (0,), dtype=torch.bool, device=device)
     recall = torch.empty(shape[:-1], dtype=f64, device=device)
     for mi, max_det in enumerate(max_dets):
         # Every detection counted as if unmatched: counted iff inside the area range.
@@ -311,17 +318,24 @@ def coco_accumulate(
         scores[:, :, mi] = torch.where(
             thr_counts == 0, first_score[:, None], by_count.view(read_slot.shape)
         )
-        reached[:, :, mi] = thr_counts <= tp_total[..., None]
+        if not in_order:
+            reached[:, :, mi] = thr_counts <= tp_total[..., None]
         recall[:, :, mi] = tp_total / counted.to(f64).clamp(min=1)
 
-    # Back to the caller's threshold order. pycocotools fills thresholds in that order
-    # and stops at the first one recall never reaches (IndexError), leaving the rest 0.
-    unsort = torch.empty_like(rec_perm)
-    unsort[rec_perm] = torch.arange(num_rec, device=device)
-    filled = reached[..., unsort].to(torch.uint8).cummin(-1).values.bool()
+    if not in_order:
+        # Back to the caller's threshold order. pycocotools fills thresholds in that
+        # order and stops at the first one recall never reaches (IndexError), leaving
+        # the rest 0. With ascending thresholds unreached cells are 0 already.
+        unsort = [0] * num_rec
+        for position, original in enumerate(rec_order):
+            unsort[original] = position
+        back = torch.tensor(unsort, dtype=torch.int64, device=device)
+        filled = reached.index_select(4, back).to(torch.uint8).cummin(-1).values.bool()
+        precision = torch.where(filled, precision.index_select(4, back), 0.0)
+        scores = torch.where(filled, scores.index_select(4, back), 0.0)
     absent = (counted == 0)[None, :, None, :, None]  # (1, A, 1, K, 1)
-    precision = torch.where(absent, -1.0, torch.where(filled, precision[..., unsort], 0.0))
-    scores = torch.where(absent, -1.0, torch.where(filled, scores[..., unsort], 0.0))
+    precision = torch.where(absent, -1.0, precision)
+    scores = torch.where(absent, -1.0, scores)
     recall = torch.where(absent[..., 0], -1.0, recall)
     return CocoAccumulation(
         precision.permute(0, 4, 3, 1, 2).contiguous(),

@@ -189,7 +189,7 @@ def evaluate_detection_tables(
         gt_id_nonzero=gt_id != 0,
         num_counted=num_counted[:, :num_seg].t(),
         max_dets=list(params.maxDets),
-        rec_thresholds=torch.tensor(params.recThrs, dtype=f64, device=dev),
+        rec_thresholds=params.recThrs,
     )
     precision = acc.precision.cpu().numpy()
     recall = acc.recall.cpu().numpy()
