@@ -45,6 +45,7 @@ equal to :func:`rle_iou` on the encoded masks.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -75,6 +76,12 @@ _F64 = torch.float64
 _KEY_SHIFT = 33  # (mask, position) sort keys: positions are < 2**32 (uint32 in maskApi)
 _MAX_COUNT = 1 << 32  # run lengths are uint32 in maskApi
 _MAX_CHARS = 12  # characters of one encoded value (int64 holds 12 * 5 bits)
+# On the CPU, batches are cut into blocks of about this many runs (pairs): every pass
+# then stays in cache and below the allocator's mmap threshold, so the cost per run
+# does not grow with the batch (a fresh, page-faulted buffer per temporary does).
+# On other devices a batch is one block.
+_CPU_BLOCK_RUNS = 1 << 18
+_CPU_BLOCK_PAIRS = 1 << 14
 
 
 class Rle(NamedTuple):
@@ -166,7 +173,32 @@ def _expand(lengths: Tensor, total: int) -> tuple[Tensor, Tensor]:
         torch.arange(lengths.shape[0], device=lengths.device), lengths, output_size=total
     )
     start = _exclusive_cumsum(lengths)[:-1]
-    return row, torch.arange(total, device=lengths.device) - start[row]
+    return row, torch.arange(total, device=lengths.device) - start.index_select(0, row)
+
+
+def _mask_blocks(rle: Rle) -> list[tuple[int, int]]:
+    """Consecutive mask ranges ``[lo, hi)`` of about ``_CPU_BLOCK_RUNS`` runs (CPU).
+
+    One range on other devices (no host read); on the CPU the offsets are host memory.
+    """
+    n = rle.num_masks
+    if rle.device.type != "cpu" or rle.counts.shape[0] <= _CPU_BLOCK_RUNS:
+        return [(0, n)]
+    offsets = rle.offsets.numpy()
+    cuts = np.searchsorted(offsets, np.arange(0, int(offsets[-1]), _CPU_BLOCK_RUNS), "right") - 1
+    bounds = np.unique(np.concatenate(([0], cuts.clip(0, n), [n]))).tolist()
+    return list(pairwise(bounds))
+
+
+def _mask_slice(rle: Rle, lo: int, hi: int) -> Rle:
+    """Masks ``lo`` to ``hi - 1`` (views of ``rle``'s tensors but the offsets)."""
+    start = rle.offsets[lo]
+    return Rle(
+        rle.counts[int(start) : int(rle.offsets[hi])],
+        rle.offsets[lo : hi + 1] - start,
+        rle.height[lo:hi],
+        rle.width[lo:hi],
+    )
 
 
 def _runs(rle: Rle) -> tuple[Tensor, Tensor, Tensor]:
@@ -174,8 +206,8 @@ def _runs(rle: Rle) -> tuple[Tensor, Tensor, Tensor]:
     seg, local = _expand(rle.lengths, rle.counts.shape[0])
     csum = torch.cumsum(rle.counts, 0)
     first = rle.offsets[:-1].clamp(max=max(rle.counts.shape[0] - 1, 0))
-    base = (csum - rle.counts)[first] if rle.counts.numel() else rle.height
-    return seg, local, csum - base[seg]
+    base = (csum - rle.counts).index_select(0, first) if rle.counts.numel() else rle.height
+    return seg, local, csum - base.index_select(0, seg)
 
 
 class _Ones(NamedTuple):
@@ -192,7 +224,11 @@ class _Ones(NamedTuple):
 def _ones(rle: Rle) -> _Ones:
     seg, local, end = _runs(rle)
     keep = torch.nonzero(((local & 1) == 1) & (rle.counts > 0)).reshape(-1)
-    seg, end, length = seg[keep], end[keep], rle.counts[keep]
+    seg, end, length = (
+        seg.index_select(0, keep),
+        end.index_select(0, keep),
+        rle.counts.index_select(0, keep),
+    )
     n = rle.num_masks
     per_mask = torch.zeros(n, dtype=_I64, device=rle.device).index_add_(
         0, seg, torch.ones_like(seg)
@@ -201,16 +237,20 @@ def _ones(rle: Rle) -> _Ones:
     csum = torch.cumsum(length, 0)
     excl = csum - length
     first = offsets[:-1].clamp(max=max(seg.shape[0] - 1, 0))
-    base = excl[first] if seg.numel() else torch.zeros(n, dtype=_I64, device=rle.device)
+    base = (
+        excl.index_select(0, first)
+        if seg.numel()
+        else torch.zeros(n, dtype=_I64, device=rle.device)
+    )
     area = torch.zeros(n, dtype=_I64, device=rle.device).index_add_(0, seg, length)
-    return _Ones(seg, end - length, end, offsets, excl - base[seg], area)
+    return _Ones(seg, end - length, end, offsets, excl - base.index_select(0, seg), area)
 
 
 def _box(ones: _Ones, rle: Rle) -> Tensor:
     """``rleToBbox`` from the ones runs: ``(N, 4)`` float64 ``xywh``."""
     n, dev = rle.num_masks, rle.device
     seg = ones.seg
-    hs = rle.height[seg].clamp(min=1)
+    hs = rle.height.index_select(0, seg).clamp(min=1)
     last = ones.end - 1
     x0, y0 = torch.div(ones.start, hs, rounding_mode="floor"), ones.start % hs
     x1, y1 = torch.div(last, hs, rounding_mode="floor"), last % hs
@@ -256,7 +296,7 @@ def _from_toggles(
     counts = torch.empty(total, dtype=_I64, device=dev)
     idx = torch.arange(pos.shape[0], device=dev)
     prev = torch.cat((pos.new_zeros(1), pos[:-1])) if pos.numel() else pos
-    prev = torch.where(idx == t_off[seg], 0, prev)
+    prev = torch.where(idx == t_off.index_select(0, seg), 0, prev)
     counts[idx + seg] = pos - prev
     if pos.numel():
         last = torch.where(num_t > 0, pos[(t_off[1:] - 1).clamp(min=0)], 0)
@@ -336,12 +376,14 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
     if index.dtype == torch.bool:
         index = torch.nonzero(index).reshape(-1)
     index = index.to(device=rle.device, dtype=_I64)
-    lengths = rle.lengths[index]
+    lengths = rle.lengths.index_select(0, index)
     offsets = _exclusive_cumsum(lengths)
     total = int(offsets[-1])
     row, local = _expand(lengths, total)
-    counts = rle.counts[rle.offsets[index][row] + local]
-    return Rle(counts, offsets, rle.height[index], rle.width[index])
+    counts = rle.counts.index_select(
+        0, rle.offsets.index_select(0, index).index_select(0, row) + local
+    )
+    return Rle(counts, offsets, rle.height.index_select(0, index), rle.width.index_select(0, index))
 
 
 def rle_encode(masks: Tensor) -> Rle:
@@ -436,6 +478,9 @@ def rle_area(rle: Rle) -> Tensor:
         tensor([3])
     """
     _check_rle("rle", rle)
+    blocks = _mask_blocks(rle)
+    if len(blocks) > 1:
+        return torch.cat([rle_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
     seg, local, _ = _runs(rle)
     area = torch.zeros(rle.num_masks, dtype=_I64, device=rle.device)
     return area.index_add_(0, seg, rle.counts * (local & 1))
@@ -460,6 +505,9 @@ def rle_to_box(rle: Rle) -> Tensor:
         tensor([[2., 1., 3., 2.]], dtype=torch.float64)
     """
     _check_rle("rle", rle)
+    blocks = _mask_blocks(rle)
+    if len(blocks) > 1:
+        return torch.cat([rle_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
     return _box(_ones(rle), rle)
 
 
@@ -529,22 +577,22 @@ def rle_merge(
     # Only groups of two or more masks need it.
     members_of = torch.nonzero(((members > 1) & valid)[groups]).reshape(-1)
     ones = _ones(rle_select(rle, members_of))
-    g = groups[members_of][ones.seg]
+    g = groups.index_select(0, members_of).index_select(0, ones.seg)
     starts, ends = ones.start, ones.end
     key = torch.cat(((g << _KEY_SHIFT) | starts, (g << _KEY_SHIFT) | ends))
     delta = torch.cat((torch.ones_like(starts), -torch.ones_like(ends)))
     order = torch.sort(key, stable=True).indices
-    key, cover = key[order], torch.cumsum(delta[order], 0)
+    key, cover = key.index_select(0, order), torch.cumsum(delta.index_select(0, order), 0)
     last = torch.ones_like(key, dtype=torch.bool)
     last[:-1] = key[1:] != key[:-1]
     key, cover = key[last], cover[last]
     kg = key >> _KEY_SHIFT
-    state = cover == members[kg] if intersect else cover > 0
+    state = cover == members.index_select(0, kg) if intersect else cover > 0
     prev = torch.zeros_like(state)
     prev[1:] = state[:-1] & (kg[1:] == kg[:-1])
     pos = key & ((1 << _KEY_SHIFT) - 1)
     length = height * width
-    toggle = (state != prev) & (pos < length[kg])
+    toggle = (state != prev) & (pos < length.index_select(0, kg))
     merged = _from_toggles(kg[toggle], pos[toggle], k, length, height, width)
 
     # Groups of one mask: that mask as it is; invalid groups: no runs at all.
@@ -585,14 +633,18 @@ def _intersections(ones: _Ones, a: Tensor, b: Tensor) -> Tensor:
     hi = torch.searchsorted(key_start, (a << _KEY_SHIFT) | hi_pos)
     count = torch.where(empty_b, 0, (hi - lo).clamp(min=0))
     pair, i = _expand(count, int(count.sum()))
-    run = lo[pair] + i
-    bq = b[pair]
-    x = torch.cat((ones.end[run], ones.start[run]))
+    run = lo.index_select(0, pair) + i
+    bq = b.index_select(0, pair)
+    x = torch.cat((ones.end.index_select(0, run), ones.start.index_select(0, run)))
     bb = torch.cat((bq, bq))
     j = torch.searchsorted(key_start, (bb << _KEY_SHIFT) | x) - 1
     jc = j.clamp(min=0)
     base = ones.before - ones.start
-    f = torch.where(j >= ones.offsets[bb], base[jc] + torch.minimum(x, ones.end[jc]), 0)
+    f = torch.where(
+        j >= ones.offsets.index_select(0, bb),
+        base.index_select(0, jc) + torch.minimum(x, ones.end.index_select(0, jc)),
+        0,
+    )
     q = run.shape[0]
     out = torch.zeros(a.shape[0], dtype=_I64, device=dev)
     return out.index_add_(0, pair, f[:q] - f[q:])
@@ -644,25 +696,46 @@ def rle_iou_pairs(
         if gt_crowd is None
         else gt_crowd.to(device=dev, dtype=torch.bool)
     )
+    if dev.type != "cpu" or num <= _CPU_BLOCK_PAIRS:
+        return _iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
+    # CPU: blocks of pairs that share their masks (sorted by ground truth), each with
+    # only its own masks' runs.
+    order = torch.sort(pair_gt * dt.num_masks + pair_dt).indices
+    out = torch.empty(num, dtype=_F64)
+    for lo in range(0, num, _CPU_BLOCK_PAIRS):
+        sel = order[lo : lo + _CPU_BLOCK_PAIRS]
+        d_ids, d_inv = torch.unique(pair_dt[sel], return_inverse=True)
+        g_ids, g_inv = torch.unique(pair_gt[sel], return_inverse=True)
+        out[sel] = _iou_pairs(
+            rle_select(dt, d_ids), rle_select(gt, g_ids), d_inv, g_inv, crowd[sel]
+        )
+    return out
+
+
+def _iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor) -> Tensor:
+    """:func:`rle_iou_pairs` of one block (checked, aligned inputs, ``P > 0``)."""
+    dev, num = dt.device, pair_dt.shape[0]
     # Both batches' ones runs in one table: masks 0..D-1 the detections, D.. the truths.
     d_num = dt.num_masks
     both = rle_cat([dt, gt])
     ones = _ones(both)
     box = _box(ones, both)
     gi = pair_gt + d_num
-    bd, bg = box[pair_dt], box[gi]
+    bd, bg = box.index_select(0, pair_dt), box.index_select(0, gi)
     w = torch.minimum(bd[:, 2] + bd[:, 0], bg[:, 2] + bg[:, 0]) - torch.maximum(bd[:, 0], bg[:, 0])
     h = torch.minimum(bd[:, 3] + bd[:, 1], bg[:, 3] + bg[:, 1]) - torch.maximum(bd[:, 1], bg[:, 1])
     overlap = (w > 0) & (h > 0)
-    same = (both.height[pair_dt] == both.height[gi]) & (both.width[pair_dt] == both.width[gi])
+    same = (both.height.index_select(0, pair_dt) == both.height.index_select(0, gi)) & (
+        both.width.index_select(0, pair_dt) == both.width.index_select(0, gi)
+    )
     todo = torch.nonzero(overlap & same).reshape(-1)
-    d, g = pair_dt[todo], gi[todo]
+    d, g = pair_dt.index_select(0, todo), gi.index_select(0, todo)
     # Look the runs of the mask with fewer runs up in the other one.
     runs = ones.offsets[1:] - ones.offsets[:-1]
-    d_side = runs[d] <= runs[g]
+    d_side = runs.index_select(0, d) <= runs.index_select(0, g)
     inter = _intersections(ones, torch.where(d_side, d, g), torch.where(d_side, g, d))
-    area_d, area_g = ones.area[d], ones.area[g]
-    union = torch.where(crowd[todo], area_d, area_d + area_g - inter)
+    area_d, area_g = ones.area.index_select(0, d), ones.area.index_select(0, g)
+    union = torch.where(crowd.index_select(0, todo), area_d, area_d + area_g - inter)
     value = torch.where(inter > 0, inter.to(_F64) / union.clamp(min=1).to(_F64), 0.0)
     out = torch.zeros(num, dtype=_F64, device=dev)
     out[todo] = value
@@ -767,9 +840,11 @@ def _shallow_crossings(
         ``(column, yd, edge)`` per crossing; ``edge`` indexes the given edges.
     """
     edge, j = _expand(count, int(count.sum()))
-    col = n_lo[edge] + j
-    ex0, ey0 = x0[edge], y0[edge].to(_F64)
-    s = (y1[edge] - y0[edge]).to(_F64) / dx[edge].to(_F64)
+    col = n_lo.index_select(0, edge) + j
+    ex0, ey0 = x0.index_select(0, edge), y0.index_select(0, edge).to(_F64)
+    s = (y1.index_select(0, edge) - y0.index_select(0, edge)).to(_F64) / dx.index_select(
+        0, edge
+    ).to(_F64)
     t = (5 * col + 2 - ex0).to(_F64)
     v0 = torch.trunc((ey0 + s * t) + 0.5)
     v1 = torch.trunc((ey0 + s * (t + 1.0)) + 0.5)
@@ -790,9 +865,9 @@ def _steep_crossings(
         ``(column, yd, edge)`` per crossing; ``edge`` indexes the given edges.
     """
     edge, j = _expand(count, int(count.sum()))
-    col = n_lo[edge] + j
+    col = n_lo.index_select(0, edge) + j
     target = 5 * col + 2
-    ex0, ex1, e_dy = x0[edge], x1[edge], dy[edge]
+    ex0, ex1, e_dy = x0.index_select(0, edge), x1.index_select(0, edge), dy.index_select(0, edge)
     fx0 = ex0.to(_F64)
     s = (ex1 - ex0).to(_F64) / e_dy.to(_F64)
     rising = ex1 > ex0
@@ -804,7 +879,7 @@ def _steep_crossings(
         u = torch.trunc((fx0 + s * t.to(_F64)) + 0.5).to(_I64)
         near = torch.where(rising, u <= target, u > target)
         last_t = torch.where(near, torch.maximum(last_t, t), last_t)
-    return col, y0[edge] + last_t, edge
+    return col, y0.index_select(0, edge) + last_t, edge
 
 
 def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tensor) -> Rle:
@@ -855,10 +930,12 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
     k = ring_offsets[1:] - ring_offsets[:-1]
     ring, local = _expand(k, num_points)
     nxt = torch.where(
-        local + 1 < k[ring], torch.arange(num_points, device=dev) + 1, ring_offsets[:-1][ring]
+        local + 1 < k.index_select(0, ring),
+        torch.arange(num_points, device=dev) + 1,
+        ring_offsets[:-1].index_select(0, ring),
     )
     xs, ys = xy[:, 0], xy[:, 1]
-    xe, ye = xs[nxt], ys[nxt]
+    xe, ye = xs.index_select(0, nxt), ys.index_select(0, nxt)
     dx, dy = (xe - xs).abs(), (ye - ys).abs()
     shallow = dx >= dy
     flip = (shallow & (xs > xe)) | (~shallow & (ys > ye))
@@ -869,23 +946,41 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
     # and u = 5n+3 (column n's centre line); n in [0, width - 1].
     lo, hi = torch.minimum(x0, x1), torch.maximum(x0, x1)
     n_lo = torch.div(lo - 2 + 4, 5, rounding_mode="floor").clamp(min=0)
-    n_hi = torch.minimum(torch.div(hi - 3, 5, rounding_mode="floor"), width[ring] - 1)
+    n_hi = torch.minimum(
+        torch.div(hi - 3, 5, rounding_mode="floor"), width.index_select(0, ring) - 1
+    )
     per_edge = (n_hi - n_lo + 1).clamp(min=0)
     sh = torch.nonzero(shallow & (per_edge > 0)).reshape(-1)
     st = torch.nonzero(~shallow & (per_edge > 0)).reshape(-1)
-    col_sh, yd_sh, e_sh = _shallow_crossings(x0[sh], y0[sh], y1[sh], dx[sh], n_lo[sh], per_edge[sh])
-    col_st, yd_st, e_st = _steep_crossings(x0[st], x1[st], y0[st], dy[st], n_lo[st], per_edge[st])
+    col_sh, yd_sh, e_sh = _shallow_crossings(
+        x0.index_select(0, sh),
+        y0.index_select(0, sh),
+        y1.index_select(0, sh),
+        dx.index_select(0, sh),
+        n_lo.index_select(0, sh),
+        per_edge.index_select(0, sh),
+    )
+    col_st, yd_st, e_st = _steep_crossings(
+        x0.index_select(0, st),
+        x1.index_select(0, st),
+        y0.index_select(0, st),
+        dy.index_select(0, st),
+        n_lo.index_select(0, st),
+        per_edge.index_select(0, st),
+    )
     col = torch.cat((col_sh, col_st))
-    edge = torch.cat((sh[e_sh], st[e_st]))
+    edge = torch.cat((sh.index_select(0, e_sh), st.index_select(0, e_st)))
     yd = torch.cat((yd_sh, yd_st)).to(_F64)
     yd = (yd + 0.5) / 5.0 - 0.5
-    e_ring = ring[edge]
-    h_f = height[e_ring].to(_F64)
+    e_ring = ring.index_select(0, edge)
+    h_f = height.index_select(0, e_ring).to(_F64)
     yd = torch.where(yd < 0, 0.0, torch.where(yd > h_f, h_f, yd))
-    pos = col * height[e_ring] + torch.ceil(yd).to(_I64)
+    pos = col * height.index_select(0, e_ring) + torch.ceil(yd).to(_I64)
     seg, pos = _parity_toggles((e_ring << _KEY_SHIFT) | pos)
-    keep = pos < length[seg]
-    return _from_toggles(seg[keep], pos[keep], num_rings, length, height, width)
+    keep = torch.nonzero(pos < length.index_select(0, seg)).reshape(-1)
+    return _from_toggles(
+        seg.index_select(0, keep), pos.index_select(0, keep), num_rings, length, height, width
+    )
 
 
 def rle_from_boxes(boxes: Tensor, height: Tensor, width: Tensor) -> Rle:
@@ -948,8 +1043,8 @@ def rle_to_strings(rle: Rle) -> list[bytes]:
     for t in range(1, _MAX_CHARS + 1):
         chars += (mag >= (1 << (5 * t - 1))).to(_I64)
     value, i = _expand(chars, int(chars.sum()))
-    chunk = (x[value] >> (5 * i)) & 0x1F
-    code = (chunk | torch.where(i < chars[value] - 1, 0x20, 0)) + 48
+    chunk = (x.index_select(0, value) >> (5 * i)) & 0x1F
+    code = (chunk | torch.where(i < chars.index_select(0, value) - 1, 0x20, 0)) + 48
     buf = code.to(torch.uint8).cpu().numpy().tobytes()
     per_mask = torch.zeros(n, dtype=_I64, device=rle.device).index_add_(0, seg, chars)
     ends = torch.cumsum(per_mask, 0).cpu().tolist()

@@ -49,6 +49,7 @@ _BOX_TYPES = (list, tuple, np.ndarray)
 _ARRAY_COLUMNS = ("image_id", "x", "y", "width", "height", "score", "category_id")
 _IOU_TYPES = ("bbox", "segm")
 _MAX_RUN = 1 << 32  # run lengths are uint32 in pycocotools' maskApi
+_SEGM_BLOCK = 2048  # segmentations decoded per block (kernels' arrays stay in cache)
 
 
 class CocoFormatError(ValueError):
@@ -572,18 +573,23 @@ def _segmentation_column(records: Sequence[Any], where: str, image: np.ndarray,
             f"{_short(segs[i])} ({_type_name(segs[i])})"
         )
     hw = sizes[image]
-    parts: list[Rle] = []
-    rows: list[np.ndarray] = []
-    for kind, build in ((is_poly, _polygon_masks), (is_rle, _rle_masks)):
-        if kind.any():
-            idx = np.flatnonzero(kind)
-            parts.append(build(list(compress(segs, kind)), idx, where, hw[idx],
-                               _image_namer(image_name, image[idx])))
-            rows.append(idx)
-    if not parts:
+    # Blocks of records: each block's kernels work on arrays that stay in cache.
+    blocks: list[Rle] = []
+    for lo in range(0, n, _SEGM_BLOCK):
+        hi = min(lo + _SEGM_BLOCK, n)
+        parts: list[Rle] = []
+        rows: list[np.ndarray] = []
+        for kind, build in ((is_poly, _polygon_masks), (is_rle, _rle_masks)):
+            if kind[lo:hi].any():
+                idx = np.flatnonzero(kind[lo:hi]) + lo
+                parts.append(build(list(compress(segs[lo:hi], kind[lo:hi])), idx, where,
+                                   hw[idx], _image_namer(image_name, image[idx])))
+                rows.append(idx - lo)
+        blocks.append(_in_record_order(parts, rows, hi - lo))
+    if not blocks:
         z = torch.zeros(0, dtype=torch.int64)
         return Rle(z, torch.zeros(1, dtype=torch.int64), z, z)
-    return _in_record_order(parts, rows, n)
+    return blocks[0] if len(blocks) == 1 else rle_cat(blocks)
 
 
 def load_coco_ground_truth(
