@@ -21,17 +21,19 @@ scikit-learn, metric for metric:
   an inner edge falls in the lower bin; 1.0 falls in the last bin).
 
 Every function is a pure tensor function: CUDA or CPU from the same code, output on
-the input's device, no host synchronisation. Ranking metrics sort the ``(N, C)``
-scores once per column for all classes at once (classes are processed in blocks of
-about 2**23 elements to bound memory) and count in int64, so ROC AUC is the exact
-rational ``U / (P * N)`` in float64. Ranking metrics never look at score values
-beyond their order, so probabilities, logits or any other scores work; calibration
-needs probabilities. Values are not checked here (that would synchronise):
-``target`` must hold class indexes in ``[0, num_classes)``.
+the input's device, no host synchronisation. Ranking metrics sort each column of the
+``(N, C)`` scores once, by order-preserving integer keys, in blocks of columns of
+about 2**18 elements (one column when ``N`` is larger) so that the sort works in cache,
+and count in int64, so ROC AUC is the exact rational ``U / (P * N)`` in float64.
+Ranking metrics never look at score values beyond their order, so probabilities,
+logits or any other scores work; calibration needs probabilities. Values are not
+checked here (that would synchronise): ``target`` must hold class indexes in
+``[0, num_classes)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -72,7 +74,7 @@ __all__ = [
 Average = Literal["micro", "macro", "weighted", "none"]
 AVERAGES: tuple[str, ...] = ("micro", "macro", "weighted", "none")
 _NORMS: tuple[str, ...] = ("l1", "l2", "max")
-_BLOCK = 1 << 23  # elements of (classes x samples) sorted at once
+_BLOCK = 1 << 18  # elements (classes x samples) ranked at once: the sort stays in cache
 
 
 class RocCurve(NamedTuple):
@@ -587,79 +589,61 @@ _MASK31 = 0x7FFFFFFF
 _MASK63 = 0x7FFFFFFFFFFFFFFF
 
 
-class _Ranked(NamedTuple):
-    """Rows sorted by decreasing score, cumulative counts, ends of tie groups."""
+def _descending_key(bits: Tensor, mask: int) -> Tensor:
+    """Integer key of floats viewed as ints: increasing key = decreasing score.
 
-    scores: Tensor | None  # (B, N) sorted scores (only when asked for)
-    tps: Tensor  # (B, N) int64 positives among the first i + 1
-    fps: Tensor  # (B, N) int64 negatives among the first i + 1
-    ends: Tensor  # (B, N) bool: last element of a group of equal scores
-    prev_tp: Tensor  # (B, N) int64 tps at the previous group end (0 before the first)
-    prev_fp: Tensor  # (B, N) int64
+    ``-0.0`` and ``+0.0`` both get 0; other floats keep their order, so equal keys are
+    exactly equal scores. Integer ops only, in place on one new tensor.
+    """
+    shift = bits.element_size() * 8 - 1
+    key = bits >> shift  # -1 for a negative float, else 0
+    key &= mask
+    key ^= bits  # order-preserving: increasing key = increasing score, -0.0 -> -1
+    key.bitwise_not_()  # decreasing score; +0.0 -> -1, -0.0 -> 0
+    key -= key >> shift  # negative keys up by one: +0.0 -> 0
+    return key
 
 
-def _rank(scores: Tensor, positive: Tensor, with_scores: bool) -> _Ranked:
-    """Sort each row of ``scores`` ``(B, N)`` by decreasing score, count positives.
+def _sort_rows(scores: Tensor) -> tuple[Tensor, Tensor]:
+    """Rank each row of ``scores`` ``(B, N)`` by decreasing score.
 
-    float32 (and half) scores take one sort of packed int64 keys ``row | score | is
-    positive`` over the flattened block (a radix sort on the CPU): the score's bits
-    are mapped to an order-preserving integer, -0.0 first made +0.0 so that equal
-    floats get equal keys. float64 scores sort each row's order-preserving int64 keys
-    and gather the positives. Only the order of the scores matters, and ties stay
-    ties, so this is exactly a sort by score.
+    Returns ``keys`` ``(B * N,)``, non-decreasing over the flattened block: equal keys
+    are tied scores of one row, and every row's keys lie above the previous row's;
+    and ``order`` ``(B * N,)`` int64, the flat index in ``scores`` of each ranked
+    element. float32 (and half) scores sort order-preserving int32 keys (one row) or
+    int64 keys ``row | key`` (several rows), float64 scores int64 keys, each with one
+    1-D sort (torch's radix sort on the CPU); several float64 rows sort per row and
+    number the groups of ties. Ties stay ties, so this is exactly a sort by score.
     """
     b, n = scores.shape
     dev = scores.device
-    dtype = scores.dtype
-    x = scores.float() if dtype in (torch.float16, torch.bfloat16) else scores
-    x = x + 0.0  # -0.0 -> +0.0
-    rows = torch.arange(b, device=dev)[:, None]
+    x = scores.float() if scores.dtype in (torch.float16, torch.bfloat16) else scores
     if x.dtype == torch.float32:
-        bits = x.view(torch.int32).long()
-        k = torch.where(bits < 0, bits ^ _MASK31, bits)  # order-preserving, in [-2^31, 2^31)
-        key = (rows << 34) | ((2**31 - k) << 1) | positive.long()  # ascending = decreasing
-        skey = torch.sort(key.flatten()).values.view(b, n)
-        pos = (skey & 1).bool()
-        group = skey >> 1
-    else:
-        bits = x.double().view(torch.int64)
-        k = torch.where(bits < 0, bits ^ _MASK63, bits)
-        group, order = torch.sort(~k, dim=1)
-        pos = positive.gather(1, order)
-    ends = torch.ones_like(pos)
-    ends[:, :-1] = group[:, 1:] != group[:, :-1]
-    tps = pos.cumsum(1)
-    fps = torch.arange(1, n + 1, device=dev)[None, :] - tps
-    # Counts at the previous group end, with one running max over the flattened block:
-    # offsetting row r by r * (n + 1) keeps the masked counts increasing across rows,
-    # and a previous end in an earlier row comes out negative, i.e. 0 after clamping.
-    off = rows * (n + 1)
-
-    def previous(counts: Tensor) -> Tensor:
-        m = torch.where(ends, counts + off, 0).flatten().cummax(0).values
-        shifted = torch.cat((m.new_zeros(1), m[:-1])).view(b, n)
-        return (shifted - off).clamp(min=0)
-
-    sorted_scores = None
-    if with_scores:
-        if x.dtype == torch.float32:
-            kk = 2**31 - (group & ((1 << 33) - 1))
-            sorted_scores = (
-                torch.where(kk < 0, kk ^ _MASK31, kk).to(torch.int32).view(torch.float32)
-            )
-        else:
-            kk = ~group
-            sorted_scores = torch.where(kk < 0, kk ^ _MASK63, kk).view(torch.float64)
-        sorted_scores = sorted_scores.to(dtype)
-    return _Ranked(sorted_scores, tps, fps, ends, previous(tps), previous(fps))
+        key = _descending_key(x.view(torch.int32), _MASK31)
+        if b > 1:  # the row above the key (shifted to [0, 2^32))
+            key = key + ((torch.arange(b, device=dev) << 32) + 2**31)[:, None]
+        return torch.sort(key.view(-1))
+    key = _descending_key(x.view(torch.int64), _MASK63)
+    if b == 1:
+        return torch.sort(key.view(-1))
+    skey, order = torch.sort(key, dim=1)
+    starts = torch.ones_like(skey, dtype=torch.bool)
+    torch.ne(skey[:, 1:], skey[:, :-1], out=starts[:, 1:])
+    order += (torch.arange(b, device=dev) * n)[:, None]
+    return starts.view(-1).cumsum(0), order.view(-1)
 
 
 def _positives(target: Tensor, lo: int, hi: int, multilabel: bool) -> Tensor:
-    """``(hi - lo, N)`` bool: sample i is a positive of column lo + r."""
+    """``(hi - lo, N)`` bool: sample i is a positive of column lo + r.
+
+    ``target`` is ``(C, N)`` indicators (multilabel, columns first) or ``(N,)`` classes.
+    """
     if multilabel:
-        return (target[:, lo:hi] != 0).T
-    classes = torch.arange(lo, hi, device=target.device)[:, None]
-    return target.long()[None, :] == classes
+        return target[lo:hi] != 0
+    if hi - lo == 1:
+        return (target == lo)[None, :]
+    classes = torch.arange(lo, hi, dtype=target.dtype, device=target.device)[:, None]
+    return target[None, :] == classes
 
 
 def _blocks(num_rows: int, num_cols: int) -> list[tuple[int, int]]:
@@ -667,40 +651,90 @@ def _blocks(num_rows: int, num_cols: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + step, num_rows)) for lo in range(0, num_rows, step)]
 
 
-def _auc_ap(r: _Ranked) -> tuple[Tensor, Tensor, Tensor]:
-    """ROC AUC, average precision and positives per row of a ranked block."""
-    pos = r.tps[:, -1]
-    neg = r.fps[:, -1]
-    # 2U = sum over groups of d_fp * (tp_before + tp_after): exact in int64.
-    two_u = torch.where(r.ends, (r.fps - r.prev_fp) * (r.tps + r.prev_tp), 0).sum(1)
-    auc = two_u.double() / (2 * pos * neg).double()  # 0/0 = nan without P or N
-    prec = r.tps.double() / (r.tps + r.fps).double()
-    ap_sum = torch.where(r.ends, (r.tps - r.prev_tp).double() * prec, 0.0).sum(1)
-    ap = torch.where(pos > 0, ap_sum / pos.clamp(min=1).double(), 0.0)
-    return auc, ap, pos
+def _columns_first(scores: Tensor, target: Tensor, multilabel: bool) -> tuple[Tensor, Tensor]:
+    """``(C, N)`` scores (one copy: a block's rows are contiguous) and the targets.
+
+    Class indexes are narrowed to the smallest integer type that holds ``C - 1``, so
+    that comparing them with a class reads less memory.
+    """
+    if multilabel:
+        return scores.T.contiguous(), target.T.contiguous()
+    c = scores.shape[1]
+    small = torch.int8 if c <= 128 else torch.int16 if c <= 2**15 else torch.int32
+    return scores.T.contiguous(), target.to(small)
+
+
+def _auc_ap(scores: Tensor, positive: Tensor, metric: str, terms: Tensor) -> tuple[Tensor, Tensor]:
+    """ROC AUC (``metric="auc"``) or average precision, and positives, per row.
+
+    ``scores`` ``(B, N)``, ``positive`` ``(B, N)`` bool; ``terms`` is float64 zeros of
+    at least ``B * N + 1`` elements (a workspace, zeros again on return). Only the
+    positives are visited after the sort: a positive ranked in the group of ties
+    ``[lo, hi)`` of its row beats ``N - hi`` samples and ties ``hi - lo - 1``, so
+    (Mann-Whitney, ties 1/2) ``2U = sum over positives of (2N - 1 - lo - hi) - P(P - 1)``,
+    exact in int64, and ROC AUC is ``2U / (2 P (N - P))`` in float64. Average
+    precision is ``sum over groups of dtp * tp / hi`` (``tp`` positives ranked before
+    ``hi``) placed at the groups' ends in the ``(B, N)`` layout, summed per row, over
+    ``P``.
+    """
+    b, n = scores.shape
+    m = b * n
+    dev = scores.device
+    keys, order = _sort_rows(scores)
+    ranked_pos = positive.reshape(-1).index_select(0, order)
+    pos = positive.sum(1)
+    if dev.type == "cpu":
+        at = ranked_pos.nonzero().view(-1)  # flat ranks of the positives, ascending
+        valid, last = None, at
+    else:  # static size, no host sync: the padding (rank m) is masked
+        at = torch.nonzero_static(ranked_pos, size=m, fill_value=m).view(-1)
+        valid, last = at < m, at.clamp(max=m - 1)
+    key = keys.index_select(0, last)
+    lo = torch.searchsorted(keys, key)  # first flat rank of the positive's group
+    hi = torch.searchsorted(keys, key, right=True)  # one past its last
+    rows = last // n if b > 1 else torch.zeros_like(at)
+    base = rows * n  # flat rank of the row's first element
+    if metric == "auc":
+        beats = 2 * (n + base) - 1 - lo - hi
+        if valid is not None:
+            beats = torch.where(valid, beats, 0)
+        two_u = torch.zeros(b, dtype=torch.int64, device=dev).index_add_(0, rows, beats)
+        two_u -= pos * (pos - 1)
+        return two_u.double() / (2 * pos * (n - pos)).double(), pos  # 0/0 = nan w/o P or N
+    tp_end = torch.searchsorted(at, hi)  # positives ranked before hi (flat)
+    dtp = tp_end - torch.searchsorted(at, lo)
+    tp = tp_end - torch.searchsorted(at, base)
+    term = dtp.double() * (tp.double() / (hi - base).double())
+    end = hi - 1 if valid is None else torch.where(valid, hi - 1, m)  # padding: slot m
+    # the positives of one group write the same term at the group's end
+    terms.index_put_((end,), term)
+    ap_sum = terms[:m].view(b, n).sum(1)
+    terms.index_fill_(0, end, 0.0)
+    return torch.where(pos > 0, ap_sum / pos.clamp(min=1).double(), 0.0), pos
 
 
 def _ranking_rows(
-    scores: Tensor, target: Tensor, multilabel: bool
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Per-column ROC AUC, AP and positives for ``scores`` ``(N, C)``."""
+    scores: Tensor, target: Tensor, multilabel: bool, metric: str
+) -> tuple[Tensor, Tensor]:
+    """Per-column ROC AUC or AP (``metric``) and positives for ``scores`` ``(N, C)``."""
     n, c = scores.shape
     dev = scores.device
     if n == 0:
-        nan = torch.full((c,), float("nan"), dtype=torch.float64, device=dev)
+        fill = float("nan") if metric == "auc" else 0.0
         return (
-            nan,
-            torch.zeros(c, dtype=torch.float64, device=dev),
+            torch.full((c,), fill, dtype=torch.float64, device=dev),
             torch.zeros(c, dtype=torch.int64, device=dev),
         )
-    aucs, aps, poss = [], [], []
-    for lo, hi in _blocks(c, n):
-        r = _rank(scores[:, lo:hi].T, _positives(target, lo, hi, multilabel), False)
-        auc, ap, pos = _auc_ap(r)
-        aucs.append(auc)
-        aps.append(ap)
+    st, tt = _columns_first(scores, target, multilabel)
+    blocks = _blocks(c, n)
+    size = 1 if metric == "auc" else (blocks[0][1] - blocks[0][0]) * n + 1
+    terms = torch.zeros(size, dtype=torch.float64, device=dev)
+    values, poss = [], []
+    for lo, hi in blocks:
+        value, pos = _auc_ap(st[lo:hi], _positives(tt, lo, hi, multilabel), metric, terms)
+        values.append(value)
         poss.append(pos)
-    return torch.cat(aucs), torch.cat(aps), torch.cat(poss)
+    return torch.cat(values), torch.cat(poss)
 
 
 def _reduce_ranking(values: Tensor, support: Tensor, average: str) -> Tensor:
@@ -720,16 +754,21 @@ def _micro_scores(preds: Tensor, target: Tensor, multilabel: bool) -> tuple[Tens
 
 
 def _auroc_ap(
-    preds: Tensor, target: Tensor, num: int, average: str | None, name: str, multilabel: bool
-) -> tuple[Tensor, Tensor, Tensor, str]:
+    preds: Tensor,
+    target: Tensor,
+    num: int,
+    average: str | None,
+    name: str,
+    multilabel: bool,
+    metric: str,
+) -> Tensor:
     avg = _check_average(average, ("macro", "weighted", "micro", "none"))
     _scores_inputs(preds, target, num, name, multilabel)
     if avg == "micro":
         s, t = _micro_scores(preds, target, multilabel)
-        auc, ap, pos = _ranking_rows(s, t, multilabel=True)
-        return auc[0], ap[0], pos, avg
-    auc, ap, pos = _ranking_rows(preds, target, multilabel)
-    return auc, ap, pos, avg
+        return _ranking_rows(s, t, True, metric)[0][0]
+    values, pos = _ranking_rows(preds, target, multilabel, metric)
+    return _reduce_ranking(values, pos, avg)
 
 
 def multiclass_auroc(
@@ -764,8 +803,7 @@ def multiclass_auroc(
         >>> multiclass_auroc(scores, torch.tensor([0, 0, 1, 1]), 2, average="none")
         tensor([0.8750, 0.8750], dtype=torch.float64)
     """
-    auc, _, pos, avg = _auroc_ap(preds, target, num_classes, average, "num_classes", False)
-    return auc if avg == "micro" else _reduce_ranking(auc, pos, avg)
+    return _auroc_ap(preds, target, num_classes, average, "num_classes", False, "auc")
 
 
 def multiclass_average_precision(
@@ -796,8 +834,7 @@ def multiclass_average_precision(
         >>> multiclass_average_precision(scores, torch.tensor([0, 0, 1, 1]), 2)
         tensor(0.8333, dtype=torch.float64)
     """
-    _, ap, pos, avg = _auroc_ap(preds, target, num_classes, average, "num_classes", False)
-    return ap if avg == "micro" else _reduce_ranking(ap, pos, avg)
+    return _auroc_ap(preds, target, num_classes, average, "num_classes", False, "ap")
 
 
 def multilabel_auroc(
@@ -824,8 +861,7 @@ def multilabel_auroc(
         >>> multilabel_auroc(preds, torch.tensor([[1, 0], [0, 1], [0, 1]]), 2, average="none")
         tensor([1., 1.], dtype=torch.float64)
     """
-    auc, _, pos, avg = _auroc_ap(preds, target, num_labels, average, "num_labels", True)
-    return auc if avg == "micro" else _reduce_ranking(auc, pos, avg)
+    return _auroc_ap(preds, target, num_labels, average, "num_labels", True, "auc")
 
 
 def multilabel_average_precision(
@@ -851,71 +887,7 @@ def multilabel_average_precision(
         >>> multilabel_average_precision(preds, torch.tensor([[1, 0], [0, 1], [1, 1]]), 2)
         tensor(1., dtype=torch.float64)
     """
-    _, ap, pos, avg = _auroc_ap(preds, target, num_labels, average, "num_labels", True)
-    return ap if avg == "micro" else _reduce_ranking(ap, pos, avg)
-
-
-def _curves(scores: Tensor, target: Tensor, multilabel: bool) -> list[tuple[_Ranked, int]]:
-    out = []
-    for lo, hi in _blocks(scores.shape[1], scores.shape[0]):
-        out.append((_rank(scores[:, lo:hi].T, _positives(target, lo, hi, multilabel), True), lo))
-    return out
-
-
-def _pad_gather(buf: Tensor, lengths: Tensor, width: int) -> Tensor:
-    """Keep ``width`` columns; entries at or past ``lengths`` repeat the last real one."""
-    idx = torch.arange(width, device=buf.device)[None, :]
-    idx = torch.minimum(idx, (lengths[:, None] - 1).clamp(min=0))
-    return buf.gather(1, idx)
-
-
-def _roc_block(r: _Ranked) -> RocCurve:
-    assert r.scores is not None  # ranked with_scores
-    b, n = r.scores.shape
-    dev = r.scores.device
-    pos = r.tps[:, -1:].double()
-    neg = r.fps[:, -1:].double()
-    k = r.ends.sum(1)
-    slot = torch.where(r.ends, r.ends.cumsum(1), n + 1)  # 1..K, trash column n + 1
-    fpr = torch.zeros(b, n + 2, dtype=torch.float64, device=dev) / neg  # origin: 0 (nan w/o N)
-    tpr = torch.zeros(b, n + 2, dtype=torch.float64, device=dev) / pos
-    thr = torch.full((b, n + 2), float("inf"), dtype=r.scores.dtype, device=dev)
-    fpr.scatter_(1, slot, r.fps.double() / neg)
-    tpr.scatter_(1, slot, r.tps.double() / pos)
-    thr.scatter_(1, slot, r.scores)
-    lengths = k + 1
-    return RocCurve(
-        _pad_gather(fpr, lengths, n + 1),
-        _pad_gather(tpr, lengths, n + 1),
-        _pad_gather(thr, lengths, n + 1),
-        lengths,
-    )
-
-
-def _pr_block(r: _Ranked) -> PrecisionRecallCurve:
-    assert r.scores is not None  # ranked with_scores
-    b, n = r.scores.shape
-    dev = r.scores.device
-    pos = r.tps[:, -1:]
-    k = r.ends.sum(1, keepdim=True)
-    slot = torch.where(r.ends, k - r.ends.cumsum(1), n + 1)  # reversed: 0..K-1
-    precision = torch.ones(b, n + 2, dtype=torch.float64, device=dev)
-    recall = torch.zeros(b, n + 2, dtype=torch.float64, device=dev)
-    thr = torch.zeros(b, n + 2, dtype=r.scores.dtype, device=dev)
-    rec = torch.where(pos > 0, r.tps.double() / pos.clamp(min=1).double(), 1.0)
-    precision.scatter_(1, slot, r.tps.double() / (r.tps + r.fps).double())
-    recall.scatter_(1, slot, rec)
-    thr.scatter_(1, slot, r.scores)
-    # the final point (precision 1, recall 0) sits at index K
-    precision.scatter_(1, k, 1.0)
-    recall.scatter_(1, k, 0.0)
-    lengths = k[:, 0] + 1
-    return PrecisionRecallCurve(
-        _pad_gather(precision, lengths, n + 1),
-        _pad_gather(recall, lengths, n + 1),
-        _pad_gather(thr, lengths - 1, n),
-        lengths,
-    )
+    return _auroc_ap(preds, target, num_labels, average, "num_labels", True, "ap")
 
 
 def _empty_roc(c: int, dtype: torch.dtype, dev: torch.device) -> RocCurve:
@@ -934,18 +906,125 @@ def _empty_pr(c: int, dtype: torch.dtype, dev: torch.device) -> PrecisionRecallC
     )
 
 
+class _Ends(NamedTuple):
+    """A ranked block's groups of tied scores, one entry per group (at its last element).
+
+    The entries run row by row, within a row by decreasing score. On the CPU there are
+    ``K`` entries, one per group; elsewhere ``K = B * N`` (no host sync for the count):
+    the entries past the real ones repeat the block's last group.
+    """
+
+    rows: Tensor  # (K,) int64 row of the group
+    ranked: Tensor  # (K,) int64 samples of the row ranked at or above the group
+    tps: Tensor  # (K,) int64 positives of the row ranked at or above the group
+    pos: Tensor  # (B,) int64 positives per row
+    groups: Tensor  # (B,) int64 groups per row
+    scores: Tensor  # (K,) the group's score (``-0.0`` as ``+0.0``), in the scores' dtype
+
+
+def _rank(scores: Tensor, positive: Tensor) -> _Ends:
+    """Groups of ties of each row of ``scores`` ``(B, N)`` ranked by decreasing score."""
+    b, n = scores.shape
+    m = b * n
+    dev = scores.device
+    keys, order = _sort_rows(scores)
+    tps = positive.reshape(-1).index_select(0, order).cumsum(0)  # over the flat block
+    ends = torch.empty(m, dtype=torch.bool, device=dev)
+    torch.ne(keys[1:], keys[:-1], out=ends[:-1])  # rows end where their keys do
+    ends[-1] = True
+    groups = ends.view(b, n).sum(1)
+    if dev.type == "cpu":
+        flat = ends.nonzero().view(-1)
+    else:  # static size, no host sync: the padding repeats the last group end
+        flat = torch.nonzero_static(ends, size=m, fill_value=m - 1).view(-1)
+    k = flat.shape[0]
+    pos = tps.view(b, n)[:, -1].diff(prepend=tps.new_zeros(1))
+    tp = tps.index_select(0, flat)
+    ranked = flat + 1
+    if b == 1:
+        rows = torch.zeros(k, dtype=torch.int64, device=dev)
+    else:
+        reps = groups.clone()
+        reps[-1] += k - groups.sum()  # the padding belongs to the last row
+        rows = torch.repeat_interleave(torch.arange(b, device=dev), reps, output_size=k)
+        tp -= (torch.cumsum(pos, 0) - pos).index_select(0, rows)
+        ranked -= rows * n
+    at = order.index_select(0, flat)
+    group_scores = scores.reshape(-1).index_select(0, at) + 0.0  # -0.0 -> +0.0
+    return _Ends(rows, ranked, tp, pos, groups, group_scores)
+
+
+def _curve_blocks(
+    scores: Tensor, target: Tensor, multilabel: bool
+) -> Iterator[tuple[int, int, _Ends]]:
+    n, c = scores.shape
+    st, tt = _columns_first(scores, target, multilabel)
+    for lo, hi in _blocks(c, n):
+        yield lo, hi, _rank(st[lo:hi], _positives(tt, lo, hi, multilabel))
+
+
 def _roc(preds: Tensor, target: Tensor, multilabel: bool) -> RocCurve:
-    if preds.shape[0] == 0:
-        return _empty_roc(preds.shape[1], preds.dtype, preds.device)
-    parts = [_roc_block(r) for r, _ in _curves(preds, target, multilabel)]
-    return RocCurve(*(torch.cat(t) for t in zip(*parts, strict=True)))
+    n, c = preds.shape
+    dev = preds.device
+    if n == 0:
+        return _empty_roc(c, preds.dtype, dev)
+    out = RocCurve(
+        torch.empty(c, n + 1, dtype=torch.float64, device=dev),
+        torch.empty(c, n + 1, dtype=torch.float64, device=dev),
+        torch.empty(c, n + 1, dtype=preds.dtype, device=dev),
+        torch.empty(c, dtype=torch.int64, device=dev),
+    )
+    for lo, hi, e in _curve_blocks(preds, target, multilabel):
+        b, k = hi - lo, e.rows.shape[0]
+        pos, neg = e.pos.double(), (n - e.pos).double()
+        # point 0 of row r is its origin (entry k + r), point j its group j - 1, padded
+        start = torch.cumsum(e.groups, 0) - e.groups
+        j = torch.arange(-1, n, device=dev)[None, :]
+        idx = start[:, None] + torch.minimum(j, (e.groups - 1)[:, None])
+        idx[:, 0] = torch.arange(k, k + b, device=dev)
+        idx = idx.view(-1)
+        zeros = torch.zeros(b, dtype=torch.float64, device=dev)
+        fpr = torch.cat(((e.ranked - e.tps).double() / neg.index_select(0, e.rows), zeros / neg))
+        tpr = torch.cat((e.tps.double() / pos.index_select(0, e.rows), zeros / pos))
+        inf = torch.full((b,), float("inf"), dtype=preds.dtype, device=dev)
+        thr = torch.cat((e.scores, inf))
+        torch.index_select(fpr, 0, idx, out=out.fpr[lo:hi].view(-1))
+        torch.index_select(tpr, 0, idx, out=out.tpr[lo:hi].view(-1))
+        torch.index_select(thr, 0, idx, out=out.thresholds[lo:hi].view(-1))
+        out.lengths[lo:hi] = e.groups + 1
+    return out
 
 
 def _pr(preds: Tensor, target: Tensor, multilabel: bool) -> PrecisionRecallCurve:
-    if preds.shape[0] == 0:
-        return _empty_pr(preds.shape[1], preds.dtype, preds.device)
-    parts = [_pr_block(r) for r, _ in _curves(preds, target, multilabel)]
-    return PrecisionRecallCurve(*(torch.cat(t) for t in zip(*parts, strict=True)))
+    n, c = preds.shape
+    dev = preds.device
+    if n == 0:
+        return _empty_pr(c, preds.dtype, dev)
+    out = PrecisionRecallCurve(
+        torch.empty(c, n + 1, dtype=torch.float64, device=dev),
+        torch.empty(c, n + 1, dtype=torch.float64, device=dev),
+        torch.empty(c, n, dtype=preds.dtype, device=dev),
+        torch.empty(c, dtype=torch.int64, device=dev),
+    )
+    for lo, hi, e in _curve_blocks(preds, target, multilabel):
+        k = e.rows.shape[0]
+        # by increasing threshold: point j of row r is its group K_r - 1 - j, then the
+        # final point (precision 1, recall 0), entry k, repeated as padding
+        start = torch.cumsum(e.groups, 0) - e.groups
+        j = torch.arange(n + 1, device=dev)[None, :]
+        top = (start + e.groups - 1)[:, None]
+        idx = top - torch.minimum(j, (e.groups - 1)[:, None])
+        torch.index_select(e.scores, 0, idx[:, :n].reshape(-1), out=out.thresholds[lo:hi].view(-1))
+        idx = torch.where(j < e.groups[:, None], idx, k).view(-1)
+        pos = e.pos.index_select(0, e.rows)
+        one = torch.ones(1, dtype=torch.float64, device=dev)
+        prec = torch.cat((e.tps.double() / e.ranked.double(), one))
+        rec = torch.where(pos > 0, e.tps.double() / pos.clamp(min=1).double(), 1.0)
+        rec = torch.cat((rec, one.new_zeros(1)))
+        torch.index_select(prec, 0, idx, out=out.precision[lo:hi].view(-1))
+        torch.index_select(rec, 0, idx, out=out.recall[lo:hi].view(-1))
+        out.lengths[lo:hi] = e.groups + 1
+    return out
 
 
 def multiclass_roc(preds: Tensor, target: Tensor, num_classes: int) -> RocCurve:
