@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 import warnings
@@ -40,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 from assay import kernels as K
+from provenance import device_name, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -265,24 +264,6 @@ def _slice(d: Data, n: int) -> Data:
     return Data(d.preds[:n], d.target[:n], d.multilabel[:n], d.s[:n], d.t[:n], d.y[:n])
 
 
-def _git_commit() -> str:
-    def git(*args: str) -> str:
-        try:
-            out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-            return out.stdout.strip()
-        except OSError:
-            return ""
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    return commit + ("-dirty" if git("status", "--porcelain") else "")
-
-
-def _device_name(device: str) -> str:
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return platform.processor() or platform.machine()
-
-
 def _fmt(x: float | None, spec: str = "8.3f") -> str:
     return " " * (len(format(0.0, spec))) if x is None else format(x, spec)
 
@@ -314,9 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown metrics {unknown}; choose from {list(table)}")
     env = {
         "torch": torch.__version__,
-        "device": f"{args.device} ({_device_name(args.device)})",
+        "device": device_name(args.device),
         "threads": torch.get_num_threads(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "samples": n,
         "classes": c,
         "decimals": args.decimals,

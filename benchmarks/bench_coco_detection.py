@@ -59,6 +59,7 @@ import numpy as np
 import torch
 from assay.engine.evaluation import STAT_NAMES
 from assay.engine.synthetic import coco_to_tables, make_coco_detection
+from provenance import cpu_model, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = (
@@ -431,25 +432,6 @@ def memory_in_subprocess(name: str, args: argparse.Namespace) -> dict[str, Any]:
 # ------------------------------------------------------------------------ reporting
 
 
-def _git_commit() -> str:
-    def git(*a: str) -> str:
-        return subprocess.run(
-            ["git", *a], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return commit + ("-dirty" if dirty else "")
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def _ram_gb() -> float | None:
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -468,13 +450,13 @@ def environment(cuda: bool) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "assay": assay.__version__,
-        "device": torch.cuda.get_device_name() if cuda else f"cpu ({_cpu_model()})",
-        "cpu_model": _cpu_model(),
+        "device": torch.cuda.getdevice_name() if cuda else f"cpu ({cpu_model()})",
+        "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_affinity": affinity,
         "torch_threads": torch.get_num_threads(),
         "ram_gb": _ram_gb(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "platform": platform.platform(),
     }
 

@@ -34,8 +34,6 @@ import importlib.metadata
 import io
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -46,6 +44,7 @@ from typing import Any
 import assay
 import numpy as np
 import torch
+from provenance import cpu_model, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -223,24 +222,6 @@ def time_peer(peer: Peer, base: Coco, data: Coco, repeat: int) -> tuple[list[flo
     return times, stats
 
 
-def _git_commit() -> str:
-    def git(*a: str) -> str:
-        return subprocess.run(
-            ["git", *a], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
 def render(rows: list[Row], header: list[str]) -> str:
     base = next((r.seconds for r in rows if r.peer == "assay" and r.seconds), None)
     head = ("peer", "version", "seconds", "x assay", "max|d| stats vs assay", "status")
@@ -306,8 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         f"compressed-RLE results, {len(gt['categories'])} categories; built in "
         f"{build_seconds:.2f} s",
         f"torch {torch.__version__} | device "
-        f"{torch.cuda.get_device_name() if cuda else 'cpu (' + _cpu_model() + ')'} | CPUs "
-        f"{os.cpu_count()} (torch threads {torch.get_num_threads()}) | git {_git_commit()}",
+        f"{torch.cuda.getdevice_name() if cuda else 'cpu (' + cpu_model() + ')'} | CPUs "
+        f"{os.cpu_count()} (torch threads {torch.get_num_threads()}) | git {git_commit()}",
         f"load average before: {[round(x, 2) for x in os.getloadavg()]}",
     ]
     rows: list[Row] = []

@@ -34,7 +34,6 @@ import contextlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -45,29 +44,11 @@ import assay
 import numpy as np
 import torch
 from assay.kernels.segmentation import pixel_confusion_matrix
+from provenance import cpu_model, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 IGNORE = 255
 DTYPES = {"int64": torch.int64, "int32": torch.int32, "uint8": torch.uint8}
-
-
-def _git_commit() -> str:
-    def git(*a: str) -> str:
-        return subprocess.run(
-            ["git", *a], cwd=REPO, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return commit + ("-dirty" if dirty else "")
-
-
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -86,10 +67,10 @@ def environment(device: torch.device) -> dict[str, Any]:
         "torchmetrics": torchmetrics_version,
         "assay": assay.__version__,
         "python": platform.python_version(),
-        "device": torch.cuda.get_device_name(device) if cuda else f"cpu ({_cpu_model()})",
+        "device": torch.cuda.getdevice_name(device) if cuda else f"cpu ({cpu_model()})",
         "cpu_affinity": affinity,
         "torch_threads": torch.get_num_threads(),
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
     }
 
 
