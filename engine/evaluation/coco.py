@@ -109,27 +109,24 @@ def evaluate_detection_tables(
     num_keys = max(len(catalog.category_ids), 1)
 
     # Rows of the evaluated images and categories (no copy when all are evaluated).
-    gt_cols: tuple[Tensor, ...]
-    dt_cols: tuple[Tensor, ...]
+    # `*_row` keeps each kept row's index in its table through every reordering below.
     if params.imgIds is None and params.catIds is None:
-        gt_cols = (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id)
-        dt_cols = (dt.image, dt.category, dt.box, dt.score, dt.area)
+        gt_row = torch.arange(len(gt), device=dev)
+        dt_row = torch.arange(len(dt), device=dev)
     else:
-        gt_rows = image_keep[gt.image] & (cat_key[gt.category] >= 0)
-        dt_rows = image_keep[dt.image] & (cat_key[dt.category] >= 0)
-        gt_cols = tuple(
-            c[gt_rows] for c in (gt.image, gt.category, gt.box, gt.area, gt.iscrowd, gt.id)
-        )
-        dt_cols = tuple(c[dt_rows] for c in (dt.image, dt.category, dt.box, dt.score, dt.area))
+        gt_row = torch.nonzero(image_keep[gt.image] & (cat_key[gt.category] >= 0)).squeeze(1)
+        dt_row = torch.nonzero(image_keep[dt.image] & (cat_key[dt.category] >= 0)).squeeze(1)
 
     # Ground truths sorted by image, category key, then annotation order: one group is a
     # contiguous run in pycocotools' scan order (also for useCats=0, grouped by image).
-    gt_image, gt_key = gt_cols[0], cat_key.index_select(0, gt_cols[1])
+    gt_image = gt.image.index_select(0, gt_row)
+    gt_key = cat_key.index_select(0, gt.category.index_select(0, gt_row))
     gt_order = torch.sort(gt_image * num_keys + gt_key, stable=True).indices
-    gt_image, gt_key, gt_box, gt_area, gt_crowd, gt_id = (
-        c.index_select(0, gt_order) for c in (gt_image, gt_key, *gt_cols[2:])
-    )
-    dt_image, dt_key, dt_score = dt_cols[0], cat_key.index_select(0, dt_cols[1]), dt_cols[3]
+    gt_image, gt_key, gt_row = (c.index_select(0, gt_order) for c in (gt_image, gt_key, gt_row))
+    gt_area, gt_crowd, gt_id = (c.index_select(0, gt_row) for c in (gt.area, gt.iscrowd, gt.id))
+    dt_image = dt.image.index_select(0, dt_row)
+    dt_key = cat_key.index_select(0, dt.category.index_select(0, dt_row))
+    dt_score = dt.score.index_select(0, dt_row)
     num_img = len(catalog.image_ids)
     if params.useCats:
         num_groups = num_img * num_keys
@@ -148,24 +145,23 @@ def evaluate_detection_tables(
     rank = rank_within_groups(dt_group, by_group)
     kept = (rank < params.maxDets[-1]).index_select(0, order)
     layout = accumulation_order(order.index_select(0, torch.nonzero(kept).squeeze(1)), dt_seg)
-    dt_group, dt_seg, rank, dt_score, dt_area = (
-        c.index_select(0, layout) for c in (dt_group, dt_seg, rank, dt_score, dt_cols[4])
+    dt_group, dt_seg, rank, dt_score, dt_row = (
+        c.index_select(0, layout) for c in (dt_group, dt_seg, rank, dt_score, dt_row)
     )
+    dt_area = dt.area.index_select(0, dt_row)
 
     # Dense group tables when they are small against the data, binary search otherwise.
     dense = num_groups <= 4 * (dt_group.shape[0] + gt_group.shape[0]) + 1024
     pair_dt, pair_gt = group_pairs(dt_group, gt_group, num_groups if dense else None)
-    pair_iou = (
-        coco_box_iou_pairs(
-            dt_cols[2].index_select(0, layout.index_select(0, pair_dt)),
-            gt_box.index_select(0, pair_gt),
-            gt_crowd.index_select(0, pair_gt),
+    # The only difference between "bbox" and "segm": the IoU of the pairs' table rows.
+    pair_dt_row, pair_gt_row = dt_row.index_select(0, pair_dt), gt_row.index_select(0, pair_gt)
+    pair_crowd = gt_crowd.index_select(0, pair_gt)
+    if iou_type == "bbox":
+        pair_iou = coco_box_iou_pairs(
+            dt.box.index_select(0, pair_dt_row), gt.box.index_select(0, pair_gt_row), pair_crowd
         )
-        if iou_type == "bbox"
-        else segm_pair_iou(
-            gt, dt, image_keep, cat_key, gt_order[pair_gt], layout[pair_dt], gt_crowd[pair_gt]
-        )
-    )
+    else:
+        pair_iou = segm_pair_iou(gt, dt, pair_gt_row, pair_dt_row, pair_crowd)
 
     f64 = torch.float64
     area_lo = torch.tensor([r[0] for r in params.areaRng], dtype=f64, device=dev)[:, None]
