@@ -48,11 +48,8 @@ def _stats_table(result: CocoResult, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     for col in ("metric", "IoU", "area", "maxDets", "value"):
         table.add_column(col, justify="right" if col == "value" else "left")
-    for line, value in zip(result.summary().splitlines(), result.stats, strict=True):
-        # " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.504"
-        head, _, rest = line.partition("@[")
-        fields = [f.split("=", 1)[1].strip() for f in rest.split("]")[0].split("|")]
-        table.add_row(head.strip(), *fields, f"{value:.3f}")
+    for line in result.summary_lines():
+        table.add_row(line.metric, line.iou, line.area, str(line.max_dets), f"{line.value:.3f}")
     return table
 
 

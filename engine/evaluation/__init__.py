@@ -16,7 +16,7 @@ from .classification import (
 from .coco import evaluate_detection_tables
 from .panoptic import PanopticAccumulator, PanopticGroup, PanopticResult, evaluate_panoptic
 from .params import CocoParams, IouType
-from .result import STAT_NAMES, CategoryMetrics, CocoResult, summarize
+from .result import STAT_NAMES, CategoryMetrics, CocoResult, StatLine, summarize
 from .semantic import SemanticAccumulator, SemanticResult, evaluate_semantic
 from .valor_classification import ValorLiteEvaluator, ValorMetric
 
@@ -37,6 +37,7 @@ __all__ = [
     "STAT_NAMES",
     "SemanticAccumulator",
     "SemanticResult",
+    "StatLine",
     "ValorClassificationResult",
     "ValorLiteEvaluator",
     "ValorMetric",

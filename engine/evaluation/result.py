@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .params import CocoParams, IouType
 
-__all__ = ["STAT_NAMES", "CategoryMetrics", "CocoResult", "summarize"]
+__all__ = ["STAT_NAMES", "CategoryMetrics", "CocoResult", "StatLine", "summarize"]
 
 STAT_NAMES: tuple[str, ...] = (
     "AP",
@@ -40,7 +40,7 @@ _STAT_SPECS: tuple[tuple[bool, float | None, str, str | int], ...] = (
     (False, None, "medium", "m2"),
     (False, None, "large", "m2"),
 )
-_LINE = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+_LINE = " {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
 
 
 def _mean_valid(s: np.ndarray) -> float:
@@ -61,9 +61,32 @@ def _select(
     return s[:, :, :, aind, mind] if ap else s[:, :, aind, mind]
 
 
+class StatLine(NamedTuple):
+    """One of the 12 summary stats with the labels pycocotools prints beside it.
+
+    Attributes:
+        metric: ``"Average Precision  (AP)"`` or ``"Average Recall     (AR)"``.
+        iou: ``"0.50:0.95"`` or a single threshold such as ``"0.50"``.
+        area: area range label.
+        max_dets: the maxDets value (-1 where ``params.maxDets`` has no such position).
+        value: the stat, -1 where undefined.
+    """
+
+    metric: str
+    iou: str
+    area: str
+    max_dets: int
+    value: float
+
+    @property
+    def text(self) -> str:
+        """The line exactly as pycocotools' ``summarize()`` prints it."""
+        return _LINE.format(self.metric, self.iou, self.area, self.max_dets, self.value)
+
+
 def summarize(
     precision: np.ndarray, recall: np.ndarray, params: CocoParams
-) -> tuple[np.ndarray, list[tuple[str, float]]]:
+) -> tuple[np.ndarray, list[StatLine]]:
     """The 12 COCO stats and the lines pycocotools prints, from the arrays.
 
     Follows ``COCOeval.summarize``: stats[0] always uses maxDets=100, the others
@@ -76,10 +99,10 @@ def summarize(
         params: the evaluation parameters.
 
     Returns:
-        ``(stats, lines)``: 12 floats and ``(text, value)`` per stat.
+        ``(stats, lines)``: 12 floats and a :class:`StatLine` per stat.
     """
     stats = np.full(12, -1.0)
-    lines: list[tuple[str, float]] = []
+    lines: list[StatLine] = []
     md = params.maxDets
     for i, (ap, iou, area, mspec) in enumerate(_STAT_SPECS):
         if isinstance(mspec, int):
@@ -93,8 +116,8 @@ def summarize(
         iou_str = (
             f"{params.iouThrs[0]:0.2f}:{params.iouThrs[-1]:0.2f}" if iou is None else f"{iou:0.2f}"
         )
-        title, kind = ("Average Precision", "(AP)") if ap else ("Average Recall", "(AR)")
-        lines.append((_LINE.format(title, kind, iou_str, area, max_det, value), value))
+        metric = "Average Precision  (AP)" if ap else "Average Recall     (AR)"
+        lines.append(StatLine(metric, iou_str, area, max_det, value))
     return stats, lines
 
 
@@ -177,7 +200,11 @@ class CocoResult(BaseModel):
 
     def summary(self) -> str:
         """The 12 lines pycocotools' ``summarize()`` prints."""
-        return "\n".join(text for text, _ in summarize(self.precision, self.recall, self.params)[1])
+        return "\n".join(line.text for line in self.summary_lines())
+
+    def summary_lines(self) -> list[StatLine]:
+        """The 12 stats with their labels (metric, IoU, area, maxDets), as data."""
+        return summarize(self.precision, self.recall, self.params)[1]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (lists, floats) for JSON."""
