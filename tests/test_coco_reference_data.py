@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,13 @@ import numpy as np
 import pytest
 import torch
 from assay.kernels import coco_box_iou
-from oracles import assert_matches_cocoeval, run_pycocotools
+from oracles import (
+    array_sha256,
+    assert_matches_cocoeval,
+    first_diverging_cell,
+    load_json,
+    run_pycocotools,
+)
 
 pytest.importorskip("pycocotools")
 
@@ -63,16 +68,12 @@ SMALL_CASES = (
 # --------------------------------------------------------------------------- helpers
 
 
-def _load(shared_data: Path, rel: str) -> Any:
-    return json.loads((shared_data / rel).read_text())
-
-
 def _expected(shared_data: Path, folder: str) -> dict[str, Any]:
-    return dict(_load(shared_data, f"{folder}/expected.json"))
+    return dict(load_json(shared_data, f"{folder}/expected.json"))
 
 
 def _small_case(shared_data: Path, case_id: str) -> dict[str, Any]:
-    cases = {c["id"]: c for c in _load(shared_data, "torchmetrics_small_cases.json")["cases"]}
+    cases = {c["id"]: c for c in load_json(shared_data, "torchmetrics_small_cases.json")["cases"]}
     return dict(cases[case_id])
 
 
@@ -148,21 +149,6 @@ def _assert_stats(result: assay.CocoResult, expected: dict[str, float], keys: di
                                err_msg=str(list(expected)))
 
 
-def _sha256(arr: np.ndarray) -> str:
-    """The recipe of expected.json's ``sha256_c_order``: C-order little-endian float64 bytes."""
-    return hashlib.sha256(np.ascontiguousarray(arr, dtype="<f8").tobytes()).hexdigest()
-
-
-def _first_diverging_cell(ours: np.ndarray, theirs: np.ndarray, atol: float) -> str | None:
-    """``[t][r][k] ours vs theirs`` for the first cell (C order) that differs, else None."""
-    bad = np.argwhere(~np.isclose(ours, theirs, rtol=0, atol=atol))
-    if not len(bad):
-        return None
-    idx = tuple(int(i) for i in bad[0])
-    return (f"{len(bad)} cells differ; first [t][r][k] = {list(idx)}: "
-            f"assay {float(ours[idx])!r} vs pycocotools {float(theirs[idx])!r}")
-
-
 def _dense_inputs(
     gt: dict[str, Any], dt: list[dict[str, Any]], box_format: str = "xywh",
     as_tensors_on: str | None = None,
@@ -216,7 +202,7 @@ def _dense_inputs(
 def val2014(shared_data: Path) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
     """GT dict, detections list and live pycocotools COCOeval for coco_val2014_100 bbox."""
     ev = _pycocotools_on_files(str(shared_data / VAL2014_GT), str(shared_data / VAL2014_DT))
-    return _load(shared_data, VAL2014_GT), _load(shared_data, VAL2014_DT), ev
+    return load_json(shared_data, VAL2014_GT), load_json(shared_data, VAL2014_DT), ev
 
 
 def test_val2014_stats_equal_published(shared_data: Path, device: str) -> None:
@@ -258,18 +244,18 @@ def test_val2014_arrays_hash_like_pycocotools(val2014: Any, shared_data: Path, d
                                               key: str) -> None:
     gt, dt, ev = val2014
     digest = _expected(shared_data, VAL2014)["derived"]["bbox"]["pycocotools_array_digests"][key]
-    if _sha256(ev.eval[key]) != digest["sha256_c_order"]:
+    if array_sha256(ev.eval[key]) != digest["sha256_c_order"]:
         pytest.skip(f"live pycocotools' {key} does not hash to expected.json's digest here")
     ours = getattr(assay.evaluate_coco(gt, dt, device=device), key)
     assert list(ours.shape) == digest["shape"]
     assert ours.dtype == np.dtype(digest["dtype"])
-    assert _sha256(ours) == digest["sha256_c_order"], _first_diverging_cell(
+    assert array_sha256(ours) == digest["sha256_c_order"], first_diverging_cell(
         ours, ev.eval[key], atol=0.0
     )
 
 
 def test_val2014_precision_slice_equals_file(shared_data: Path, device: str) -> None:
-    ref = _load(shared_data, f"{VAL2014}/pycocotools_precision_all_100_bbox.json")
+    ref = load_json(shared_data, f"{VAL2014}/pycocotools_precision_all_100_bbox.json")
     result = assay.evaluate_coco(shared_data / VAL2014_GT, shared_data / VAL2014_DT,
                                  device=device)
     assert list(result.params.iouThrs) == ref["iouThrs"]
@@ -280,7 +266,7 @@ def test_val2014_precision_slice_equals_file(shared_data: Path, device: str) -> 
     ours = result.precision[:, :, :, a, m]
     theirs = np.array(ref["precision"], dtype=np.float64)
     assert ours.shape == theirs.shape == (10, 101, 80)
-    cell = _first_diverging_cell(ours, theirs, atol=EXACT)
+    cell = first_diverging_cell(ours, theirs, atol=EXACT)
     assert cell is None, cell
 
 
@@ -294,7 +280,7 @@ def test_val2014_tensor_path_matches_pycocotools(val2014: Any, shared_data: Path
     result = assay.evaluate_detections(gt_map, dt_map, catalog=catalog, device=device)
     assert_matches_cocoeval(result, ev, atol=EXACT)
     for key in ("precision", "recall", "scores"):
-        cell = _first_diverging_cell(getattr(result, key), ev.eval[key], atol=0.0)
+        cell = first_diverging_cell(getattr(result, key), ev.eval[key], atol=0.0)
         assert cell is None, (key, cell)
     expected = _expected(shared_data, VAL2014)
     np.testing.assert_allclose(result.stats, expected["published"]["faster_coco_eval_test"]["bbox"],
@@ -321,8 +307,8 @@ def test_val2014_tensor_path_with_counts_only(val2014: Any, device: str) -> None
 
 
 def test_coco4img_stats(shared_data: Path, device: str) -> None:
-    gt = _load(shared_data, f"{COCO4IMG}/gt.json")
-    dt = _load(shared_data, f"{COCO4IMG}/dt.json")
+    gt = load_json(shared_data, f"{COCO4IMG}/gt.json")
+    dt = load_json(shared_data, f"{COCO4IMG}/dt.json")
     result = assay.evaluate_coco(gt, dt, device=device)
     expected = _expected(shared_data, COCO4IMG)
     published = expected["published"]["values"]
@@ -335,8 +321,8 @@ def test_coco4img_stats(shared_data: Path, device: str) -> None:
 
 
 def test_coco4img_per_class_including_minus_one(shared_data: Path, device: str) -> None:
-    gt = _load(shared_data, f"{COCO4IMG}/gt.json")
-    dt = _load(shared_data, f"{COCO4IMG}/dt.json")
+    gt = load_json(shared_data, f"{COCO4IMG}/gt.json")
+    dt = load_json(shared_data, f"{COCO4IMG}/dt.json")
     result = assay.evaluate_coco(gt, dt, device=device)
     expected = _expected(shared_data, COCO4IMG)
     _assert_per_category(result, expected["derived"]["pycocotools_per_category"], EXACT)
@@ -358,7 +344,7 @@ def test_coco4img_per_class_including_minus_one(shared_data: Path, device: str) 
 
 
 def test_small_cases_all_covered(shared_data: Path) -> None:
-    cases = _load(shared_data, "torchmetrics_small_cases.json")["cases"]
+    cases = load_json(shared_data, "torchmetrics_small_cases.json")["cases"]
     assert tuple(c["id"] for c in cases) == SMALL_CASES
 
 
@@ -434,8 +420,8 @@ def test_small_case_tensor_path_box_formats(shared_data: Path, device: str, case
 
 
 def test_detectron2_bbox(shared_data: Path, device: str) -> None:
-    gt = _load(shared_data, f"{DETECTRON2}/gt.json")
-    dt = _load(shared_data, f"{DETECTRON2}/dt.json")
+    gt = load_json(shared_data, f"{DETECTRON2}/gt.json")
+    dt = load_json(shared_data, f"{DETECTRON2}/dt.json")
     result = assay.evaluate_coco(gt, dt, device=device)
     derived = _expected(shared_data, DETECTRON2)["derived"]["bbox"]["pycocotools_stats"]
     _assert_stats(result, derived, STAT_KEYS, EXACT)
@@ -457,8 +443,8 @@ def test_detectron2_bbox(shared_data: Path, device: str) -> None:
 def test_detectron2_bbox_param_variants(shared_data: Path, device: str,
                                         params: dict[str, Any]) -> None:
     """Some of the variants detectron2's own test runs on this data, vs live pycocotools."""
-    gt = _load(shared_data, f"{DETECTRON2}/gt.json")
-    dt = _load(shared_data, f"{DETECTRON2}/dt.json")
+    gt = load_json(shared_data, f"{DETECTRON2}/gt.json")
+    dt = load_json(shared_data, f"{DETECTRON2}/dt.json")
     result = assay.evaluate_coco(gt, dt, device=device, params=params)
     assert_matches_cocoeval(result, run_pycocotools(gt, dt, params=_pycocotools_params(params)),
                             atol=EXACT)
@@ -470,23 +456,23 @@ def test_detectron2_bbox_param_variants(shared_data: Path, device: str,
 @pytest.mark.parametrize("as_path", [True, False], ids=["path", "dict"])
 def test_ignore_test_uncast_string_id_raises(shared_data: Path, as_path: bool) -> None:
     """pycocotools silently drops the GT whose image id is '2299'; assay must not."""
-    gt: Any = shared_data / IGNORE_GT if as_path else _load(shared_data, IGNORE_GT)
-    dt: Any = shared_data / IGNORE_DT if as_path else _load(shared_data, IGNORE_DT)
+    gt: Any = shared_data / IGNORE_GT if as_path else load_json(shared_data, IGNORE_GT)
+    dt: Any = shared_data / IGNORE_DT if as_path else load_json(shared_data, IGNORE_DT)
     with pytest.raises(TypeError, match=r"^Expected `images\[0\]\.id` to be an int, "
                                         r"but got '2299' \(str\)$"):
         assay.evaluate_coco(gt, dt)
 
 
 def test_ignore_test_string_annotation_image_id_raises(shared_data: Path) -> None:
-    gt = _load(shared_data, IGNORE_GT)
+    gt = load_json(shared_data, IGNORE_GT)
     gt["images"][0]["id"] = int(gt["images"][0]["id"])  # the annotation keeps its '2299'
     with pytest.raises(TypeError, match=r"^Expected `annotations\[0\]\.image_id` to be an int, "
                                         r"but got '2299' \(str\)$"):
-        assay.evaluate_coco(gt, _load(shared_data, IGNORE_DT))
+        assay.evaluate_coco(gt, load_json(shared_data, IGNORE_DT))
 
 
 def test_ignore_test_cast_equals_published(shared_data: Path, device: str) -> None:
-    gt, dt = _cast_ignore_test(_load(shared_data, IGNORE_GT), _load(shared_data, IGNORE_DT))
+    gt, dt = _cast_ignore_test(load_json(shared_data, IGNORE_GT), load_json(shared_data, IGNORE_DT))
     assert len(gt["annotations"]) == 14 and len(dt) == 36
     result = assay.evaluate_coco(gt, dt, device=device)
     expected = _expected(shared_data, "faster_coco_eval_small")["ignore_test"]
@@ -506,7 +492,7 @@ def test_ignore_test_iou_matrix(shared_data: Path, device: str) -> None:
     """The published 36x14 matrix: rows = detections (score >= 0.1) by descending score
     (stable), columns = GT in file order with the crowd region last (IoU = inter / det area).
     """
-    gt, dt = _cast_ignore_test(_load(shared_data, IGNORE_GT), _load(shared_data, IGNORE_DT))
+    gt, dt = _cast_ignore_test(load_json(shared_data, IGNORE_GT), load_json(shared_data, IGNORE_DT))
     spec = _expected(shared_data, "faster_coco_eval_small")["ignore_test"]["published"][
         "ious_image2299_cat1"]
     expected = np.array(spec["values"], dtype=np.float64)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import hashlib
 import io
 import json
 import re
@@ -25,7 +24,13 @@ import assay
 import numpy as np
 import pytest
 from assay.engine import evaluate_detection_tables, load_coco_ground_truth, load_coco_results
-from oracles import assert_matches_cocoeval, run_pycocotools
+from oracles import (
+    array_sha256,
+    assert_matches_cocoeval,
+    first_diverging_cell,
+    load_json,
+    run_pycocotools,
+)
 
 M = pytest.importorskip("pycocotools.mask")
 
@@ -67,30 +72,11 @@ FASTER_KEYS = [
 ]
 
 
-def _load(shared_data: Path, rel: str) -> Any:
-    return json.loads((shared_data / rel).read_text())
-
-
 @functools.cache
 def _live(gt_path: str, dt_path: str) -> Any:
     """Live pycocotools segm evaluation of two files, once per session."""
     return run_pycocotools(
         json.loads(Path(gt_path).read_text()), json.loads(Path(dt_path).read_text()), "segm"
-    )
-
-
-def _sha256(arr: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(arr, dtype="<f8").tobytes()).hexdigest()
-
-
-def _first_diverging_cell(ours: np.ndarray, theirs: np.ndarray, atol: float) -> str | None:
-    bad = np.argwhere(~np.isclose(ours, theirs, rtol=0, atol=atol))
-    if not len(bad):
-        return None
-    idx = tuple(int(i) for i in bad[0])
-    return (
-        f"{len(bad)} cells differ; first {list(idx)}: assay {float(ours[idx])!r} vs "
-        f"pycocotools {float(theirs[idx])!r}"
     )
 
 
@@ -106,7 +92,7 @@ def test_val2014_segm_stats_equal_published(shared_data: Path, device: str) -> N
         shared_data / VAL2014_GT, shared_data / VAL2014_DT, "segm", device=device
     )
     assert result.iou_type == "segm"
-    published = _load(shared_data, f"{VAL2014}/expected.json")["published"]
+    published = load_json(shared_data, f"{VAL2014}/expected.json")["published"]
     np.testing.assert_allclose(
         result.stats, published["faster_coco_eval_test"]["segm"], rtol=0, atol=PUBLISHED
     )
@@ -121,10 +107,13 @@ def test_val2014_segm_stats_equal_published(shared_data: Path, device: str) -> N
 def test_val2014_segm_matches_live_pycocotools(shared_data: Path, device: str) -> None:
     ev = _live(str(shared_data / VAL2014_GT), str(shared_data / VAL2014_DT))
     result = assay.evaluate_coco(
-        _load(shared_data, VAL2014_GT), _load(shared_data, VAL2014_DT), "segm", device=device
+        load_json(shared_data, VAL2014_GT),
+        load_json(shared_data, VAL2014_DT),
+        "segm",
+        device=device,
     )
     assert_matches_cocoeval(result, ev, atol=EXACT)
-    derived = _load(shared_data, f"{VAL2014}/expected.json")["derived"]["segm"]
+    derived = load_json(shared_data, f"{VAL2014}/expected.json")["derived"]["segm"]
     want = derived["pycocotools_stats"]
     np.testing.assert_allclose(result.stats, [want[k] for k in STAT_KEYS], rtol=0, atol=EXACT)
     per_cat = derived["pycocotools_per_category_area_all_maxdet100"]
@@ -141,7 +130,7 @@ def test_val2014_segm_matches_live_pycocotools(shared_data: Path, device: str) -
 def test_val2014_segm_arrays_hash_like_pycocotools(
     shared_data: Path, device: str, key: str
 ) -> None:
-    digest = _load(shared_data, f"{VAL2014}/expected.json")["derived"]["segm"][
+    digest = load_json(shared_data, f"{VAL2014}/expected.json")["derived"]["segm"][
         "pycocotools_array_digests"
     ][key]
     ours = getattr(
@@ -153,13 +142,13 @@ def test_val2014_segm_arrays_hash_like_pycocotools(
     assert list(ours.shape) == digest["shape"]
     assert ours.dtype == np.dtype(digest["dtype"])
     ev = _live(str(shared_data / VAL2014_GT), str(shared_data / VAL2014_DT))
-    assert _sha256(ours) == digest["sha256_c_order"], _first_diverging_cell(
+    assert array_sha256(ours) == digest["sha256_c_order"], first_diverging_cell(
         ours, ev.eval[key], atol=0.0
     )
 
 
 def test_val2014_segm_precision_slice_equals_file(shared_data: Path, device: str) -> None:
-    ref = _load(shared_data, f"{VAL2014}/pycocotools_precision_all_100_segm.json")
+    ref = load_json(shared_data, f"{VAL2014}/pycocotools_precision_all_100_segm.json")
     result = assay.evaluate_coco(
         shared_data / VAL2014_GT, shared_data / VAL2014_DT, "segm", device=device
     )
@@ -169,7 +158,7 @@ def test_val2014_segm_precision_slice_equals_file(shared_data: Path, device: str
     ours = result.precision[:, :, :, a, m]
     theirs = np.array(ref["precision"], dtype=np.float64)
     assert ours.shape == theirs.shape == (10, 101, 80)
-    cell = _first_diverging_cell(ours, theirs, atol=EXACT)
+    cell = first_diverging_cell(ours, theirs, atol=EXACT)
     assert cell is None, cell
 
 
@@ -187,7 +176,7 @@ def test_val2014_segm_params_match_live_pycocotools(
     shared_data: Path, device: str, params: dict[str, Any]
 ) -> None:
     """Selected images / categories: the mask pairs map back to the right table rows."""
-    gt, dt = _load(shared_data, VAL2014_GT), _load(shared_data, VAL2014_DT)
+    gt, dt = load_json(shared_data, VAL2014_GT), load_json(shared_data, VAL2014_DT)
     params = dict(params)
     if params.get("imgIds") == "every_third":
         params["imgIds"] = sorted(im["id"] for im in gt["images"])[::3]
@@ -214,11 +203,13 @@ def test_val2014_segm_from_pycocotools_objects(shared_data: Path, device: str) -
 def test_detectron2_segm(shared_data: Path, device: str) -> None:
     """Polygon GT, RLE results that carry a bbox: loadRes' bbox branch (area = w * h)."""
     gt, dt = (
-        _load(shared_data, f"{DETECTRON2}/gt.json"),
-        _load(shared_data, f"{DETECTRON2}/dt.json"),
+        load_json(shared_data, f"{DETECTRON2}/gt.json"),
+        load_json(shared_data, f"{DETECTRON2}/dt.json"),
     )
     result = assay.evaluate_coco(gt, dt, "segm", device=device)
-    want = _load(shared_data, f"{DETECTRON2}/expected.json")["derived"]["segm"]["pycocotools_stats"]
+    want = load_json(shared_data, f"{DETECTRON2}/expected.json")["derived"]["segm"][
+        "pycocotools_stats"
+    ]
     np.testing.assert_allclose(result.stats, [want[k] for k in STAT_KEYS], rtol=0, atol=EXACT)
     assert_matches_cocoeval(result, run_pycocotools(gt, dt, "segm"), atol=EXACT)
 
@@ -228,8 +219,8 @@ def test_detectron2_segm(shared_data: Path, device: str) -> None:
 
 def test_small_polygons_published(shared_data: Path, device: str) -> None:
     """The published call: results turned into RLE with pycocotools, bbox dropped."""
-    gt = _load(shared_data, f"{SMALL}/gt_dataset.json")
-    dt = _load(shared_data, f"{SMALL}/dt_dataset.json")
+    gt = load_json(shared_data, f"{SMALL}/gt_dataset.json")
+    dt = load_json(shared_data, f"{SMALL}/dt_dataset.json")
     sizes = {im["id"]: (im["height"], im["width"]) for im in gt["images"]}
     converted = []
     for d in dt:
@@ -240,7 +231,7 @@ def test_small_polygons_published(shared_data: Path, device: str) -> None:
             {k: v for k, v in d.items() if k not in ("bbox", "area")} | {"segmentation": rle}
         )
     result = assay.evaluate_coco(gt, converted, "segm", device=device)
-    expected = _load(shared_data, f"{SMALL}/expected.json")["segm_polygons"]
+    expected = load_json(shared_data, f"{SMALL}/expected.json")["segm_polygons"]
     published = expected["published"]["stats_as_dict"]
     np.testing.assert_allclose(
         result.stats, [published[k] for k in FASTER_KEYS], rtol=0, atol=PUBLISHED
@@ -252,8 +243,8 @@ def test_small_polygons_published(shared_data: Path, device: str) -> None:
 
 def test_small_polygons_as_files_match_live(shared_data: Path, device: str) -> None:
     """Polygon results with a bbox, as in the files: loadRes' bbox branch."""
-    gt = _load(shared_data, f"{SMALL}/gt_dataset.json")
-    dt = _load(shared_data, f"{SMALL}/dt_dataset.json")
+    gt = load_json(shared_data, f"{SMALL}/gt_dataset.json")
+    dt = load_json(shared_data, f"{SMALL}/dt_dataset.json")
     result = assay.evaluate_coco(gt, dt, "segm", device=device)
     assert_matches_cocoeval(result, run_pycocotools(gt, dt, "segm"), atol=EXACT)
 
