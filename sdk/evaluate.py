@@ -94,14 +94,16 @@ def _is_int(t: Tensor) -> bool:
     return t.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
-def _first(mask: Tensor) -> int:
-    return int(torch.nonzero(mask)[0, 0])
+def _first(mask: Tensor) -> int | None:
+    """Index of the first True in ``mask`` (one device read), or None."""
+    hits = torch.nonzero(mask)
+    return int(hits[0, 0]) if hits.shape[0] else None
 
 
 def _check_index(t: Tensor, name: str, size: int, what: str) -> None:
     bad = (t < 0) | (t >= size)
-    if bool(bad.any()):
-        i = _first(bad)
+    i = _first(bad)
+    if i is not None:
         raise ValueError(
             f"Expected `{name}[{i}]` to be {what} index in [0, {size}), but got {int(t[i])}"
         )
@@ -156,8 +158,8 @@ def _boxes(
         )
     boxes = box_convert(boxes, fmt, "xywh")
     bad = ~torch.isfinite(boxes).all(1) | (boxes[:, 2] < 0) | (boxes[:, 3] < 0)
-    if bool(bad.any()):
-        i = _first(bad)
+    i = _first(bad)
+    if i is not None:
         raise ValueError(
             f"Expected `{name}['boxes'][{i}]` to be a finite box with width and height >= 0, "
             f"but got {boxes[i].tolist()}"
@@ -199,8 +201,8 @@ def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     if "area" in table:
         area = _column(table, "area", "gt", torch.float64, dev, n)
         bad = ~torch.isfinite(area) | (area < 0)
-        if bool(bad.any()):
-            i = _first(bad)
+        i = _first(bad)
+        if i is not None:
             raise ValueError(
                 f"Expected `gt['area'][{i}]` to be finite and >= 0, but got {float(area[i])}"
             )
@@ -209,8 +211,8 @@ def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     if "iscrowd" in table:
         crowd = _column(table, "iscrowd", "gt", torch.float64, dev, n)
         bad = (crowd != 0) & (crowd != 1)
-        if bool(bad.any()):
-            i = _first(bad)
+        i = _first(bad)
+        if i is not None:
             raise ValueError(
                 f"Expected `gt['iscrowd'][{i}]` to be 0 or 1, but got {float(crowd[i])}"
             )
@@ -232,8 +234,8 @@ def _detection_table(dt: Any, fmt: BoxFormat, default: torch.device) -> Detectio
     image, category, boxes = _rows(table, "dt", fmt, default)
     n, dev = image.shape[0], image.device
     scores = _column(table, "scores", "dt", torch.float64, dev, n)
-    if not bool(torch.isfinite(scores).all()):
-        i = _first(~torch.isfinite(scores))
+    i = _first(~torch.isfinite(scores))
+    if i is not None:
         raise ValueError(f"Expected `dt['scores'][{i}]` to be finite, but got {float(scores[i])}")
     return DetectionTable(image, category, boxes, scores, boxes[:, 2] * boxes[:, 3])
 
