@@ -1,5 +1,5 @@
 # Two commands do all setup on a fresh machine (see README):
-#   make demo   evaluate seeded COCO-like sample data and print the tables
+#   make demo   evaluate seeded COCO-like sample data, rank a seeded unlabeled pool; print the tables
 #   make test   run the whole test suite (what CI runs, via .ci/run)
 # TORCH_SPEC: on the CPU-only dev machines torch comes from a local wheel, pinned.
 # A GPU user sets TORCH_SPEC=torch (or a CUDA index's wheel) instead.

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["COCO_CATEGORIES", "coco_to_tables", "make_coco_detection"]
+__all__ = ["COCO_CATEGORIES", "coco_to_tables", "make_coco_detection", "make_sampling_pool"]
 
 # COCO 2017's 80 detection categories: (id, name, supercategory).
 COCO_CATEGORIES: tuple[tuple[int, str, str], ...] = (
@@ -525,3 +525,80 @@ def coco_to_tables(
         "scores": torch.from_numpy(floats(dt, "score")),
     }
     return gt_map, dt_map, len(image_ids), len(cat_ids)
+
+
+def make_sampling_pool(
+    num_frames: int = 1000,
+    *,
+    num_classes: int = 10,
+    dim: int = 32,
+    num_clusters: int = 8,
+    boxes_per_frame: float = 4.0,
+    empty_fraction: float = 0.05,
+    seed: int = 0,
+) -> tuple[list[dict[str, Any]], tuple[list[str], np.ndarray]]:
+    """A seeded pool of unlabeled frames for sampling: detector predictions and embeddings.
+
+    Frames (CVAL's on-premise request layout) have ids ``"frame_000123"`` in shuffled
+    order and an over-dispersed number of boxes (about ``empty_fraction`` have none).
+    Each box has a skewed ``category_id`` and a 3-decimal ``score`` (ties occur) drawn
+    from a mix of confident and uncertain detections; frames near a cluster boundary
+    of the embedding space get more uncertain boxes. Every frame has an embedding
+    (stored under its frame id) from a mixture of ``num_clusters`` Gaussians.
+
+    Args:
+        num_frames: frames in the pool.
+        num_classes: categories ``0..num_classes-1``.
+        dim: embedding dimension.
+        num_clusters: Gaussian clusters of the embeddings.
+        boxes_per_frame: mean boxes of a frame with boxes.
+        empty_fraction: fraction of frames without boxes.
+        seed: everything is a pure function of the arguments.
+
+    Returns:
+        ``(frames, (ids, vectors))``: frame dicts ``{"frame_id", "predictions"}``, and
+        the frame ids with their ``(num_frames, dim)`` float32 embeddings.
+
+    Example:
+        >>> frames, (ids, vectors) = make_sampling_pool(20, dim=4, seed=1)
+        >>> len(frames), vectors.shape, frames[0]["frame_id"] in ids
+        (20, (20, 4), True)
+    """
+    _check(num_frames >= 0, "num_frames", "an int >= 0", num_frames)
+    _check(dim >= 1 and num_clusters >= 1 and num_classes >= 1, "dim", "positive sizes", dim)
+    rng = np.random.default_rng(seed)
+    numbers = rng.permutation(num_frames)
+    ids = [f"frame_{n:06d}" for n in numbers.tolist()]
+    centers = rng.normal(scale=4.0, size=(num_clusters, dim))
+    cluster = rng.integers(0, num_clusters, size=num_frames)
+    # a second cluster pulls some frames towards a boundary: those get uncertain boxes
+    other = rng.integers(0, num_clusters, size=num_frames)
+    mix = rng.beta(0.5, 3.0, size=num_frames)
+    vectors = (
+        (1 - mix)[:, None] * centers[cluster]
+        + mix[:, None] * centers[other]
+        + rng.normal(size=(num_frames, dim))
+    ).astype(np.float32)
+    counts = 1 + rng.negative_binomial(2, 2 / (1 + boxes_per_frame), size=num_frames)
+    counts[rng.random(num_frames) < empty_fraction] = 0
+    total = int(counts.sum())
+    owner = np.repeat(np.arange(num_frames), counts)
+    uncertain = rng.random(total) < 0.15 + 1.5 * mix[owner]
+    scores = np.where(uncertain, rng.beta(2.0, 2.0, size=total), rng.beta(9.0, 1.2, size=total))
+    scores = np.clip(np.round(scores, 3), 0.001, 0.999)
+    weights = 1.0 / np.arange(1, num_classes + 1)
+    categories = rng.choice(num_classes, size=total, p=weights / weights.sum())
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    score_list = scores.tolist()
+    cat_list = categories.tolist()
+    frames = [
+        {
+            "frame_id": ids[f],
+            "predictions": [
+                {"category_id": cat_list[b], "score": score_list[b]}
+                for b in range(int(starts[f]), int(starts[f + 1]))
+            ],
+        }
+        for f in range(num_frames)
+    ]
+    return frames, (ids, vectors)

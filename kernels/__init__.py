@@ -44,6 +44,7 @@ from .classification import (
     multilabel_recall,
     multilabel_roc,
 )
+from .diversity import KCenterResult, k_center_greedy, kmeans_plus_plus, min_sq_distances
 from .masks import (
     Rle,
     RleStringError,
@@ -62,8 +63,28 @@ from .masks import (
     rle_to_box,
     rle_to_strings,
 )
-from .matching import GreedyMatches, coco_greedy_match, group_pairs, rank_within_groups
+from .matching import (
+    GreedyMatches,
+    coco_greedy_match,
+    coco_greedy_match_rounds,
+    group_pairs,
+    rank_within_groups,
+)
 from .ranking import CocoAccumulation, accumulation_order, coco_accumulate, detection_order
+from .uncertainty import (
+    REDUCTIONS,
+    Reduction,
+    bald,
+    binary_distribution,
+    entropy,
+    least_confidence,
+    margin,
+    ratio,
+    segment_reduce,
+    segment_reduce_contiguous,
+    top_k,
+    variation_ratio,
+)
 
 __all__ = [
     "AVERAGES",
@@ -72,12 +93,17 @@ __all__ = [
     "BoxFormat",
     "CocoAccumulation",
     "GreedyMatches",
+    "KCenterResult",
     "PrecisionRecallCurve",
+    "REDUCTIONS",
+    "Reduction",
     "ReliabilityBins",
     "Rle",
     "RleStringError",
     "RocCurve",
     "accumulation_order",
+    "bald",
+    "binary_distribution",
     "box_area",
     "box_convert",
     "box_iou",
@@ -85,9 +111,16 @@ __all__ = [
     "coco_box_iou",
     "coco_box_iou_pairs",
     "coco_greedy_match",
+    "coco_greedy_match_rounds",
     "detection_order",
+    "entropy",
     "group_pairs",
+    "k_center_greedy",
+    "kmeans_plus_plus",
+    "least_confidence",
+    "margin",
     "mask_iou",
+    "min_sq_distances",
     "multiclass_accuracy",
     "multiclass_auroc",
     "multiclass_average_precision",
@@ -108,6 +141,7 @@ __all__ = [
     "multilabel_recall",
     "multilabel_roc",
     "rank_within_groups",
+    "ratio",
     "rle_area",
     "rle_cat",
     "rle_decode",
@@ -121,4 +155,8 @@ __all__ = [
     "rle_select",
     "rle_to_box",
     "rle_to_strings",
+    "segment_reduce",
+    "segment_reduce_contiguous",
+    "top_k",
+    "variation_ratio",
 ]

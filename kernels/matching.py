@@ -16,6 +16,11 @@ unmatched everywhere and never enter the loop.
 Host synchronisation: sizing ragged buffers (number of pairs, candidate detections,
 pairs per rank) needs a constant number of host reads per call, never one per image,
 detection or rank step.
+
+:func:`coco_greedy_match_rounds` gives the same matches with far fewer sequential
+steps, for small inputs where per-step overhead dominates (a training loop's batch):
+it resolves the greedy assignment in *rounds*, each a handful of ops over all pairs,
+and a typical batch needs two to four rounds instead of one step per rank.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from torch import Tensor
 __all__ = [
     "GreedyMatches",
     "coco_greedy_match",
+    "coco_greedy_match_rounds",
     "group_pairs",
     "rank_within_groups",
 ]
@@ -226,3 +232,209 @@ def coco_greedy_match(
         c0, p0 = c1, p1
     gt_index.index_copy_(2, rank_order, torch.cat(matched, 2))
     return GreedyMatches(det_index, gt_index)
+
+
+def coco_greedy_match_rounds(
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    pair_iou: Tensor,
+    dt_rank: Tensor,
+    gt_crowd: Tensor,
+    gt_ignore: Tensor,
+    iou_thresholds: Tensor,
+) -> GreedyMatches:
+    """:func:`coco_greedy_match`'s result, resolved in rounds instead of rank steps.
+
+    Same arguments, same contract and the same :class:`GreedyMatches`, element for
+    element. pycocotools' greedy loop is a serial dictatorship: in rank order each
+    detection takes its most preferred free ground truth (non-ignored first, then the
+    highest IoU, then the later ground truth). Candidate pairs (IoU >= the smallest
+    threshold) split into connected components:
+
+    - a component with one ground truth (a detection's only candidate, shared by
+      any number of detections: duplicates) has a closed form: at each threshold the
+      ground truth goes to the highest-ranked detection that reaches it (to every
+      such detection when it is a crowd region), in every area range;
+    - the rest (detections with several candidate ground truths, and everything
+      connected to them) is resolved in rounds, for every threshold and area range
+      at once:
+
+      1. each unresolved detection proposes its most preferred ground truth among
+         those that qualify (IoU >= threshold) and that no resolved detection holds;
+      2. a proposal is final when no *higher-ranked unresolved* detection of the group
+         qualifies for that ground truth (or it is a crowd region, or there is no
+         proposal): then nothing can take it first in the greedy order, and
+         everything the detection prefers is already held by higher-ranked ones;
+      3. final detections hold their ground truths (crowd regions are never held);
+      4. an unresolved detection left without any free qualifying ground truth is
+         final and unmatched (everything it qualifies for is held by higher-ranked
+         detections).
+
+      The highest-ranked unresolved detection of every group is final in each round,
+      so the loop ends; in practice after one or two rounds (a chain of detections
+      that compete for overlapping ground truths resolves about one link per round).
+
+    Host reads: the candidate count, the candidate detections, the count of pairs in
+    components with several ground truths and, when there are any, their detections
+    and one flag per round.
+
+    Args:
+        pair_dt: ``(P,)`` int64 detection of each candidate pair.
+        pair_gt: ``(P,)`` int64 ground truth of each candidate pair (same group).
+        pair_iou: ``(P,)`` IoU of each pair (crowd IoU for crowd ground truths).
+        dt_rank: ``(D,)`` int64 rank of each detection inside its group by
+            descending score; ranks inside a group are distinct.
+        gt_crowd: ``(G,)`` bool; crowd ground truths can absorb many detections.
+        gt_ignore: ``(A, G)`` bool; ground truth ignored in area range ``a``.
+        iou_thresholds: ``(T,)`` thresholds, already clipped as pycocotools does.
+
+    Returns:
+        :class:`GreedyMatches`, equal to :func:`coco_greedy_match`'s.
+
+    Example:
+        >>> import torch
+        >>> m = coco_greedy_match_rounds(
+        ...     pair_dt=torch.tensor([0, 1]), pair_gt=torch.tensor([0, 0]),
+        ...     pair_iou=torch.tensor([0.8, 0.9], dtype=torch.float64),
+        ...     dt_rank=torch.tensor([0, 1]), gt_crowd=torch.tensor([False]),
+        ...     gt_ignore=torch.tensor([[False]]),
+        ...     iou_thresholds=torch.tensor([0.5, 0.85], dtype=torch.float64))
+        >>> m.gt_index[:, 0, :]
+        tensor([[ 0, -1],
+                [-1,  0]])
+    """
+    device = pair_iou.device
+    num_thr = iou_thresholds.shape[0]
+    num_area, num_gt = gt_ignore.shape
+    keep = torch.nonzero(pair_iou >= iou_thresholds.min()).squeeze(1)  # host read
+    pair_dt, pair_gt, pair_iou = (t.index_select(0, keep) for t in (pair_dt, pair_gt, pair_iou))
+    det_index, pair_slot = torch.unique(pair_dt, sorted=True, return_inverse=True)  # host read
+    num_cand = det_index.shape[0]
+    gt_index = torch.full((num_thr, num_area, num_cand), -1, dtype=torch.int64, device=device)
+    if num_cand == 0:
+        return GreedyMatches(det_index, gt_index)
+    slot_rank = dt_rank.index_select(0, det_index)
+    pair_rank = slot_rank.index_select(0, pair_slot)
+    pair_crowd = gt_crowd.index_select(0, pair_gt)
+    thr = iou_thresholds.to(pair_iou.dtype)[:, None]
+
+    # Ground truths in a component with several ground truths: those of detections with
+    # several candidate pairs (a path between two ground truths passes such a detection).
+    several = torch.bincount(pair_slot, minlength=num_cand).index_select(0, pair_slot) > 1
+    joint_gt = torch.zeros(num_gt + 1, dtype=torch.bool, device=device)
+    joint_gt.index_fill_(0, torch.where(several, pair_gt, num_gt), True)
+    joint = joint_gt.index_select(0, pair_gt)
+
+    # One-ground-truth components, closed form: the best rank reaching the ground truth.
+    no_rank = torch.iinfo(torch.int64).max
+    reach = (pair_iou >= thr) & ~joint  # (T, P)
+    cell = (torch.arange(num_thr, device=device)[:, None] * num_gt + pair_gt).reshape(-1)
+    best = torch.full((num_thr * num_gt,), no_rank, dtype=torch.int64, device=device)
+    best.scatter_reduce_(0, cell, torch.where(reach, pair_rank, no_rank).reshape(-1), "amin")
+    wins = reach & (pair_crowd | (best.index_select(0, cell).view(num_thr, -1) == pair_rank))
+    won = torch.full((num_thr, num_cand), -1, dtype=torch.int64, device=device)
+    won.scatter_reduce_(
+        1, pair_slot.expand(num_thr, -1), torch.where(wins, pair_gt, -1), "amax"
+    )
+    gt_index[:] = won[:, None, :]
+
+    rest = torch.nonzero(joint).squeeze(1)  # host read
+    if rest.shape[0]:
+        slots, local = torch.unique(
+            pair_slot.index_select(0, rest), sorted=True, return_inverse=True
+        )  # host read
+        matched = _match_in_rounds(
+            local,
+            pair_gt.index_select(0, rest),
+            pair_iou.index_select(0, rest),
+            slot_rank.index_select(0, slots),
+            gt_crowd,
+            gt_ignore,
+            thr,
+        )
+        gt_index.index_copy_(2, slots, matched)
+    return GreedyMatches(det_index, gt_index)
+
+
+def _match_in_rounds(
+    pair_slot: Tensor,
+    pair_gt: Tensor,
+    pair_iou: Tensor,
+    slot_rank: Tensor,
+    gt_crowd: Tensor,
+    gt_ignore: Tensor,
+    thr: Tensor,
+) -> Tensor:
+    """Steps 1-4 of :func:`coco_greedy_match_rounds` on candidate pairs.
+
+    Args:
+        pair_slot: ``(P,)`` int64 detection slot ``0..S-1`` of each pair.
+        pair_gt: ``(P,)`` int64 ground truth of each pair.
+        pair_iou: ``(P,)`` IoU.
+        slot_rank: ``(S,)`` int64 rank of each slot's detection inside its group.
+        gt_crowd: ``(G,)`` bool.
+        gt_ignore: ``(A, G)`` bool.
+        thr: ``(T, 1)`` thresholds in ``pair_iou``'s dtype.
+
+    Returns:
+        ``(T, A, S)`` int64 matched ground truth or -1.
+    """
+    device = pair_iou.device
+    num_thr, (num_area, num_gt) = thr.shape[0], gt_ignore.shape
+    num_cand, num_pairs, num_ta = slot_rank.shape[0], pair_gt.shape[0], num_thr * num_area
+    # Layout: (T, A, pair) entries broadcast from per-pair columns, and flat
+    # (T * A * slot) / (T * A * (G + 1)) tables. Ground-truth column num_gt is a sink
+    # that stands for "no proposal" and counts as a crowd region (never held).
+    ta = torch.arange(num_ta, device=device).view(num_thr, num_area, 1)
+    slot_flat = (ta * num_cand + pair_slot).reshape(-1)
+    gt_flat = (ta * (num_gt + 1) + pair_gt).reshape(-1)
+    row_base = (torch.arange(num_ta, device=device) * (num_gt + 1)).repeat_interleave(num_cand)
+    sink = row_base + num_gt
+    crowd_ext = torch.cat((gt_crowd, gt_crowd.new_ones(1)))
+    pair_crowd = gt_crowd.index_select(0, pair_gt).repeat(num_ta)
+    pair_rank = slot_rank.index_select(0, pair_slot)
+    slot_rank_ta = slot_rank.repeat(num_ta)
+    # Preference key per (area, pair), as in coco_greedy_match: bit 62 = non-ignored
+    # ground truth, bits 0-61 = the IoU's float64 bits (order-preserving in [0, 1]).
+    pair_counted = ~gt_ignore.index_select(1, pair_gt)  # (A, P)
+    pair_key = (pair_counted.long() << 62) | pair_iou.to(torch.float64).view(torch.int64)
+    qualifies = (pair_iou >= thr)[:, None, :]  # (T, 1, P)
+    no_rank = torch.iinfo(torch.int64).max
+    shape = (num_thr, num_area, num_pairs)
+
+    final = torch.zeros(num_ta * num_cand, dtype=torch.bool, device=device)
+    held = torch.zeros(num_ta * (num_gt + 1), dtype=torch.bool, device=device)
+    match = torch.full((num_ta * num_cand,), -1, dtype=torch.int64, device=device)
+    while True:
+        open_pair = (qualifies & ~final.index_select(0, slot_flat).view(shape)).reshape(-1)
+        free = open_pair & (pair_crowd | ~held.index_select(0, gt_flat))
+        # 1) each unresolved detection's proposal: the best key, then the later truth.
+        key = torch.where(free.view(shape), pair_key, -1).reshape(-1)
+        best_key = torch.full_like(match, -1).scatter_reduce_(0, slot_flat, key, "amax")
+        ok = free & (key == best_key.index_select(0, slot_flat))
+        proposal = torch.full_like(match, -1).scatter_reduce_(
+            0, slot_flat, torch.where(ok.view(shape), pair_gt, -1).reshape(-1), "amax"
+        )
+        # 2) highest rank (smallest) among unresolved detections that qualify for each
+        # ground truth: a proposal is final when that is the proposer itself.
+        blocker = torch.full(held.shape, no_rank, dtype=torch.int64, device=device)
+        blocker.scatter_reduce_(
+            0, gt_flat, torch.where(open_pair.view(shape), pair_rank, no_rank).reshape(-1), "amin"
+        )
+        column = torch.where(proposal >= 0, proposal, num_gt)
+        column_flat = row_base + column
+        crowd = crowd_ext.index_select(0, column)
+        now = ~final & (crowd | (blocker.index_select(0, column_flat) >= slot_rank_ta))
+        # 3) final detections hold their (non-crowd) ground truths.
+        match = torch.where(now, proposal, match)
+        final |= now
+        held.scatter_(0, torch.where(now & ~crowd, column_flat, sink), True)
+        # 4) an unresolved detection whose qualifying truths are all held now gets none
+        # (those are held by higher-ranked detections, so greedy leaves it unmatched).
+        left = open_pair & ~final.index_select(0, slot_flat)
+        left &= pair_crowd | ~held.index_select(0, gt_flat)
+        options = torch.zeros_like(match).index_add_(0, slot_flat, left.long())
+        final |= options == 0
+        if bool(final.all()):  # host read: one per round
+            break
+    return match.view(num_thr, num_area, num_cand)

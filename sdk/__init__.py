@@ -30,8 +30,23 @@ from .engine.evaluation import (
 )
 from .engine.formats import CocoFormatError
 from .engine.formats.classification import ClassificationFormatError
+from .engine.jobs import JobCancelledError, JobExecutor, JobFailedError
+from .engine.sampling import (
+    ClassificationSamplingRequest,
+    SamplingRequest,
+    SamplingResult,
+    SamplingStage,
+)
+from .engine.streaming import (
+    MeanAveragePrecision,
+    MulticlassMetrics,
+    MulticlassRankingMetrics,
+    SemanticSegmentationMetrics,
+)
 from .engine.tables import Catalog, DetectionTable, GroundTruthTable
 from .evaluate import evaluate_coco, evaluate_detections
+from .jobs import SamplingJob, submit_sampling
+from .sampling import sample
 
 __version__ = "0.1.0"
 
@@ -40,15 +55,27 @@ __all__ = [
     "CategoryMetrics",
     "ClassificationFormatError",
     "ClassificationResult",
+    "ClassificationSamplingRequest",
     "CocoFormatError",
     "CocoParams",
     "CocoResult",
     "DetectionTable",
     "GroundTruthTable",
+    "JobCancelledError",
+    "JobExecutor",
+    "JobFailedError",
+    "MeanAveragePrecision",
+    "MulticlassMetrics",
+    "MulticlassRankingMetrics",
     "PanopticAccumulator",
     "PanopticResult",
+    "SamplingJob",
+    "SamplingRequest",
+    "SamplingResult",
+    "SamplingStage",
     "SemanticAccumulator",
     "SemanticResult",
+    "SemanticSegmentationMetrics",
     "ValorClassificationResult",
     "ValorLiteEvaluator",
     "__version__",
@@ -57,4 +84,6 @@ __all__ = [
     "evaluate_detections",
     "evaluate_panoptic",
     "evaluate_semantic",
+    "sample",
+    "submit_sampling",
 ]

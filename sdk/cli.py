@@ -1,4 +1,4 @@
-"""Command line: ``assay demo`` and ``assay evaluate coco`` (extra ``cli``).
+"""Command line: ``assay demo``, ``assay evaluate coco`` and ``assay sample`` (extra ``cli``).
 
 Example:
     >>> from typer.testing import CliRunner
@@ -19,6 +19,7 @@ import torch
 
 from .engine.device import DEVICE_CHOICES, resolve_device
 from .engine.evaluation import CocoParams, CocoResult
+from .engine.sampling import SamplingResult, parse_request, run_sampling
 from .evaluate import evaluate_coco
 
 try:
@@ -194,13 +195,194 @@ def evaluate_classification_command(
     console.print(table)
 
 
+def _sampling_table(result: SamplingResult, title: str, limit: int | None) -> Table:
+    n = len(result)
+    shown = n if limit is None else min(limit, n)
+    if shown < n:
+        title += f", first {shown} of {n}"
+    table = Table(title=title, title_justify="left", min_width=len(title))
+    for col in ("rank", "frame_id", "score", "stage"):
+        table.add_column(col, justify="right" if col in ("rank", "score") else "left")
+    for i in range(shown):
+        table.add_row(
+            str(i), result.frame_ids[i], f"{result.scores[i]:.6g}", result.stages[i]
+        )
+    return table
+
+
+def _write_sampling(result: SamplingResult, path: Path) -> None:
+    """``--output``: JSON lines (``.jsonl``), CSV (``.csv``) or one JSON object (``.json``)."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        with path.open("w", encoding="utf-8") as fh:
+            for row in result.rows():
+                fh.write(json.dumps(row) + "\n")
+    elif suffix == ".csv":
+        import csv
+
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["rank", "frame_id", "score", "stage"])
+            writer.writeheader()
+            writer.writerows(result.rows())
+    elif suffix == ".json":
+        path.write_text(json.dumps(result.to_dict()) + "\n", encoding="utf-8")
+    else:
+        raise typer.BadParameter(
+            f"expected a .jsonl, .csv or .json file, but got {str(path)!r}", param_hint="--output"
+        )
+
+
+def _read_id_list(path: Path, what: str) -> list[str]:
+    if path.suffix.lower() == ".json":
+        ids = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(ids, list):
+            raise ValueError(f"Expected `{what}` to be a JSON array of ids, but got {str(path)!r}")
+        return [str(i) for i in ids]
+    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
+@app.command("sample")
+def sample_command(
+    predictions: Annotated[
+        Path,
+        typer.Argument(
+            help="predictions: JSON lines, JSON or Parquet, one row per frame (frame_id, "
+            "predictions) or per box (frame_id, score, ...); or a CVAL request .json"
+        ),
+    ],
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy",
+            "-s",
+            help="selection strategy; repeat for a pipeline (each stage but the last narrows "
+            "the pool to --factor x N frames)",
+        ),
+    ] = None,
+    num_samples: Annotated[
+        int | None, typer.Option("-n", "--num-samples", help="frames to select")
+    ] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="bbox_selection_policy: min, max, mean, sum")
+    ] = None,
+    sort: Annotated[str | None, typer.Option("--sort", help="ascending or descending")] = None,
+    clusters: Annotated[
+        int | None, typer.Option("--clusters", help="num_of_clusters (-1: chosen)")
+    ] = None,
+    factor: Annotated[
+        float | None, typer.Option("--factor", help="pipeline narrowing factor (default 5)")
+    ] = None,
+    embeddings: Annotated[
+        Path | None,
+        typer.Option("--embeddings", "-e", help="embeddings: .npy, Parquet or JSON lines"),
+    ] = None,
+    embedding_ids: Annotated[
+        Path | None,
+        typer.Option("--embedding-ids", help="ids of .npy embeddings: .txt lines or .json"),
+    ] = None,
+    labeled: Annotated[
+        Path | None,
+        typer.Option("--labeled", help="already-labeled frame ids: .txt lines or .json"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="seed of random, hierarchical and k-means (default 0)")
+    ] = None,
+    from_logits: Annotated[
+        bool, typer.Option("--from-logits", help="probabilities hold logits")
+    ] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write the ranked frames: .jsonl, .csv or .json"),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="rows shown in the table")] = 20,
+    progress: Annotated[
+        bool | None,
+        typer.Option("--progress/--no-progress", help="progress bar on stderr (default: a TTY)"),
+    ] = None,
+) -> None:
+    """Rank unlabeled frames for labeling (CVAL-compatible strategies, pipelines, core-set)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .engine.sampling import read_embeddings, read_predictions, read_request
+
+    dev = _device(device)
+    request: dict[str, Any] = read_request(predictions) or {}
+    if not request:
+        request["frames"] = read_predictions(predictions)
+    if num_samples is not None:
+        request["num_of_samples"] = num_samples
+    if "num_of_samples" not in request:
+        raise typer.BadParameter("expected the number of frames to select", param_hint="-n")
+    if strategy:
+        request.pop("selection_strategy", None)
+        request.pop("stages", None)
+        if len(strategy) == 1:
+            request["selection_strategy"] = strategy[0]
+        else:
+            stages: list[dict[str, Any]] = [{"strategy": s} for s in strategy]
+            if factor is not None:
+                for st in stages[:-1]:
+                    st["factor"] = factor
+            request["stages"] = stages
+    elif "selection_strategy" not in request and "stages" not in request:
+        raise typer.BadParameter("expected a selection strategy", param_hint="--strategy")
+    for key, value in (
+        ("bbox_selection_policy", policy),
+        ("sort_strategy", sort),
+        ("num_of_clusters", clusters),
+    ):
+        if value is not None:
+            request[key] = value
+    if seed is not None:
+        request["seed"] = seed
+    if from_logits:
+        request["from_logits"] = True
+    if labeled is not None:
+        request["labeled_ids"] = _read_id_list(labeled, "--labeled")
+    emb = None
+    if embeddings is not None:
+        emb = read_embeddings(embeddings, ids=embedding_ids)
+    req = parse_request(request)
+    show = sys.stderr.isatty() if progress is None else progress
+    start = time.perf_counter()
+    if show:
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("sampling", total=1.0)
+
+            def report(fraction: float, message: str) -> None:
+                bar.update(task, completed=fraction, description=message)
+
+            result = run_sampling(req, embeddings=emb, device=dev, progress=report)
+    else:
+        result = run_sampling(req, embeddings=emb, device=dev)
+    seconds = time.perf_counter() - start
+    if output is not None:
+        _write_sampling(result, output)
+    if as_json:
+        payload = {**result.to_dict(), "device": str(dev), "seconds": seconds}
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    console = Console()
+    title = (
+        f"{result.strategy}: {len(result)} of {result.pool_size} frames ({dev}, {seconds:.2f} s)"
+    )
+    console.print(_sampling_table(result, title, limit))
+    if result.note:
+        console.print(f"note: {result.note}", highlight=False)
+    if output is not None:
+        console.print(f"wrote {len(result)} rows to {output}", highlight=False)
+
+
 @app.command()
 def demo(
     images: Annotated[int, typer.Option(help="number of sample images")] = 500,
     seed: Annotated[int, typer.Option(help="random seed of the sample data")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
 ) -> None:
-    """Evaluate seeded COCO-like sample data and print the tables."""
+    """Evaluate seeded COCO-like sample data, rank a seeded unlabeled pool; print the tables."""
     from .engine.synthetic import make_coco_detection
 
     dev = _device(device)
@@ -215,6 +397,33 @@ def demo(
     seconds = time.perf_counter() - start
     console.print(_stats_table(result, f"COCO bbox evaluation ({dev}, {seconds:.2f} s)"))
     console.print(_category_table(result, limit=10))
+    _demo_sampling(console, images, seed, dev)
+
+
+def _demo_sampling(console: Console, frames: int, seed: int, dev: torch.device) -> None:
+    """The sampling half of ``assay demo``: uncertainty, then uncertainty -> core-set."""
+    from .engine.synthetic import make_sampling_pool
+
+    pool, embeddings = make_sampling_pool(frames, seed=seed, empty_fraction=0.0)
+    n = max(1, frames // 50)
+    console.print(
+        f"Sampling pool (seed {seed}): {len(pool)} unlabeled frames, "
+        f"{sum(len(f['predictions']) for f in pool)} predictions, embeddings of dimension "
+        f"{embeddings[1].shape[1]}; selecting {n}"
+    )
+    runs = (
+        ("entropy, max over boxes", {"selection_strategy": "entropy"}),
+        (
+            "entropy keeps 5N, then core-set",
+            {"stages": [{"strategy": "entropy", "factor": 5}, {"strategy": "coreset"}]},
+        ),
+    )
+    for title, fields in runs:
+        start = time.perf_counter()
+        request = {"num_of_samples": n, "frames": pool, "seed": seed, **fields}
+        result = run_sampling(request, embeddings=embeddings, device=dev)
+        seconds = time.perf_counter() - start
+        console.print(_sampling_table(result, f"Sampling: {title} ({dev}, {seconds:.2f} s)", 10))
 
 
 def main() -> None:

@@ -1,0 +1,84 @@
+"""Input checks shared by the index and clustering modules: arrays and string ids at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__: list[str] = []
+
+
+def as_matrix(x: Any, name: str, *, dim: int | None = None) -> np.ndarray:
+    """``(N, D)`` float32 C-contiguous numpy array on the CPU, checked finite.
+
+    A torch tensor on any device is detached and copied to the CPU; a float32
+    C-contiguous numpy array is used as is (no copy). Other real dtypes are cast.
+    """
+    if isinstance(x, torch.Tensor):
+        if x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(f"Expected `{name}` to hold real numbers, but got dtype {x.dtype}")
+        arr = x.detach().to(device="cpu", dtype=torch.float32).contiguous().numpy()
+    elif isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"Expected `{name}` to hold real numbers, but got dtype {x.dtype}")
+        arr = np.ascontiguousarray(x, dtype=np.float32)
+    else:
+        raise TypeError(
+            f"Expected `{name}` to be a torch.Tensor or numpy array, but got {type(x).__name__}"
+        )
+    if arr.ndim != 2:
+        raise ValueError(f"Expected `{name}` to be 2-D (N, D), but got shape {tuple(arr.shape)}")
+    if dim is not None and arr.shape[1] != dim:
+        raise ValueError(
+            f"Expected `{name}` to have dimension {dim}, but got shape {tuple(arr.shape)}"
+        )
+    check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise naming the first row that holds NaN or inf."""
+    if arr.size and not np.isfinite(arr).all():
+        row = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
+        raise ValueError(
+            f"Expected `{name}` to be finite, but got a NaN or inf "
+            f"(first offending item: row {row}: {arr[row][:8].tolist()})"
+        )
+
+
+def as_ids(ids: Any, name: str) -> list[str]:
+    """A list of str from a sequence of str, rejecting a bare str and non-str items."""
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray)):
+        raise TypeError(
+            f"Expected `{name}` to be a sequence of str, but got {type(ids).__name__}"
+        )
+    out = list(ids)
+    for i, item in enumerate(out):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Expected `{name}` to hold str ids, but got {type(item).__name__} "
+                f"(first offending item: {name}[{i}] = {item!r})"
+            )
+    return out
+
+
+def first_duplicate(ids: list[str]) -> str | None:
+    """The first id that occurs a second time, else None."""
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def check_int(value: Any, name: str, *, minimum: int) -> int:
+    """An int >= minimum (bool rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"Expected `{name}` to be an int, but got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"Expected `{name}` to be an int >= {minimum}, but got {value}")
+    return int(value)

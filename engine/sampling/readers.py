@@ -1,0 +1,266 @@
+"""Sampling files: predictions (JSON lines, JSON, Parquet), embeddings (.npy, Parquet, JSON lines).
+
+Predictions, either layout of :class:`~.table.PredictionTable`:
+
+- one row per frame: ``{"frame_id": "f1", "predictions": [{"score": 0.8, ...}, ...]}``
+  (or ``"prediction": {...}`` for classification);
+- one row per prediction: ``{"frame_id": "f1", "score": 0.8, "category_id": 3, ...}``,
+  a row with only a ``frame_id`` (or null fields) being a frame without boxes.
+
+``.jsonl`` / ``.ndjson`` hold one JSON object per line; ``.json`` one array of them
+(or a whole request object, see :func:`read_request`); ``.parquet`` / ``.pq`` the same
+columns (``predictions`` a list of structs).
+
+Embeddings: ``.npy`` (an ``(N, D)`` array; the ids, one per line, in a ``.txt`` file or
+a JSON array in a ``.json`` file), ``.parquet`` or ``.jsonl`` with an id column (``id``,
+``embedding_id`` or ``frame_id``) and a vector column (``embedding`` or ``vector``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .table import PredictionTable, Task
+
+__all__ = [
+    "EMBEDDING_ID_COLUMNS",
+    "EMBEDDING_VECTOR_COLUMNS",
+    "read_embeddings",
+    "read_predictions",
+    "read_request",
+]
+
+_JSONL = (".jsonl", ".ndjson")
+_PARQUET = (".parquet", ".pq")
+#: Accepted names of the id column of an embeddings table, in order of preference.
+EMBEDDING_ID_COLUMNS: tuple[str, ...] = ("id", "embedding_id", "frame_id")
+#: Accepted names of the vector column of an embeddings table.
+EMBEDDING_VECTOR_COLUMNS: tuple[str, ...] = ("embedding", "vector")
+
+
+def _existing(path: str | os.PathLike[str], what: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"Expected `{what}` to be an existing file, but got {str(p)!r}")
+    return p
+
+
+def _json_lines(path: Path, what: str) -> list[Any]:
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(
+                    f"Expected `{what}` to be JSON lines, but line {lineno} of {str(path)!r} is "
+                    f"not valid JSON: {exc}"
+                ) from None
+    return records
+
+
+def _json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"Expected `{what}` to be valid JSON, but {str(path)!r} is not: {exc}"
+        ) from None
+
+
+def _parquet(path: Path, what: str) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise ValueError(
+            f"Expected `{what}` to be a Parquet file, but {str(path)!r} could not be read: {exc}"
+        ) from None
+
+
+def _suffix_error(path: Path, what: str, kinds: str) -> ValueError:
+    return ValueError(f"Expected `{what}` to be {kinds}, but got {str(path)!r}")
+
+
+def read_request(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The request object of a ``.json`` file, or None when the file holds no request.
+
+    A request is a JSON object with a ``frames`` key (CVAL's request body).
+
+    Example:
+        >>> import json, tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "req.json"
+        >>> _ = p.write_text(json.dumps({"num_of_samples": 1, "frames": []}))
+        >>> read_request(p)
+        {'num_of_samples': 1, 'frames': []}
+    """
+    p = _existing(path, "predictions")
+    if p.suffix.lower() != ".json":
+        return None
+    data = _json(p, "predictions")
+    if isinstance(data, Mapping) and "frames" in data:
+        return dict(data)
+    return None
+
+
+def read_predictions(
+    path: str | os.PathLike[str], *, task: Task | None = None
+) -> PredictionTable:
+    r"""Read a predictions file into a :class:`PredictionTable` (either layout).
+
+    Args:
+        path: ``.jsonl``/``.ndjson``, ``.json`` (an array of records, or a request
+            object whose ``frames`` are read) or ``.parquet``/``.pq``.
+        task: ``"detection"`` / ``"classification"``; default: from the data.
+
+    Returns:
+        The table.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an unknown suffix, unreadable content, a bad record (named).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "pred.jsonl"
+        >>> _ = p.write_text('{"frame_id": "a", "score": 0.4}\n{"frame_id": "b"}\n')
+        >>> read_predictions(p).boxes_per_frame().tolist()
+        [1, 0]
+    """
+    p = _existing(path, "predictions")
+    suffix = p.suffix.lower()
+    if suffix in _PARQUET:
+        return PredictionTable.from_arrow(_parquet(p, "predictions"), task=task)
+    if suffix in _JSONL:
+        return PredictionTable.from_records(_json_lines(p, "predictions"), task=task)
+    if suffix == ".json":
+        data = _json(p, "predictions")
+        if isinstance(data, Mapping) and "frames" in data:
+            data = data["frames"]
+        if not isinstance(data, list):
+            raise ValueError(
+                f"Expected `predictions` to be a JSON array of records (or a request object), "
+                f"but {str(p)!r} holds {type(data).__name__}"
+            )
+        return PredictionTable.from_records(data, task=task)
+    raise _suffix_error(p, "predictions", "a .jsonl, .ndjson, .json, .parquet or .pq file")
+
+
+def _read_ids(path: Path) -> list[str]:
+    if path.suffix.lower() == ".json":
+        ids = _json(path, "embedding ids")
+        if not isinstance(ids, list):
+            raise ValueError(
+                f"Expected `embedding ids` to be a JSON array of str, but {str(path)!r} holds "
+                f"{type(ids).__name__}"
+            )
+        return [str(i) for i in ids]
+    return [line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _table_embeddings(table: pa.Table, what: str) -> tuple[list[str], np.ndarray]:
+    names = table.column_names
+    id_col = next((c for c in EMBEDDING_ID_COLUMNS if c in names), None)
+    vec_col = next((c for c in EMBEDDING_VECTOR_COLUMNS if c in names), None)
+    if id_col is None or vec_col is None:
+        raise ValueError(
+            f"Expected `{what}` to have an id column ({' or '.join(EMBEDDING_ID_COLUMNS)}) and a "
+            f"vector column ({' or '.join(EMBEDDING_VECTOR_COLUMNS)}), but it has {names}"
+        )
+    ids_arr = table.column(id_col).combine_chunks()
+    if pa.types.is_integer(ids_arr.type):
+        ids_arr = pc.cast(ids_arr, pa.string())
+    if ids_arr.null_count:
+        r = int(np.flatnonzero(ids_arr.is_null().to_numpy(zero_copy_only=False))[0])
+        raise ValueError(f"Expected every embedding to have an id, but got None (row {r})")
+    vec = table.column(vec_col).combine_chunks()
+    if not (
+        pa.types.is_list(vec.type)
+        or pa.types.is_large_list(vec.type)
+        or pa.types.is_fixed_size_list(vec.type)
+    ):
+        raise TypeError(f"Expected column {vec_col!r} to hold lists of numbers, but got {vec.type}")
+    if vec.null_count:
+        r = int(np.flatnonzero(vec.is_null().to_numpy(zero_copy_only=False))[0])
+        raise ValueError(f"Expected every embedding to be a vector, but row {r} is null")
+    lengths = pc.list_value_length(vec).to_numpy(zero_copy_only=False)
+    if len(lengths) and (lengths != lengths[0]).any():
+        r = int(np.flatnonzero(lengths != lengths[0])[0])
+        raise ValueError(
+            f"Expected every embedding to have dimension {int(lengths[0])}, but got "
+            f"{int(lengths[r])} (first offending item: row {r}, id {ids_arr[r].as_py()!r})"
+        )
+    flat = pc.list_flatten(vec)
+    if len(flat) and not (pa.types.is_floating(flat.type) or pa.types.is_integer(flat.type)):
+        raise TypeError(f"Expected column {vec_col!r} to hold numbers, but got {vec.type}")
+    dim = int(lengths[0]) if len(lengths) else 0
+    values = pc.cast(flat, pa.float32()).to_numpy(zero_copy_only=False) if len(flat) else []
+    array = np.asarray(values, dtype=np.float32).reshape(len(lengths), dim)
+    return ids_arr.to_pylist(), array
+
+
+def read_embeddings(
+    path: str | os.PathLike[str], *, ids: str | os.PathLike[str] | None = None
+) -> tuple[list[str], np.ndarray]:
+    r"""Read embeddings: ``(ids, (N, D) float32 array)``.
+
+    Args:
+        path: ``.npy`` (needs ``ids``), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``.
+        ids: for ``.npy``: a ``.txt`` file with one id per line or a ``.json`` array.
+
+    Returns:
+        The ids and their vectors, row for row.
+
+    Raises:
+        FileNotFoundError: a missing file.
+        ValueError: a bad suffix, ids that do not pair with the rows, ragged vectors.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "emb.jsonl"
+        >>> _ = p.write_text('{"id": "a", "embedding": [1, 2]}\n')
+        >>> read_embeddings(p)
+        (['a'], array([[1., 2.]], dtype=float32))
+    """
+    p = _existing(path, "embeddings")
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        if ids is None:
+            raise ValueError(
+                "Expected the ids of the .npy embeddings (`--embedding-ids`, a .txt file with "
+                "one id per line or a .json array), but got none"
+            )
+        array = np.load(p, allow_pickle=False)
+        id_list = _read_ids(_existing(ids, "embedding ids"))
+        if array.ndim != 2:
+            raise ValueError(
+                f"Expected the .npy embeddings to be 2-D (N, D), but got shape {array.shape}"
+            )
+        if array.shape[0] != len(id_list):
+            raise ValueError(
+                f"Expected one embedding id per row, but got {len(id_list)} ids for "
+                f"{array.shape[0]} rows"
+            )
+        return id_list, np.asarray(array, dtype=np.float32)
+    if suffix in _PARQUET:
+        return _table_embeddings(_parquet(p, "embeddings"), "embeddings")
+    if suffix in _JSONL:
+        records = _json_lines(p, "embeddings")
+        keys = list(dict.fromkeys(k for rec in records if isinstance(rec, Mapping) for k in rec))
+        try:
+            table = pa.table({k: [rec.get(k) for rec in records] for k in keys})
+        except (pa.ArrowException, TypeError, AttributeError) as exc:
+            raise ValueError(f"Expected `embeddings` records of one shape: {exc}") from None
+        return _table_embeddings(table, "embeddings")
+    raise _suffix_error(p, "embeddings", "a .npy, .parquet, .pq, .jsonl or .ndjson file")

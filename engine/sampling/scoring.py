@@ -1,0 +1,474 @@
+"""Frame scores: per-box active-learning scores, reduced per frame (no selection yet).
+
+:func:`score_frames` is the map half of a sampling run (the Ray Data adapter runs it per
+shard; :meth:`FrameScores.concat` joins the shards) and :func:`~.selection.select` the
+reduce half. Per box, the uncertainty strategies compute the score CVAL documents
+(Robert Munro's uncertainty-sampling formulas, each in [0, 1] with 1 the most
+uncertain) from the box's ``probabilities`` or, without them, from its ``score`` read as
+the two-class distribution ``(score, 1 - score)``:
+
+============== ======================================================
+least          ``(1 - p_max) * C / (C - 1)``
+margin         ``1 - (p_top1 - p_top2)``
+ratio          ``p_top2 / p_top1``
+entropy        ``sum_c w_c * (-p_c ln p_c) / ln C`` (``w = probs_weights``, default 1)
+bald           mutual information of the MC draws ``/ ln C``
+variation_ratio ``1 - (draws voting for the modal class) / S``
+probability    ``score`` (without one: ``p_max``); the model's confidence
+random         a seeded uniform number from a hash of the frame id
+============== ======================================================
+
+The frame score is the ``bbox_selection_policy`` (min, max, mean, sum) of its boxes'
+scores, one segment reduction over all frames. A frame without boxes gets CVAL's fake
+prediction (``score = 0.5``; ``0`` for ``probability``) when ``use_null_detections`` is
+true and is an error otherwise. Everything runs on whole columns through
+``assay.kernels.uncertainty``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import Tensor
+
+from ...kernels.uncertainty import (
+    bald,
+    binary_distribution,
+    entropy,
+    least_confidence,
+    margin,
+    ratio,
+    segment_reduce,
+    variation_ratio,
+)
+from ..device import resolve_device
+from .request import (
+    DIVERSITY_STRATEGIES,
+    ClassificationSamplingRequest,
+    SamplingRequest,
+    StageSpec,
+    parse_request,
+)
+from .table import PROBABILITY_SUM_TOLERANCE, PredictionTable
+
+__all__ = ["FrameScores", "ProgressCallback", "random_keys", "score_frames"]
+
+ProgressCallback = Callable[[float, str], None]
+"""``progress(fraction, message)``: called with a fraction in [0, 1] as work advances."""
+
+AnyRequest = SamplingRequest | ClassificationSamplingRequest
+
+
+class FrameScores(BaseModel):
+    """Per-frame scores of every stage of a request, before selection.
+
+    Attributes:
+        frame_ids: ``(F,)`` object array of str, sorted ascending, unique.
+        scores: ``(F, S)`` float64, one column per stage (NaN for diversity stages,
+            which score nothing before selection).
+        strategies: the strategy of each stage (column).
+        embedding_ids: ``(E,)`` object array: the embedding ids of the frames'
+            predictions, and the frame id for a frame none of whose predictions has
+            one (empty when no stage needs embeddings).
+        embedding_frame: ``(E,)`` int64 frame index of each embedding id.
+        embedding_is_frame: ``(E,)`` bool, the id is a frame id (for messages).
+
+    Example:
+        >>> req = SamplingRequest(num_of_samples=1, selection_strategy="least", frames=[
+        ...     {"frame_id": "a", "predictions": [{"score": 0.9}]}, {"frame_id": "b"}])
+        >>> fs = score_frames(req)
+        >>> fs.frame_ids.tolist(), fs.scores[:, 0].round(6).tolist()
+        (['a', 'b'], [0.2, 1.0])
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    frame_ids: np.ndarray
+    scores: np.ndarray
+    strategies: tuple[str, ...]
+    embedding_ids: np.ndarray
+    embedding_frame: np.ndarray
+    embedding_is_frame: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames ``F``."""
+        return int(self.frame_ids.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (lists; NaN scores become None)."""
+        return {
+            "frame_ids": self.frame_ids.tolist(),
+            "scores": [[None if math.isnan(v) else v for v in row] for row in self.scores.tolist()],
+            "strategies": list(self.strategies),
+            "embedding_ids": self.embedding_ids.tolist(),
+            "embedding_frame": self.embedding_frame.tolist(),
+            "embedding_is_frame": self.embedding_is_frame.tolist(),
+        }
+
+    @classmethod
+    def concat(cls, parts: Sequence[FrameScores]) -> FrameScores:
+        """Join the scores of disjoint shards of one request (frame ids stay unique).
+
+        Raises:
+            ValueError: no parts, parts of different pipelines, a frame in two shards.
+
+        Example:
+            >>> a = score_frames(SamplingRequest(num_of_samples=1, selection_strategy="least",
+            ...     frames=[{"frame_id": "z", "predictions": [{"score": 0.5}]}]))
+            >>> b = score_frames(SamplingRequest(num_of_samples=1, selection_strategy="least",
+            ...     frames=[{"frame_id": "y", "predictions": [{"score": 1.0}]}]))
+            >>> FrameScores.concat([a, b]).frame_ids.tolist()
+            ['y', 'z']
+        """
+        if not parts:
+            raise ValueError("Expected at least one FrameScores to concatenate, but got none")
+        strategies = parts[0].strategies
+        for i, p in enumerate(parts):
+            if p.strategies != strategies:
+                raise ValueError(
+                    f"Expected every part to score the stages {strategies}, but got "
+                    f"{p.strategies} (first offending item: parts[{i}])"
+                )
+        offsets = np.cumsum([0] + [p.num_frames for p in parts])
+        ids = np.concatenate([p.frame_ids for p in parts])
+        arr = pa.array(ids, pa.string())
+        order = pc.sort_indices(arr).to_numpy().astype(np.int64)
+        sorted_ids = ids[order]
+        if len(order) > 1:
+            dup = pc.equal(arr.take(pa.array(order[1:])), arr.take(pa.array(order[:-1])))
+            dup_np = dup.to_numpy(zero_copy_only=False)
+            if dup_np.any():
+                dup_id = sorted_ids[np.flatnonzero(dup_np)[0]]
+                raise ValueError(
+                    f"Expected disjoint shards, but frame_id {dup_id!r} is in two of them"
+                )
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order), dtype=np.int64)
+        emb_frame = np.concatenate(
+            [rank[p.embedding_frame + offsets[i]] for i, p in enumerate(parts)]
+        )
+        return cls(
+            frame_ids=sorted_ids,
+            scores=np.concatenate([p.scores for p in parts])[order],
+            strategies=strategies,
+            embedding_ids=np.concatenate([p.embedding_ids for p in parts]),
+            embedding_frame=emb_frame.astype(np.int64),
+            embedding_is_frame=np.concatenate([p.embedding_is_frame for p in parts]),
+        )
+
+
+# ---------------------------------------------------------------------- random
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: every input bit affects every output bit."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(27))
+    h = h * np.uint64(0x94D049BB133111EB)
+    out: np.ndarray = h ^ (h >> np.uint64(31))
+    return out
+
+
+def random_keys(frame_ids: np.ndarray | Sequence[str], seed: int) -> np.ndarray:
+    """A seeded uniform number in [0, 1) per frame id, from a hash of the id (FNV-1a, mixed).
+
+    A frame's key depends only on its id and the seed, not on the other frames or their
+    order, so shards scored apart select the same frames as the whole pool.
+
+    Args:
+        frame_ids: ``(F,)`` str ids.
+        seed: int >= 0.
+
+    Returns:
+        ``(F,)`` float64 in [0, 1).
+
+    Example:
+        >>> k = random_keys(["a", "b", "a"], seed=0)
+        >>> bool(k[0] == k[2]), bool(k[0] != k[1]), bool(((k >= 0) & (k < 1)).all())
+        (True, True, True)
+    """
+    arr = pa.array(list(frame_ids) if not isinstance(frame_ids, np.ndarray) else frame_ids,
+                   pa.string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    data_buf = arr.buffers()[2]
+    data = np.zeros(0, np.uint8) if data_buf is None else np.frombuffer(data_buf, dtype=np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    lengths = np.diff(offsets).astype(np.int64)
+    with np.errstate(over="ignore"):
+        seed_mix = _mix64(np.array([seed], dtype=np.uint64))[0]
+        h = np.full(n, _FNV_OFFSET ^ seed_mix, dtype=np.uint64)
+        idx = np.arange(n, dtype=np.int64)
+        for j in range(int(lengths.max(initial=0))):
+            idx = idx[lengths[idx] > j]
+            byte = data[starts[idx] + j].astype(np.uint64)
+            h[idx] = (h[idx] ^ byte) * _FNV_PRIME
+        h = _mix64(h)
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+# ---------------------------------------------------------------------- box scores
+
+
+def _normalised(
+    strategy: str,
+    p: Tensor,
+    *,
+    from_logits: bool = False,
+    weights: Tensor | None = None,
+    multilabel: bool = False,
+) -> Tensor:
+    """Munro's uncertainty score (1 = most uncertain) of ``(B, C)`` distributions.
+
+    ``multilabel=True`` with ``(B, 1)`` scores ``s`` gives the scores of ``(s, 1 - s)``
+    (the kernels' single-Bernoulli-label path; no ``(B, 2)`` stack).
+    """
+    kw = {"from_logits": from_logits, "multilabel": multilabel}
+    if strategy == "least":
+        return least_confidence(p, normalize=True, **kw)
+    if strategy == "margin":
+        return 1.0 - margin(p, **kw)
+    if strategy == "ratio":
+        return ratio(p, **kw)
+    if strategy == "entropy":
+        return entropy(p, weights=weights, normalize=True, **kw)
+    raise AssertionError(strategy)  # pragma: no cover - callers pass uncertainty strategies
+
+
+def _score_only(strategy: str, s: Tensor) -> Tensor:
+    """Scores of boxes with only a ``score``: the two-class distribution ``(s, 1 - s)``."""
+    if strategy == "probability":
+        return s
+    return _normalised(strategy, s[:, None], multilabel=True)
+
+
+def _check_distributions(
+    table: PredictionTable, values: np.ndarray, boxes: np.ndarray, field: str
+) -> None:
+    """Non-negative rows that sum to 1 within the tolerance (``values``: ``(n, ..., C)``)."""
+    if values.size == 0:
+        return
+    flat = values.reshape(values.shape[0], -1, values.shape[-1])
+    neg: np.ndarray = np.asarray((flat < 0).any(axis=(1, 2)))
+    if neg.any():
+        b = int(boxes[table.first_box_of(boxes, neg)])
+        raise ValueError(
+            f"Expected `{field}` to be probabilities (>= 0), but got a negative value "
+            f"(first offending item: {table.box_name(b)}.{field}; set `from_logits` for logits)"
+        )
+    sums = flat.sum(axis=-1)
+    bad = (np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE).any(axis=1)
+    if bad.any():
+        i = table.first_box_of(boxes, bad)
+        b = int(boxes[i])
+        total = float(sums[i][np.argmax(np.abs(sums[i] - 1.0))])
+        raise ValueError(
+            f"Expected `{field}` to sum to 1 (within {PROBABILITY_SUM_TOLERANCE}), but got a sum "
+            f"of {total!r} (first offending item: {table.box_name(b)}.{field}; set "
+            "`from_logits` for logits)"
+        )
+
+
+def _missing(table: PredictionTable, mask: np.ndarray, strategy: str, needs: str) -> None:
+    if mask.any():
+        b = table.first_box(mask)
+        raise ValueError(
+            f"Expected every prediction to have {needs} for strategy {strategy!r}, but got none "
+            f"(first offending item: {table.box_name(b)})"
+        )
+
+
+def _box_scores(
+    req: AnyRequest, strategy: str, device: torch.device, checked: set[str]
+) -> Tensor:
+    """``(B,)`` float64 score of every prediction for one score strategy."""
+    table = req.frames
+    nb = table.num_boxes
+    if nb == 0:
+        return torch.empty(0, dtype=torch.float64, device=device)
+    if strategy in ("bald", "variation_ratio"):
+        has_mc = table.has_mc_probabilities()
+        _missing(table, ~has_mc, strategy, "`mc_probabilities` (Monte-Carlo draws)")
+        mc = table.mc_probabilities
+        assert mc is not None  # has_mc is all true
+        if not req.from_logits and "mc" not in checked:
+            _check_distributions(table, mc, np.arange(nb), "mc_probabilities")
+            checked.add("mc")
+        samples = torch.from_numpy(mc).to(device).permute(1, 0, 2)
+        if strategy == "bald":
+            return bald(samples, from_logits=req.from_logits) / math.log(mc.shape[2])
+        return variation_ratio(samples, from_logits=req.from_logits).to(torch.float64)
+    has_p = table.has_probabilities()
+    has_s = ~np.isnan(table.score)
+    _missing(table, ~(has_p | has_s), strategy, "a `score` or `probabilities`")
+    if not has_p.any():  # every box has only a score: no gathers
+        return _score_only(strategy, torch.from_numpy(table.score).to(device))
+    out = torch.empty(nb, dtype=torch.float64, device=device)
+    p_boxes = np.flatnonzero(has_p)
+    probs_np = table.probabilities
+    assert probs_np is not None  # has_p is not all false
+    if p_boxes.size < nb:
+        probs_np = probs_np[p_boxes]
+    if not req.from_logits and "p" not in checked:
+        _check_distributions(table, probs_np, p_boxes, "probabilities")
+        checked.add("p")
+    probs = torch.from_numpy(probs_np).to(device)
+    if strategy == "probability":
+        vals = probs.softmax(-1).amax(-1) if req.from_logits else probs.amax(-1)
+        s = torch.from_numpy(table.score[p_boxes]).to(device)
+        vals = torch.where(torch.isnan(s), vals, s)
+    else:
+        c = probs.shape[1]
+        weights = None
+        if req.probs_weights is not None:
+            if len(req.probs_weights) != c:
+                raise ValueError(
+                    f"Expected `probs_weights` to hold one weight per class ({c}), but got "
+                    f"{len(req.probs_weights)} weights"
+                )
+            weights = torch.tensor(req.probs_weights, dtype=torch.float64, device=device)
+        vals = _normalised(strategy, probs, from_logits=req.from_logits, weights=weights)
+    if p_boxes.size == nb:
+        return vals.to(torch.float64)
+    out.index_copy_(0, torch.from_numpy(p_boxes).to(device), vals.to(torch.float64))
+    s_boxes = np.flatnonzero(~has_p)
+    s_vals = _score_only(strategy, torch.from_numpy(table.score[s_boxes]).to(device))
+    out.index_copy_(0, torch.from_numpy(s_boxes).to(device), s_vals.to(torch.float64))
+    return out
+
+
+def _fake_score(strategy: str, table: PredictionTable, device: torch.device) -> Tensor:
+    """The score of CVAL's fake prediction for a frame without boxes (``(1,)`` float64)."""
+    if strategy == "probability":
+        return torch.zeros(1, dtype=torch.float64, device=device)
+    half = torch.full((1,), 0.5, dtype=torch.float64, device=device)
+    if strategy in ("bald", "variation_ratio"):
+        # every draw is (0.5, 0.5): the draws agree, no mutual information, no variation
+        draws = 1 if table.mc_probabilities is None else table.mc_probabilities.shape[1]
+        samples = binary_distribution(half).expand(draws, 1, 2).contiguous()
+        if strategy == "bald":
+            return bald(samples) / math.log(2.0)
+        return variation_ratio(samples).to(torch.float64)
+    return _score_only(strategy, half)
+
+
+def _embedding_keys(table: PredictionTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embedding ids of the predictions, and the frame id where a frame has none."""
+    emb = table.embedding_id
+    if emb is None:
+        boxes = np.zeros(0, dtype=np.int64)
+        box_ids = np.zeros(0, dtype=object)
+    else:
+        boxes = np.flatnonzero(np.fromiter((e is not None for e in emb), bool, emb.size))
+        box_ids = emb[boxes]
+    covered = np.zeros(table.num_frames, dtype=bool)
+    covered[table.box_frame[boxes]] = True
+    bare = np.flatnonzero(~covered)
+    ids = np.concatenate([box_ids, table.frame_ids[bare]]).astype(object)
+    frames = np.concatenate([table.box_frame[boxes], bare]).astype(np.int64)
+    is_frame = np.concatenate([np.zeros(boxes.size, bool), np.ones(bare.size, bool)])
+    return ids, frames, is_frame
+
+
+def score_frames(
+    request: AnyRequest | Mapping[str, Any],
+    *,
+    device: torch.device | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> FrameScores:
+    """Score every frame for every stage of a request (the map half of a sampling run).
+
+    Args:
+        request: :class:`SamplingRequest`, :class:`ClassificationSamplingRequest`, or
+            a dict of their fields.
+        device: where the kernels run (default CPU).
+        progress: optional ``progress(fraction, message)``.
+
+    Returns:
+        :class:`FrameScores`.
+
+    Raises:
+        ValueError: a prediction without what its strategy needs, probabilities that
+            are negative or do not sum to 1, ``probs_weights`` of the wrong length or
+            without an entropy stage, a frame without predictions when
+            ``use_null_detections`` is false (each named).
+
+    Example:
+        >>> fs = score_frames({"num_of_samples": 1, "selection_strategy": "entropy",
+        ...     "bbox_selection_policy": "max", "frames": [
+        ...     {"frame_id": "a", "predictions": [{"probabilities": [0.5, 0.5]},
+        ...                                       {"probabilities": [1.0, 0.0]}]}]})
+        >>> fs.scores.tolist()
+        [[1.0]]
+    """
+    req = parse_request(request)
+    dev = resolve_device(device)
+    table = req.frames
+    specs: tuple[StageSpec, ...] = req.stage_specs()
+    strategies = tuple(s.strategy for s in specs)
+    if req.probs_weights is not None and "entropy" not in strategies:
+        raise ValueError(
+            "Expected `probs_weights` only with the entropy strategy (it weighs the classes' "
+            f"entropy terms), but got strategies {list(strategies)}"
+        )
+    counts = table.boxes_per_frame()
+    empty = np.flatnonzero(counts == 0)
+    if empty.size and not getattr(req, "use_null_detections", True):
+        f = table.first_frame(counts == 0)
+        raise ValueError(
+            "Expected every frame to have predictions when `use_null_detections` is false, but "
+            f"got a frame without any (first offending item: {table.frame_name(f)})"
+        )
+    nf = table.num_frames
+    cols = np.full((nf, len(specs)), np.nan)
+    box_cache: dict[str, Tensor] = {}
+    checked: set[str] = set()
+    box_frame = np.concatenate([table.box_frame, empty]) if empty.size else table.box_frame
+    segments = torch.from_numpy(box_frame).to(dev)
+    for i, spec in enumerate(specs):
+        if progress is not None:
+            progress(i / max(len(specs), 1), f"scoring frames: {spec.strategy}")
+        if spec.strategy in DIVERSITY_STRATEGIES:
+            continue
+        if spec.strategy == "random":
+            cols[:, i] = random_keys(table.frame_ids, req.seed)
+            continue
+        if spec.strategy not in box_cache:
+            box_cache[spec.strategy] = _box_scores(req, spec.strategy, dev, checked)
+        values = box_cache[spec.strategy]
+        if empty.size:
+            fake = _fake_score(spec.strategy, table, dev).expand(empty.size)
+            values = torch.cat([values, fake])
+        frame = segment_reduce(values, segments, nf, spec.bbox_selection_policy)
+        cols[:, i] = frame.cpu().numpy()
+    if any(s in DIVERSITY_STRATEGIES for s in strategies):
+        emb_ids, emb_frame, emb_is_frame = _embedding_keys(table)
+    else:
+        emb_ids = np.zeros(0, dtype=object)
+        emb_frame = np.zeros(0, dtype=np.int64)
+        emb_is_frame = np.zeros(0, dtype=bool)
+    if progress is not None:
+        progress(1.0, "frames scored")
+    return FrameScores(
+        frame_ids=table.frame_ids,
+        scores=cols,
+        strategies=strategies,
+        embedding_ids=emb_ids,
+        embedding_frame=emb_frame,
+        embedding_is_frame=emb_is_frame,
+    )

@@ -1,0 +1,372 @@
+"""Selection: frame scores (and embeddings) -> the ranked frames to label, stage by stage.
+
+:func:`select` runs a request's stages over the pool (every frame of the request less
+its ``labeled_ids``): a *narrowing* stage keeps its best frames as the pool of the next
+stage, a *picking* stage appends its picks to the result. Per strategy:
+
+score strategies (uncertainty, ``probability``, ``random``)
+    the top frames by score (``sort_strategy``), one ``top_k``; ties go to the smaller
+    frame id.
+``coreset``
+    k-center greedy (Sener & Savarese) on the frames' embeddings, starting from the
+    labeled frames and the frames already picked; without either, from the frame
+    nearest the pool's mean. Score: the pick's distance to the selected set.
+``clustering``
+    FAISS k-means into ``num_of_clusters`` clusters (``-1``: one per frame to select),
+    then round robin over the clusters, largest first, each cluster's members nearest
+    its centroid first. Score: the cluster's size.
+``hierarchical``
+    the same with ``num_of_clusters`` chosen by silhouette when ``-1`` (candidates 2 to
+    10) and each cluster's members in seeded random order (CVAL: "takes several frames
+    randomly from each cluster"). Score: the cluster's size.
+
+A frame's embedding is the mean of its predictions' embeddings (``embedding_id``); a
+frame none of whose predictions has one uses the embedding stored under its frame id.
+Everything is a pure function of the request, the embeddings and ``seed``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+
+from ...kernels.diversity import k_center_greedy
+from ...kernels.uncertainty import top_k
+from ..device import resolve_device
+from ..index import choose_num_clusters, kmeans
+from .embeddings import EmbeddingLookup, EmbeddingsLike
+from .request import (
+    DIVERSITY_STRATEGIES,
+    ClassificationSamplingRequest,
+    SamplingRequest,
+    StageSpec,
+    parse_request,
+)
+from .result import SamplingResult
+from .scoring import FrameScores, ProgressCallback, random_keys, score_frames
+
+__all__ = ["HIERARCHICAL_MAX_CLUSTERS", "run_sampling", "select"]
+
+AnyRequest = SamplingRequest | ClassificationSamplingRequest
+#: ``hierarchical`` with ``num_of_clusters=-1`` tries 2 to this many clusters.
+HIERARCHICAL_MAX_CLUSTERS = 10
+
+
+class _Context:
+    """What the stages share: frame scores, embeddings, labeled vectors, picks so far."""
+
+    def __init__(
+        self,
+        req: AnyRequest,
+        fs: FrameScores,
+        lookup: EmbeddingLookup | None,
+        device: torch.device,
+    ) -> None:
+        self.req = req
+        self.fs = fs
+        self.lookup = lookup
+        self.device = device
+        self.picked: list[np.ndarray] = []
+        self._labeled_vectors: np.ndarray | None = None
+
+    def need_lookup(self, strategy: str) -> EmbeddingLookup:
+        if self.lookup is None:
+            raise ValueError(
+                f"Expected `embeddings` for strategy {strategy!r} (it selects by the frames' "
+                "embeddings), but got None"
+            )
+        return self.lookup
+
+    def frame_vectors(self, frames: np.ndarray, strategy: str) -> np.ndarray:
+        """``(n, D)`` float32 embedding of each frame (mean of its predictions')."""
+        lookup = self.need_lookup(strategy)
+        fs = self.fs
+        pos = np.full(fs.num_frames, -1, dtype=np.int64)
+        pos[frames] = np.arange(frames.size, dtype=np.int64)
+        sel = np.flatnonzero(pos[fs.embedding_frame] >= 0)
+        keys = fs.embedding_ids[sel]
+        owner = pos[fs.embedding_frame[sel]]
+
+        def name(i: int) -> str:
+            frame = fs.frame_ids[fs.embedding_frame[sel[i]]]
+            if fs.embedding_is_frame[sel[i]]:
+                return f"frame {frame!r}, which has no prediction with an embedding_id"
+            return f"a prediction of frame {frame!r}"
+
+        vecs = lookup.get(keys, "embedding_id", names=name)
+        sums = torch.zeros(frames.size, lookup.dim, dtype=torch.float64)
+        sums.index_add_(0, torch.from_numpy(owner), torch.from_numpy(vecs).to(torch.float64))
+        counts = np.bincount(owner, minlength=frames.size).astype(np.float64)
+        return (sums / torch.from_numpy(counts)[:, None]).to(torch.float32).numpy()
+
+    def labeled_vectors(self, strategy: str) -> np.ndarray:
+        lookup = self.need_lookup(strategy)
+        if self._labeled_vectors is None:
+            ids = np.asarray(self.req.labeled_ids or [], dtype=object)
+            self._labeled_vectors = lookup.get(
+                ids, "labeled_ids", names=lambda i: f"labeled_ids[{i}]"
+            ) if ids.size else np.zeros((0, lookup.dim), dtype=np.float32)
+        return self._labeled_vectors
+
+
+def _round_robin(cluster: np.ndarray, within: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` members taken one per cluster in turn, largest cluster first.
+
+    Args:
+        cluster: ``(n,)`` int64 cluster of each member.
+        within: ``(n,)`` key; a cluster's members are taken in ascending key order
+            (ties by member index).
+        m: members to take.
+
+    Returns:
+        ``(m,)`` member indices in pick order and ``(m,)`` float64 size of their cluster.
+    """
+    n = cluster.size
+    idx = np.arange(n, dtype=np.int64)
+    size = np.bincount(cluster, minlength=int(cluster.max(initial=-1)) + 1)
+    first_member = np.full(size.size, n, dtype=np.int64)
+    np.minimum.at(first_member, cluster, idx)
+    # cluster order: larger first, then the one whose first member comes first
+    corder = np.lexsort((first_member, -size))
+    crank = np.empty(size.size, dtype=np.int64)
+    crank[corder] = np.arange(size.size, dtype=np.int64)
+    order = np.lexsort((idx, within, cluster))
+    starts = np.searchsorted(cluster[order], cluster[order], side="left")
+    turn = np.empty(n, dtype=np.int64)
+    turn[order] = np.arange(n) - starts
+    pick = np.lexsort((crank[cluster], turn))[:m]
+    return pick.astype(np.int64), size[cluster[pick]].astype(np.float64)
+
+
+def _score_stage(
+    ctx: _Context, spec: StageSpec, pool: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    col = torch.from_numpy(np.ascontiguousarray(ctx.fs.scores[pool, spec.index])).to(ctx.device)
+    if torch.isnan(col).any():  # score_frames never leaves NaN; a hand-made FrameScores might
+        raise ValueError(
+            f"Expected finite frame scores for stage {spec.index} ({spec.strategy}), but got NaN"
+        )
+    pick = top_k(col, m, descending=spec.descending).cpu().numpy().astype(np.int64)
+    return pick, ctx.fs.scores[pool[pick], spec.index]
+
+
+def _coreset_stage(
+    ctx: _Context, spec: StageSpec, pool: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    x = ctx.frame_vectors(pool, "coreset")
+    done = [ctx.labeled_vectors("coreset")]
+    if ctx.picked:
+        done.append(ctx.frame_vectors(np.concatenate(ctx.picked), "coreset"))
+    init = np.concatenate(done)
+    xt = torch.from_numpy(np.concatenate([x, init])).to(ctx.device)
+    n = x.shape[0]
+    if init.shape[0]:
+        initial = torch.arange(n, n + init.shape[0], device=ctx.device)
+        res = k_center_greedy(xt, m, initial=initial)
+    else:
+        center = xt.mean(0, keepdim=True)
+        first = int(torch.argmin(((xt - center) ** 2).sum(1)).item())
+        res = k_center_greedy(xt, m, first=first)
+    pick = res.indices.cpu().numpy().astype(np.int64)
+    return pick, res.radii.cpu().numpy().astype(np.float64)
+
+
+def _cluster_stage(
+    ctx: _Context, spec: StageSpec, pool: np.ndarray, m: int
+) -> tuple[np.ndarray, np.ndarray]:
+    x = ctx.frame_vectors(pool, spec.strategy)
+    n = x.shape[0]
+    seed = ctx.req.seed
+    k = spec.num_of_clusters
+    if k == -1 and spec.strategy == "clustering":
+        k = m
+    elif k == -1:
+        candidates = list(range(2, min(HIERARCHICAL_MAX_CLUSTERS, n - 1) + 1))
+        try:
+            k = choose_num_clusters(x, candidates, seed=seed) if candidates else 1
+        except ValueError:  # all embeddings alike: no silhouette anywhere
+            k = 1
+    k = max(1, min(k, n))
+    result = kmeans(x, k, seed=seed)
+    assert result.assignment is not None
+    cluster = np.asarray(result.assignment, dtype=np.int64)
+    if spec.strategy == "clustering":
+        diff = x.astype(np.float64) - np.asarray(result.centroids, dtype=np.float64)[cluster]
+        within = np.einsum("ij,ij->i", diff, diff)
+    else:
+        within = random_keys(ctx.fs.frame_ids[pool], seed)
+    return _round_robin(cluster, within, m)
+
+
+def _strategy_label(specs: tuple[StageSpec, ...]) -> str:
+    return " -> ".join(s.strategy for s in specs)
+
+
+def select(
+    request: AnyRequest | Mapping[str, Any],
+    frame_scores: FrameScores | None = None,
+    embeddings: EmbeddingsLike | None = None,
+    *,
+    device: torch.device | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> SamplingResult:
+    """Select frames from their scores (the reduce half of a sampling run).
+
+    Args:
+        request: the request (model or dict).
+        frame_scores: :func:`score_frames` of the request (or the
+            :meth:`FrameScores.concat` of its shards); computed when None.
+        embeddings: for ``coreset``, ``clustering`` and ``hierarchical`` stages: a
+            mapping id -> vector, a pair ``(ids, array)`` or an ``EmbeddingIndex``.
+        device: where the kernels run (default CPU).
+        progress: optional ``progress(fraction, message)``.
+
+    Returns:
+        :class:`SamplingResult`.
+
+    Raises:
+        ValueError: a diversity stage without ``embeddings``; an ``embedding_id`` or a
+            labeled id without an embedding (named); frame scores of another pipeline.
+
+    Example:
+        >>> req = SamplingRequest(num_of_samples=2, selection_strategy="margin", frames=[
+        ...     {"frame_id": "a", "predictions": [{"score": 0.9}]},
+        ...     {"frame_id": "b", "predictions": [{"score": 0.5}]},
+        ...     {"frame_id": "c", "predictions": [{"score": 0.6}]}])
+        >>> r = select(req)
+        >>> r.frame_ids, [round(s, 3) for s in r.scores]
+        (('b', 'c'), [1.0, 0.8])
+    """
+    req = parse_request(request)
+    dev = resolve_device(device)
+    specs = req.stage_specs()
+    fs = frame_scores if frame_scores is not None else score_frames(req, device=dev)
+    if fs.strategies != tuple(s.strategy for s in specs):
+        raise ValueError(
+            f"Expected frame scores of the stages {[s.strategy for s in specs]}, but got "
+            f"{list(fs.strategies)}"
+        )
+    needs_embeddings = any(s.strategy in DIVERSITY_STRATEGIES for s in specs)
+    lookup = EmbeddingLookup(embeddings) if embeddings is not None and needs_embeddings else None
+    ctx = _Context(req, fs, lookup, dev)
+    n_req = req.num_of_samples
+    pool = np.arange(fs.num_frames, dtype=np.int64)
+    notes = []
+    if req.labeled_ids:
+        labeled = pc.is_in(
+            pa.array(fs.frame_ids, pa.string()), value_set=pa.array(req.labeled_ids, pa.string())
+        ).to_numpy(zero_copy_only=False)
+        if labeled.any():
+            pool = pool[~labeled]
+            notes.append(
+                f"{int(labeled.sum())} of the request's frames are in labeled_ids and were left "
+                "out of the pool"
+            )
+    pool_size = int(pool.size)
+    scores: list[np.ndarray] = []
+    stage_of: list[np.ndarray] = []
+    taken = 0
+    for spec in specs:
+        if progress is not None:
+            progress(spec.index / len(specs), f"selecting: {spec.strategy}")
+        if spec.mode == "narrow":
+            want = spec.num_of_samples or math.ceil(spec.factor * n_req)
+        else:
+            want = spec.num_of_samples if spec.num_of_samples is not None else n_req - taken
+        m = min(want, int(pool.size))
+        if m <= 0:
+            if spec.mode == "narrow":
+                pool = pool[:0]
+            continue
+        if spec.strategy in DIVERSITY_STRATEGIES:
+            runner = _coreset_stage if spec.strategy == "coreset" else _cluster_stage
+            pick, pick_scores = runner(ctx, spec, pool, m)
+        else:
+            pick, pick_scores = _score_stage(ctx, spec, pool, m)
+        chosen = pool[pick]
+        if spec.mode == "narrow":
+            pool = np.sort(chosen)
+            continue
+        ctx.picked.append(chosen)
+        scores.append(pick_scores)
+        stage_of.append(np.full(chosen.size, spec.index, dtype=np.int64))
+        taken += chosen.size
+        keep = np.ones(fs.num_frames, dtype=bool)
+        keep[chosen] = False
+        pool = pool[keep[pool]]
+    picked = np.concatenate(ctx.picked) if ctx.picked else np.zeros(0, dtype=np.int64)
+    all_scores = np.concatenate(scores) if scores else np.zeros(0)
+    all_stages = np.concatenate(stage_of) if stage_of else np.zeros(0, dtype=np.int64)
+    truncated = picked.size < n_req
+    if truncated:
+        notes.append(
+            f"num_of_samples={n_req} is more than the {picked.size} frames the pool could give "
+            f"(pool of {pool_size}): all of them are returned, ranked"
+        )
+    if progress is not None:
+        progress(1.0, "selected")
+    labels = [s.label for s in specs]
+    return SamplingResult(
+        frame_ids=tuple(fs.frame_ids[picked].tolist()),
+        scores=tuple(float(s) for s in all_scores.tolist()),
+        stages=tuple(labels[i] for i in all_stages.tolist()),
+        stage_index=tuple(all_stages.tolist()),
+        strategy=_strategy_label(specs),
+        num_of_samples=n_req,
+        pool_size=pool_size,
+        truncated=bool(truncated),
+        note="; ".join(notes) if notes else None,
+        parameters={
+            "seed": req.seed,
+            "stages": [s.model_dump() for s in specs],
+        },
+    )
+
+
+def run_sampling(
+    request: AnyRequest | Mapping[str, Any],
+    *,
+    embeddings: EmbeddingsLike | None = None,
+    device: torch.device | str | None = None,
+    progress: ProgressCallback | None = None,
+) -> SamplingResult:
+    """Score and select in one call: :func:`score_frames` then :func:`select`.
+
+    Args:
+        request: :class:`SamplingRequest`, :class:`ClassificationSamplingRequest` or
+            a dict of their fields (CVAL's JSON).
+        embeddings: for diversity strategies (see :func:`select`).
+        device: where the kernels run (default CPU).
+        progress: optional ``progress(fraction, message)``; scoring reports the first
+            half, selection the second.
+
+    Returns:
+        :class:`SamplingResult`.
+
+    Example:
+        >>> r = run_sampling({"num_of_samples": 1, "selection_strategy": "entropy",
+        ...     "frames": [{"frame_id": "a", "predictions": [{"score": 0.95}]},
+        ...                {"frame_id": "b", "predictions": [{"score": 0.6}]}]})
+        >>> r.frame_ids, r.stages
+        (('b',), ('entropy',))
+    """
+    req = parse_request(request)
+    half: ProgressCallback | None = None
+    second: ProgressCallback | None = None
+    if progress is not None:
+        cb = progress
+
+        def half(f: float, msg: str) -> None:
+            cb(0.5 * f, msg)
+
+        def second(f: float, msg: str) -> None:
+            cb(0.5 + 0.5 * f, msg)
+
+    fs = score_frames(req, device=device, progress=half)
+    return select(req, fs, embeddings, device=device, progress=second)

@@ -1,0 +1,591 @@
+"""Uncertainty kernels for active learning: per-item scores, per-frame reductions, top-k.
+
+Scores take ``(..., C)`` class probabilities or logits and return ``(...)`` scores in
+the dtype of the input (float32 stays float32):
+
+- ``entropy``: ``-sum_c w_c p_c log p_c`` (natural log), optionally divided by
+  ``log C`` (``normalize=True``, CVAL's normalised entropy);
+- ``margin``: ``p_top1 - p_top2`` (small = uncertain);
+- ``least_confidence``: ``1 - p_top1`` (large = uncertain), optionally times
+  ``C / (C - 1)`` (``normalize=True``, CVAL's normalised least confidence);
+- ``ratio``: ``p_top2 / p_top1`` (large = uncertain);
+- ``bald``: mutual information ``H(E_s p) - E_s H(p)`` over Monte-Carlo samples;
+- ``variation_ratio``: ``1 - (votes of the modal class) / S`` over samples.
+
+From logits every score is computed from ``log_softmax`` / ``logsigmoid`` (never
+``log(softmax(x))``), so logits of magnitude ``1e4`` give finite, exact scores. With
+``multilabel=True`` each of the ``C`` labels is an independent sigmoid / Bernoulli
+probability: ``entropy`` and ``bald`` sum the per-label binary terms; ``margin``,
+``least_confidence``, ``ratio`` and ``variation_ratio`` take the label that is most
+uncertain (smallest margin, largest least-confidence, ratio and variation ratio).
+
+Detection with one score per box (CVAL): a box score ``s`` stands for the two-class
+distribution ``(s, 1 - s)`` (``binary_distribution``). The same numbers come cheaper
+from ``s[..., None]`` with ``multilabel=True`` (one Bernoulli label), which avoids
+stacking. Every binary score is a monotone function of ``|s - 1/2|``, so a per-frame
+``min`` or ``max`` of box uncertainties equals the score of the per-frame ``max`` or
+``min`` of ``|s - 1/2|``: reduce first, score the frames.
+
+Per-frame aggregation (CVAL's ``bbox_selection_policy``) is a segment reduction:
+``segment_reduce`` for frame ids in any order (one ``scatter_reduce`` /
+``index_add``), ``segment_reduce_contiguous`` for boxes stored frame after frame
+(``torch.segment_reduce`` over lengths, or a reshape when every frame has the same
+number of boxes). Frames without boxes get ``empty`` (``nan`` by default): the caller
+applies its documented rule (CVAL substitutes a fake uniform prediction).
+
+``top_k`` selects the ``k`` best scores in score order, equal scores by an ascending
+tie-break rank (e.g. frame-id order) and then by index: deterministic on CPU and CUDA.
+
+CVAL correspondence (its on-premise service scores each box's ``probabilities``, or
+``(s, 1 - s)``, then applies the policy with Python's ``min``/``max``/mean/``sum``
+and a stable sort): ``least`` = ``least_confidence(p, normalize=True)``; ``margin``
+= ``1 - margin(p)``; ``ratio`` = ``ratio(p)``; ``entropy`` =
+``entropy(p, weights=probs_weights, normalize=True)`` (its ``-sum w p log2 p /
+log2 C`` is the same number); ``probability`` = ``p[..., 0]``. A frame without boxes
+becomes one fake uniform prediction there (``(0, 1)`` for ``probability``).
+
+Preconditions (not checked here: kernels trust their callers, checks would
+synchronise): inputs are floating point; probabilities lie in ``[0, 1]`` (and sum to
+1 over the classes where a distribution is meant); no NaN; ``C >= 2`` for
+``normalize=True`` and for the top-2 scores (``C == 1`` treats the missing second
+class as probability 0); tensors passed together live on one device.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "REDUCTIONS",
+    "Reduction",
+    "bald",
+    "binary_distribution",
+    "entropy",
+    "least_confidence",
+    "margin",
+    "ratio",
+    "segment_reduce",
+    "segment_reduce_contiguous",
+    "top_k",
+    "variation_ratio",
+]
+
+Reduction = Literal["min", "max", "mean", "sum"]
+REDUCTIONS: tuple[str, ...] = ("min", "max", "mean", "sum")
+_SCATTER = {"min": "amin", "max": "amax", "mean": "mean", "sum": "sum"}
+_TOPK_BLOCK = 1 << 19  # elements per block of the two-stage top-k (fits in L2/L3)
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+
+# ---------------------------------------------------------------------- log-probs
+
+
+def _log_tiny(x: Tensor) -> float:
+    return math.log(torch.finfo(x.dtype).tiny)
+
+
+def _class_log_probs(x: Tensor, from_logits: bool) -> tuple[Tensor, Tensor]:
+    """``(p, log p)`` over the last dim; ``log p`` floored at ``log(tiny)`` (so 0 log 0 = 0)."""
+    if from_logits:
+        logp = F.log_softmax(x, dim=-1)
+        p = logp.exp()
+        return p, logp.clamp_min_(_log_tiny(x))
+    return x, x.clamp_min(torch.finfo(x.dtype).tiny).log_()
+
+
+def _label_log_probs(x: Tensor, from_logits: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Per-label Bernoulli ``(p, log p, 1 - p, log(1 - p))``, logs floored at ``log(tiny)``.
+
+    The logs are fresh tensors (callers may work on them in place); ``p`` may be ``x``.
+    """
+    floor = _log_tiny(x)
+    if from_logits:
+        logp, logq = F.logsigmoid(x), F.logsigmoid(-x)
+        p, q = logp.exp(), logq.exp()
+        return p, logp.clamp_min_(floor), q, logq.clamp_min_(floor)
+    logp = x.clamp_min(torch.finfo(x.dtype).tiny).log_()
+    return x, logp, 1 - x, torch.neg(x).log1p_().clamp_min_(floor)
+
+
+def _over_labels(t: Tensor, reduction: str) -> Tensor:
+    """Reduce the last dim; a view when it has size 1 (one label: nothing to reduce)."""
+    if t.shape[-1] == 1:
+        return t.squeeze(-1)
+    return t.sum(dim=-1) if reduction == "sum" else t.amax(-1) if reduction == "max" else t.amin(-1)
+
+
+def _log_partition_from_top(x: Tensor, top: Tensor) -> Tensor:
+    """``log sum_c exp(x_c - top)`` = ``-log p_top1``: small, so exact even for logits ~1e4.
+
+    (``logsumexp(x) - top`` would round ``logsumexp`` at the magnitude of ``x``.)
+    """
+    return torch.logsumexp(x - top.unsqueeze(-1), dim=-1)
+
+
+def _top2(x: Tensor) -> tuple[Tensor, Tensor]:
+    """The largest and second largest entry of the last dim (second: ``-inf`` if ``C == 1``)."""
+    if x.shape[-1] >= 2:
+        v = x.topk(2, dim=-1).values
+        return v[..., 0], v[..., 1]
+    first = x.amax(dim=-1)
+    return first, torch.full_like(first, -math.inf)
+
+
+# ------------------------------------------------------------------------- scores
+
+
+def entropy(
+    x: Tensor,
+    *,
+    from_logits: bool = False,
+    weights: Tensor | None = None,
+    multilabel: bool = False,
+    normalize: bool = False,
+) -> Tensor:
+    """Shannon entropy (natural log) of each distribution, optionally class-weighted.
+
+    Args:
+        x: ``(..., C)`` float probabilities (rows summing to 1; with ``multilabel``
+            each entry a Bernoulli probability) or logits (``from_logits=True``).
+        from_logits: ``x`` holds logits (softmax; sigmoid with ``multilabel``).
+        weights: ``(C,)`` float per-class weights scaling each ``-p_c log p_c`` term
+            (CVAL's ``probs_weights``); with ``multilabel`` each label's binary entropy.
+        multilabel: sum of the ``C`` binary entropies ``-(p log p + (1-p) log(1-p))``.
+        normalize: divide by the maximum of the unweighted entropy, ``log C``
+            (``C log 2`` with ``multilabel``), so a uniform distribution scores 1;
+            CVAL's ``entropy`` strategy is ``normalize=True`` with its weights.
+
+    Returns:
+        ``(...)`` entropies in the dtype of ``x``; ``0 log 0`` counts as 0.
+
+    Example:
+        >>> import torch
+        >>> entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]]))
+        tensor([0.6931, 0.0000])
+        >>> entropy(torch.zeros(1, 3), from_logits=True, normalize=True).round(decimals=4)
+        tensor([1.])
+    """
+    c = x.shape[-1]
+    if multilabel:
+        p, logp, q, logq = _label_log_probs(x, from_logits)
+        terms = logp.mul_(p).addcmul_(q, logq).neg_()
+        scale = c * math.log(2.0)
+    else:
+        p, logp = _class_log_probs(x, from_logits)
+        terms = logp.mul_(p).neg_()
+        scale = math.log(c) if c > 0 else 0.0
+    if weights is not None:
+        terms.mul_(weights.to(terms.dtype))
+    out = _over_labels(terms, "sum")
+    return out.div_(scale) if normalize else out
+
+
+def margin(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> Tensor:
+    """Top-1 minus top-2 probability (small = uncertain).
+
+    Args:
+        x: ``(..., C)`` float probabilities or logits (``from_logits=True``).
+        from_logits: ``x`` holds logits; computed as ``(1 - exp(l_2 - l_1)) / Z`` with
+            ``Z = sum_c exp(l_c - l_1)``.
+        multilabel: per label ``|p - (1 - p)| = |2p - 1|`` (``tanh(|x| / 2)`` from
+            logits); the smallest over labels (the most uncertain label).
+
+    Returns:
+        ``(...)`` margins in ``[0, 1]``, dtype of ``x``. CVAL's ``margin`` strategy
+        ranks ``1 - margin``.
+
+    Example:
+        >>> import torch
+        >>> margin(torch.tensor([[0.7, 0.2, 0.1], [0.4, 0.4, 0.2]]))
+        tensor([0.5000, 0.0000])
+    """
+    if multilabel:
+        # from probabilities, 2 |x - 1/2| rounds exactly as |2x - 1| (scaling by 2 is exact)
+        per_label = x.abs().div_(2).tanh_() if from_logits else (x - 0.5).abs_().mul_(2)
+        return _over_labels(per_label, "min")
+    first, second = _top2(x)
+    if from_logits:
+        log_z = _log_partition_from_top(x, first)
+        return (-log_z).exp() - (second - first - log_z).exp()
+    return first - second.clamp_min(0)
+
+
+def least_confidence(
+    x: Tensor, *, from_logits: bool = False, multilabel: bool = False, normalize: bool = False
+) -> Tensor:
+    """One minus the top-1 probability (large = uncertain).
+
+    Args:
+        x: ``(..., C)`` float probabilities or logits (``from_logits=True``).
+        from_logits: ``x`` holds logits; computed as ``-expm1(-log Z)`` with
+            ``Z = sum_c exp(l_c - l_1)``: exact when the top class is nearly certain.
+        multilabel: per label ``min(p, 1 - p)`` (``sigmoid(-|x|)`` from logits); the
+            largest over labels.
+        normalize: multiply by ``C / (C - 1)`` (2 with ``multilabel``) so a uniform
+            distribution scores 1: CVAL's ``least`` strategy.
+
+    Returns:
+        ``(...)`` scores in the dtype of ``x``.
+
+    Example:
+        >>> import torch
+        >>> least_confidence(torch.tensor([[0.7, 0.2, 0.1]]))
+        tensor([0.3000])
+        >>> least_confidence(torch.tensor([[0.5, 0.5]]), normalize=True)
+        tensor([1.])
+    """
+    c = x.shape[-1]
+    if multilabel:
+        if from_logits:
+            per_label = x.abs().neg_().sigmoid_()
+        else:
+            q = 1 - x
+            per_label = torch.minimum(x, q, out=q)
+        out = _over_labels(per_label, "max")
+        return out.mul_(2) if normalize else out
+    if from_logits:
+        out = -torch.expm1(-_log_partition_from_top(x, x.amax(dim=-1)))
+    else:
+        out = 1 - x.amax(dim=-1)
+    return out * (c / (c - 1) if c > 1 else math.nan) if normalize else out
+
+
+def ratio(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> Tensor:
+    """Top-2 over top-1 probability (large = uncertain).
+
+    Args:
+        x: ``(..., C)`` float probabilities or logits (``from_logits=True``).
+        from_logits: ``x`` holds logits; computed as ``exp(l_2 - l_1)``.
+        multilabel: per label ``min(p, 1-p) / max(p, 1-p)`` (``exp(-|x|)`` from
+            logits); the largest over labels.
+
+    Returns:
+        ``(...)`` ratios in ``[0, 1]``, dtype of ``x`` (``nan`` for an all-zero row of
+        probabilities, which is not a distribution).
+
+    Example:
+        >>> import torch
+        >>> ratio(torch.tensor([[0.6, 0.3, 0.1]]))
+        tensor([0.5000])
+    """
+    if multilabel:
+        if from_logits:
+            per_label = x.abs().neg_().exp_()
+        else:
+            q = 1 - x
+            per_label = torch.minimum(x, q).div_(torch.maximum(x, q, out=q))
+        return _over_labels(per_label, "max")
+    first, second = _top2(x)
+    if from_logits:
+        return (second - first).exp()
+    return second.clamp_min(0) / first
+
+
+def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> Tensor:
+    """BALD: mutual information between the prediction and the model, from MC samples.
+
+    ``I = H(mean_s p_s) - mean_s H(p_s)`` (natural log), clamped at 0 against rounding.
+    From logits ``log mean_s p_s`` is ``logsumexp_s(log p_s) - log S``.
+
+    Args:
+        samples: ``(S, ..., C)`` float probabilities or logits, ``S >= 1`` Monte-Carlo
+            draws (e.g. MC dropout) along the first dim.
+        from_logits: ``samples`` hold logits.
+        multilabel: per-label Bernoulli mutual information, summed over labels.
+
+    Returns:
+        ``(...)`` mutual information in the dtype of ``samples``.
+
+    Example:
+        >>> import torch
+        >>> bald(torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]]))  # two confident, opposite draws
+        tensor([0.6931])
+    """
+    s = samples.shape[0]
+    log_s = math.log(s) if s > 0 else 0.0
+    if multilabel:
+        p, logp, q, logq = _label_log_probs(samples, from_logits)
+        mean_h = -(p * logp + q * logq).mean(dim=0)
+        pbar, qbar = p.mean(dim=0), q.mean(dim=0)
+        if from_logits:
+            floor = _log_tiny(samples)
+            logpbar = (torch.logsumexp(logp, dim=0) - log_s).clamp_min(floor)
+            logqbar = (torch.logsumexp(logq, dim=0) - log_s).clamp_min(floor)
+        else:
+            _, logpbar, _, logqbar = _label_log_probs(pbar, False)
+        h = -(pbar * logpbar + qbar * logqbar)
+        return (h - mean_h).sum(dim=-1).clamp_min(0)
+    p, logp = _class_log_probs(samples, from_logits)
+    mean_h = -(p * logp).sum(dim=-1).mean(dim=0)
+    pbar = p.mean(dim=0)
+    if from_logits:
+        logpbar = (torch.logsumexp(logp, dim=0) - log_s).clamp_min(_log_tiny(samples))
+    else:
+        logpbar = pbar.clamp_min(torch.finfo(pbar.dtype).tiny).log()
+    h = -(pbar * logpbar).sum(dim=-1)
+    return (h - mean_h).clamp_min(0)
+
+
+def variation_ratio(
+    samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
+) -> Tensor:
+    """Variation ratio ``1 - (votes of the modal class) / S`` over MC samples.
+
+    Each sample votes for its argmax class (ties to the lower class index, as
+    ``torch.argmax`` / ``np.argmax``). Argmax is the same for probabilities and
+    logits, so ``from_logits`` only documents the input.
+
+    Args:
+        samples: ``(S, ..., C)`` float probabilities or logits, ``S >= 1`` draws.
+        from_logits: ``samples`` hold logits (no effect on the votes).
+        multilabel: each label votes positive when ``p > 0.5`` (logit ``> 0``); the
+            largest per-label variation ratio.
+
+    Returns:
+        ``(...)`` variation ratios in ``[0, 1 - 1/C]``, dtype of ``samples``.
+
+    Example:
+        >>> import torch
+        >>> votes = torch.tensor([[[0.9, 0.1]], [[0.2, 0.8]], [[0.6, 0.4]], [[0.7, 0.3]]])
+        >>> variation_ratio(votes)
+        tensor([0.2500])
+    """
+    s = samples.shape[0]
+    if multilabel:
+        positive = samples > 0 if from_logits else samples > 0.5
+        n_pos = positive.sum(dim=0)
+        modal = torch.maximum(n_pos, s - n_pos)
+        return (1 - modal.to(samples.dtype) / s).amax(dim=-1)
+    votes = samples.argmax(dim=-1).movedim(0, -1)  # (..., S)
+    counts = torch.zeros(
+        (*votes.shape[:-1], samples.shape[-1]), dtype=torch.int64, device=samples.device
+    )
+    counts.scatter_add_(-1, votes, torch.ones_like(votes))
+    return 1 - counts.amax(dim=-1).to(samples.dtype) / s
+
+
+def binary_distribution(scores: Tensor) -> Tensor:
+    """The two-class distribution ``(s, 1 - s)`` a single box score stands for (CVAL).
+
+    Args:
+        scores: ``(...)`` float scores in ``[0, 1]``.
+
+    Returns:
+        ``(..., 2)`` with ``[..., 0] = s`` and ``[..., 1] = 1 - s``.
+
+    Example:
+        >>> import torch
+        >>> binary_distribution(torch.tensor([0.75, 0.5]))
+        tensor([[0.7500, 0.2500],
+                [0.5000, 0.5000]])
+    """
+    return torch.stack((scores, 1 - scores), dim=-1)
+
+
+# ------------------------------------------------------------- segment reductions
+
+
+def segment_reduce(
+    values: Tensor,
+    segments: Tensor,
+    num_segments: int,
+    reduction: Reduction,
+    *,
+    empty: float = math.nan,
+) -> Tensor:
+    """Reduce values per segment (e.g. box scores per frame); segments in any order.
+
+    ``min`` / ``max`` are one ``scatter_reduce``; ``sum`` / ``mean`` one ``index_add``
+    plus a ``bincount`` (faster than ``scatter_reduce``'s mean on the CPU). On CUDA the
+    sums use atomic adds, so their last bits may vary between runs;
+    ``segment_reduce_contiguous`` is deterministic.
+
+    Args:
+        values: ``(N,)`` float values.
+        segments: ``(N,)`` int64 segment of each value, in ``[0, num_segments)``
+            (unsorted is fine).
+        num_segments: number of segments ``S``.
+        reduction: ``"min"``, ``"max"``, ``"mean"`` or ``"sum"`` (CVAL's
+            ``bbox_selection_policy``).
+        empty: the value of a segment without values (default ``nan``).
+
+    Returns:
+        ``(S,)`` reductions in the dtype of ``values``.
+
+    Example:
+        >>> import torch
+        >>> v = torch.tensor([0.2, 0.9, 0.4, 0.5])
+        >>> segment_reduce(v, torch.tensor([2, 0, 2, 0]), 4, "max")
+        tensor([0.9000,    nan, 0.4000,    nan])
+        >>> segment_reduce(v, torch.tensor([2, 0, 2, 0]), 4, "mean", empty=-1.0)
+        tensor([ 0.7000, -1.0000,  0.3000, -1.0000])
+    """
+    if reduction in ("min", "max"):
+        out = torch.full((num_segments,), empty, dtype=values.dtype, device=values.device)
+        return out.scatter_reduce_(0, segments, values, _SCATTER[reduction], include_self=False)
+    sums = torch.zeros(num_segments, dtype=values.dtype, device=values.device)
+    sums.index_add_(0, segments, values)
+    counts = torch.bincount(segments, minlength=num_segments)
+    if reduction == "mean":
+        sums = sums / counts.clamp_min(1)
+    return sums.masked_fill_(counts == 0, empty)
+
+
+def segment_reduce_contiguous(
+    values: Tensor,
+    lengths: Tensor | int,
+    reduction: Reduction,
+    *,
+    empty: float = math.nan,
+) -> Tensor:
+    """Reduce values per segment when each segment's values are stored together, in order.
+
+    The fast path for boxes stored frame after frame. With an ``int`` length every
+    segment has that many values and the reduction is a reshape
+    (``values.view(-1, L)``) and a reduction over the last dim; with a lengths
+    tensor it is ``torch.segment_reduce``. Deterministic on CPU and CUDA.
+
+    Args:
+        values: ``(N,)`` float values, segment after segment.
+        lengths: ``(S,)`` int64 number of values of each segment (summing to ``N``;
+            0 allowed), or an ``int L >= 1`` when all segments hold ``L`` values
+            (``N`` a multiple of ``L``).
+        reduction: ``"min"``, ``"max"``, ``"mean"`` or ``"sum"``.
+        empty: the value of a segment of length 0 (default ``nan``).
+
+    Returns:
+        ``(S,)`` reductions in the dtype of ``values``.
+
+    Example:
+        >>> import torch
+        >>> v = torch.tensor([0.2, 0.9, 0.4, 0.5])
+        >>> segment_reduce_contiguous(v, torch.tensor([2, 0, 2]), "min")
+        tensor([0.2000,    nan, 0.4000])
+        >>> segment_reduce_contiguous(v, 2, "sum")
+        tensor([1.1000, 0.9000])
+    """
+    if isinstance(lengths, int):
+        return _reduce_rows(values.view(-1, lengths), reduction)
+    out = torch.segment_reduce(values, reduction, lengths=lengths, unsafe=True)
+    return out.masked_fill_(lengths == 0, empty)
+
+
+def _reduce_rows(rows: Tensor, reduction: str) -> Tensor:
+    """Reduce ``(S, L)`` over ``L``; min/max by halving (vectorises better than amax/amin)."""
+    if reduction == "sum":
+        return rows.sum(dim=1)
+    if reduction == "mean":
+        return rows.mean(dim=1)
+    pick = torch.minimum if reduction == "min" else torch.maximum
+    while rows.shape[1] >= 8:
+        half = rows.shape[1] // 2
+        folded = pick(rows[:, :half], rows[:, half : 2 * half])
+        rows = torch.cat((folded, rows[:, 2 * half :]), dim=1) if rows.shape[1] % 2 else folded
+    return rows.amin(dim=1) if reduction == "min" else rows.amax(dim=1)
+
+
+# ------------------------------------------------------------------------- top-k
+
+
+def _topk_indices(x: Tensor, k: int, largest: bool) -> Tensor:
+    """Indices of ``k`` extreme entries of 1-D ``x``, in no particular order.
+
+    Two stages on long inputs: the top-k of each block of ``_TOPK_BLOCK`` entries (in
+    parallel, in cache), then the top-k of those candidates; 3-4x faster than one
+    ``torch.topk`` on a 10M-entry CPU tensor. Which of several equal values is taken
+    is unspecified; callers make the keys unique where it matters.
+    """
+    n = x.shape[0]
+    block = max(_TOPK_BLOCK, 4 * k)
+    blocks = n // block
+    if blocks < 2:
+        return x.topk(k, largest=largest, sorted=False).indices
+    head = x[: blocks * block].view(blocks, block)
+    idx = head.topk(k, dim=1, largest=largest, sorted=False).indices
+    idx = idx + torch.arange(0, blocks * block, block, device=x.device).unsqueeze(1)
+    cand = torch.cat((idx.reshape(-1), torch.arange(blocks * block, n, device=x.device)))
+    pick = x.index_select(0, cand).topk(k, largest=largest, sorted=False).indices
+    return cand.index_select(0, pick)
+
+
+def top_k(
+    scores: Tensor, k: int, *, descending: bool = True, tiebreak: Tensor | None = None
+) -> Tensor:
+    """Indices of the ``k`` best scores, best first; ties by ascending ``tiebreak``, then index.
+
+    Exact and deterministic without a full sort: find the ``k``-th best value ``t``
+    (two-stage ``topk``), take every score strictly better than ``t`` and, among the
+    scores equal to ``t``, those with the smallest tie-break ranks (a ``topk`` over an
+    int64 key, block by block), then order the ``k`` picks by (score, tie-break,
+    index) with stable sorts. No host synchronisation.
+
+    Args:
+        scores: ``(N,)`` float or int scores, no NaN (callers validate first).
+        k: number of indices wanted; ``min(k, N)`` are returned.
+        descending: ``True``: largest scores first; ``False``: smallest first.
+        tiebreak: ``(N,)`` int64 ranks, unique, ``< 2**63 - 1`` (e.g. each frame's
+            position in frame-id order); equal scores go to the smaller rank. Default:
+            the index.
+
+    Returns:
+        ``(min(k, N),)`` int64 indices into ``scores``.
+
+    Example:
+        >>> import torch
+        >>> s = torch.tensor([0.5, 0.9, 0.5, 0.1, 0.5])
+        >>> top_k(s, 3)
+        tensor([1, 0, 2])
+        >>> top_k(s, 3, tiebreak=torch.tensor([4, 0, 3, 1, 2]))
+        tensor([1, 4, 2])
+        >>> top_k(s, 2, descending=False)
+        tensor([3, 0])
+    """
+    n = scores.shape[0]
+    k = min(k, n)
+    device = scores.device
+    if k <= 0:
+        return torch.empty(0, dtype=torch.int64, device=device)
+    kth_pool = scores.index_select(0, _topk_indices(scores, k, descending))
+    kth = kth_pool.amin() if descending else kth_pool.amax()
+    picked = torch.sort(_better_or_first_tied(scores, kth, k, descending, tiebreak)).values
+    if tiebreak is not None:
+        order = torch.sort(tiebreak.index_select(0, picked), stable=True).indices
+        picked = picked.index_select(0, order)
+    order = torch.sort(scores.index_select(0, picked), stable=True, descending=descending).indices
+    return picked.index_select(0, order)
+
+
+def _better_or_first_tied(
+    scores: Tensor, kth: Tensor, k: int, descending: bool, tiebreak: Tensor | None
+) -> Tensor:
+    """The ``k`` indices: all scores strictly better than ``kth``, then ties by smallest rank.
+
+    The int64 key (``INT64_MIN`` if better, the rank if tied, ``INT64_MAX`` otherwise)
+    is built and reduced to its ``k`` smallest block by block, so no ``N``-sized int64
+    temporary is ever allocated (on the CPU a fresh 80 MB buffer costs more in page
+    faults than the whole top-k).
+    """
+    n = scores.shape[0]
+    block = max(_TOPK_BLOCK, 4 * k)
+    keys, indices = [], []
+    for start in range(0, n, block):
+        s = scores[start : start + block]
+        if tiebreak is None:
+            rank = torch.arange(start, start + s.shape[0], device=s.device)
+        else:
+            rank = tiebreak[start : start + block].long()
+        better = s > kth if descending else s < kth
+        key = torch.where(s == kth, rank, _INT64_MAX).masked_fill_(better, _INT64_MIN)
+        value, index = key.topk(min(k, s.shape[0]), largest=False, sorted=False)
+        keys.append(value)
+        indices.append(index + start)
+    if len(keys) == 1:
+        return indices[0]
+    pick = torch.cat(keys).topk(k, largest=False, sorted=False).indices
+    return torch.cat(indices).index_select(0, pick)

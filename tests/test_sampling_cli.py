@@ -1,0 +1,189 @@
+"""`assay sample PREDICTIONS`: JSON lines and Parquet, both layouts, embeddings, outputs, demo."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("typer")
+import assay
+from assay.cli import app
+from assay.engine.synthetic import make_sampling_pool
+from typer.testing import CliRunner
+
+runner = CliRunner()
+FRAMES, (IDS, VECTORS) = make_sampling_pool(120, dim=8, seed=4)
+
+
+def _box_rows(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for fr in frames:
+        rows.extend({"frame_id": fr["frame_id"], **p} for p in fr["predictions"])
+        if not fr["predictions"]:
+            rows.append({"frame_id": fr["frame_id"]})
+    return rows
+
+
+def _write(tmp_path: Path, fmt: str, layout: str) -> Path:
+    rows = FRAMES if layout == "frames" else _box_rows(FRAMES)
+    if fmt == "parquet":
+        path = tmp_path / f"{layout}.parquet"
+        if layout == "frames":
+            table = pa.Table.from_pylist(rows)
+        else:
+            cols = ("frame_id", "category_id", "score")
+            table = pa.table({k: [r.get(k) for r in rows] for k in cols})
+        pq.write_table(table, path)
+        return path
+    path = tmp_path / f"{layout}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _json(out: Any) -> dict[str, Any]:
+    assert out.exit_code == 0, out.output
+    payload: dict[str, Any] = json.loads(out.stdout)
+    return payload
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+@pytest.mark.parametrize("layout", ["frames", "boxes"])
+def test_uncertainty_matches_the_library(tmp_path: Path, fmt: str, layout: str) -> None:
+    path = _write(tmp_path, fmt, layout)
+    args = ["sample", str(path), "-s", "least", "-n", "12", "--policy", "mean", "--json"]
+    payload = _json(runner.invoke(app, args))
+    want = assay.sample({"num_of_samples": 12, "selection_strategy": "least",
+                         "bbox_selection_policy": "mean", "frames": FRAMES})
+    assert payload["frame_ids"] == list(want.frame_ids)
+    assert payload["scores"] == list(want.scores)
+    assert payload["device"] == "cpu" and payload["strategy"] == "least"
+
+
+@pytest.mark.parametrize("emb_fmt", ["npy", "parquet", "jsonl"])
+def test_pipeline_with_embeddings(tmp_path: Path, emb_fmt: str) -> None:
+    preds = _write(tmp_path, "jsonl", "frames")
+    extra: list[str] = []
+    if emb_fmt == "npy":
+        emb = tmp_path / "emb.npy"
+        np.save(emb, VECTORS)
+        (tmp_path / "ids.txt").write_text("\n".join(IDS) + "\n")
+        extra = ["--embedding-ids", str(tmp_path / "ids.txt")]
+    elif emb_fmt == "parquet":
+        emb = tmp_path / "emb.parquet"
+        pq.write_table(pa.table({"id": IDS, "embedding": VECTORS.tolist()}), emb)
+    else:
+        emb = tmp_path / "emb.jsonl"
+        emb.write_text("".join(
+            json.dumps({"embedding_id": i, "vector": v}) + "\n"
+            for i, v in zip(IDS, VECTORS.tolist(), strict=True)
+        ))
+    args = ["sample", str(preds), "-s", "entropy", "-s", "coreset", "--factor", "3", "-n", "5",
+            "-e", str(emb), *extra, "--json"]
+    payload = _json(runner.invoke(app, args))
+    want = assay.sample(
+        {"num_of_samples": 5, "frames": FRAMES,
+         "stages": [{"strategy": "entropy", "factor": 3}, {"strategy": "coreset"}]},
+        embeddings=(IDS, VECTORS),
+    )
+    assert payload["frame_ids"] == list(want.frame_ids)
+    assert payload["stages"] == ["coreset"] * 5 and payload["strategy"] == "entropy -> coreset"
+
+
+def test_outputs_and_table(tmp_path: Path) -> None:
+    preds = _write(tmp_path, "jsonl", "boxes")
+    want = assay.sample({"num_of_samples": 30, "selection_strategy": "random", "seed": 2,
+                         "frames": FRAMES})
+    out = runner.invoke(app, ["sample", str(preds), "-s", "random", "-n", "30", "--seed", "2",
+                              "-o", str(tmp_path / "r.jsonl"), "--limit", "5"])
+    assert out.exit_code == 0, out.output
+    assert "first 5 of 30" in out.stdout and want.frame_ids[0] in out.stdout
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [r["frame_id"] for r in rows] == list(want.frame_ids)
+    assert rows[0] == {"rank": 0, "frame_id": want.frame_ids[0], "score": want.scores[0],
+                       "stage": "random"}
+    out = runner.invoke(app, ["sample", str(preds), "-s", "random", "-n", "30", "--seed", "2",
+                              "-o", str(tmp_path / "r.csv")])
+    assert out.exit_code == 0, out.output
+    with (tmp_path / "r.csv").open() as fh:
+        got = list(csv.DictReader(fh))
+    assert [r["frame_id"] for r in got] == list(want.frame_ids)
+    assert [float(r["score"]) for r in got] == list(want.scores)
+
+
+def test_cval_request_file(tmp_path: Path) -> None:
+    body = {"num_of_samples": 4, "selection_strategy": "margin", "bbox_selection_policy": "min",
+            "sort_strategy": "descending", "use_null_detections": True, "frames": FRAMES}
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body))
+    payload = _json(runner.invoke(app, ["sample", str(path), "--json"]))
+    assert payload["frame_ids"] == list(assay.sample(body).frame_ids)
+    # options override the request's fields
+    payload = _json(runner.invoke(app, ["sample", str(path), "-n", "2", "--sort", "ascending",
+                                        "--json"]))
+    assert payload["frame_ids"] == list(
+        assay.sample({**body, "num_of_samples": 2, "sort_strategy": "ascending"}).frame_ids
+    )
+
+
+def test_more_samples_than_frames_says_so(tmp_path: Path) -> None:
+    preds = _write(tmp_path, "jsonl", "frames")
+    out = runner.invoke(app, ["sample", str(preds), "-s", "entropy", "-n", "500", "--limit", "3"])
+    assert out.exit_code == 0, out.output
+    assert "note: num_of_samples=500" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["-s", "entropi", "-n", "3"], "'margin', 'least', 'ratio'"),
+        (["-s", "entropy", "-n", "3", "--policy", "median"], "'min', 'max', 'mean', 'sum'"),
+        (["-s", "entropy", "-n", "3", "--sort", "up"], "'ascending', 'descending'"),
+        (["-s", "coreset", "-n", "3"], "Expected `embeddings`"),
+        (["-s", "entropy"], "number of frames"),
+        (["-n", "3"], "selection strategy"),
+        (["-s", "entropy", "-n", "3", "-o", "out.txt"], ".jsonl, .csv or .json"),
+    ],
+)
+def test_bad_options(tmp_path: Path, extra: list[str], message: str) -> None:
+    preds = _write(tmp_path, "jsonl", "frames")
+    out = runner.invoke(app, ["sample", str(preds), *extra])
+    assert out.exit_code != 0
+    assert message in (out.output + repr(out.exception))
+
+
+def test_main_reports_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.cli import main
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"frame_id": "a", "score": 0.4}\n{"frame_id": "b", "score": 1.4}\n')
+    monkeypatch.setattr("sys.argv", ["assay", "sample", str(bad), "-s", "margin", "-n", "1"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "rows[1].score" in err
+
+
+def test_progress_bar_on_request(tmp_path: Path) -> None:
+    preds = _write(tmp_path, "jsonl", "frames")
+    out = runner.invoke(app, ["sample", str(preds), "-s", "entropy", "-n", "3", "--progress",
+                              "--json"])
+    assert out.exit_code == 0, out.output
+    assert len(json.loads(out.stdout)["frame_ids"]) == 3
+
+
+def test_demo_runs_a_sampling(tmp_path: Path) -> None:
+    out = runner.invoke(app, ["demo", "--images", "60", "--device", "cpu"])
+    assert out.exit_code == 0, out.output
+    assert "COCO bbox evaluation" in out.stdout
+    assert "Sampling: entropy" in out.stdout and "then core-set" in out.stdout
+    assert "coreset" in out.stdout

@@ -1,0 +1,642 @@
+"""Sampling strategies against plain NumPy / Python references (CVAL's rules, written out).
+
+References here are independent re-implementations of what docs/sampling.md states:
+Munro's normalised uncertainty scores of ``probabilities`` or of ``(score, 1 - score)``,
+the bbox_selection_policy per frame, CVAL's fake prediction for frames without boxes,
+sort order with ties to the smaller frame id, brute-force k-center greedy, k-means by
+calling faiss.Kmeans directly, and the FNV-1a + splitmix64 hash behind ``random``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from assay.engine.sampling import (
+    FrameScores,
+    PredictionTable,
+    SamplingRequest,
+    random_keys,
+    run_sampling,
+    score_frames,
+    select,
+)
+from assay.engine.sampling.table import BOX_FIELDS
+
+STRATEGIES = ("margin", "least", "ratio", "entropy", "probability")
+POLICIES = ("min", "max", "mean", "sum")
+TIE_SCORES = (0.0, 0.1, 0.25, 0.5, 0.5, 0.75, 0.9, 1.0)
+C = 4
+
+
+# ---------------------------------------------------------------------- references
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def ref_box(
+    strategy: str, box: dict[str, Any], weights: Sequence[float] | None = None, logits: bool = False
+) -> float:
+    probs = box.get("probabilities")
+    score = box.get("score")
+    if strategy == "probability":
+        if score is not None:
+            return float(score)
+        p = np.asarray(probs, dtype=np.float64)
+        return float((_softmax(p) if logits else p).max())
+    if probs is not None:
+        p = np.asarray(probs, dtype=np.float64)
+        p = _softmax(p) if logits else p
+        w = np.ones(p.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    else:
+        p = np.array([score, 1.0 - score])
+        w = np.ones(2)
+    c = p.size
+    top = np.sort(p)[::-1]
+    if strategy == "least":
+        return float((1.0 - top[0]) * c / (c - 1))
+    if strategy == "margin":
+        return float(1.0 - (top[0] - top[1]))
+    if strategy == "ratio":
+        return float(top[1] / top[0])
+    if strategy == "entropy":
+        terms = np.array([-v * math.log(v) if v > 0 else 0.0 for v in p])
+        return float((w * terms).sum() / math.log(c))
+    raise AssertionError(strategy)
+
+
+def ref_mc(strategy: str, draws: np.ndarray) -> float:
+    """BALD / ln C and the variation ratio of one prediction's (S, C) draws."""
+    s, c = draws.shape
+
+    def h(p: np.ndarray) -> float:
+        return float(sum(-v * math.log(v) for v in p if v > 0))
+
+    if strategy == "bald":
+        mi = h(draws.mean(axis=0)) - sum(h(d) for d in draws) / s
+        return max(mi, 0.0) / math.log(c)
+    votes = [int(np.argmax(d)) for d in draws]
+    modal = max(votes.count(k) for k in range(c))
+    return 1.0 - modal / s
+
+
+def _reduce(values: list[float], policy: str) -> float:
+    if policy == "min":
+        return min(values)
+    if policy == "max":
+        return max(values)
+    if policy == "sum":
+        return math.fsum(values)
+    return math.fsum(values) / len(values)
+
+
+def ref_frame_scores(
+    frames: list[dict[str, Any]],
+    strategy: str,
+    policy: str,
+    weights: Sequence[float] | None = None,
+    logits: bool = False,
+) -> dict[str, float]:
+    out = {}
+    for fr in frames:
+        preds = fr.get("predictions") or []
+        if preds:
+            if strategy in ("bald", "variation_ratio"):
+                vals = [ref_mc(strategy, np.asarray(p["mc_probabilities"])) for p in preds]
+            else:
+                vals = [ref_box(strategy, p, weights, logits) for p in preds]
+        else:  # CVAL's fake prediction
+            vals = [0.0 if strategy in ("probability", "bald", "variation_ratio") else 1.0]
+        out[fr["frame_id"]] = _reduce(vals, policy)
+    return out
+
+
+def ranked(scores: dict[str, float], n: int, descending: bool) -> list[str]:
+    return sorted(scores, key=lambda f: (-scores[f] if descending else scores[f], f))[:n]
+
+
+def ref_random_key(frame_id: str, seed: int) -> float:
+    mask = (1 << 64) - 1
+
+    def mix(h: int) -> int:
+        h ^= h >> 30
+        h = (h * 0xBF58476D1CE4E5B9) & mask
+        h ^= h >> 27
+        h = (h * 0x94D049BB133111EB) & mask
+        return h ^ (h >> 31)
+
+    h = 0xCBF29CE484222325 ^ mix(seed)
+    for byte in frame_id.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & mask
+    return (mix(h) >> 11) / float(1 << 53)
+
+
+def ref_k_center(
+    x: np.ndarray, k: int, initial: Sequence[int] = (), first: int | None = None
+) -> tuple[list[int], list[float]]:
+    x = x.astype(np.float64)
+    n = x.shape[0]
+    d = np.full(n, np.inf)
+    for c in initial:
+        d = np.minimum(d, ((x - x[c]) ** 2).sum(1))
+    blocked = set(initial)
+    picks: list[int] = []
+    radii: list[float] = []
+    while len(picks) < min(k, n - len(blocked)):
+        if not picks and not initial:
+            j = 0 if first is None else first
+            r = math.inf
+        else:
+            cand = [(d[i], -i) for i in range(n) if i not in blocked]
+            best, neg = max(cand)
+            j, r = -neg, math.sqrt(best)
+        picks.append(j)
+        radii.append(r)
+        blocked.add(j)
+        d = np.minimum(d, ((x - x[j]) ** 2).sum(1))
+    return picks, radii
+
+
+def ref_round_robin(cluster: np.ndarray, within: np.ndarray, m: int) -> list[int]:
+    members: dict[int, list[int]] = {}
+    for i in range(cluster.size):
+        members.setdefault(int(cluster[i]), []).append(i)
+    queues = sorted(members.values(), key=lambda mem: (-len(mem), min(mem)))
+    queues = [sorted(q, key=lambda i: (within[i], i)) for q in queues]
+    out: list[int] = []
+    turn = 0
+    while len(out) < m:
+        for q in queues:
+            if turn < len(q) and len(out) < m:
+                out.append(q[turn])
+        turn += 1
+    return out
+
+
+# ---------------------------------------------------------------------- data
+
+
+def random_frames(
+    seed: int,
+    n: int = 60,
+    *,
+    p_probs: float = 0.4,
+    p_empty: float = 0.15,
+    mc: bool = False,
+    embeddings: bool = False,
+) -> list[dict[str, Any]]:
+    """Frames in shuffled id order, tie-heavy scores, uniform / one-hot / random probabilities."""
+    rng = np.random.default_rng(seed)
+    ids = [f"f{i:03d}" for i in range(n)]
+    rng.shuffle(ids)
+    uniform = [1.0 / C] * C
+    frames = []
+    for fid in ids:
+        k = 0 if rng.random() < p_empty else int(rng.integers(1, 6))
+        preds = []
+        for j in range(k):
+            box: dict[str, Any] = {"category_id": int(rng.integers(0, C))}
+            if rng.random() < 0.9:
+                box["score"] = float(rng.choice(TIE_SCORES))
+            if rng.random() < p_probs or "score" not in box:
+                kind = rng.integers(0, 3)
+                if kind == 0:
+                    box["probabilities"] = uniform
+                elif kind == 1:
+                    box["probabilities"] = np.eye(C)[rng.integers(0, C)].tolist()
+                else:
+                    box["probabilities"] = rng.dirichlet(np.ones(C)).tolist()
+            if mc:
+                box["mc_probabilities"] = rng.dirichlet(np.ones(C) * 0.7, size=5).tolist()
+            if embeddings:
+                box["embedding_id"] = f"{fid}/{j}"
+            preds.append(box)
+        frames.append({"frame_id": fid, "predictions": preds})
+    return frames
+
+
+def _request(frames: list[dict[str, Any]], **fields: Any) -> SamplingRequest:
+    return SamplingRequest.model_validate({"frames": frames, **fields})
+
+
+# ---------------------------------------------------------------------- score strategies
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_frame_scores_and_ranking_match_reference(strategy: str, policy: str, device: str) -> None:
+    frames = random_frames(seed=hash((strategy, policy)) % 1000)
+    for sort in ("ascending", "descending"):
+        req = _request(
+            frames,
+            num_of_samples=15,
+            selection_strategy=strategy,
+            bbox_selection_policy=policy,
+            sort_strategy=sort,
+        )
+        fs = score_frames(req, device=device)
+        ref = ref_frame_scores(frames, strategy, policy)
+        got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+        assert got.keys() == ref.keys()
+        np.testing.assert_allclose([got[f] for f in ref], list(ref.values()), rtol=0, atol=1e-12)
+        result = select(req, fs, device=device)
+        assert list(result.frame_ids) == ranked(got, 15, sort == "descending")
+        assert result.scores == tuple(got[f] for f in result.frame_ids)
+        assert set(result.stages) == {strategy} and not result.truncated
+
+
+def test_ties_go_to_the_smaller_frame_id() -> None:
+    # every frame scores exactly 1.0 (score 0.5) or 0.36 (score 0.9): ids decide within a tie
+    ids = ["b", "a10", "a9", "c", "a1", "_z"]
+    frames = [{"frame_id": f, "predictions": [{"score": 0.9 if f == "c" else 0.5}]} for f in ids]
+    result = run_sampling(_request(frames, num_of_samples=6, selection_strategy="margin"))
+    assert result.frame_ids == ("_z", "a1", "a10", "a9", "b", "c")
+    result = run_sampling(
+        _request(frames, num_of_samples=3, selection_strategy="margin", sort_strategy="ascending")
+    )
+    assert result.frame_ids == ("c", "_z", "a1")
+
+
+@pytest.mark.parametrize("strategy", ["margin", "least", "ratio", "entropy"])
+def test_uniform_and_one_hot_distributions(strategy: str) -> None:
+    frames = [
+        {"frame_id": "uniform", "predictions": [{"probabilities": [0.25] * 4}]},
+        {"frame_id": "onehot", "predictions": [{"probabilities": [0.0, 0.0, 1.0, 0.0]}]},
+        {"frame_id": "half", "predictions": [{"score": 0.5}]},
+        {"frame_id": "sure", "predictions": [{"score": 1.0}]},
+        {"frame_id": "never", "predictions": [{"score": 0.0}]},
+    ]
+    fs = score_frames(_request(frames, num_of_samples=1, selection_strategy=strategy))
+    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+    assert got == {"uniform": 1.0, "onehot": 0.0, "half": 1.0, "sure": 0.0, "never": 0.0}
+
+
+def test_single_score_is_the_two_class_distribution() -> None:
+    # CVAL: score1 = score, score2 = 1 - score; a box with score s equals probabilities (s, 1-s)
+    rng = np.random.default_rng(3)
+    s = rng.random(40).round(3)
+    as_score = [{"frame_id": f"f{i:02d}", "predictions": [{"score": v}]} for i, v in enumerate(s)]
+    as_probs = [
+        {"frame_id": f"f{i:02d}", "predictions": [{"probabilities": [v, 1 - v]}]}
+        for i, v in enumerate(s)
+    ]
+    for strategy in ("margin", "least", "ratio", "entropy"):
+        a = score_frames(_request(as_score, num_of_samples=1, selection_strategy=strategy))
+        b = score_frames(_request(as_probs, num_of_samples=1, selection_strategy=strategy))
+        np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("strategy", [*STRATEGIES, "bald", "variation_ratio"])
+def test_frames_without_boxes_get_the_fake_prediction(strategy: str) -> None:
+    frames = random_frames(seed=5, n=30, p_empty=0.3, mc=True)
+    empty = [f["frame_id"] for f in frames if not f["predictions"]]
+    assert empty
+    req = _request(frames, num_of_samples=5, selection_strategy=strategy)
+    fs = score_frames(req)
+    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+    want = 0.0 if strategy in ("probability", "bald", "variation_ratio") else 1.0
+    assert {got[f] for f in empty} == {want}
+    with pytest.raises(ValueError, match="use_null_detections") as err:
+        score_frames(
+            _request(
+                frames, num_of_samples=5, selection_strategy=strategy, use_null_detections=False
+            )
+        )
+    first = next(i for i, f in enumerate(frames) if not f["predictions"])
+    assert f"frames[{first}]" in str(err.value)
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_probs_weights_weigh_the_entropy_terms(policy: str) -> None:
+    frames = random_frames(seed=11, p_probs=0.8)
+    weights = [0.5, 2.0, 1.0, 0.25]
+    req = _request(
+        frames,
+        num_of_samples=10,
+        selection_strategy="entropy",
+        bbox_selection_policy=policy,
+        probs_weights=weights,
+    )
+    fs = score_frames(req)
+    ref = ref_frame_scores(frames, "entropy", policy, weights)
+    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+    np.testing.assert_allclose([got[f] for f in ref], list(ref.values()), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["margin", "least", "ratio", "entropy", "probability"])
+def test_logits(strategy: str) -> None:
+    rng = np.random.default_rng(8)
+    frames = [
+        {
+            "frame_id": f"f{i}",
+            "predictions": [{"probabilities": (rng.normal(size=C) * 3).tolist()} for _ in range(3)],
+        }
+        for i in range(20)
+    ]
+    req = _request(frames, num_of_samples=5, selection_strategy=strategy, from_logits=True)
+    policy = req.stage_specs()[0].bbox_selection_policy
+    ref = ref_frame_scores(frames, strategy, policy, logits=True)
+    fs = score_frames(req)
+    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+    np.testing.assert_allclose([got[f] for f in ref], list(ref.values()), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("strategy", ["bald", "variation_ratio"])
+def test_monte_carlo_strategies(strategy: str, device: str) -> None:
+    frames = random_frames(seed=21, mc=True)
+    req = _request(
+        frames, num_of_samples=10, selection_strategy=strategy, bbox_selection_policy="mean"
+    )
+    ref = ref_frame_scores(frames, strategy, "mean")
+    fs = score_frames(req, device=device)
+    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+    np.testing.assert_allclose([got[f] for f in ref], list(ref.values()), rtol=0, atol=1e-12)
+    assert list(select(req, fs, device=device).frame_ids) == ranked(got, 10, True)
+
+
+def test_defaults_per_strategy() -> None:
+    frames = random_frames(seed=2)
+    unc = _request(frames, num_of_samples=5, selection_strategy="entropy").stage_specs()[0]
+    prob = _request(frames, num_of_samples=5, selection_strategy="probability").stage_specs()[0]
+    assert (unc.bbox_selection_policy, unc.sort_strategy) == ("max", "descending")
+    assert (prob.bbox_selection_policy, prob.sort_strategy) == ("min", "ascending")
+    got = run_sampling(_request(frames, num_of_samples=5, selection_strategy="probability"))
+    ref = ref_frame_scores(frames, "probability", "min")
+    assert list(got.frame_ids) == ranked(ref, 5, descending=False)
+
+
+# ---------------------------------------------------------------------- pool size, seeds
+
+
+def test_more_samples_than_frames_returns_the_whole_pool_ranked() -> None:
+    frames = random_frames(seed=4, n=12)
+    result = run_sampling(_request(frames, num_of_samples=50, selection_strategy="least"))
+    ref = ref_frame_scores(frames, "least", "max")
+    assert list(result.frame_ids) == ranked(ref, 50, True)
+    assert len(result) == 12 and result.truncated and result.pool_size == 12
+    assert result.note is not None and "num_of_samples=50" in result.note
+    zero = run_sampling(_request(frames, num_of_samples=0, selection_strategy="least"))
+    assert zero.frame_ids == () and not zero.truncated
+
+
+def test_random_keys_match_the_documented_hash() -> None:
+    ids = ["a", "b", "frame_000123", "", "ünïcode", "a" * 200]
+    for seed in (0, 1, 12345):
+        np.testing.assert_array_equal(
+            random_keys(ids, seed), [ref_random_key(f, seed) for f in ids]
+        )
+
+
+def test_random_is_seeded_and_independent_of_order_and_shards() -> None:
+    frames = random_frames(seed=9, n=80)
+    req = _request(frames, num_of_samples=10, selection_strategy="random", seed=7)
+    first = run_sampling(req)
+    assert run_sampling(req) == first
+    keys = {f["frame_id"]: ref_random_key(f["frame_id"], 7) for f in frames}
+    assert list(first.frame_ids) == ranked(keys, 10, True)
+    shuffled = list(reversed(frames))
+    again = _request(shuffled, num_of_samples=10, selection_strategy="random", seed=7)
+    assert run_sampling(again) == first
+    other = run_sampling(_request(frames, num_of_samples=10, selection_strategy="random", seed=8))
+    assert other.frame_ids != first.frame_ids
+
+
+def test_sharded_scores_select_like_the_whole_pool() -> None:
+    frames = random_frames(seed=13, n=90)
+    for fields in (
+        {"selection_strategy": "entropy", "bbox_selection_policy": "mean"},
+        {"selection_strategy": "random", "seed": 3},
+        {"stages": [{"strategy": "margin", "factor": 2}, {"strategy": "probability"}]},
+    ):
+        whole = _request(frames, num_of_samples=9, **fields)
+        parts = [
+            score_frames(_request(frames[i : i + 30], num_of_samples=9, **fields))
+            for i in range(0, 90, 30)
+        ]
+        assert select(whole, FrameScores.concat(parts)) == run_sampling(whole)
+
+
+# ---------------------------------------------------------------------- diversity
+
+
+def _blobs(seed: int, n: int = 90, dim: int = 6, centers: int = 3) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    c = rng.normal(scale=20.0, size=(centers, dim))
+    x = c[np.arange(n) % centers] + rng.normal(size=(n, dim))
+    ids = [f"f{i:03d}" for i in range(n)]
+    return ids, x.astype(np.float32)
+
+
+def _frames_of(ids: list[str], seed: int = 0) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(ids))
+    return [
+        {"frame_id": ids[i], "predictions": [{"score": float(rng.choice(TIE_SCORES))}]}
+        for i in order
+    ]
+
+
+def test_coreset_matches_brute_force_k_center(device: str) -> None:
+    ids, x = _blobs(1)
+    frames = _frames_of(ids)
+    emb = dict(zip(ids, x, strict=True))
+    req = _request(frames, num_of_samples=7, selection_strategy="coreset")
+    result = run_sampling(req, embeddings=emb, device=device)
+    x64 = x.astype(np.float64)
+    first = int(np.argmin(((x64 - x64.mean(0)) ** 2).sum(1)))
+    picks, radii = ref_k_center(x, 7, first=first)
+    assert list(result.frame_ids) == [ids[i] for i in picks]
+    np.testing.assert_allclose(result.scores, radii, rtol=1e-5)
+    assert result.scores[0] == math.inf and result.to_dict()["scores"][0] is None
+
+
+def test_coreset_starts_from_the_labeled_frames() -> None:
+    ids, x = _blobs(2)
+    labeled = ["L0", "L1", "f005"]  # f005 is in the pool too: it is left out of it
+    lab_vectors = np.stack([x[0] + 0.5, x[1] - 0.5, x[5]])
+    emb = {**dict(zip(ids, x, strict=True)), **dict(zip(labeled, lab_vectors, strict=True))}
+    frames = _frames_of(ids)
+    result = run_sampling(
+        _request(frames, num_of_samples=6, selection_strategy="coreset", labeled_ids=labeled),
+        embeddings=(list(emb), np.stack(list(emb.values()))),
+    )
+    pool = [i for i in range(len(ids)) if ids[i] != "f005"]
+    allx = np.concatenate([x[pool], lab_vectors])
+    picks, radii = ref_k_center(allx, 6, initial=range(len(pool), len(pool) + 3))
+    assert list(result.frame_ids) == [ids[pool[i]] for i in picks]
+    np.testing.assert_allclose(result.scores, radii, rtol=1e-5)
+    assert result.pool_size == len(ids) - 1 and "labeled_ids" in (result.note or "")
+
+
+def test_frame_vector_is_the_mean_of_its_boxes() -> None:
+    frames = [
+        {"frame_id": "a", "predictions": [{"score": 0.5, "embedding_id": "a0"},
+                                          {"score": 0.4, "embedding_id": "a1"}]},
+        {"frame_id": "b", "predictions": [{"score": 0.5}]},  # no embedding_id: frame id
+        {"frame_id": "c", "predictions": [{"score": 0.5, "embedding_id": "c0"}]},
+    ]
+    emb = {"a0": [0.0, 0.0], "a1": [10.0, 0.0], "b": [5.0, 0.1], "c0": [5.0, 9.0]}
+    # frame vectors a = (5, 0) (mean of a0, a1), b = (5, 0.1), c = (5, 9); pool mean (5, 3.03):
+    # b is nearest it and picked first, then c (8.9 from b), then a (0.1 from b)
+    req = _request(frames, num_of_samples=3, selection_strategy="coreset")
+    result = run_sampling(req, embeddings=emb)
+    assert result.frame_ids == ("b", "c", "a")
+    np.testing.assert_allclose(result.scores[1:], [8.9, 0.1], rtol=1e-6)
+
+
+def _faiss_clusters(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    faiss = pytest.importorskip("faiss")
+    km = faiss.Kmeans(x.shape[1], k, niter=25, seed=seed, max_points_per_centroid=256)
+    km.train(np.ascontiguousarray(x, dtype=np.float32))
+    _, assign = km.index.search(np.ascontiguousarray(x, dtype=np.float32), 1)
+    return km.centroids.astype(np.float64), assign[:, 0].astype(np.int64)
+
+
+@pytest.mark.parametrize("clusters", [-1, 4])
+def test_clustering_matches_faiss_kmeans_and_round_robin(clusters: int) -> None:
+    ids, x = _blobs(4, n=120)
+    frames = _frames_of(ids, seed=1)
+    req = _request(
+        frames, num_of_samples=9, selection_strategy="clustering", num_of_clusters=clusters, seed=5
+    )
+    result = run_sampling(req, embeddings=(ids, x))
+    k = 9 if clusters == -1 else clusters
+    centroids, cluster = _faiss_clusters(x, k, seed=5)
+    dist = ((x.astype(np.float64) - centroids[cluster]) ** 2).sum(1)
+    picks = ref_round_robin(cluster, dist, 9)
+    assert list(result.frame_ids) == [ids[i] for i in picks]
+    sizes = np.bincount(cluster, minlength=k)
+    assert list(result.scores) == [float(sizes[cluster[i]]) for i in picks]
+
+
+def test_hierarchical_round_robin_in_seeded_random_order() -> None:
+    ids, x = _blobs(6, n=60)
+    frames = _frames_of(ids, seed=2)
+    req = _request(frames, num_of_samples=8, selection_strategy="hierarchical",
+                   num_of_clusters=3, seed=11)
+    result = run_sampling(req, embeddings=(ids, x))
+    _, cluster = _faiss_clusters(x, 3, seed=11)
+    keys = np.array([ref_random_key(f, 11) for f in ids])
+    assert list(result.frame_ids) == [ids[i] for i in ref_round_robin(cluster, keys, 8)]
+
+
+def test_hierarchical_chooses_the_number_of_clusters_by_silhouette() -> None:
+    ids, x = _blobs(7, n=90, centers=3)
+    result = run_sampling(
+        _request(_frames_of(ids), num_of_samples=6, selection_strategy="hierarchical"),
+        embeddings=(ids, x),
+    )
+    blob = {f: i % 3 for i, f in enumerate(ids)}
+    first_round = [blob[f] for f in result.frame_ids[:3]]
+    assert sorted(first_round) == [0, 1, 2]  # one pick per true cluster before any second
+    assert set(result.scores) == {30.0}
+
+
+# ---------------------------------------------------------------------- pipelines
+
+
+def test_uncertainty_then_coreset_pipeline(device: str) -> None:
+    ids, x = _blobs(8, n=100)
+    frames = _frames_of(ids, seed=3)
+    rng = np.random.default_rng(12)
+    for fr in frames:
+        fr["predictions"].append({"score": float(rng.random())})
+    req = _request(
+        frames,
+        num_of_samples=4,
+        stages=[{"strategy": "entropy", "factor": 5}, {"strategy": "coreset"}],
+    )
+    result = run_sampling(req, embeddings=(ids, x), device=device)
+    ent = ref_frame_scores(frames, "entropy", "max")
+    pool = sorted(ranked(ent, 20, True))  # pre-selection, then in frame-id order
+    sub = x[[ids.index(f) for f in pool]].astype(np.float64)
+    first = int(np.argmin(((sub - sub.mean(0)) ** 2).sum(1)))
+    picks, _ = ref_k_center(sub, 4, first=first)
+    assert list(result.frame_ids) == [pool[i] for i in picks]
+    assert result.stages == ("coreset",) * 4 and result.stage_index == (1,) * 4
+    assert result.strategy == "entropy -> coreset"
+
+
+def test_picking_stages_append_and_leave_the_pool() -> None:
+    frames = random_frames(seed=17, n=40)
+    req = _request(
+        frames,
+        num_of_samples=10,
+        stages=[
+            {"strategy": "least", "mode": "pick", "num_of_samples": 6},
+            {"strategy": "random"},
+        ],
+        seed=4,
+    )
+    result = run_sampling(req)
+    least = ref_frame_scores(frames, "least", "max")
+    head = ranked(least, 6, True)
+    rest = {f: ref_random_key(f, 4) for f in least if f not in head}
+    assert list(result.frame_ids) == head + ranked(rest, 4, True)
+    assert result.stages == ("least",) * 6 + ("random",) * 4
+
+
+def test_pipeline_narrower_than_the_request_is_truncated() -> None:
+    frames = random_frames(seed=1, n=30)
+    req = _request(
+        frames,
+        num_of_samples=10,
+        stages=[{"strategy": "entropy", "num_of_samples": 4}, {"strategy": "probability"}],
+    )
+    result = run_sampling(req)
+    assert len(result) == 4 and result.truncated
+
+
+# ---------------------------------------------------------------------- inputs
+
+
+def test_classification_request_is_one_box_per_frame() -> None:
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(C), size=25)
+    cls_frames = [
+        {"frame_id": f"f{i:02d}", "prediction": {"probabilities": p.tolist()}}
+        for i, p in enumerate(probs)
+    ]
+    det_frames = [
+        {"frame_id": f"f{i:02d}", "predictions": [{"probabilities": p.tolist()}]}
+        for i, p in enumerate(probs)
+    ]
+    a = run_sampling({"num_of_samples": 5, "selection_strategy": "margin", "frames": cls_frames})
+    b = run_sampling({"num_of_samples": 5, "selection_strategy": "margin", "frames": det_frames})
+    assert a.frame_ids == b.frame_ids and a.scores == b.scores
+
+
+def test_every_input_form_gives_the_same_table() -> None:
+    pa = pytest.importorskip("pyarrow")
+    frames = random_frames(seed=23, n=25, embeddings=True)
+    boxes = []
+    for fr in frames:
+        boxes.extend({"frame_id": fr["frame_id"], **p} for p in fr["predictions"])
+        if not fr["predictions"]:
+            boxes.append({"frame_id": fr["frame_id"]})
+    tables = [
+        PredictionTable.from_frames(frames),
+        PredictionTable.from_arrow(pa.Table.from_pylist(frames)),
+        PredictionTable.from_box_records(boxes),
+        PredictionTable.from_arrow(
+            pa.table({k: [b.get(k) for b in boxes] for k in ("frame_id", *BOX_FIELDS[:4])})
+        ),
+    ]
+    ref = tables[0]
+    for t in tables[1:]:
+        np.testing.assert_array_equal(t.frame_ids, ref.frame_ids)
+        key_t = np.lexsort((t.box_position, t.box_frame))
+        key_r = np.lexsort((ref.box_position, ref.box_frame))
+        np.testing.assert_array_equal(t.box_frame[key_t], ref.box_frame[key_r])
+        for name in ("score", "probabilities", "embedding_id"):
+            np.testing.assert_array_equal(getattr(t, name)[key_t], getattr(ref, name)[key_r])
+    req = {"num_of_samples": 7, "selection_strategy": "entropy"}
+    results = [run_sampling({**req, "frames": t}) for t in tables]
+    assert all(r == results[0] for r in results)
+    assert PredictionTable.from_frames(ref.to_frames()).to_frames() == ref.to_frames()
