@@ -30,6 +30,10 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+# Ground-truth index bits at the bottom of the rounds' preference key.
+_GT_BITS = 24
+_GT_MASK = (1 << _GT_BITS) - 1
+
 __all__ = [
     "GreedyMatches",
     "coco_greedy_match",
@@ -306,6 +310,10 @@ def coco_greedy_match_rounds(
     device = pair_iou.device
     num_thr = iou_thresholds.shape[0]
     num_area, num_gt = gt_ignore.shape
+    if num_gt > _GT_MASK:  # the rounds' key holds a ground-truth index in _GT_BITS bits
+        return coco_greedy_match(
+            pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
+        )
     keep = torch.nonzero(pair_iou >= iou_thresholds.min()).squeeze(1)  # host read
     pair_dt, pair_gt, pair_iou = (t.index_select(0, keep) for t in (pair_dt, pair_gt, pair_iou))
     det_index, pair_slot = torch.unique(pair_dt, sorted=True, return_inverse=True)  # host read
@@ -394,47 +402,48 @@ def _match_in_rounds(
     pair_crowd = gt_crowd.index_select(0, pair_gt).repeat(num_ta)
     pair_rank = slot_rank.index_select(0, pair_slot)
     slot_rank_ta = slot_rank.repeat(num_ta)
-    # Preference key per (area, pair), as in coco_greedy_match: bit 62 = non-ignored
-    # ground truth, bits 0-61 = the IoU's float64 bits (order-preserving in [0, 1]).
+    # One preference key per (area, pair), largest = preferred: bit 62 = non-ignored
+    # ground truth, then the IoU's dense rank among the pairs (equal IoUs, equal rank),
+    # then the ground truth itself (the later one wins a tie): the arg-max is in the key.
+    by_iou = torch.sort(pair_iou).indices
+    sorted_iou = pair_iou.index_select(0, by_iou)
+    step = torch.cat((sorted_iou.new_zeros(1, dtype=torch.int64), (sorted_iou.diff() != 0).long()))
+    iou_rank = torch.empty_like(by_iou).index_copy_(0, by_iou, step.cumsum(0))
     pair_counted = ~gt_ignore.index_select(1, pair_gt)  # (A, P)
-    pair_key = (pair_counted.long() << 62) | pair_iou.to(torch.float64).view(torch.int64)
+    pair_key = (pair_counted.long() << 62) | (iou_rank << _GT_BITS) | pair_gt
     qualifies = (pair_iou >= thr)[:, None, :]  # (T, 1, P)
     no_rank = torch.iinfo(torch.int64).max
     shape = (num_thr, num_area, num_pairs)
 
-    final = torch.zeros(num_ta * num_cand, dtype=torch.bool, device=device)
-    held = torch.zeros(num_ta * (num_gt + 1), dtype=torch.bool, device=device)
-    match = torch.full((num_ta * num_cand,), -1, dtype=torch.int64, device=device)
+    unresolved = torch.ones(num_ta * num_cand, dtype=torch.bool, device=device)
+    free_gt = torch.ones(num_ta * (num_gt + 1), dtype=torch.bool, device=device)
+    match = torch.full((num_ta * num_cand,), num_gt, dtype=torch.int64, device=device)
     while True:
-        open_pair = (qualifies & ~final.index_select(0, slot_flat).view(shape)).reshape(-1)
-        free = open_pair & (pair_crowd | ~held.index_select(0, gt_flat))
-        # 1) each unresolved detection's proposal: the best key, then the later truth.
+        open_pair = (qualifies & unresolved.index_select(0, slot_flat).view(shape)).reshape(-1)
+        free = open_pair & (pair_crowd | free_gt.index_select(0, gt_flat))
+        # 1) each unresolved detection's proposal: its largest free key.
         key = torch.where(free.view(shape), pair_key, -1).reshape(-1)
-        best_key = torch.full_like(match, -1).scatter_reduce_(0, slot_flat, key, "amax")
-        ok = free & (key == best_key.index_select(0, slot_flat))
-        proposal = torch.full_like(match, -1).scatter_reduce_(
-            0, slot_flat, torch.where(ok.view(shape), pair_gt, -1).reshape(-1), "amax"
-        )
+        best = torch.full_like(match, -1).scatter_reduce_(0, slot_flat, key, "amax")
+        proposal = torch.where(best >= 0, best & _GT_MASK, num_gt)
         # 2) highest rank (smallest) among unresolved detections that qualify for each
         # ground truth: a proposal is final when that is the proposer itself.
-        blocker = torch.full(held.shape, no_rank, dtype=torch.int64, device=device)
+        blocker = torch.full(free_gt.shape, no_rank, dtype=torch.int64, device=device)
         blocker.scatter_reduce_(
             0, gt_flat, torch.where(open_pair.view(shape), pair_rank, no_rank).reshape(-1), "amin"
         )
-        column = torch.where(proposal >= 0, proposal, num_gt)
-        column_flat = row_base + column
-        crowd = crowd_ext.index_select(0, column)
-        now = ~final & (crowd | (blocker.index_select(0, column_flat) >= slot_rank_ta))
+        column_flat = row_base + proposal
+        crowd = crowd_ext.index_select(0, proposal)
+        now = unresolved & (crowd | (blocker.index_select(0, column_flat) >= slot_rank_ta))
         # 3) final detections hold their (non-crowd) ground truths.
         match = torch.where(now, proposal, match)
-        final |= now
-        held.scatter_(0, torch.where(now & ~crowd, column_flat, sink), True)
+        unresolved &= ~now
+        free_gt.scatter_(0, torch.where(now & ~crowd, column_flat, sink), False)
         # 4) an unresolved detection whose qualifying truths are all held now gets none
         # (those are held by higher-ranked detections, so greedy leaves it unmatched).
-        left = open_pair & ~final.index_select(0, slot_flat)
-        left &= pair_crowd | ~held.index_select(0, gt_flat)
-        options = torch.zeros_like(match).index_add_(0, slot_flat, left.long())
-        final |= options == 0
-        if bool(final.all()):  # host read: one per round
+        left = open_pair & unresolved.index_select(0, slot_flat)
+        left &= pair_crowd | free_gt.index_select(0, gt_flat)
+        unresolved &= torch.zeros_like(match).index_add_(0, slot_flat, left.long()) > 0
+        if not bool(unresolved.any()):  # host read: one per round
             break
+    match = torch.where(match == num_gt, -1, match)
     return match.view(num_thr, num_area, num_cand)

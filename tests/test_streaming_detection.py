@@ -451,6 +451,17 @@ def test_round_matcher_equals_rank_step_matcher(device: str) -> None:
         assert got.gt_index.device.type == device
 
 
+def test_round_matcher_falls_back_past_its_key_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    # More ground truths than the rounds' key can index: the rank-step matcher answers.
+    import assay.kernels.matching as matching
+
+    monkeypatch.setattr(matching, "_GT_MASK", 3)
+    for seed in range(10):
+        args = _random_matching(seed)
+        want, got = coco_greedy_match(*args), coco_greedy_match_rounds(*args)
+        assert torch.equal(got.gt_index, want.gt_index), seed
+
+
 def test_round_matcher_empty(device: str) -> None:
     e = torch.zeros(0, dtype=torch.long, device=device)
     m = coco_greedy_match_rounds(

@@ -2,7 +2,7 @@
 
 The evaluator only selects rows, builds group keys and hands whole columns to the
 kernels: ``group_pairs`` + ``coco_box_iou_pairs`` (IoU of every detection with every
-ground truth of its image and category), ``coco_greedy_match`` and
+ground truth of its image and category), ``coco_greedy_match_rounds`` and
 ``coco_accumulate``. The 12 stats are computed from the arrays with pycocotools' own
 numpy reductions.
 """
@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ...kernels.boxes import coco_box_iou_pairs
-from ...kernels.matching import coco_greedy_match, group_pairs, rank_within_groups
+from ...kernels.matching import coco_greedy_match_rounds, group_pairs, rank_within_groups
 from ...kernels.ranking import accumulation_order, coco_accumulate, detection_order
 from ..device import resolve_device
 from ..tables import Catalog, DetectionTable, GroundTruthTable
@@ -169,7 +169,9 @@ def evaluate_detection_tables(
     gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < area_lo) | (gt_area[None, :] > area_hi)
     dt_outside = (dt_area[None, :] < area_lo) | (dt_area[None, :] > area_hi)
     iou_thr = torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=f64, device=dev)
-    matches = coco_greedy_match(pair_dt, pair_gt, pair_iou, rank, gt_crowd, gt_ignore, iou_thr)
+    matches = coco_greedy_match_rounds(
+        pair_dt, pair_gt, pair_iou, rank, gt_crowd, gt_ignore, iou_thr
+    )
 
     num_area = len(params.areaRng)
     counted_seg = torch.where(~gt_ignore, gt_seg[None, :], num_seg)  # ignored -> sink bin

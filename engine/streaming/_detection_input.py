@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -351,21 +352,24 @@ def _fast_list_batch(
                 raise _BulkCheckError
     crowds = [t.get("iscrowd") for t in target]
     areas = [t.get("area") for t in target]
-    for optional in (crowds, areas):
-        given = [g if x is None else x.shape[0] for x, g in zip(optional, gt_counts, strict=True)]
+    for column in (crowds, areas):
+        given = [g if x is None else x.shape[0] for x, g in zip(column, gt_counts, strict=True)]
         same &= given == gt_counts
     if not same:
         raise _BulkCheckError
-    crowd_parts = [
-        torch.zeros(g, dtype=torch.int64, device=device) if x is None else x
-        for x, g in zip(crowds, gt_counts, strict=True)
-        if g or x is not None
-    ]
-    area_parts = [
-        torch.zeros(g, dtype=torch.float64, device=device) if x is None else x
-        for x, g in zip(areas, gt_counts, strict=True)
-        if g or x is not None
-    ]
+    num_gt = sum(gt_counts)
+
+    def optional(parts: list[Any], dtype: torch.dtype) -> list[Tensor]:
+        if all(x is None for x in parts):  # one column of zeros, not one per image
+            return [torch.zeros(num_gt, dtype=dtype, device=device)] if num_gt else []
+        return [
+            torch.zeros(g, dtype=dtype, device=device) if x is None else x
+            for x, g in zip(parts, gt_counts, strict=True)
+            if g or x is not None
+        ]
+
+    crowd_parts = optional(crowds, torch.int64)
+    area_parts = optional(areas, torch.float64)
     batch = _assemble(
         len(preds),
         dt_counts,
@@ -470,11 +474,10 @@ def _assemble(
             raise _BulkCheckError
         return t
 
-    num_dt, num_gt = sum(dt_counts), sum(gt_counts)
-    counts = torch.tensor([dt_counts, gt_counts], dtype=i64).to(device, non_blocking=True)
-    images = torch.arange(num_images, device=device)
-    dt_image = images.repeat_interleave(counts[0], output_size=num_dt)
-    gt_image = images.repeat_interleave(counts[1], output_size=num_gt)
+    # Image of each row from the host counts (free on the CPU, one copy to a GPU).
+    images = np.arange(num_images, dtype=np.int64)
+    dt_image = torch.from_numpy(np.repeat(images, dt_counts)).to(device, non_blocking=True)
+    gt_image = torch.from_numpy(np.repeat(images, gt_counts)).to(device, non_blocking=True)
     score = joined(scores, f64, None)
     label = joined(labels, i64, _INT_DTYPES)
     gt_label = joined(gt_labels, i64, _INT_DTYPES)

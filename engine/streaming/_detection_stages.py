@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -56,6 +56,7 @@ __all__ = [
     "SIZE_COLUMNS",
     "MapConfig",
     "compute_results",
+    "constants",
     "state_specs",
     "update_rows",
 ]
@@ -102,24 +103,24 @@ class MapConfig:
             iouThrs=self.iou_thresholds, recThrs=self.rec_thresholds, maxDets=self.max_dets
         )
 
-    @property
+    @cached_property
     def modes(self) -> tuple[str, ...]:
         """Matchings kept per detection: the average's, plus per class for micro."""
         if self.average == "macro":
             return ("macro",)
         return ("micro", "macro") if self.class_metrics else ("micro",)
 
-    @property
+    @cached_property
     def num_areas(self) -> int:
         """Area ranges (pycocotools' four)."""
         return len(self.params.areaRng)
 
-    @property
+    @cached_property
     def num_bits(self) -> int:
         """Flag bits per detection: A area flags, then 2 x T x A match flags."""
         return self.num_areas * (1 + 2 * len(self.iou_thresholds))
 
-    @property
+    @cached_property
     def num_words(self) -> int:
         """int64 words per detection for the flag bits."""
         return math.ceil(self.num_bits / 64)
@@ -194,14 +195,42 @@ def _check_values(batch: DetectionBatch) -> None:
         )
 
 
-@lru_cache(maxsize=16)
-def _constants(cfg: MapConfig, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
-    """Area-range bounds ``(A, 1)`` (low, high) and clipped IoU thresholds ``(T,)``."""
+class _Constants(NamedTuple):
+    """Per-configuration tensors, made once per device.
+
+    Attributes:
+        lo: ``(A, 1)`` float64 lower bound of each area range.
+        hi: ``(A, 1)`` float64 upper bound.
+        thr: ``(T,)`` float64 IoU thresholds, clipped as pycocotools does.
+        area_bit: ``(A, 1)`` int64 ``0..A-1``: the bit of each area flag.
+        area_row: ``(T * A, 1)`` int64 area range of each (threshold, area) row.
+        word: ``(2 * T * A,)`` int64 word of each match flag.
+        shift: ``(2 * T * A, 1)`` int64 bit of each match flag inside its word.
+    """
+
+    lo: Tensor
+    hi: Tensor
+    thr: Tensor
+    area_bit: Tensor
+    area_row: Tensor
+    word: Tensor
+    shift: Tensor
+
+
+def constants(cfg: MapConfig, device: torch.device) -> _Constants:
+    """The configuration's constant tensors on ``device`` (the metric keeps them)."""
     params = cfg.params
-    lo = torch.tensor([r[0] for r in params.areaRng], dtype=_F64, device=device)[:, None]
-    hi = torch.tensor([r[1] for r in params.areaRng], dtype=_F64, device=device)[:, None]
-    thr = torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=_F64, device=device)
-    return lo, hi, thr
+    num_area, ta = cfg.num_areas, cfg.num_areas * len(params.iouThrs)
+    position = num_area + torch.arange(2 * ta, device=device)
+    return _Constants(
+        lo=torch.tensor([r[0] for r in params.areaRng], dtype=_F64, device=device)[:, None],
+        hi=torch.tensor([r[1] for r in params.areaRng], dtype=_F64, device=device)[:, None],
+        thr=torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=_F64, device=device),
+        area_bit=torch.arange(num_area, device=device)[:, None],
+        area_row=(torch.arange(ta, device=device) % num_area)[:, None],
+        word=torch.div(position, 64, rounding_mode="floor"),
+        shift=(position % 64)[:, None],
+    )
 
 
 def _group_keys(image: Tensor, label: Tensor, mode: str) -> Tensor:
@@ -212,7 +241,9 @@ def _group_keys(image: Tensor, label: Tensor, mode: str) -> Tensor:
     return image if mode == "micro" else (image << 32) | (label & 0xFFFF_FFFF)
 
 
-def _ranks(batch: DetectionBatch, cfg: MapConfig) -> dict[str, Tensor]:
+def _ranks(
+    batch: DetectionBatch, cfg: MapConfig, groups: dict[str, Tensor]
+) -> dict[str, Tensor]:
     """Rank of each detection in its group by descending score (ties: input order).
 
     For ``segm`` alone, detections of images without ground truth get -1 (not
@@ -222,7 +253,7 @@ def _ranks(batch: DetectionBatch, cfg: MapConfig) -> dict[str, Tensor]:
     by_score = torch.sort(batch.dt_score, descending=True, stable=True).indices
     ranks = {}
     for mode in cfg.modes:
-        group = _group_keys(image, batch.dt_label, mode)
+        group = groups[mode]
         by_group = by_score.index_select(
             0, torch.sort(group.index_select(0, by_score), stable=True).indices
         )
@@ -243,9 +274,8 @@ class _Pairs:
         column: ``(P,)`` position of the ground truth inside its group.
     """
 
-    def __init__(self, batch: DetectionBatch, mode: str) -> None:
+    def __init__(self, batch: DetectionBatch, mode: str, dt_key: Tensor) -> None:
         gt_key = _group_keys(batch.gt_image, batch.gt_label, mode)
-        dt_key = _group_keys(batch.dt_image, batch.dt_label, mode)
         if mode == "micro":  # ground truths are already grouped by image
             self.dt, self.gt = group_pairs(dt_key, gt_key)
             sorted_key, order = gt_key, None
@@ -375,7 +405,7 @@ def _padded(masks: list[Tensor], chunk: list[int], pixels: int, ftype: torch.dty
 
 
 def _pack_flags(
-    outside: Tensor, matches: GreedyMatches, gt_ignore: Tensor, num_words: int
+    outside: Tensor, matches: GreedyMatches, gt_ignore: Tensor, num_words: int, c: _Constants
 ) -> Tensor:
     """Bit words per detection: area flags, then counted / ignored match per (t, a).
 
@@ -386,26 +416,22 @@ def _pack_flags(
     num_area, num_det = outside.shape
     device = outside.device
     flags = torch.zeros((num_det, num_words), dtype=_I64, device=device)
-    shifts = torch.arange(num_area, device=device)[:, None]
-    flags[:, 0] = (outside.long() << shifts).sum(0)
+    flags[:, 0] = (outside.long() << c.area_bit).sum(0)
     num_thr, _, num_cand = matches.gt_index.shape
     if num_cand == 0:
         return flags
     ta = num_thr * num_area
     gt_index = matches.gt_index.reshape(ta, num_cand)
-    area_row = torch.arange(ta, device=device) % num_area
-    flat = area_row[:, None] * gt_ignore.shape[1] + gt_index.clamp(min=0)
+    flat = c.area_row * gt_ignore.shape[1] + gt_index.clamp(min=0)
     ignored = gt_ignore.reshape(-1).index_select(0, flat.reshape(-1)).view(ta, num_cand)
     matched = gt_index >= 0
     bits = torch.cat((matched & ~ignored, matched & ignored)).long()  # (2TA, S)
-    position = num_area + torch.arange(2 * ta, device=device)
-    word, shift = torch.div(position, 64, rounding_mode="floor"), position % 64
     packed = torch.zeros((num_words, num_cand), dtype=_I64, device=device)
-    packed.index_add_(0, word, bits << shift[:, None])  # distinct bits: sum == or
+    packed.index_add_(0, c.word, bits << c.shift)  # distinct bits: sum == or
     return flags.index_add_(0, matches.det_index, packed.t())
 
 
-def update_rows(batch: DetectionBatch, cfg: MapConfig) -> dict[str, Tensor]:
+def update_rows(batch: DetectionBatch, cfg: MapConfig, c: _Constants) -> dict[str, Tensor]:
     """Match one batch and return the rows it adds to every state.
 
     Host reads: the pending value checks; per matching (``macro`` / ``micro``) the
@@ -417,15 +443,17 @@ def update_rows(batch: DetectionBatch, cfg: MapConfig) -> dict[str, Tensor]:
     Args:
         batch: the checked input.
         cfg: the metric's options.
+        c: :func:`constants` of ``cfg`` on the batch's device.
 
     Returns:
         State name -> rows to append (see :func:`state_specs`).
     """
     _check_values(batch)
     device = batch.dt_image.device
-    lo, hi, thr = _constants(cfg, device)
+    lo, hi = c.lo, c.hi
     max_det = cfg.max_dets[-1]
-    ranks = _ranks(batch, cfg)
+    groups = {m: _group_keys(batch.dt_image, batch.dt_label, m) for m in cfg.modes}
+    ranks = _ranks(batch, cfg, groups)
     crowd = batch.gt_crowd
     masks = _mask_overlaps(batch) if "segm" in cfg.iou_types else None
 
@@ -439,19 +467,18 @@ def update_rows(batch: DetectionBatch, cfg: MapConfig) -> dict[str, Tensor]:
             gt_default_area = batch.gt_box[:, 2] * batch.gt_box[:, 3]
     gt_area = torch.where(batch.gt_area > 0, batch.gt_area, gt_default_area)
     gt_ignore = crowd[None, :] | (gt_area[None, :] < lo) | (gt_area[None, :] > hi)  # (A, G)
-    area_bit = torch.arange(cfg.num_areas, device=device)[:, None]
 
     rows: dict[str, Tensor] = {
         "det_score": batch.dt_score,
         "det_label": batch.dt_label,
         "gt_label": batch.gt_label,
-        "gt_ignore": (gt_ignore.long() << area_bit).sum(0).to(torch.uint8),
+        "gt_ignore": (gt_ignore.long() << c.area_bit).sum(0).to(torch.uint8),
     }
     pair_counts: list[int] = []
     for mode in cfg.modes:
         rank = ranks[mode]
         rows[f"det_rank_{mode}"] = rank.to(_I32)
-        pairs = _Pairs(batch, mode)
+        pairs = _Pairs(batch, mode, groups[mode])
         candidate = ((rank >= 0) & (rank < max_det)).index_select(0, pairs.dt)
         pair_crowd = crowd.index_select(0, pairs.gt)
         keep = None
@@ -475,11 +502,11 @@ def update_rows(batch: DetectionBatch, cfg: MapConfig) -> dict[str, Tensor]:
                     pair_crowd,
                 )
             matches = coco_greedy_match_rounds(
-                pairs.dt, pairs.gt, torch.where(candidate, iou, -1.0), rank, crowd, gt_ignore, thr
+                pairs.dt, pairs.gt, torch.where(candidate, iou, -1.0), rank, crowd, gt_ignore, c.thr
             )
             outside = (dt_area[iou_type][None, :] < lo) | (dt_area[iou_type][None, :] > hi)
             rows[f"det_flags_{iou_type}_{mode}"] = _pack_flags(
-                outside, matches, gt_ignore, cfg.num_words
+                outside, matches, gt_ignore, cfg.num_words, c
             )
             if keep is not None:
                 rows[f"pair_iou_{iou_type}"] = iou.index_select(0, keep)
@@ -512,18 +539,25 @@ def _unpack_flags(flags: Tensor, num_thr: int, num_area: int) -> tuple[Tensor, G
     """Area flags ``(A, D)`` and matches against the two pseudo ground truths.
 
     Pseudo ground truth 0 is counted in every area range, 1 is ignored in every one.
+    Single bits are read from the words' bytes (little-endian: byte ``b`` of a word
+    holds its bits ``8b .. 8b + 7``), which keeps the temporaries small.
     """
     device = flags.device
-    outside = ((flags[:, 0][None, :] >> torch.arange(num_area, device=device)[:, None]) & 1).bool()
+    num_det, num_words = flags.shape
     ta = num_thr * num_area
+    byte = flags.view(torch.uint8).view(num_det, 8 * num_words)
+    area_bit = torch.arange(num_area, device=device, dtype=torch.uint8)[:, None]
+    outside = ((byte[:, 0][None, :] >> area_bit) & 1).bool()  # area flags: bits 0..A-1 (A <= 8)
+    # Detections with any match flag (bits A .. A + 2TA - 1).
     position = num_area + torch.arange(2 * ta, device=device)
-    word, shift = torch.div(position, 64, rounding_mode="floor"), position % 64
-    mask = torch.zeros(flags.shape[1], dtype=_I64, device=device)
-    mask.index_add_(0, word, torch.ones_like(shift) << shift)
+    word = torch.div(position, 64, rounding_mode="floor")
+    mask = torch.zeros(num_words, dtype=torch.int64, device=device)
+    mask.index_add_(0, word, torch.ones_like(position) << (position % 64))
     det_index = torch.nonzero(((flags & mask) != 0).any(1)).squeeze(1)
-    bits = (flags.index_select(0, det_index).index_select(1, word) >> shift) & 1  # (S, 2TA)
-    counted, ignored = bits[:, :ta].t().bool(), bits[:, ta:].t().bool()
-    gt_index = torch.where(counted, 0, torch.where(ignored, 1, -1))
+    sel = byte.index_select(0, det_index)  # (S, 8 W)
+    bits = (sel.index_select(1, position // 8) >> (position % 8).to(torch.uint8)) & 1  # (S, 2TA)
+    code = (bits[:, :ta] + 2 * bits[:, ta:]).t().long()  # 0 none, 1 counted, 2 ignored
+    gt_index = torch.tensor([-1, 0, 1], device=device).index_select(0, code.reshape(-1))
     return outside, GreedyMatches(det_index, gt_index.reshape(num_thr, num_area, -1))
 
 
