@@ -204,10 +204,10 @@ def _check_rows(t: torch.Tensor, name: str, *, unit: bool) -> None:
     """
     rows = max(1, _CHUNK_ELEMENTS // max(t.shape[1], 1))
     for start in range(0, t.shape[0], rows):
-        block = t[start : start + rows]
-        bad = ~torch.isfinite(block).all(dim=1)
+        lo, hi = torch.aminmax(t[start : start + rows], dim=1)  # NaN propagates
+        bad = ~(torch.isfinite(lo) & torch.isfinite(hi))
         if unit:
-            bad |= (block != 0).sum(dim=1) == 0
+            bad |= (lo == 0) & (hi == 0)
         if bool(bad.any()):
             row = start + int(torch.nonzero(bad)[0, 0])
             what = "finite, non-zero vectors" if unit else "finite"
@@ -223,16 +223,18 @@ def _as_str_list(ids: Any, name: str, n: int) -> list[str]:
     out = list(ids)
     if len(out) != n:
         raise ValueError(f"Expected `{name}` to hold {n} ids (one per row), but got {len(out)}")
-    for i, item in enumerate(out):
-        if not isinstance(item, str):
-            raise TypeError(
-                f"Expected `{name}` to hold str ids, but got {type(item).__name__} "
-                f"(first offending item: {name}[{i}] = {item!r})"
-            )
+    if not all(isinstance(item, str) for item in out):
+        i, item = next((i, v) for i, v in enumerate(out) if not isinstance(v, str))
+        raise TypeError(
+            f"Expected `{name}` to hold str ids, but got {type(item).__name__} "
+            f"(first offending item: {name}[{i}] = {item!r})"
+        )
     return out
 
 
 def _check_unique(ids: list[str], name: str) -> None:
+    if len(set(ids)) == len(ids):
+        return
     seen: set[str] = set()
     for item in ids:
         if item in seen:
