@@ -1,31 +1,31 @@
 """Diversity kernels: nearest-center distances, k-center greedy (core-set), k-means++ seeds.
 
-Everything works on ``(N, D)`` float embeddings in chunks of rows: no ``N x N`` (or
-``N x M``) matrix is ever held beyond one chunk. Distances are squared Euclidean.
+Everything works on ``(N, D)`` float embeddings with ``O(N)`` state: no ``N x N``
+(or ``N x M``) matrix is ever held beyond one chunk of rows.
 
-Precision. Two forms are used, each where it is the better one:
+Precision. Two forms of the Euclidean distance are used, each where it is better:
 
-- ``min_sq_distances`` (``N`` points against ``M`` centers): up to ``32`` centers,
-  one exact pass ``sum((x - c)^2)`` per center (exact ties go to the lowest center
-  index). Beyond, it finds the nearest center with the expanded form
-  ``|c|^2 - 2 x.c`` (``|x|^2`` is common to all centers) on one matrix product per
-  chunk, both sides shifted by the centers' mean first to keep the cancellation
-  small, then measures the distance to that center exactly. Either way the distance
-  returned is exact up to ``~D`` roundings (relative error about ``1e-6`` in float32,
-  ``1e-15`` in float64; a point equal to a center gets exactly 0). With the expanded
-  form only the *choice* between centers whose squared distances differ by less
-  than about ``eps * (|x - mean|^2 + |c - mean|^2)`` may differ from exact
+- the exact form ``sum((x - c)^2)`` (exact up to ``~D`` roundings, relative error
+  about ``1e-6`` in float32 and ``1e-15`` in float64; exactly 0 for a point equal
+  to a center; equal for equal rows): ``min_sq_distances`` up to 32 centers, and,
+  as ``torch.cdist`` with ``compute_mode="donot_use_mm_for_euclid_dist"`` (its
+  square root, fused in one parallel pass), ``k_center_greedy`` and
+  ``kmeans_plus_plus`` for their one-center-per-step updates: a running ``(N,)``
+  minimum, one read of ``x`` per step, measured here as fast as a matrix-vector
+  product and, being one parallel region rather than one per chunk, far less
+  sensitive to a busy CPU;
+- the expanded form ``|c|^2 - 2 x.c`` (``|x|^2`` is common to all centers), one
+  matrix product per chunk of rows, both sides shifted by the centers' mean first
+  to keep the cancellation small: ``min_sq_distances`` with more than 32 centers
+  uses it to *choose* the nearest center, then measures the distance to that center
+  exactly. Only the choice between centers whose squared distances differ by less
+  than about ``eps * (|x - mean|^2 + |c - mean|^2)`` may then differ from exact
   arithmetic (and exact ties may go to either center).
-- ``k_center_greedy`` and ``kmeans_plus_plus`` add one center at a time; each step
-  updates a running ``(N,)`` minimum with ``sum((x - c)^2)`` over chunks of rows that
-  stay in cache: exact up to the same ``~D`` roundings, exactly 0 for duplicates, and
-  on this CPU faster than a matrix-vector product (one read of ``x`` per step, no
-  ``N x D`` temporary beyond one chunk). The picks agree with a float64 brute force
-  except where two candidates' distances differ by less than about ``1e-6`` relative
-  (float32).
 
-Ties go to the lowest index (``argmax``/``argmin`` return the first extreme). No
-host synchronisation: ``k`` steps of tensor work on the input's device.
+The k-center picks therefore agree with a float64 brute force except where two
+candidates' distances differ by less than about ``1e-6`` relative (float32). Ties go
+to the lowest index (``argmax``/``argmin`` return the first extreme). No host
+synchronisation: ``k`` steps of tensor work on the input's device.
 
 Preconditions (not checked: kernels trust their callers): ``x`` is floating point
 without NaN/inf; index tensors hold valid, distinct int64 indexes on ``x``'s device;
@@ -42,9 +42,9 @@ from torch import Tensor
 
 __all__ = ["KCenterResult", "k_center_greedy", "kmeans_plus_plus", "min_sq_distances"]
 
-_CPU_CHUNK = 1 << 20  # elements of a (rows, D) or (rows, M) temporary on the CPU: in cache
+_CPU_CHUNK = 1 << 22  # elements of a (rows, D) or (rows, M) temporary on the CPU
 _CUDA_CHUNK = 1 << 26  # on a GPU: large enough that launch overhead vanishes
-_EXACT_MAX_CENTERS = 32  # up to this many centers, one exact pass per center
+_EXACT_MAX_CENTERS = 32  # up to this many centers, exact distances to all of them
 
 
 class KCenterResult(NamedTuple):
@@ -78,7 +78,7 @@ def min_sq_distances(
     Args:
         x: ``(N, D)`` float points.
         centers: ``(M, D)`` float centers, same dtype and device.
-        chunk_size: rows of ``x`` per chunk (default: about ``2**20`` elements of the
+        chunk_size: rows of ``x`` per chunk (default: about ``2**22`` elements of the
             ``(rows, M)`` distance block on the CPU, ``2**26`` on CUDA).
 
     Returns:
@@ -100,7 +100,7 @@ def min_sq_distances(
             torch.full((n,), -1, dtype=torch.int64, device=x.device),
         )
     if m <= _EXACT_MAX_CENTERS:
-        return _min_sq_exact(x, centers, _rows_per_chunk(x, x.shape[1], chunk_size))
+        return _min_sq_exact(x, centers, _rows_per_chunk(x, m * x.shape[1], chunk_size))
     mu = centers.mean(dim=0)
     shifted = centers - mu
     cc = (shifted * shifted).sum(dim=1)
@@ -118,37 +118,22 @@ def min_sq_distances(
     return min_sq, argmin
 
 
+def _distances(x: Tensor, centers: Tensor) -> Tensor:
+    """``(N, M)`` exact Euclidean distances ``sqrt(sum((x - c)^2))`` (no matmul shortcut)."""
+    return torch.cdist(x, centers, compute_mode="donot_use_mm_for_euclid_dist")
+
+
 def _min_sq_exact(x: Tensor, centers: Tensor, rows: int) -> tuple[Tensor, Tensor]:
-    """One exact ``sum((x - c)^2)`` pass per center; strict ``<`` keeps the lowest index."""
+    """Exact ``sum((x - c)^2)`` to every center, chunk by chunk; ties -> lowest center index."""
     n = x.shape[0]
-    min_sq = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
-    argmin = torch.zeros(n, dtype=torch.int64, device=x.device)
-    buf = x.new_empty((min(rows, n), x.shape[1]))
-    sq = x.new_empty(min(rows, n))
-    for j in range(centers.shape[0]):
-        center = centers[j]
-        for start in range(0, n, rows):
-            xc = x[start : start + rows]
-            b, s = buf[: xc.shape[0]], sq[: xc.shape[0]]
-            torch.sub(xc, center, out=b)
-            torch.sum(b.square_(), dim=1, out=s)
-            closer = s < min_sq[start : start + rows]
-            min_sq[start : start + rows] = torch.where(closer, s, min_sq[start : start + rows])
-            argmin[start : start + rows].masked_fill_(closer, j)
+    min_sq = torch.empty(n, dtype=x.dtype, device=x.device)
+    argmin = torch.empty(n, dtype=torch.int64, device=x.device)
+    for start in range(0, n, rows):
+        diff = x[start : start + rows].unsqueeze(1) - centers  # (rows, M, D)
+        sq, near = diff.square_().sum(dim=2).min(dim=1)
+        min_sq[start : start + rows] = sq
+        argmin[start : start + rows] = near
     return min_sq, argmin
-
-
-def _update_min_sq(x: Tensor, center: Tensor, min_sq: Tensor, rows: int, buf: Tensor) -> None:
-    """``min_sq = minimum(min_sq, |x - center|^2)`` in place, chunk by chunk (exact form)."""
-    sq = buf.new_empty(buf.shape[0])
-    for start in range(0, x.shape[0], rows):
-        xc = x[start : start + rows]
-        b, s = buf[: xc.shape[0]], sq[: xc.shape[0]]
-        torch.sub(xc, center, out=b)
-        b.square_()
-        torch.sum(b, dim=1, out=s)
-        part = min_sq[start : start + rows]
-        torch.minimum(part, s, out=part)
 
 
 def k_center_greedy(
@@ -163,8 +148,9 @@ def k_center_greedy(
 
     Each pick is the point farthest from everything selected so far (``initial``,
     e.g. the labeled set, plus earlier picks); ties go to the lowest index. A running
-    ``(N,)`` minimum squared distance is kept and updated with one pass over ``x``
-    per pick; memory is ``O(N + chunk)``, never ``N x N``.
+    ``(N,)`` minimum distance is kept and updated with one exact-distance pass over
+    ``x`` per pick (``cdist`` against the new center); memory is ``O(N)`` plus one
+    chunk for the distances to ``initial``, never ``N x N``.
 
     Args:
         x: ``(N, D)`` float embeddings.
@@ -173,8 +159,9 @@ def k_center_greedy(
             picked. Default: none.
         first: without ``initial``, the first pick (default 0; pass a seeded random
             index for a random start). Must be ``None`` when ``initial`` is given.
-        chunk_size: rows per chunk (default: about ``2**20`` elements on the CPU,
-            ``2**26`` on CUDA).
+        chunk_size: rows per chunk for the distances to ``initial`` (default: about
+            ``2**22`` elements of the ``(rows, len(initial))`` block on the CPU,
+            ``2**26`` on CUDA); the per-pick updates need no chunks.
 
     Returns:
         ``KCenterResult(indices (k,) int64, radii (k,))``.
@@ -201,23 +188,33 @@ def k_center_greedy(
     radii = torch.empty(k, dtype=x.dtype, device=x.device)
     if k == 0:
         return KCenterResult(indices, radii)
-    rows = _rows_per_chunk(x, x.shape[1], chunk_size)
-    buf = x.new_empty((min(rows, n), x.shape[1]))
     if initial is not None and num_initial > 0:
-        min_sq = min_sq_distances(x, x.index_select(0, initial), chunk_size=chunk_size)[0]
-        min_sq.index_fill_(0, initial, -math.inf)
-        pick = min_sq.argmax().view(1)
+        dist = _initial_distances(x, x.index_select(0, initial), chunk_size)
+        dist.index_fill_(0, initial, -math.inf)
+        pick = dist.argmax().view(1)
     else:
-        min_sq = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
+        dist = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
         pick = torch.full((1,), 0 if first is None else first, dtype=torch.int64, device=x.device)
     for j in range(k):
         if j > 0:
-            pick = min_sq.argmax().view(1)
+            pick = dist.argmax().view(1)
         indices[j : j + 1] = pick
-        radii[j : j + 1] = min_sq.index_select(0, pick).sqrt()
-        _update_min_sq(x, x.index_select(0, pick), min_sq, rows, buf)
-        min_sq.index_fill_(0, pick, -math.inf)
+        radii[j : j + 1] = dist.index_select(0, pick)
+        torch.minimum(dist, _distances(x, x.index_select(0, pick)).squeeze(1), out=dist)
+        dist.index_fill_(0, pick, -math.inf)
     return KCenterResult(indices, radii)
+
+
+def _initial_distances(x: Tensor, centers: Tensor, chunk_size: int | None) -> Tensor:
+    """Distance to the nearest of ``centers``, in the same exact form as the per-pick updates."""
+    m = centers.shape[0]
+    if m > _EXACT_MAX_CENTERS:
+        return min_sq_distances(x, centers, chunk_size=chunk_size)[0].sqrt_()
+    rows = _rows_per_chunk(x, m * x.shape[1], chunk_size)
+    out = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
+    for start in range(0, x.shape[0], rows):
+        out[start : start + rows] = _distances(x[start : start + rows], centers).amin(dim=1)
+    return out
 
 
 def kmeans_plus_plus(
@@ -235,7 +232,8 @@ def kmeans_plus_plus(
         x: ``(N, D)`` float points.
         k: number of seeds; ``min(k, N)`` are returned.
         generator: a ``torch.Generator`` on ``x``'s device (default: the global RNG).
-        chunk_size: rows per chunk of the distance updates.
+        chunk_size: unused (the per-seed updates need no chunks); kept for symmetry
+            with the other kernels.
 
     Returns:
         ``(k,)`` int64 distinct row indices of ``x``, in the order drawn.
@@ -252,20 +250,18 @@ def kmeans_plus_plus(
     seeds = torch.empty(k, dtype=torch.int64, device=x.device)
     if k == 0:
         return seeds
-    rows = _rows_per_chunk(x, x.shape[1], chunk_size)
-    buf = x.new_empty((min(rows, n), x.shape[1]))
-    min_sq = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
+    dist = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
     free = torch.ones(n, dtype=x.dtype, device=x.device)  # 1 for points not yet chosen
     pick = torch.randint(n, (1,), generator=generator, device=x.device)
     tiny = torch.finfo(x.dtype).tiny
     for j in range(k):
         if j > 0:
-            # Scale by the max (no overflow in the sum); all zero -> uniform over the free.
-            weights = min_sq / min_sq.amax().clamp_min(tiny)
-            weights = weights + free * (weights.sum() <= 0)
+            # D^2 scaled by its max (no overflow in the sum); all zero -> uniform over the free.
+            weights = dist / dist.amax().clamp_min(tiny)
+            weights = weights.square_() + free * (weights.sum() <= 0)
             pick = torch.multinomial(weights, 1, generator=generator)
         seeds[j : j + 1] = pick
-        _update_min_sq(x, x.index_select(0, pick), min_sq, rows, buf)
-        min_sq.index_fill_(0, pick, 0.0)
+        torch.minimum(dist, _distances(x, x.index_select(0, pick)).squeeze(1), out=dist)
+        dist.index_fill_(0, pick, 0.0)
         free.index_fill_(0, pick, 0.0)
     return seeds
