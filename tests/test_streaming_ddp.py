@@ -12,8 +12,6 @@ and both types with the extended summary (``ious``, ``precision``, ...). After
 
 from __future__ import annotations
 
-import socket
-from pathlib import Path
 from typing import Any
 
 import assay
@@ -21,24 +19,16 @@ import pytest
 import streaming_ddp_detection_worker as worker
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
+from ddp_launch import spawn_ranks
 
 pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="needs torch.distributed gloo"
 )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def rank_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    out = tmp_path_factory.mktemp("ddp_map")
-    mp.spawn(worker.run, args=(_free_port(), str(out)), nprocs=worker.WORLD_SIZE, join=True)
-    return [torch.load(Path(out) / f"rank{r}.pt") for r in range(worker.WORLD_SIZE)]
+    return spawn_ranks(worker.run, tmp_path_factory.mktemp("ddp_map"), worker.WORLD_SIZE)
 
 
 @pytest.fixture(scope="module")
