@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["check_int", "first_index", "integer_tensor", "same_shape"]
+__all__ = ["check_int", "check_label_values", "first_index", "integer_tensor", "same_shape"]
 
 _WIDEN = {torch.uint16: torch.int32, torch.uint32: torch.int64, torch.uint64: torch.int64}
 
@@ -60,3 +60,23 @@ def first_index(bad: Tensor) -> tuple[int, ...]:
     """Index (C order) of the first True of a non-empty mask (error path only)."""
     flat = int(torch.nonzero(bad.reshape(-1))[0, 0])
     return tuple(int(i) for i in np.unravel_index(flat, tuple(bad.shape)))
+
+
+def check_label_values(
+    labels: Tensor, name: str, num_classes: int, ignore_index: int | None
+) -> None:
+    """ValueError naming the first label outside ``[0, num_classes)`` that is not ``ignore_index``.
+
+    One host read (``any``), plus the error path's; callers may skip it when a cheaper
+    range check (``aminmax``) already shows every label in range.
+    """
+    bad = (labels < 0) | (labels >= num_classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    if bool(bad.any()):
+        where = first_index(bad)
+        extra = "" if ignore_index is None else f" or ignore_index {ignore_index}"
+        raise ValueError(
+            f"Expected `{name}` values in [0, {num_classes}){extra}, "
+            f"but got {int(labels[where])} at index {where}"
+        )

@@ -45,7 +45,7 @@ from ...kernels.segmentation import (
     valor_lite_semantic_scores,
 )
 from ..device import resolve_device
-from ._label_maps import check_int, first_index, integer_tensor, same_shape
+from ._label_maps import check_int, check_label_values, first_index, integer_tensor, same_shape
 
 __all__ = [
     "SEMANTIC_PROTOCOLS",
@@ -285,26 +285,13 @@ def _check_values(
     if target.numel() == 0:
         return
     lo, hi = torch.aminmax(target)
-    ignored: Tensor | None = None
     if int(lo) < 0 or int(hi) >= num_classes:
-        bad = (target < 0) | (target >= num_classes)
-        if ignore_index is not None:
-            ignored = target == ignore_index
-            bad &= ~ignored
-        if bool(bad.any()):
-            where = first_index(bad)
-            extra = "" if ignore_index is None else f" or ignore_index {ignore_index}"
-            raise ValueError(
-                f"Expected `target` values in [0, {num_classes}){extra}, "
-                f"but got {int(target[where])} at index {where}"
-            )
+        check_label_values(target, "target", num_classes, ignore_index)
     lo, hi = torch.aminmax(preds)
     if int(lo) < 0 or int(hi) >= num_classes:
         bad = (preds < 0) | (preds >= num_classes)
         if ignore_index is not None:
-            if ignored is None:
-                ignored = target == ignore_index
-            bad &= ~ignored  # a prediction on an ignored pixel is never read
+            bad &= target != ignore_index  # a prediction on an ignored pixel is never read
         if bool(bad.any()):
             where = first_index(bad)
             raise ValueError(

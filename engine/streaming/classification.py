@@ -49,7 +49,7 @@ from ...kernels.classification import (
     multiclass_average_precision,
 )
 from ...kernels.segmentation import pixel_confusion_matrix
-from ..evaluation._label_maps import check_int, first_index
+from ..evaluation._label_maps import check_int, check_label_values, first_index
 from ..evaluation.semantic import _semantic_update
 from ._metric_base import StreamingMetric, as_tensor, cat_state
 
@@ -122,19 +122,6 @@ def _check_scores(preds: Tensor, num_classes: int, validate: bool) -> None:
             raise ValueError(
                 f"Expected `preds` to hold no NaN, but got NaN at index {first_index(nan)}"
             )
-
-
-def _check_target_values(target: Tensor, num_classes: int, ignore_index: int | None) -> None:
-    bad = (target < 0) | (target >= num_classes)
-    if ignore_index is not None:
-        bad &= target != ignore_index
-    if bool(bad.any()):
-        where = first_index(bad)
-        extra = "" if ignore_index is None else f" or ignore_index {ignore_index}"
-        raise ValueError(
-            f"Expected `target` values in [0, {num_classes}){extra}, "
-            f"but got {int(target[where])} at index {where}"
-        )
 
 
 def _per_key(
@@ -359,7 +346,7 @@ class MulticlassRankingMetrics(StreamingMetric):
         _check_scores(p, self.num_classes, self.validate_args)
         _check_length(p, t)
         if self.validate_args:
-            _check_target_values(t, self.num_classes, self.ignore_index)
+            check_label_values(t, "target", self.num_classes, self.ignore_index)
         cast(list[Tensor], self.scores).append(p.detach().to(self.score_dtype))
         cast(list[Tensor], self.target).append(t)
 
