@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +35,14 @@ def pycocotools_eval() -> Callable[..., Any]:
     """The pycocotools oracle as a fixture (skips when pycocotools is not installed)."""
     pytest.importorskip("pycocotools")
     return run_pycocotools
+
+
+@pytest.fixture
+def faiss_one_thread() -> Iterator[None]:
+    """Small inputs: FAISS's OpenMP threads only contend on a shared CPU (restored after)."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)

@@ -18,13 +18,7 @@ from assay.engine.index import (
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
 
-@pytest.fixture(autouse=True)
-def _faiss_one_thread():
-    """Small inputs: FAISS's OpenMP threads only contend on a shared CPU (restored after)."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("faiss_one_thread")
 
 
 def _blobs(

@@ -5,20 +5,12 @@ from __future__ import annotations
 import json
 import math
 
-import faiss
 import numpy as np
 import pytest
 import torch
 from assay.engine.index import EmbeddingIndex, SearchResult, ivf_nlist
 
-
-@pytest.fixture(autouse=True)
-def _faiss_one_thread():
-    """Small inputs: FAISS's OpenMP threads only contend on a shared CPU (restored after)."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("faiss_one_thread")
 
 
 def _clustered(n: int, d: int, centers: int, seed: int, spread: float = 4.0) -> np.ndarray:
