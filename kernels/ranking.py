@@ -122,6 +122,19 @@ def _recall_threshold_counts(rec_thresholds: Tensor, num_counted: Tensor) -> Ten
     return c
 
 
+def _segment_cumsum(step: Tensor, seg_first: Tensor, segment: Tensor) -> Tensor:
+    """Running sum of ``step`` restarting at each segment (``segment`` nondecreasing).
+
+    ``seg_first[s]`` is the position of segment ``s``'s first element (any valid
+    position for an empty segment, which no element reads).
+    """
+    total = torch.cumsum(step, 0)
+    if step.shape[0] == 0:
+        return total
+    before = (total - step).index_select(0, seg_first)  # sum before each segment
+    return total - before.index_select(0, segment)
+
+
 def coco_accumulate(
     dt_segment: Tensor,
     dt_rank: Tensor,
@@ -201,8 +214,8 @@ def coco_accumulate(
     padded_score = torch.cat((score, score.new_zeros(1)))
     first_score = torch.where(seg_size > 0, padded_score.index_select(0, seg_start), 0.0)
     inside = ~dt_outside  # (A, D)
-    # Counts of plain detections are exact in float32 below 2**24 and cheaper to scan.
-    count_dtype = torch.float32 if num_det < 2**24 else f64
+    # Running counts of plain detections: int32 while they fit (a cheaper scan).
+    count_dtype = torch.int32 if num_det < 2**31 else torch.int64
 
     # Match events: (threshold, area, detection) where the detection matched a ground
     # truth. Row-major nonzero lists them sorted by (t, a, category, position).
@@ -276,34 +289,53 @@ def coco_accumulate(
     env_sink = num_seg * num_rec
     ev_score = score.index_select(0, ev_det)
 
-    shape = (num_thr, num_area, len(max_dets), num_cat, num_rec)
+    # Written straight into pycocotools' layout, one maxDets column per pass.
+    num_max = len(max_dets)
+    shape = (num_thr, num_rec, num_cat, num_area, num_max)
     precision = torch.empty(shape, dtype=f64, device=device)
     scores = torch.empty(shape, dtype=f64, device=device)
-    reached = torch.empty(shape if not in_order else (0,), dtype=torch.bool, device=device)
-    recall = torch.empty(shape[:-1], dtype=f64, device=device)
+    recall = torch.empty((num_thr, num_cat, num_area, num_max), dtype=f64, device=device)
+    absent = counted == 0  # (A, K): -1 everywhere, as pycocotools leaves them
+    # Envelope start: 0, or -1 where nothing is counted (no true positive lands there).
+    start = torch.where(absent, -1.0, 0.0).to(f64)[None, :, :, None]
+    env_init = torch.cat(
+        (start.expand(num_thr, -1, -1, num_rec).reshape(-1), start.new_zeros(1))  # + sink
+    )
+    first_score_ak = torch.where(absent, -1.0, first_score)[..., None]  # (A, K, 1)
+    back = None
+    if not in_order:
+        unsort = [0] * num_rec
+        for position, original in enumerate(rec_order):
+            unsort[original] = position
+        back = torch.tensor(unsort, dtype=torch.int64, device=device)
     for mi, max_det in enumerate(max_dets):
         # Every detection counted as if unmatched: counted iff inside the area range.
-        plain = (inside & (dt_rank < max_det)).to(count_dtype)
-        plain_cum = torch.cumsum(plain, 1).view(-1) if num_det else plain.new_zeros(1)
-        plain_before = torch.where(has_before, plain_cum.index_select(0, before_seg), 0.0)
-        included = ev_rank < max_det
-        tp = (ev_tp & included).to(f64)
-        delta = ev_delta * included
-        both = torch.cumsum(torch.stack((tp, delta)), 1)  # (2, E)
-        if num_ev:
-            both_before_seg = (both - torch.stack((tp, delta))).index_select(1, seg_first)
-            both = both - both_before_seg.index_select(1, ev_seg)
-        both_seg = both
-        tp_seg = both_seg[0]
+        # Detections are cut to max(max_dets): the largest one includes them all.
+        every = max_det >= max(max_dets)
+        plain = inside if every else inside & (dt_rank < max_det)
+        plain_cum = (
+            torch.cumsum(plain, 1, dtype=count_dtype).view(-1)
+            if num_det
+            else torch.zeros(1, dtype=count_dtype, device=device)
+        )
+        plain_before = torch.where(has_before, plain_cum.index_select(0, before_seg), 0)
+        if every:
+            tp, delta = ev_tp.to(f64), ev_delta
+        else:
+            included = ev_rank < max_det
+            tp, delta = (ev_tp & included).to(f64), ev_delta * included
+        tp_seg = _segment_cumsum(tp, seg_first, ev_seg)
+        delta_seg = _segment_cumsum(delta, seg_first, ev_seg)
         counted_seen = (
             plain_cum.index_select(0, ev_upto) - plain_before.index_select(0, ev_ak)
-        ).to(f64) + both_seg[1]
+        ).to(f64) + delta_seg
         pr = tp_seg / ((counted_seen - tp_seg) + tp_seg + _EPS)  # tp / (fp + tp + eps)
         tp_count = tp_seg.long()
         block = block_of_slot.index_select(0, ev_slot_ak + tp_count)
         is_tp = tp > 0
         keep = is_tp & (block >= 0)
-        env = torch.zeros(env_sink + 1, dtype=f64, device=device)
+        # Categories without counted ground truth (no true positives) stay at -1.
+        env = env_init.clone()
         env.scatter_reduce_(0, torch.where(keep, ev_seg * num_rec + block, env_sink), pr, "amax")
         q = env[:-1].view(num_thr, num_area, num_cat, num_rec).flip(-1).cummax(-1).values.flip(-1)
 
@@ -314,31 +346,17 @@ def coco_accumulate(
         score_buf = torch.zeros(score_sink + 1, dtype=f64, device=device)
         score_buf.scatter_(0, torch.where(is_tp, ev_slot + tp_count, score_sink), ev_score)
         by_count = score_buf.index_select(0, read_slot.clamp(max=score_sink).reshape(-1))
-        precision[:, :, mi] = q
-        scores[:, :, mi] = torch.where(
-            thr_counts == 0, first_score[:, None], by_count.view(read_slot.shape)
-        )
-        if not in_order:
-            reached[:, :, mi] = thr_counts <= tp_total[..., None]
-        recall[:, :, mi] = tp_total / counted.to(f64).clamp(min=1)
-
-    if not in_order:
-        # Back to the caller's threshold order. pycocotools fills thresholds in that
-        # order and stops at the first one recall never reaches (IndexError), leaving
-        # the rest 0. With ascending thresholds unreached cells are 0 already.
-        unsort = [0] * num_rec
-        for position, original in enumerate(rec_order):
-            unsort[original] = position
-        back = torch.tensor(unsort, dtype=torch.int64, device=device)
-        filled = reached.index_select(4, back).to(torch.uint8).cummin(-1).values.bool()
-        precision = torch.where(filled, precision.index_select(4, back), 0.0)
-        scores = torch.where(filled, scores.index_select(4, back), 0.0)
-    absent = (counted == 0)[None, :, None, :, None]  # (1, A, 1, K, 1)
-    precision = torch.where(absent, -1.0, precision)
-    scores = torch.where(absent, -1.0, scores)
-    recall = torch.where(absent[..., 0], -1.0, recall)
-    return CocoAccumulation(
-        precision.permute(0, 4, 3, 1, 2).contiguous(),
-        recall.permute(0, 3, 1, 2).contiguous(),
-        scores.permute(0, 4, 3, 1, 2).contiguous(),
-    )
+        at_score = torch.where(thr_counts == 0, first_score_ak, by_count.view(q.shape))
+        if back is not None:
+            # Back to the caller's threshold order. pycocotools fills thresholds in that
+            # order and stops at the first one recall never reaches (IndexError),
+            # leaving the rest 0. With ascending thresholds unreached cells are 0 already.
+            reached = (thr_counts <= tp_total[..., None]).index_select(3, back)
+            filled = reached.to(torch.uint8).cummin(-1).values.bool()
+            q = torch.where(filled, q.index_select(3, back), 0.0)
+            at_score = torch.where(filled, at_score.index_select(3, back), 0.0)
+        precision[..., mi] = q.permute(0, 3, 2, 1)
+        scores[..., mi] = at_score.permute(0, 3, 2, 1)
+        rec = tp_total / counted.to(f64).clamp(min=1)
+        recall[..., mi] = torch.where(absent, -1.0, rec).permute(0, 2, 1)
+    return CocoAccumulation(precision, recall, scores)
