@@ -45,6 +45,7 @@ from .classification import (
     multilabel_roc,
 )
 from .diversity import KCenterResult, k_center_greedy, kmeans_plus_plus, min_sq_distances
+from .gather import take_rows
 from .masks import (
     Rle,
     RleStringError,
@@ -157,6 +158,7 @@ __all__ = [
     "rle_to_strings",
     "segment_reduce",
     "segment_reduce_contiguous",
+    "take_rows",
     "top_k",
     "variation_ratio",
 ]

@@ -118,8 +118,10 @@ def _score_columns(num_stages: int) -> list[str]:
 def _paths(paths: PathsLike) -> list[str]:
     if isinstance(paths, (str, os.PathLike)):
         return [os.fspath(paths)]
-    if isinstance(paths, Sequence) and paths and all(
-        isinstance(p, (str, os.PathLike)) for p in paths
+    if (
+        isinstance(paths, Sequence)
+        and paths
+        and all(isinstance(p, (str, os.PathLike)) for p in paths)
     ):
         return [os.fspath(p) for p in paths]
     raise TypeError(
@@ -389,10 +391,17 @@ def _frame_scores(rows: pa.Table, strategies: tuple[str, ...], keys: bool) -> Fr
     _check_unique(ids)
     frame_ids = np.asarray(ids.to_pylist(), dtype=object)
     n = len(frame_ids)
-    scores = np.stack(
-        [rows.column(c).to_numpy(zero_copy_only=False) for c in _score_columns(len(strategies))],
-        axis=1,
-    ).astype(np.float64) if n else np.zeros((0, len(strategies)))
+    scores = (
+        np.stack(
+            [
+                rows.column(c).to_numpy(zero_copy_only=False)
+                for c in _score_columns(len(strategies))
+            ],
+            axis=1,
+        ).astype(np.float64)
+        if n
+        else np.zeros((0, len(strategies)))
+    )
     if keys:
         lists = rows.column(_KEYS).combine_chunks()
         lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -592,9 +601,7 @@ def _gather_embeddings(
     """Only the rows of the candidates' embedding ids (and labeled ids), filtered on Ray."""
     import ray.data
 
-    wanted = pa.array(
-        sorted(set(fs.embedding_ids.tolist()) | set(labeled_ids or [])), pa.string()
-    )
+    wanted = pa.array(sorted(set(fs.embedding_ids.tolist()) | set(labeled_ids or [])), pa.string())
     ds = ray.data.read_parquet(paths)
     names = ds.schema().names
     if not any(c in names for c in EMBEDDING_ID_COLUMNS) or not any(

@@ -121,9 +121,13 @@ def to_frames_layout(table: pa.Table, *, task: Task = "detection") -> pa.Table:
     rows = np.flatnonzero(present)
     rows = rows[np.argsort(frame_of_row[rows], kind="stable")]
     take = pa.array(rows, pa.int64())
-    structs = pa.StructArray.from_arrays(
-        [table.column(n).combine_chunks().take(take) for n in fields], names=fields
-    ) if fields else pa.array([{}] * 0, pa.struct([]))
+    structs = (
+        pa.StructArray.from_arrays(
+            [table.column(n).combine_chunks().take(take) for n in fields], names=fields
+        )
+        if fields
+        else pa.array([{}] * 0, pa.struct([]))
+    )
     counts = np.bincount(frame_of_row[rows], minlength=num_frames)
     if task == "classification":
         if (counts != 1).any():

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from ...kernels.boxes import coco_box_iou_pairs
+from ...kernels.gather import take_rows
 from ...kernels.matching import coco_greedy_match_rounds, group_pairs, rank_within_groups
 from ...kernels.ranking import accumulation_order, coco_accumulate, detection_order
 from ..device import resolve_device
@@ -158,7 +159,7 @@ def evaluate_detection_tables(
     pair_crowd = gt_crowd.index_select(0, pair_gt)
     if iou_type == "bbox":
         pair_iou = coco_box_iou_pairs(
-            dt.box.index_select(0, pair_dt_row), gt.box.index_select(0, pair_gt_row), pair_crowd
+            take_rows(dt.box, pair_dt_row), take_rows(gt.box, pair_gt_row), pair_crowd
         )
     else:
         pair_iou = segm_pair_iou(gt, dt, pair_gt_row, pair_dt_row, pair_crowd)

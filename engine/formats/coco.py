@@ -226,8 +226,9 @@ def _bbox_column(records: Sequence[Any], where: str) -> np.ndarray:
     return box
 
 
-def _dense_index(ids: np.ndarray, known: np.ndarray, name: Callable[[int], str],
-                 what: str) -> np.ndarray:
+def _dense_index(
+    ids: np.ndarray, known: np.ndarray, name: Callable[[int], str], what: str
+) -> np.ndarray:
     """Map ids to indexes into the sorted array ``known``; unknown ids are an error."""
     span = int(known[-1]) - int(known[0]) + 1 if len(known) else 0
     if 0 < span <= max(8 * len(known), 1 << 20):  # compact ids: one gather from a table
@@ -244,14 +245,14 @@ def _dense_index(ids: np.ndarray, known: np.ndarray, name: Callable[[int], str],
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise CocoFormatError(
-            f"Expected {name(i)} to be one of the ground truth's {what} ids, but got "
-            f"{int(ids[i])}"
+            f"Expected {name(i)} to be one of the ground truth's {what} ids, but got {int(ids[i])}"
         )
     return index
 
 
-def _record_index(ids: np.ndarray, known: np.ndarray, where: str, key: str,
-                  what: str) -> np.ndarray:
+def _record_index(
+    ids: np.ndarray, known: np.ndarray, where: str, key: str, what: str
+) -> np.ndarray:
     return _dense_index(ids, known, lambda i: f"`{where}[{i}].{key}`", what)
 
 
@@ -275,9 +276,7 @@ def _list_field(data: Mapping[str, Any], key: str, what: str) -> Sequence[Any]:
         )
     value = data[key]
     if not isinstance(value, (list, tuple)):
-        raise TypeError(
-            f"Expected `{what}['{key}']` to be a list, but got {_type_name(value)}"
-        )
+        raise TypeError(f"Expected `{what}['{key}']` to be a list, but got {_type_name(value)}")
     return value
 
 
@@ -344,8 +343,9 @@ def _image_sizes(images: Sequence[Any]) -> np.ndarray:
     return out
 
 
-def _missing_key(records: Sequence[Any], key: str, name: Callable[[int], str],
-                 why: str = "") -> Exception:
+def _missing_key(
+    records: Sequence[Any], key: str, name: Callable[[int], str], why: str = ""
+) -> Exception:
     for i, rec in enumerate(records):
         if not isinstance(rec, Mapping):
             return TypeError(
@@ -358,8 +358,9 @@ def _missing_key(records: Sequence[Any], key: str, name: Callable[[int], str],
     return CocoFormatError(f"Expected every {name(0)} to have key {key!r}")  # pragma: no cover
 
 
-def _polygon_masks(polys: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
-                   image_name: Callable[[int], str]) -> Rle:
+def _polygon_masks(
+    polys: list[Any], rec: np.ndarray, where: str, hw: np.ndarray, image_name: Callable[[int], str]
+) -> Rle:
     """One mask per record from COCO polygons: every ring rasterised, rings united."""
     m = len(polys)
     nrings = np.fromiter(map(len, polys), dtype=np.int64, count=m)
@@ -385,8 +386,9 @@ def _polygon_masks(polys: list[Any], rec: np.ndarray, where: str, hw: np.ndarray
     bad = (ring_len < 6) | (ring_len % 2 == 1)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        note = (" (pycocotools would take 4 numbers for a box [x, y, w, h])"
-                if ring_len[r] == 4 else "")
+        note = (
+            " (pycocotools would take 4 numbers for a box [x, y, w, h])" if ring_len[r] == 4 else ""
+        )
         raise CocoFormatError(
             f"Expected {ring_name(r)} to be a polygon of at least 3 points [x1, y1, x2, y2, "
             f"x3, y3, ...] (an even number >= 6 of coordinates), but got {int(ring_len[r])} "
@@ -427,8 +429,9 @@ def _polygon_masks(polys: list[Any], rec: np.ndarray, where: str, hw: np.ndarray
     return rle_merge(rle, torch.from_numpy(ring_rec), m)
 
 
-def _rle_masks(rles: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
-               image_name: Callable[[int], str]) -> Rle:
+def _rle_masks(
+    rles: list[Any], rec: np.ndarray, where: str, hw: np.ndarray, image_name: Callable[[int], str]
+) -> Rle:
     """One mask per record from COCO RLE dicts (compressed string or counts list)."""
     m = len(rles)
 
@@ -446,8 +449,10 @@ def _rle_masks(rles: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
         flat = list(chain.from_iterable(sizes))
     except TypeError:
         lengths, flat = {-1}, []
-    if lengths - {2} or not set(map(type, sizes)) <= {list, tuple} or not _types_ok(
-        set(map(type, flat)), _INT_TYPES
+    if (
+        lengths - {2}
+        or not set(map(type, sizes)) <= {list, tuple}
+        or not _types_ok(set(map(type, flat)), _INT_TYPES)
     ):
         for i, v in enumerate(sizes):
             if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(map(_is_int, v))):
@@ -480,8 +485,9 @@ def _rle_masks(rles: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
     if is_str.any():
         idx = np.flatnonzero(is_str)
         try:
-            parts.append(rle_from_strings(list(compress(counts, is_str)), size[idx, 0],
-                                          size[idx, 1]))
+            parts.append(
+                rle_from_strings(list(compress(counts, is_str)), size[idx, 0], size[idx, 1])
+            )
         except RleStringError as exc:
             i = int(idx[exc.index])
             raise CocoFormatError(
@@ -514,9 +520,14 @@ def _rle_masks(rles: list[Any], rec: np.ndarray, where: str, hw: np.ndarray,
                 f"got {_short(lists[j])}"
             )
         offsets = np.concatenate(([0], np.cumsum(runs)))
-        parts.append(Rle(torch.from_numpy(arr), torch.from_numpy(offsets),
-                         torch.from_numpy(size[idx, 0].copy()),
-                         torch.from_numpy(size[idx, 1].copy())))
+        parts.append(
+            Rle(
+                torch.from_numpy(arr),
+                torch.from_numpy(offsets),
+                torch.from_numpy(size[idx, 0].copy()),
+                torch.from_numpy(size[idx, 1].copy()),
+            )
+        )
         rows.append(idx)
     rle = _in_record_order(parts, rows, m)
     total = np.add.reduceat(np.append(rle.counts.numpy(), 0), rle.offsets[:-1].numpy())
@@ -546,8 +557,13 @@ def _image_namer(image_name: Callable[[int], str], image: np.ndarray) -> Callabl
     return lambda k: image_name(int(image[k]))
 
 
-def _segmentation_column(records: Sequence[Any], where: str, image: np.ndarray,
-                         sizes: np.ndarray, image_name: Callable[[int], str]) -> Rle:
+def _segmentation_column(
+    records: Sequence[Any],
+    where: str,
+    image: np.ndarray,
+    sizes: np.ndarray,
+    image_name: Callable[[int], str],
+) -> Rle:
     """``records[i]["segmentation"]`` (polygons, RLE, compressed RLE) as one :class:`Rle`.
 
     Args:
@@ -561,8 +577,12 @@ def _segmentation_column(records: Sequence[Any], where: str, image: np.ndarray,
     try:
         segs = list(map(itemgetter("segmentation"), records))
     except (KeyError, TypeError):
-        raise _missing_key(records, "segmentation", lambda i: f"`{where}[{i}]`",
-                           " (iou_type='segm' evaluates masks)") from None
+        raise _missing_key(
+            records,
+            "segmentation",
+            lambda i: f"`{where}[{i}]`",
+            " (iou_type='segm' evaluates masks)",
+        ) from None
     is_poly = np.fromiter(map(isinstance, segs, repeat(list)), dtype=bool, count=n)
     is_rle = np.fromiter(map(isinstance, segs, repeat(Mapping)), dtype=bool, count=n)
     if not (is_poly | is_rle).all():
@@ -582,8 +602,15 @@ def _segmentation_column(records: Sequence[Any], where: str, image: np.ndarray,
         for kind, build in ((is_poly, _polygon_masks), (is_rle, _rle_masks)):
             if kind[lo:hi].any():
                 idx = np.flatnonzero(kind[lo:hi]) + lo
-                parts.append(build(list(compress(segs[lo:hi], kind[lo:hi])), idx, where,
-                                   hw[idx], _image_namer(image_name, image[idx])))
+                parts.append(
+                    build(
+                        list(compress(segs[lo:hi], kind[lo:hi])),
+                        idx,
+                        where,
+                        hw[idx],
+                        _image_namer(image_name, image[idx]),
+                    )
+                )
                 rows.append(idx - lo)
         blocks.append(_in_record_order(parts, rows, hi - lo))
     if not blocks:
@@ -663,10 +690,20 @@ def load_coco_ground_truth(
 
     ann_ids = _int_column(anns, "id", "annotations")
     _check_unique(ann_ids, "annotations")
-    image = _record_index(_int_column(anns, "image_id", "annotations"), catalog.image_ids,
-                          "annotations", "image_id", "image")
-    category = _record_index(_int_column(anns, "category_id", "annotations"),
-                             catalog.category_ids, "annotations", "category_id", "category")
+    image = _record_index(
+        _int_column(anns, "image_id", "annotations"),
+        catalog.image_ids,
+        "annotations",
+        "image_id",
+        "image",
+    )
+    category = _record_index(
+        _int_column(anns, "category_id", "annotations"),
+        catalog.category_ids,
+        "annotations",
+        "category_id",
+        "category",
+    )
     box = _bbox_column(anns, "annotations")
     area = _float_column(anns, "area", "annotations")
     if (area < 0).any():
@@ -703,9 +740,7 @@ def _results_from_array(array: np.ndarray, catalog: Catalog) -> DetectionTable:
             f"[image_id, x, y, w, h, score, category_id], but got {array.shape}"
         )
     if array.dtype.kind not in "fiu":
-        raise TypeError(
-            f"Expected `dt` as an array to hold numbers, but got dtype {array.dtype}"
-        )
+        raise TypeError(f"Expected `dt` as an array to hold numbers, but got dtype {array.dtype}")
     a = array.astype(np.float64, copy=False)
 
     def cell(j: int) -> Callable[[int], str]:
@@ -732,8 +767,9 @@ def _results_from_array(array: np.ndarray, catalog: Catalog) -> DetectionTable:
     return _detection_table(image, category, box, score)
 
 
-def _detection_table(image: np.ndarray, category: np.ndarray, box: np.ndarray,
-                     score: np.ndarray) -> DetectionTable:
+def _detection_table(
+    image: np.ndarray, category: np.ndarray, box: np.ndarray, score: np.ndarray
+) -> DetectionTable:
     return DetectionTable(
         image=torch.from_numpy(image),
         category=torch.from_numpy(category),
@@ -803,10 +839,16 @@ def load_coco_results(
             f"{_type_name(dt)}"
         )
     where = "dt"
-    image = _record_index(_int_column(dt, "image_id", where), catalog.image_ids, where,
-                          "image_id", "image")
-    category = _record_index(_int_column(dt, "category_id", where), catalog.category_ids,
-                             where, "category_id", "category")
+    image = _record_index(
+        _int_column(dt, "image_id", where), catalog.image_ids, where, "image_id", "image"
+    )
+    category = _record_index(
+        _int_column(dt, "category_id", where),
+        catalog.category_ids,
+        where,
+        "category_id",
+        "category",
+    )
     if segm:
         return _segm_results(dt, catalog, image, category, use_area_field)
     box = _bbox_column(dt, where)
@@ -814,8 +856,13 @@ def load_coco_results(
     return _detection_table(image, category, box, score)
 
 
-def _segm_results(dt: Sequence[Any], catalog: Catalog, image: np.ndarray,
-                  category: np.ndarray, use_area_field: bool) -> DetectionTable:
+def _segm_results(
+    dt: Sequence[Any],
+    catalog: Catalog,
+    image: np.ndarray,
+    category: np.ndarray,
+    use_area_field: bool,
+) -> DetectionTable:
     """Mask results: ``COCO.loadRes``'s two branches (first result with a bbox or not)."""
     score = _float_column(dt, "score", "dt")
     sizes = np.where(catalog.image_hw > 0, catalog.image_hw, -1)

@@ -418,4 +418,3 @@ class JobExecutor:
                 message=record.progress.message if message is None else message,
             )
             self._store.update(record.model_copy(update={"progress": progress}))
-

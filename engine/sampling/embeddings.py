@@ -88,8 +88,10 @@ class EmbeddingLookup:
                     f"Expected the ids of `embeddings` to be a sequence of str, but got "
                     f"{type(ids_in).__name__}"
                 )
-            ids = ids_in.to_pylist() if isinstance(ids_in, (pa.Array, pa.ChunkedArray)) else list(
-                ids_in
+            ids = (
+                ids_in.to_pylist()
+                if isinstance(ids_in, (pa.Array, pa.ChunkedArray))
+                else list(ids_in)
             )
             vectors = _as_array(arr, "embeddings")
             if vectors.ndim != 2:

@@ -114,9 +114,7 @@ def read_request(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     return None
 
 
-def read_predictions(
-    path: str | os.PathLike[str], *, task: Task | None = None
-) -> PredictionTable:
+def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) -> PredictionTable:
     r"""Read a predictions file into a :class:`PredictionTable` (either layout).
 
     Args:

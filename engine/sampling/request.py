@@ -126,8 +126,7 @@ def _check_fields(data: Any, model: type[BaseModel], where: str) -> Any:
     for name, choices in _CHOICES.items():
         if name in known and data.get(name) is not None and data[name] not in choices:
             raise ValueError(
-                f"Expected `{where}.{name}` to be one of {_quoted(choices)}, but got "
-                f"{data[name]!r}"
+                f"Expected `{where}.{name}` to be one of {_quoted(choices)}, but got {data[name]!r}"
             )
     return data
 
@@ -323,8 +322,10 @@ class _SamplingOptions(BaseModel):
             task = "classification" if cls is ClassificationSamplingRequest else "detection"
             out["frames"] = PredictionTable.coerce(out["frames"], task=task)  # type: ignore[arg-type]
         clusters = out.get("num_of_clusters", -1)
-        if not isinstance(clusters, bool) and isinstance(clusters, int) and (
-            clusters == 0 or clusters < -1
+        if (
+            not isinstance(clusters, bool)
+            and isinstance(clusters, int)
+            and (clusters == 0 or clusters < -1)
         ):
             raise ValueError(
                 "Expected `request.num_of_clusters` to be -1 (chosen by the strategy) or >= 1, "

@@ -200,8 +200,9 @@ def random_keys(frame_ids: np.ndarray | Sequence[str], seed: int) -> np.ndarray:
         >>> bool(k[0] == k[2]), bool(k[0] != k[1]), bool(((k >= 0) & (k < 1)).all())
         (True, True, True)
     """
-    arr = pa.array(list(frame_ids) if not isinstance(frame_ids, np.ndarray) else frame_ids,
-                   pa.string())
+    arr = pa.array(
+        list(frame_ids) if not isinstance(frame_ids, np.ndarray) else frame_ids, pa.string()
+    )
     n = len(arr)
     if n == 0:
         return np.zeros(0, dtype=np.float64)
@@ -293,9 +294,7 @@ def _missing(table: PredictionTable, mask: np.ndarray, strategy: str, needs: str
         )
 
 
-def _box_scores(
-    req: AnyRequest, strategy: str, device: torch.device, checked: set[str]
-) -> Tensor:
+def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: set[str]) -> Tensor:
     """``(B,)`` float64 score of every prediction for one score strategy."""
     table = req.frames
     nb = table.num_boxes

@@ -109,9 +109,11 @@ class _Context:
         lookup = self.need_lookup(strategy)
         if self._labeled_vectors is None:
             ids = np.asarray(self.req.labeled_ids or [], dtype=object)
-            self._labeled_vectors = lookup.get(
-                ids, "labeled_ids", names=lambda i: f"labeled_ids[{i}]"
-            ) if ids.size else np.zeros((0, lookup.dim), dtype=np.float32)
+            self._labeled_vectors = (
+                lookup.get(ids, "labeled_ids", names=lambda i: f"labeled_ids[{i}]")
+                if ids.size
+                else np.zeros((0, lookup.dim), dtype=np.float32)
+            )
         return self._labeled_vectors
 
 

@@ -398,8 +398,7 @@ class PredictionTable:
             else:
                 if not pa.types.is_list(col.type) and not pa.types.is_large_list(col.type):
                     raise TypeError(
-                        f"Expected column 'predictions' to be a list of objects, but got "
-                        f"{col.type}"
+                        f"Expected column 'predictions' to be a list of objects, but got {col.type}"
                     )
                 flat = pc.list_flatten(col)
                 parent = pc.list_parent_indices(col).to_numpy().astype(np.int64)
@@ -454,9 +453,7 @@ class PredictionTable:
             rows = np.flatnonzero(present).astype(np.int64)
             sub = {k: v.take(pa.array(rows)) for k, v in fields.items()}
         built = _arrow_box_columns(sub, len(rows), frame_of_row[rows], rows, "rows", task)
-        return _build(
-            task or "detection", "boxes", enc.dictionary, built, frame_position=first_row
-        )
+        return _build(task or "detection", "boxes", enc.dictionary, built, frame_position=first_row)
 
 
 # ---------------------------------------------------------------------- building
@@ -539,9 +536,7 @@ def _columns_from_dicts(
         for b, e in enumerate(emb_raw):
             if e is not None and type(e) is not str:
                 if isinstance(e, bool) or not isinstance(e, (str, int)):
-                    raise TypeError(
-                        f"Expected `{name(b)}.embedding_id` to be a str, but got {e!r}"
-                    )
+                    raise TypeError(f"Expected `{name(b)}.embedding_id` to be a str, but got {e!r}")
                 emb_raw[b] = str(e)
     emb = None
     if any(e is not None for e in emb_raw):
@@ -636,8 +631,7 @@ def _check_columns(names: Sequence[str], allowed: Sequence[str], what: str) -> N
     for k in names:
         if k not in allowed:
             raise ValueError(
-                f"Expected the columns to be among {_quoted(allowed)}, but got unknown {what} "
-                f"{k!r}"
+                f"Expected the columns to be among {_quoted(allowed)}, but got unknown {what} {k!r}"
             )
 
 

@@ -197,8 +197,7 @@ class _Checker:
         if t.dtype not in _MASK_DTYPES:
             _fail(
                 TypeError,
-                f"Expected `{name}['masks']` to be a bool (or uint8 0/1) tensor, but got "
-                f"{t.dtype}",
+                f"Expected `{name}['masks']` to be a bool (or uint8 0/1) tensor, but got {t.dtype}",
             )
         if t.numel() == 0 and rows == 0 and t.ndim != 3:
             t = t.reshape(0, 0, 0)

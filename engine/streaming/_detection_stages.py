@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from ...kernels.boxes import coco_box_iou_pairs
+from ...kernels.gather import take_rows
 from ...kernels.matching import (
     GreedyMatches,
     coco_greedy_match_rounds,
@@ -241,9 +242,7 @@ def _group_keys(image: Tensor, label: Tensor, mode: str) -> Tensor:
     return image if mode == "micro" else (image << 32) | (label & 0xFFFF_FFFF)
 
 
-def _ranks(
-    batch: DetectionBatch, cfg: MapConfig, groups: dict[str, Tensor]
-) -> dict[str, Tensor]:
+def _ranks(batch: DetectionBatch, cfg: MapConfig, groups: dict[str, Tensor]) -> dict[str, Tensor]:
     """Rank of each detection in its group by descending score (ties: input order).
 
     For ``segm`` alone, detections of images without ground truth get -1 (not
@@ -554,11 +553,14 @@ def _unpack_flags(flags: Tensor, num_thr: int, num_area: int) -> tuple[Tensor, G
     mask = torch.zeros(num_words, dtype=torch.int64, device=device)
     mask.index_add_(0, word, torch.ones_like(position) << (position % 64))
     det_index = torch.nonzero(((flags & mask) != 0).any(1)).squeeze(1)
-    sel = byte.index_select(0, det_index)  # (S, 8 W)
-    bits = (sel.index_select(1, position // 8) >> (position % 8).to(torch.uint8)) & 1  # (S, 2TA)
-    code = (bits[:, :ta] + 2 * bits[:, ta:]).t().long()  # 0 none, 1 counted, 2 ignored
-    gt_index = torch.tensor([-1, 0, 1], device=device).index_select(0, code.reshape(-1))
-    return outside, GreedyMatches(det_index, gt_index.reshape(num_thr, num_area, -1))
+    sel = take_rows(byte, det_index)  # (S, 8 W)
+    bit_in_byte = torch.arange(8, device=device, dtype=torch.uint8)
+    bits = ((sel[:, :, None] >> bit_in_byte) & 1).view(sel.shape[0], 64 * num_words)  # bit p
+    counted = bits[:, num_area : num_area + ta]
+    ignored = bits[:, num_area + ta : num_area + 2 * ta]
+    # -1: no match, 0: the counted pseudo ground truth, 1: the ignored one.
+    gt_index = (counted + 2 * ignored).t().contiguous().long() - 1  # (TA, S)
+    return outside, GreedyMatches(det_index, gt_index.view(num_thr, num_area, sel.shape[0]))
 
 
 class _Labels(NamedTuple):
@@ -616,9 +618,8 @@ def _accumulate(
     valid = (rank >= 0) & (rank < params.maxDets[-1])
     keep = torch.nonzero(valid).squeeze(1)
     if keep.shape[0] != score.shape[0]:  # detections past maxDets, or not evaluated
-        rank, score, flags, det_label = (
-            t.index_select(0, keep) for t in (rank, score, flags, det_label)
-        )
+        rank, score, det_label = (t.index_select(0, keep) for t in (rank, score, det_label))
+        flags = take_rows(flags, keep)
     gt_label = states["gt_label"]
     if mode == "macro":
         num_cat = labels.classes.shape[0]
@@ -632,9 +633,8 @@ def _accumulate(
     key = torch.where(bits < 0, bits ^ 0x7FFF_FFFF_FFFF_FFFF, bits)
     by_score = torch.sort(-key, stable=True).indices
     layout = accumulation_order(by_score, category)
-    category, rank, score, flags = (
-        t.index_select(0, layout) for t in (category, rank, score, flags)
-    )
+    category, rank, score = (t.index_select(0, layout) for t in (category, rank, score))
+    flags = take_rows(flags, layout)
     outside, matches = _unpack_flags(flags, num_thr, num_area)
     ignore_bits = states["gt_ignore"].long()
     counted = ((ignore_bits[None, :] >> torch.arange(num_area, device=device)[:, None]) & 1) == 0
@@ -709,16 +709,20 @@ def _ious(
     new[1:] = (image[1:] != image[:-1]) | (label[1:] != label[:-1])
     starts = torch.nonzero(new).squeeze(1)
     ends = torch.cat((starts[1:], starts.new_tensor([image.shape[0]])))
-    info = torch.stack(
-        (
-            image.index_select(0, starts),
-            label.index_select(0, starts),
-            starts,
-            ends,
-            row.index_select(0, ends - 1) + 1,
-            col.index_select(0, ends - 1) + 1,
+    info = (
+        torch.stack(
+            (
+                image.index_select(0, starts),
+                label.index_select(0, starts),
+                starts,
+                ends,
+                row.index_select(0, ends - 1) + 1,
+                col.index_select(0, ends - 1) + 1,
+            )
         )
-    ).t().tolist()
+        .t()
+        .tolist()
+    )
     for img, lab, s, e, n_rows, n_cols in info:
         out[(img, lab)] = value[s:e].reshape(n_rows, n_cols)
     return out

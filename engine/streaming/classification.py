@@ -124,9 +124,7 @@ def _check_scores(preds: Tensor, num_classes: int, validate: bool) -> None:
             )
 
 
-def _per_key(
-    values: dict[str, Tensor], average: str, names: tuple[str, ...]
-) -> dict[str, Tensor]:
+def _per_key(values: dict[str, Tensor], average: str, names: tuple[str, ...]) -> dict[str, Tensor]:
     """0-d tensors, or with ``average="none"`` one ``<metric>/<class>`` key per class."""
     if average != "none":
         return values

@@ -1,0 +1,80 @@
+"""take_rows: the same bytes as index_select, whatever the row width, dtype or layout."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from assay.kernels import take_rows
+
+DTYPES = [
+    torch.bool,
+    torch.uint8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.float16,
+    torch.float32,
+    torch.float64,
+    torch.complex64,
+    torch.complex128,
+]
+# Row widths that take each path: one element per row (1-16 bytes), 16-byte pieces
+# (32, 64 bytes for 8-byte dtypes) and the plain fallback (e.g. 3 or 5 elements).
+SHAPES = [(9,), (9, 1), (9, 2), (9, 3), (9, 4), (9, 5), (9, 8), (9, 16), (9, 2, 2), (9, 0), (0, 4)]
+
+
+def _random(shape: tuple[int, ...], dtype: torch.dtype, device: str) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    if dtype == torch.bool:
+        return (torch.rand(shape, generator=g) > 0.5).to(device)
+    if dtype.is_complex:
+        return torch.randn(shape, generator=g, dtype=dtype).to(device)
+    size = torch.empty(0, dtype=dtype).element_size()
+    raw = torch.randint(0, 256, (*shape, size), generator=g, dtype=torch.uint8)
+    return raw.view(dtype).reshape(shape).to(device)  # any bit pattern, NaNs included
+
+
+def _same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(
+        a.contiguous().view(torch.uint8), b.contiguous().view(torch.uint8)
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_take_rows_is_index_select_bit_for_bit(
+    shape: tuple[int, ...], dtype: torch.dtype, device: str
+) -> None:
+    x = _random(shape, dtype, device)
+    n = shape[0]
+    index = (
+        torch.tensor([n - 1, 0, 3, 3, 1, n - 1], device=device)
+        if n
+        else torch.zeros(0, dtype=torch.int64, device=device)
+    )
+    got = take_rows(x, index)
+    assert got.device == x.device
+    assert _same_bytes(got, x.index_select(0, index))  # NaN payloads included
+
+
+def test_take_rows_on_views_and_empty_index(device: str) -> None:
+    base = torch.arange(60, dtype=torch.float64, device=device)
+    index = torch.tensor([4, 0, 2], device=device)
+    for x in (
+        base[1:41].view(10, 4),  # storage offset not a multiple of 16 bytes
+        base[2:42].view(10, 4),
+        base[1:21].view(10, 2),
+        base.view(12, 5)[:, 1:3],  # not contiguous
+        base.view(6, 10).t(),
+    ):
+        assert _same_bytes(take_rows(x, index), x.index_select(0, index))
+    empty = take_rows(base.view(15, 4), torch.zeros(0, dtype=torch.int64, device=device))
+    assert empty.shape == (0, 4) and empty.dtype == torch.float64
+
+
+def test_take_rows_rejects_out_of_range_rows_like_index_select(device: str) -> None:
+    x = torch.zeros(3, 4, device=device)
+    with pytest.raises(IndexError):
+        take_rows(x, torch.tensor([3], device=device))
+    with pytest.raises(IndexError):
+        take_rows(x, torch.tensor([-1], device=device))
