@@ -52,6 +52,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._segments import segment_cumsum
+
 __all__ = [
     "Rle",
     "RleStringError",
@@ -204,10 +206,8 @@ def _mask_slice(rle: Rle, lo: int, hi: int) -> Rle:
 def _runs(rle: Rle) -> tuple[Tensor, Tensor, Tensor]:
     """Per run: mask index ``(C,)``, index within the mask, end position in the mask."""
     seg, local = _expand(rle.lengths, rle.counts.shape[0])
-    csum = torch.cumsum(rle.counts, 0)
     first = rle.offsets[:-1].clamp(max=max(rle.counts.shape[0] - 1, 0))
-    base = (csum - rle.counts).index_select(0, first) if rle.counts.numel() else rle.height
-    return seg, local, csum - base.index_select(0, seg)
+    return seg, local, segment_cumsum(rle.counts, first, seg)
 
 
 class _Ones(NamedTuple):
@@ -234,16 +234,10 @@ def _ones(rle: Rle) -> _Ones:
         0, seg, torch.ones_like(seg)
     )
     offsets = _exclusive_cumsum(per_mask)
-    csum = torch.cumsum(length, 0)
-    excl = csum - length
     first = offsets[:-1].clamp(max=max(seg.shape[0] - 1, 0))
-    base = (
-        excl.index_select(0, first)
-        if seg.numel()
-        else torch.zeros(n, dtype=_I64, device=rle.device)
-    )
+    before = segment_cumsum(length, first, seg) - length
     area = torch.zeros(n, dtype=_I64, device=rle.device).index_add_(0, seg, length)
-    return _Ones(seg, end - length, end, offsets, excl - base.index_select(0, seg), area)
+    return _Ones(seg, end - length, end, offsets, before, area)
 
 
 def _box(ones: _Ones, rle: Rle) -> Tensor:

@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ._segments import segment_cumsum
 from .matching import GreedyMatches
 
 __all__ = [
@@ -120,19 +121,6 @@ def _recall_threshold_counts(rec_thresholds: Tensor, num_counted: Tensor) -> Ten
         c = torch.where((c > 0) & ((c - 1) / n >= rec_thresholds), c - 1, c)
         c = torch.where(c / n < rec_thresholds, c + 1, c)
     return c
-
-
-def _segment_cumsum(step: Tensor, seg_first: Tensor, segment: Tensor) -> Tensor:
-    """Running sum of ``step`` restarting at each segment (``segment`` nondecreasing).
-
-    ``seg_first[s]`` is the position of segment ``s``'s first element (any valid
-    position for an empty segment, which no element reads).
-    """
-    total = torch.cumsum(step, 0)
-    if step.shape[0] == 0:
-        return total
-    before = (total - step).index_select(0, seg_first)  # sum before each segment
-    return total - before.index_select(0, segment)
 
 
 def coco_accumulate(
@@ -324,8 +312,8 @@ def coco_accumulate(
         else:
             included = ev_rank < max_det
             tp, delta = (ev_tp & included).to(f64), ev_delta * included
-        tp_seg = _segment_cumsum(tp, seg_first, ev_seg)
-        delta_seg = _segment_cumsum(delta, seg_first, ev_seg)
+        tp_seg = segment_cumsum(tp, seg_first, ev_seg)
+        delta_seg = segment_cumsum(delta, seg_first, ev_seg)
         counted_seen = (
             plain_cum.index_select(0, ev_upto) - plain_before.index_select(0, ev_ak)
         ).to(f64) + delta_seg
