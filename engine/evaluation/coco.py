@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...kernels._keys import narrow_key
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_rows
 from ...kernels.matching import coco_greedy_match_rounds, group_pairs, rank_within_groups
@@ -140,12 +141,15 @@ def evaluate_detection_tables(
 
     # Rank inside each group by descending score; keep the top maxDets[-1]; then lay the
     # detections out in accumulation order (category, -score, image, rank).
-    order = detection_order(dt_score, dt_image, dt_key, num_keys)
-    group_sort = torch.sort(dt_group.index_select(0, order), stable=True).indices
+    order = detection_order(dt_score, dt_image, dt_key, num_keys, num_images=num_img)
+    group_key = narrow_key(dt_group, num_groups).index_select(0, order)
+    group_sort = torch.sort(group_key, stable=True).indices
     by_group = order.index_select(0, group_sort)
     rank = rank_within_groups(dt_group, by_group)
     kept = (rank < params.maxDets[-1]).index_select(0, order)
-    layout = accumulation_order(order.index_select(0, torch.nonzero(kept).squeeze(1)), dt_seg)
+    layout = accumulation_order(
+        order.index_select(0, torch.nonzero(kept).squeeze(1)), dt_seg, num_seg
+    )
     dt_group, dt_seg, rank, dt_score, dt_row = (
         c.index_select(0, layout) for c in (dt_group, dt_seg, rank, dt_score, dt_row)
     )

@@ -632,7 +632,7 @@ def _accumulate(
     bits = (score + 0.0).view(torch.int64)
     key = torch.where(bits < 0, bits ^ 0x7FFF_FFFF_FFFF_FFFF, bits)
     by_score = torch.sort(-key, stable=True).indices
-    layout = accumulation_order(by_score, category)
+    layout = accumulation_order(by_score, category, num_cat)
     category, rank, score = (t.index_select(0, layout) for t in (category, rank, score))
     flags = take_rows(flags, layout)
     outside, matches = _unpack_flags(flags, num_thr, num_area)
