@@ -20,6 +20,8 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +210,14 @@ GT_CASES: list[tuple[str, Mutation, type[Exception], str]] = [
      _m("`annotations[1].bbox`", "None, NoneType")),
     ("bbox-bool-item", ann("bbox", [0, 0, True, 4]), TypeError,
      _m("`annotations[1].bbox`", "True, bool")),
+    ("bbox-false-item", ann("bbox", [False, 0, 3, 4]), TypeError,
+     _m("`annotations[1].bbox`", "False, bool")),
+    ("bbox-np-bool-item", ann("bbox", [0, 0, np.True_, 4]), TypeError,
+     _m("`annotations[1].bbox`", "np.True_, bool")),
+    ("bbox-bytes-item", ann("bbox", [0, 0, b"1", 4]), TypeError,
+     _m("`annotations[1].bbox`", "b'1', bytes")),
+    ("bbox-numpy-2d", ann("bbox", np.ones((4, 1))), TypeError,
+     _m("Expected `annotations[1].bbox` to be a list [x, y, width, height]", "ndarray")),
     ("bbox-string", ann("bbox", "1234"), TypeError,
      _m("Expected `annotations[1].bbox` to be a list [x, y, width, height]", "(str)")),
     ("bbox-none", ann("bbox", None), TypeError,
@@ -349,6 +359,10 @@ DT_CASES: list[tuple[str, Mutation, type[Exception], str]] = [
      _m("`dt[1].score` to be a number, but got None (NoneType)")),
     ("score-bool", res("score", True), TypeError,
      _m("`dt[1].score` to be a number, but got True (bool)")),
+    ("score-false", res("score", False), TypeError,
+     _m("`dt[1].score` to be a number, but got False (bool)")),
+    ("score-np-bool", res("score", np.False_), TypeError,
+     _m("`dt[1].score` to be a number, but got np.False_ (bool)")),
     ("score-list", res("score", [0.5]), TypeError, _m("`dt[1].score`", "(list)")),
     # ids
     ("unknown-image", res("image_id", 99), CocoFormatError,
@@ -809,6 +823,25 @@ def test_lenient_but_exact_fields() -> None:
     gt = _gt()
     gt["annotations"][2]["id"] = 0
     assert _stats(gt, _dt()).shape == (12,)
+
+
+def test_reals_accepted_as_numbers() -> None:
+    """Box values and scores may be any real number (numpy scalars and rows, Decimal,
+    Fraction, huge ints that still fit a float), with exactly the float64 values."""
+    gt, dt = _gt(), _dt()
+    gt["annotations"][0]["bbox"] = [Decimal(str(v)) for v in gt["annotations"][0]["bbox"]]
+    gt["annotations"][1]["bbox"] = np.asarray(gt["annotations"][1]["bbox"], dtype=np.float64)
+    dt[0]["bbox"] = [np.float32(v) if float(np.float32(v)) == v else v for v in dt[0]["bbox"]]
+    dt[1]["bbox"] = [Fraction(v).limit_denominator(10**9) if v == int(v) else v
+                     for v in dt[1]["bbox"]]
+    dt[0]["score"] = Decimal(str(dt[0]["score"]))
+    dt[1]["score"] = np.float64(dt[1]["score"])
+    dt[2]["score"] = 1  # an int score of exactly 1 (not a bool)
+    expected_dt = _dt()
+    expected_dt[2]["score"] = 1.0
+    np.testing.assert_array_equal(_stats(gt, dt), _stats(_gt(), expected_dt))
+    dt[0]["bbox"] = [0, 0, 10**300, 4]  # a huge int still converts exactly as float() does
+    assert _stats(_gt(), dt).shape == (12,)
 
 
 def test_detections_valid_edges() -> None:

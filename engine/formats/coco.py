@@ -1,19 +1,22 @@
 """COCO ground truth and results -> columnar tables.
 
 Ids become dense indexes here, once. Every record is checked, with vectorised checks
-after a C-level extraction (``map``/``itemgetter``, ``np.fromiter``, a set of the
-value types); only when a check fails does a Python loop look for the first
-offending record, which the error names, for example ``dt[4].bbox``. ValueError
+after a C-level extraction (``map``/``itemgetter``, ``np.fromiter`` or ``array``, a
+set of the value types); only when a check fails does a Python loop look for the
+first offending record, which the error names, for example ``dt[4].bbox``. ValueError
 (:class:`CocoFormatError`) is raised for a bad value, TypeError for a bad type.
 Nothing is dropped or coerced silently: a result for an unknown image or category is
 an error, not a skipped row (pycocotools asserts on the first and silently ignores the
-second), and an id must be an int (``"2299"``, ``1.0`` and ``True`` are not).
+second), an id must be an int (``"2299"``, ``1.0`` and ``True`` are not), and a box
+value or score must be a real number (an int, a float, a numpy number, or another
+real such as ``Decimal``; ``"1.5"``, ``None`` and ``True`` are not).
 """
 
 from __future__ import annotations
 
 import json
 import os
+from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain, compress, repeat
 from operator import is_not, itemgetter, methodcaller
@@ -117,6 +120,19 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, _NUM_TYPES) and not isinstance(value, bool)
 
 
+def _is_real(value: Any) -> bool:
+    """A value :func:`_real_array` converts: a number, or another real (``Decimal``)."""
+    if _is_number(value):
+        return True
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        return False
+    try:
+        array("d", [value])
+    except (TypeError, OverflowError, ValueError):
+        return isinstance(value, int)  # an int beyond float64 is a number (not finite)
+    return True
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, _INT_TYPES) and not isinstance(value, bool)
 
@@ -144,19 +160,36 @@ def _int_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
         ) from None
 
 
-def _float_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
-    """``(N,)`` finite float64 of ``records[i][key]``; ints and floats only (no bool, str)."""
-    values = _column(records, key, where)
-    types = set(map(type, values))
-    if not types <= {float, int} and not _types_ok(types, _NUM_TYPES):
-        i = next(i for i, v in enumerate(values) if not _is_number(v))
-        v = values[i]
-        raise TypeError(
-            f"Expected `{where}[{i}].{key}` to be a number, but got {v!r} ({_type_name(v)})"
-        )
+def _real_array(values: list[Any]) -> np.ndarray | None:
+    """float64 of ``values`` when every one is a real number, else ``None``.
+
+    One C-level conversion (``array('d')``) takes the objects that convert to a float:
+    ints, floats, numpy numbers, other reals such as ``Decimal``, and ``bool``; it
+    rejects ``str``, ``None``, sequences and ints beyond float64. A bool converts to
+    exactly 0.0 or 1.0, so only the values that came out as 0 or 1 have their types
+    looked at (cheaper than a set of the types of every value).
+    """
     try:
-        out = np.fromiter(values, dtype=np.float64, count=len(values))
-    except OverflowError:  # an int beyond float64
+        out = np.frombuffer(array("d", values), dtype=np.float64)
+    except (TypeError, OverflowError):
+        return None
+    suspect = np.flatnonzero((out == 0.0) | (out == 1.0)).tolist()
+    if suspect and set(map(type, map(values.__getitem__, suspect))) & {bool, np.bool_}:
+        return None
+    return out
+
+
+def _float_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
+    """``(N,)`` finite float64 of ``records[i][key]``; real numbers only (no bool, str)."""
+    values = _column(records, key, where)
+    out = _real_array(values)
+    if out is None:  # not all real numbers, or an int beyond float64
+        i = next((i for i, v in enumerate(values) if not _is_real(v)), None)
+        if i is not None:
+            v = values[i]
+            raise TypeError(
+                f"Expected `{where}[{i}].{key}` to be a number, but got {v!r} ({_type_name(v)})"
+            )
         out = np.array([float(v) if abs(v) < 2**1023 else np.inf for v in values])
     bad = ~np.isfinite(out)
     if bad.any():
@@ -180,7 +213,7 @@ def _bad_box_record(i: int, v: Any, where: str) -> Exception | None:
             f"values {list(v)!r}"
         )
     for x in v:
-        if not _is_number(x):
+        if not _is_real(x):
             return TypeError(
                 f"Expected {name} to be [x, y, width, height] numbers, but got {list(v)!r} "
                 f"(holding {x!r}, {_type_name(x)})"
@@ -207,21 +240,19 @@ def _bbox_column(records: Sequence[Any], where: str) -> np.ndarray:
         flat = list(chain.from_iterable(values))
     except TypeError:  # a bbox without len(): None, a number
         lengths, flat = {-1}, []
-    box_types = set(map(type, values))
-    types = set(map(type, flat))
-    if (
-        lengths - {4}
-        or not _types_ok(box_types, _BOX_TYPES)
-        or not (types <= {float, int} or _types_ok(types, _NUM_TYPES))
-    ):
+    # Lists and tuples of 4 reals convert in one go; anything else (numpy rows, a
+    # wrong length or type) is checked box by box first.
+    flat_box = None
+    if not lengths - {4} and set(map(type, values)) <= {list, tuple}:
+        flat_box = _real_array(flat)
+    if flat_box is None:
         for i, v in enumerate(values):
             err = _bad_box_record(i, v, where)
             if err is not None:
                 raise err
-    try:
-        box = np.fromiter(flat, dtype=np.float64, count=4 * n).reshape(n, 4)
-    except OverflowError:  # an int beyond float64
-        box = np.array([float(x) if abs(x) < 2**1023 else np.inf for x in flat]).reshape(n, 4)
+        # Every value is a real (numpy rows, or an int beyond float64 stopped array()).
+        flat_box = np.array([float(x) if abs(x) < 2**1023 else np.inf for x in flat])
+    box = flat_box.reshape(n, 4)
     _check_boxes(box, lambda i: f"`{where}[{i}].bbox`", lambda i: values[i])
     return box
 
