@@ -377,7 +377,8 @@ DT_CASES: list[tuple[str, Mutation, type[Exception], str]] = [
          _m(f"Expected `dt[1].{key}` to be an int, but got {value!r} "
             f"({type(value).__name__})"))
         for value, tname in (("2", "str"), (2.0, "float-integral"), (1.5, "float"),
-                             (True, "bool"), (None, "none"), (np.float64(2.0), "np-float"))
+                             (True, "bool"), (False, "false"), (np.True_, "np-bool"),
+                             (None, "none"), (np.float64(2.0), "np-float"))
         for key in ("image_id", "category_id")
     ],
     # (N, 7) arrays as COCO.loadRes takes
@@ -842,6 +843,30 @@ def test_reals_accepted_as_numbers() -> None:
     np.testing.assert_array_equal(_stats(gt, dt), _stats(_gt(), expected_dt))
     dt[0]["bbox"] = [0, 0, 10**300, 4]  # a huge int still converts exactly as float() does
     assert _stats(_gt(), dt).shape == (12,)
+
+
+class _Id:
+    """An integer type that is not an int (``__index__`` only)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+def test_integer_ids_of_any_integer_type() -> None:
+    """Ids may be numpy ints or any ``__index__`` type, with exactly their values."""
+    gt, dt = _gt(), _dt()
+    gt["images"][0]["id"] = np.int32(gt["images"][0]["id"])
+    gt["annotations"][0]["image_id"] = _Id(gt["annotations"][0]["image_id"])
+    dt[0]["image_id"] = np.uint16(dt[0]["image_id"])
+    dt[1]["category_id"] = _Id(dt[1]["category_id"])
+    np.testing.assert_array_equal(_stats(gt, dt), _stats(_gt(), _dt()))
+    dt[2]["image_id"] = 2**64  # beyond int64: named, not wrapped
+    with pytest.raises(CocoFormatError, match=re.escape("`dt[2].image_id` to be an int in "
+                                                        "the int64 range")):
+        _stats(_gt(), dt)
 
 
 def test_detections_valid_edges() -> None:

@@ -7,7 +7,8 @@ first offending record, which the error names, for example ``dt[4].bbox``. Value
 (:class:`CocoFormatError`) is raised for a bad value, TypeError for a bad type.
 Nothing is dropped or coerced silently: a result for an unknown image or category is
 an error, not a skipped row (pycocotools asserts on the first and silently ignores the
-second), an id must be an int (``"2299"``, ``1.0`` and ``True`` are not), and a box
+second), an id must be an integer (an int, a numpy int or another ``__index__`` type;
+``"2299"``, ``1.0`` and ``True`` are not), and a box
 value or score must be a real number (an int, a float, a numpy number, or another
 real such as ``Decimal``; ``"1.5"``, ``None`` and ``True`` are not).
 """
@@ -141,23 +142,54 @@ def _types_ok(types: Iterable[type], ok: tuple[type, ...]) -> bool:
     return all(issubclass(t, ok) and not issubclass(t, bool) for t in types)
 
 
+def _is_integer(value: Any) -> bool:
+    """A value :func:`_int_array` takes: an int, a numpy int, another ``__index__`` type."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, _INT_TYPES):
+        return True
+    try:
+        array("q", [value])
+    except OverflowError:
+        return True
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _int_array(values: list[Any]) -> np.ndarray | None:
+    """int64 of ``values`` when every one is an integer in range (not bool), else ``None``.
+
+    ``array('q')`` takes exactly the objects with ``__index__`` (ints, numpy ints,
+    and bools); it rejects floats, ``str``, ``None`` and ints beyond int64. As in
+    :func:`_real_array`, only values that came out 0 or 1 can be bools.
+    """
+    try:
+        out = np.frombuffer(array("q", values), dtype=np.int64)
+    except (TypeError, OverflowError):
+        return None
+    suspect = np.flatnonzero((out == 0) | (out == 1)).tolist()
+    if suspect and set(map(type, map(values.__getitem__, suspect))) & {bool, np.bool_}:
+        return None
+    return out
+
+
 def _int_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
-    """``(N,)`` int64 of ``records[i][key]``; ints and numpy ints only (no bool, float, str)."""
+    """``(N,)`` int64 of ``records[i][key]``; integers only (no bool, float, str)."""
     values = _column(records, key, where)
-    types = set(map(type, values))
-    if not types <= {int} and not _types_ok(types, _INT_TYPES):
-        i = next(i for i, v in enumerate(values) if not _is_int(v))
+    out = _int_array(values)
+    if out is not None:
+        return out
+    i = next((i for i, v in enumerate(values) if not _is_integer(v)), None)
+    if i is not None:
         v = values[i]
         raise TypeError(
             f"Expected `{where}[{i}].{key}` to be an int, but got {v!r} ({_type_name(v)})"
         )
-    try:
-        return np.fromiter(values, dtype=np.int64, count=len(values))
-    except OverflowError:
-        i = next(i for i, v in enumerate(values) if not -(2**63) <= int(v) < 2**63)
-        raise CocoFormatError(
-            f"Expected `{where}[{i}].{key}` to be an int in the int64 range, but got {values[i]!r}"
-        ) from None
+    i = next(i for i, v in enumerate(values) if not -(2**63) <= int(v) < 2**63)
+    raise CocoFormatError(
+        f"Expected `{where}[{i}].{key}` to be an int in the int64 range, but got {values[i]!r}"
+    )
 
 
 def _real_array(values: list[Any]) -> np.ndarray | None:
