@@ -121,19 +121,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, _NUM_TYPES) and not isinstance(value, bool)
 
 
-def _is_real(value: Any) -> bool:
-    """A value :func:`_real_array` converts: a number, or another real (``Decimal``)."""
-    if _is_number(value):
-        return True
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        return False
-    try:
-        array("d", [value])
-    except (TypeError, OverflowError, ValueError):
-        return isinstance(value, int)  # an int beyond float64 is a number (not finite)
-    return True
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, _INT_TYPES) and not isinstance(value, bool)
 
@@ -142,14 +129,22 @@ def _types_ok(types: Iterable[type], ok: tuple[type, ...]) -> bool:
     return all(issubclass(t, ok) and not issubclass(t, bool) for t in types)
 
 
-def _is_integer(value: Any) -> bool:
-    """A value :func:`_int_array` takes: an int, a numpy int, another ``__index__`` type."""
-    if isinstance(value, (bool, np.bool_)):
+_ARRAY_DTYPES = {"q": np.int64, "d": np.float64}
+
+
+def _converts(value: Any, typecode: str) -> bool:
+    """Whether ``value`` is a number of the kind :func:`_as_array` takes.
+
+    An integer for ``"q"`` (int, numpy int, another ``__index__`` type), a real for
+    ``"d"`` (also floats, numpy floats, ``Decimal``...); never a bool or a string. One
+    out of range counts (its error is about the range, not the type).
+    """
+    if isinstance(value, (bool, np.bool_, str, bytes)):
         return False
-    if isinstance(value, _INT_TYPES):
+    if isinstance(value, _INT_TYPES if typecode == "q" else _NUM_TYPES):
         return True
     try:
-        array("q", [value])
+        array(typecode, [value])
     except OverflowError:
         return True
     except (TypeError, ValueError):
@@ -157,15 +152,20 @@ def _is_integer(value: Any) -> bool:
     return True
 
 
-def _int_array(values: list[Any]) -> np.ndarray | None:
-    """int64 of ``values`` when every one is an integer in range (not bool), else ``None``.
+def _as_array(values: list[Any], typecode: str) -> np.ndarray | None:
+    """int64 (``"q"``) or float64 (``"d"``) of ``values``; ``None`` if one is not.
 
-    ``array('q')`` takes exactly the objects with ``__index__`` (ints, numpy ints,
-    and bools); it rejects floats, ``str``, ``None`` and ints beyond int64. As in
-    :func:`_real_array`, only values that came out 0 or 1 can be bools.
+    ``None`` when a value is not such a number or is out of range.
+
+    One C-level conversion (``array(typecode)``): ``"q"`` takes the objects with
+    ``__index__`` (ints, numpy ints, bools) and ``"d"`` those that convert to a float
+    (also floats, numpy floats, ``Decimal``...); both reject ``str``, ``None``,
+    sequences and values out of range. A bool converts to exactly 0 or 1, so only the
+    values that came out 0 or 1 have their types looked at (cheaper than a set of the
+    types of every value).
     """
     try:
-        out = np.frombuffer(array("q", values), dtype=np.int64)
+        out = np.frombuffer(array(typecode, values), dtype=_ARRAY_DTYPES[typecode])
     except (TypeError, OverflowError):
         return None
     suspect = np.flatnonzero((out == 0) | (out == 1)).tolist()
@@ -177,10 +177,10 @@ def _int_array(values: list[Any]) -> np.ndarray | None:
 def _int_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
     """``(N,)`` int64 of ``records[i][key]``; integers only (no bool, float, str)."""
     values = _column(records, key, where)
-    out = _int_array(values)
+    out = _as_array(values, "q")
     if out is not None:
         return out
-    i = next((i for i, v in enumerate(values) if not _is_integer(v)), None)
+    i = next((i for i, v in enumerate(values) if not _converts(v, "q")), None)
     if i is not None:
         v = values[i]
         raise TypeError(
@@ -192,31 +192,12 @@ def _int_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
     )
 
 
-def _real_array(values: list[Any]) -> np.ndarray | None:
-    """float64 of ``values`` when every one is a real number, else ``None``.
-
-    One C-level conversion (``array('d')``) takes the objects that convert to a float:
-    ints, floats, numpy numbers, other reals such as ``Decimal``, and ``bool``; it
-    rejects ``str``, ``None``, sequences and ints beyond float64. A bool converts to
-    exactly 0.0 or 1.0, so only the values that came out as 0 or 1 have their types
-    looked at (cheaper than a set of the types of every value).
-    """
-    try:
-        out = np.frombuffer(array("d", values), dtype=np.float64)
-    except (TypeError, OverflowError):
-        return None
-    suspect = np.flatnonzero((out == 0.0) | (out == 1.0)).tolist()
-    if suspect and set(map(type, map(values.__getitem__, suspect))) & {bool, np.bool_}:
-        return None
-    return out
-
-
 def _float_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
     """``(N,)`` finite float64 of ``records[i][key]``; real numbers only (no bool, str)."""
     values = _column(records, key, where)
-    out = _real_array(values)
+    out = _as_array(values, "d")
     if out is None:  # not all real numbers, or an int beyond float64
-        i = next((i for i, v in enumerate(values) if not _is_real(v)), None)
+        i = next((i for i, v in enumerate(values) if not _converts(v, "d")), None)
         if i is not None:
             v = values[i]
             raise TypeError(
@@ -245,7 +226,7 @@ def _bad_box_record(i: int, v: Any, where: str) -> Exception | None:
             f"values {list(v)!r}"
         )
     for x in v:
-        if not _is_real(x):
+        if not _converts(x, "d"):
             return TypeError(
                 f"Expected {name} to be [x, y, width, height] numbers, but got {list(v)!r} "
                 f"(holding {x!r}, {_type_name(x)})"
@@ -276,7 +257,7 @@ def _bbox_column(records: Sequence[Any], where: str) -> np.ndarray:
     # wrong length or type) is checked box by box first.
     flat_box = None
     if not lengths - {4} and set(map(type, values)) <= {list, tuple}:
-        flat_box = _real_array(flat)
+        flat_box = _as_array(flat, "d")
     if flat_box is None:
         for i, v in enumerate(values):
             err = _bad_box_record(i, v, where)
