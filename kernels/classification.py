@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._keys import descending_key
+
 __all__ = [
     "AVERAGES",
     "Average",
@@ -585,25 +587,6 @@ def multiclass_accuracy(
 # ------------------------------------------------------------------------- ranking
 
 
-_MASK31 = 0x7FFFFFFF
-_MASK63 = 0x7FFFFFFFFFFFFFFF
-
-
-def _descending_key(bits: Tensor, mask: int) -> Tensor:
-    """Integer key of floats viewed as ints: increasing key = decreasing score.
-
-    ``-0.0`` and ``+0.0`` both get 0; other floats keep their order, so equal keys are
-    exactly equal scores. Integer ops only, in place on one new tensor.
-    """
-    shift = bits.element_size() * 8 - 1
-    key = bits >> shift  # -1 for a negative float, else 0
-    key &= mask
-    key ^= bits  # order-preserving: increasing key = increasing score, -0.0 -> -1
-    key.bitwise_not_()  # decreasing score; +0.0 -> -1, -0.0 -> 0
-    key -= key >> shift  # negative keys up by one: +0.0 -> 0
-    return key
-
-
 def _sort_rows(scores: Tensor) -> tuple[Tensor, Tensor]:
     """Rank each row of ``scores`` ``(B, N)`` by decreasing score.
 
@@ -619,11 +602,11 @@ def _sort_rows(scores: Tensor) -> tuple[Tensor, Tensor]:
     dev = scores.device
     x = scores.float() if scores.dtype in (torch.float16, torch.bfloat16) else scores
     if x.dtype == torch.float32:
-        key = _descending_key(x.view(torch.int32), _MASK31)
+        key = descending_key(x)
         if b > 1:  # the row above the key (shifted to [0, 2^32))
             key = key + ((torch.arange(b, device=dev) << 32) + 2**31)[:, None]
         return torch.sort(key.view(-1))
-    key = _descending_key(x.view(torch.int64), _MASK63)
+    key = descending_key(x)
     if b == 1:
         return torch.sort(key.view(-1))
     skey, order = torch.sort(key, dim=1)

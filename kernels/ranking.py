@@ -23,7 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._keys import narrow_key
+from ._keys import descending_key, narrow_key
 from ._segments import segment_cumsum
 from .matching import GreedyMatches
 
@@ -84,12 +84,11 @@ def detection_order(
     """
     bound = None if num_images is None else num_images * num_categories
     pre = torch.sort(narrow_key(image * num_categories + category, bound), stable=True).indices
-    # Ascending stable sort of an order-preserving int64 key (float bits, negatives
-    # flipped; -0.0 folded into 0.0), negated: descending score, ties kept in order.
-    # Integer keys take the fast radix path on CPU.
-    bits = (score.to(torch.float64) + 0.0).view(torch.int64)
-    key = torch.where(bits < 0, bits ^ 0x7FFF_FFFF_FFFF_FFFF, bits)
-    by_score = torch.sort((-key).index_select(0, pre), stable=True).indices
+    # Ascending stable sort of an order-preserving integer key (descending score, -0.0
+    # equal to 0.0), ties kept in (image, category, input) order. Integer keys take the
+    # fast radix path on CPU.
+    key = descending_key(score.to(torch.float64))
+    by_score = torch.sort(key.index_select(0, pre), stable=True).indices
     return pre.index_select(0, by_score)
 
 

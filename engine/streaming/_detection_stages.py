@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...kernels._keys import descending_key
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_rows
 from ...kernels.matching import (
@@ -627,11 +628,9 @@ def _accumulate(
     else:
         num_cat = 1
         category, gt_category = torch.zeros_like(det_label), torch.zeros_like(gt_label)
-    # Descending score as an order-preserving int64 key (radix sort on the CPU; the
+    # Descending score as an order-preserving integer key (radix sort on the CPU; the
     # same key as detection_order), then the classes: accumulation order.
-    bits = (score + 0.0).view(torch.int64)
-    key = torch.where(bits < 0, bits ^ 0x7FFF_FFFF_FFFF_FFFF, bits)
-    by_score = torch.sort(-key, stable=True).indices
+    by_score = torch.sort(descending_key(score), stable=True).indices
     layout = accumulation_order(by_score, category, num_cat)
     category, rank, score = (t.index_select(0, layout) for t in (category, rank, score))
     flags = take_rows(flags, layout)
