@@ -174,6 +174,15 @@ def _as_array(values: list[Any], typecode: str) -> np.ndarray | None:
     return out
 
 
+def _reals_one_by_one(values: list[Any]) -> np.ndarray:
+    """float64 of values already checked to be reals, converted one at a time.
+
+    For the rare lists the C-level conversions refuse: numpy rows, and ints beyond
+    float64 (which become inf, then reported as not finite).
+    """
+    return np.array([float(v) if abs(v) < 2**1023 else np.inf for v in values], dtype=np.float64)
+
+
 def _int_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
     """``(N,)`` int64 of ``records[i][key]``; integers only (no bool, float, str)."""
     values = _column(records, key, where)
@@ -203,7 +212,7 @@ def _float_column(records: Sequence[Any], key: str, where: str) -> np.ndarray:
             raise TypeError(
                 f"Expected `{where}[{i}].{key}` to be a number, but got {v!r} ({_type_name(v)})"
             )
-        out = np.array([float(v) if abs(v) < 2**1023 else np.inf for v in values])
+        out = _reals_one_by_one(values)
     bad = ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -264,7 +273,7 @@ def _bbox_column(records: Sequence[Any], where: str) -> np.ndarray:
             if err is not None:
                 raise err
         # Every value is a real (numpy rows, or an int beyond float64 stopped array()).
-        flat_box = np.array([float(x) if abs(x) < 2**1023 else np.inf for x in flat])
+        flat_box = _reals_one_by_one(flat)
     box = flat_box.reshape(n, 4)
     _check_boxes(box, lambda i: f"`{where}[{i}].bbox`", lambda i: values[i])
     return box
@@ -447,7 +456,7 @@ def _polygon_masks(
     try:
         coords = np.fromiter(flat, dtype=np.float64, count=len(flat))
     except OverflowError:  # an int beyond float64
-        coords = np.array([float(x) if abs(x) < 2**1023 else np.inf for x in flat])
+        coords = _reals_one_by_one(flat)
     finite = np.isfinite(coords)
     if not finite.all():
         point_ring = np.repeat(np.arange(len(rings)), ring_len)
