@@ -45,7 +45,7 @@ from .classification import (
     multilabel_roc,
 )
 from .diversity import KCenterResult, k_center_greedy, kmeans_plus_plus, min_sq_distances
-from .gather import take_rows
+from .gather import take_packed, take_rows
 from .masks import (
     Rle,
     RleStringError,
@@ -71,7 +71,13 @@ from .matching import (
     group_pairs,
     rank_within_groups,
 )
-from .ranking import CocoAccumulation, accumulation_order, coco_accumulate, detection_order
+from .ranking import (
+    CocoAccumulation,
+    accumulation_layout,
+    accumulation_order,
+    coco_accumulate,
+    detection_order,
+)
 from .uncertainty import (
     REDUCTIONS,
     Reduction,
@@ -102,6 +108,7 @@ __all__ = [
     "Rle",
     "RleStringError",
     "RocCurve",
+    "accumulation_layout",
     "accumulation_order",
     "bald",
     "binary_distribution",
@@ -158,6 +165,7 @@ __all__ = [
     "rle_to_strings",
     "segment_reduce",
     "segment_reduce_contiguous",
+    "take_packed",
     "take_rows",
     "top_k",
     "variation_ratio",

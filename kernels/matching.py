@@ -58,13 +58,15 @@ class GreedyMatches(NamedTuple):
     gt_index: Tensor
 
 
-def rank_within_groups(group: Tensor, order: Tensor) -> Tensor:
+def rank_within_groups(group: Tensor, order: Tensor, sorted_group: Tensor | None = None) -> Tensor:
     """Rank of each element inside its group, given an order sorted by group.
 
     Args:
         group: ``(N,)`` int64 group key of each element.
         order: ``(N,)`` int64 permutation that sorts ``group`` ascending and, inside a
             group, puts elements in rank order.
+        sorted_group: ``group[order]`` (any integer dtype) when the caller has it
+            already, e.g. the values of the sort that made ``order``.
 
     Returns:
         ``(N,)`` int64 rank (0 = first) of each element within its group, in the
@@ -80,7 +82,8 @@ def rank_within_groups(group: Tensor, order: Tensor) -> Tensor:
     n = group.shape[0]
     if n == 0:
         return torch.zeros(0, dtype=torch.int64, device=group.device)
-    sorted_group = group.index_select(0, order)
+    if sorted_group is None:
+        sorted_group = group.index_select(0, order)
     position = torch.arange(n, device=group.device)
     new_group = torch.ones(n, dtype=torch.bool, device=group.device)
     new_group[1:] = sorted_group[1:] != sorted_group[:-1]

@@ -29,6 +29,7 @@ from .matching import GreedyMatches
 
 __all__ = [
     "CocoAccumulation",
+    "accumulation_layout",
     "accumulation_order",
     "coco_accumulate",
     "detection_order",
@@ -115,9 +116,34 @@ def accumulation_order(
         >>> accumulation_order(torch.tensor([2, 0, 1]), torch.tensor([1, 0, 1]))
         tensor([1, 2, 0])
     """
+    return accumulation_layout(score_order, segment, num_segments)[0]
+
+
+def accumulation_layout(
+    score_order: Tensor, segment: Tensor, num_segments: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """:func:`accumulation_order` and the segment at each of its positions.
+
+    The segments come sorted out of the same sort, so callers that need them in
+    accumulation order get them without another gather.
+
+    Args:
+        score_order: ``(D,)`` permutation by descending score, ties by (image, rank).
+        segment: ``(D,)`` int64 category segment of each detection.
+        num_segments: number of segments, when known (a narrower sort key).
+
+    Returns:
+        ``(order, segments)``: ``(D,)`` int64 permutation and ``(D,)`` int64
+        ``segment[order]`` (ascending).
+
+    Example:
+        >>> import torch
+        >>> accumulation_layout(torch.tensor([0, 1, 2]), torch.tensor([1, 0, 0]))
+        (tensor([1, 2, 0]), tensor([0, 0, 1]))
+    """
     key = narrow_key(segment, num_segments).index_select(0, score_order)
-    by_segment = torch.sort(key, stable=True).indices
-    return score_order.index_select(0, by_segment)
+    sorted_key, by_segment = torch.sort(key, stable=True)
+    return score_order.index_select(0, by_segment), sorted_key.long()
 
 
 class _Events(NamedTuple):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -633,6 +634,17 @@ def custom_area_ranges_relabelled(seed: int) -> Scene:
         "areaRngLbl": ["small", "all", "medium", "large"],
     }
     return gt, dt, params
+
+
+@case()
+def many_area_ranges(seed: int) -> Scene:
+    # More ranges than the evaluator packs as bits of one gather (16): the per-range path.
+    gt, dt = base_scene(seed, n_images=8, area_edge_p=0.2).build()
+    edges = [0, 100, 400, 900, 32**2, 1600, 2500, 3600, 4900, 6400, 8100, 96**2, 1e4, 2e4]
+    ranges = [[0, 1e10]] + [[lo, hi] for lo, hi in itertools.pairwise(edges)]
+    ranges += [[32**2, 32**2], [0, 32**2], [96**2, 1e10], [500, 1e4]]
+    assert len(ranges) > 16
+    return gt, dt, {"areaRng": ranges, "areaRngLbl": [f"r{i}" for i in range(len(ranges))]}
 
 
 @case()

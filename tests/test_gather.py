@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from assay.kernels import take_rows
+from assay.kernels import take_packed, take_rows
 
 DTYPES = [
     torch.bool,
@@ -80,3 +80,58 @@ def test_take_rows_rejects_out_of_range_rows_like_index_select(device: str) -> N
         take_rows(x, torch.tensor([3], device=device))
     with pytest.raises(IndexError):
         take_rows(x, torch.tensor([-1], device=device))
+
+
+# ------------------------------------------------------------------------ take_packed
+
+
+def _columns(n: int, bounds: list[int], device: str) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    cols = []
+    for bound in bounds:
+        values = torch.randint(0, max(bound, 1), (n,), generator=g)
+        cols.append((values > 0) if bound == 2 else values)
+    return [c.to(device) for c in cols]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        [100, 5000, 16],  # the evaluator's rank, image, area bits: one packed gather
+        [2, 2, 2],  # bool columns
+        [1, 7],  # a bound of 1: a zero-width column
+        [2**40, 2**22],  # 62 bits: still packed
+        [2**40, 2**30],  # 70 bits: one gather per column
+        [2**62, 3],
+        [9],  # a single column
+    ],
+)
+def test_take_packed_is_index_select(bounds: list[int], device: str) -> None:
+    cols = _columns(57, bounds, device)
+    index = torch.tensor([56, 0, 3, 3, 17, 40], device=device)
+    got = take_packed(cols, bounds, index)
+    assert len(got) == len(cols)
+    for column, taken in zip(cols, got, strict=True):
+        assert taken.dtype == column.dtype and taken.device == column.device
+        assert torch.equal(taken, column.index_select(0, index))
+
+
+def test_take_packed_keeps_the_largest_values_and_int32(device: str) -> None:
+    rank = torch.tensor([0, 99, 5], dtype=torch.int32, device=device)
+    image = torch.tensor([4999, 0, 4999], device=device)
+    index = torch.tensor([1, 0, 2], device=device)
+    got = take_packed([rank, image], [100, 5000], index)
+    assert got[0].dtype == torch.int32
+    assert got[0].tolist() == [99, 0, 5] and got[1].tolist() == [0, 4999, 4999]
+
+
+def test_take_packed_empty(device: str) -> None:
+    cols = _columns(0, [10, 2], device)
+    got = take_packed(cols, [10, 2], torch.zeros(0, dtype=torch.int64, device=device))
+    assert [t.shape for t in got] == [(0,), (0,)]
+    assert got[1].dtype == torch.bool
+
+
+def test_take_packed_needs_one_bound_per_column() -> None:
+    with pytest.raises(ValueError, match=r"one bound per column \(2\), but got 1 bounds"):
+        take_packed([torch.zeros(3), torch.zeros(3)], [4], torch.zeros(1, dtype=torch.int64))

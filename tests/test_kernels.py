@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 import assay
+import assay.kernels.boxes as boxes_module
 import numpy as np
 import pytest
 import torch
@@ -23,7 +24,12 @@ from assay.kernels.matching import (
     group_pairs,
     rank_within_groups,
 )
-from assay.kernels.ranking import accumulation_order, coco_accumulate, detection_order
+from assay.kernels.ranking import (
+    accumulation_layout,
+    accumulation_order,
+    coco_accumulate,
+    detection_order,
+)
 
 FORMATS = ("xyxy", "xywh", "cxcywh")
 F64 = torch.float64
@@ -144,6 +150,20 @@ def test_coco_box_iou_is_bit_identical_to_pycocotools(kind: str, seed: int, devi
     np.testing.assert_array_equal(pairs.cpu().numpy(), theirs[d_idx, g_idx])
 
 
+def test_coco_box_iou_pairs_in_blocks_is_the_same(
+    monkeypatch: pytest.MonkeyPatch, device: str
+) -> None:
+    # The CPU path works in blocks of pairs; blocks that do not divide P give the same bits.
+    rng = np.random.default_rng(3)
+    dt, gt = _t(_xywh(rng, 101, "grid"), device), _t(_xywh(rng, 101, "grid"), device)
+    crowd = _t(rng.random(101) < 0.3, device, torch.bool)
+    whole = coco_box_iou_pairs(dt, gt, crowd)
+    monkeypatch.setattr(boxes_module, "_CPU_PAIR_BLOCK", 16)
+    blocked = coco_box_iou_pairs(dt, gt, crowd)
+    _assert_on(blocked, device, F64, (101,))
+    assert torch.equal(blocked, whole)
+
+
 def test_coco_box_iou_hand_cases(device: str) -> None:
     mask = pytest.importorskip("pycocotools.mask")
     gt = [[0, 0, 10, 10], [0, 0, 100, 100], [5, 5, 0, 10], [10, 0, 10, 10]]
@@ -224,6 +244,8 @@ def test_grouping_kernels_on_empty_inputs(device: str) -> None:
     _assert_on(detection_order(torch.zeros(0, dtype=F64, device=device), none, none, 3),
                device, I64, (0,))
     _assert_on(accumulation_order(none, none), device, I64, (0,))
+    for out in accumulation_layout(none, none):
+        _assert_on(out, device, I64, (0,))
 
 
 @pytest.mark.parametrize(("num_dt", "num_gt"), [(0, 0), (3, 0), (0, 2), (3, 2)])
@@ -290,6 +312,11 @@ def test_rank_within_groups_matches_reference(seed: int, device: str) -> None:
     ours = rank_within_groups(_t(group, device, I64), _t(order, device, I64))
     _assert_on(ours, device, I64, (n,))
     np.testing.assert_array_equal(ours.cpu().numpy(), _ref_rank(group, order))
+    # The sorted groups handed in (any integer dtype) instead of gathered: same ranks.
+    given = rank_within_groups(
+        _t(group, device, I64), _t(order, device, I64), _t(group[order], device, torch.int32)
+    )
+    assert torch.equal(given, ours)
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -322,6 +349,10 @@ def test_detection_and_accumulation_order_match_reference(seed: int, device: str
     layout = accumulation_order(order, _t(category, device, I64))
     position = {d: p for p, d in enumerate(ref)}
     assert layout.tolist() == sorted(range(n), key=lambda i: (category[i], position[i]))
+    same, segments = accumulation_layout(order, _t(category, device, I64), 4)
+    _assert_on(segments, device, I64, (n,))
+    assert torch.equal(same, layout)
+    assert segments.tolist() == category[layout.cpu().numpy()].tolist()
 
 
 # --------------------------------------------------------------------------- greedy matching

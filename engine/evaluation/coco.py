@@ -15,9 +15,9 @@ from torch import Tensor
 
 from ...kernels._keys import narrow_key
 from ...kernels.boxes import coco_box_iou_pairs
-from ...kernels.gather import take_rows
+from ...kernels.gather import take_packed, take_rows
 from ...kernels.matching import coco_greedy_match_rounds, group_pairs, rank_within_groups
-from ...kernels.ranking import accumulation_order, coco_accumulate, detection_order
+from ...kernels.ranking import accumulation_layout, coco_accumulate, detection_order
 from ..device import resolve_device
 from ..tables import Catalog, DetectionTable, GroundTruthTable
 from .params import CocoParams, IouType
@@ -27,6 +27,7 @@ from .segm import segm_pair_iou
 __all__ = ["evaluate_detection_tables"]
 
 _SUPPORTED_IOU_TYPES = ("bbox", "segm")
+_PACKED_AREAS = 16  # up to this many area ranges travel as bits of one packed gather
 
 
 def _id_positions(wanted: tuple[int, ...], known: np.ndarray, name: str) -> np.ndarray:
@@ -110,11 +111,12 @@ def evaluate_detection_tables(
     image_keep, cat_key, num_seg, k_ids, k_names = _selection(params, catalog, dev)
     num_keys = max(len(catalog.category_ids), 1)
 
-    # Rows of the evaluated images and categories (no copy when all are evaluated).
-    # `*_row` keeps each kept row's index in its table through every reordering below.
+    # Rows of the evaluated images and categories; `dt_row` None: all of them, in
+    # table order (no gathers). `*_row` keeps each kept row's index in its table
+    # through every reordering below.
+    dt_row: Tensor | None = None
     if params.imgIds is None and params.catIds is None:
         gt_row = torch.arange(len(gt), device=dev)
-        dt_row = torch.arange(len(dt), device=dev)
     else:
         gt_row = torch.nonzero(image_keep[gt.image] & (cat_key[gt.category] >= 0)).squeeze(1)
         dt_row = torch.nonzero(image_keep[dt.image] & (cat_key[dt.category] >= 0)).squeeze(1)
@@ -126,9 +128,11 @@ def evaluate_detection_tables(
     gt_order = torch.sort(gt_image * num_keys + gt_key, stable=True).indices
     gt_image, gt_key, gt_row = (c.index_select(0, gt_order) for c in (gt_image, gt_key, gt_row))
     gt_area, gt_crowd, gt_id = (c.index_select(0, gt_row) for c in (gt.area, gt.iscrowd, gt.id))
-    dt_image = dt.image.index_select(0, dt_row)
-    dt_key = cat_key.index_select(0, dt.category.index_select(0, dt_row))
-    dt_score = dt.score.index_select(0, dt_row)
+    dt_image, dt_category, dt_score, dt_area = (
+        (c if dt_row is None else c.index_select(0, dt_row))
+        for c in (dt.image, dt.category, dt.score, dt.area)
+    )
+    dt_key = cat_key.index_select(0, dt_category)
     num_img = len(catalog.image_ids)
     if params.useCats:
         num_groups = num_img * num_keys
@@ -139,21 +143,39 @@ def evaluate_detection_tables(
         gt_group, dt_group = gt_image, dt_image
         gt_seg, dt_seg = torch.zeros_like(gt_key), torch.zeros_like(dt_key)
 
+    f64 = torch.float64
+    area_lo = torch.tensor([r[0] for r in params.areaRng], dtype=f64, device=dev)[:, None]
+    area_hi = torch.tensor([r[1] for r in params.areaRng], dtype=f64, device=dev)[:, None]
+    num_area = len(params.areaRng)
+    dt_outside = (dt_area[None, :] < area_lo) | (dt_area[None, :] > area_hi)
+
     # Rank inside each group by descending score; keep the top maxDets[-1]; then lay the
     # detections out in accumulation order (category, -score, image, rank).
     order = detection_order(dt_score, dt_image, dt_key, num_keys, num_images=num_img)
     group_key = narrow_key(dt_group, num_groups).index_select(0, order)
-    group_sort = torch.sort(group_key, stable=True).indices
+    sorted_group, group_sort = torch.sort(group_key, stable=True)
     by_group = order.index_select(0, group_sort)
-    rank = rank_within_groups(dt_group, by_group)
-    kept = (rank < params.maxDets[-1]).index_select(0, order)
-    layout = accumulation_order(
-        order.index_select(0, torch.nonzero(kept).squeeze(1)), dt_seg, num_seg
-    )
-    dt_group, dt_seg, rank, dt_score, dt_row = (
-        c.index_select(0, layout) for c in (dt_group, dt_seg, rank, dt_score, dt_row)
-    )
-    dt_area = dt.area.index_select(0, dt_row)
+    rank = rank_within_groups(dt_group, by_group, sorted_group)
+    cut = rank >= params.maxDets[-1]
+    if bool(cut.any()):  # host read: usually no group holds more than maxDets
+        order = order.index_select(0, torch.nonzero(~cut.index_select(0, order)).squeeze(1))
+    layout, dt_seg = accumulation_layout(order, dt_seg, num_seg)
+    # The small per-detection columns in that order, packed into one gather (rows cut by
+    # maxDets are never gathered, so their out-of-bound ranks do not matter).
+    if num_area <= _PACKED_AREAS:  # the outside flags as one bit per area range
+        area_bit = torch.pow(2, torch.arange(num_area, device=dev))[:, None]
+        rank, dt_image, outside_bits = take_packed(
+            (rank, dt_image, (dt_outside.long() * area_bit).sum(0)),
+            (params.maxDets[-1], num_img, 2**num_area),
+            layout,
+        )
+        dt_outside = (outside_bits[None, :] & area_bit) != 0
+    else:
+        rank, dt_image = take_packed((rank, dt_image), (params.maxDets[-1], num_img), layout)
+        dt_outside = dt_outside.index_select(1, layout)
+    dt_group = dt_image * num_keys + dt_seg if params.useCats else dt_image
+    dt_score = dt_score.index_select(0, layout)
+    dt_row = layout if dt_row is None else dt_row.index_select(0, layout)
 
     # Dense group tables when they are small against the data, binary search otherwise.
     dense = num_groups <= 4 * (dt_group.shape[0] + gt_group.shape[0]) + 1024
@@ -168,17 +190,12 @@ def evaluate_detection_tables(
     else:
         pair_iou = segm_pair_iou(gt, dt, pair_gt_row, pair_dt_row, pair_crowd)
 
-    f64 = torch.float64
-    area_lo = torch.tensor([r[0] for r in params.areaRng], dtype=f64, device=dev)[:, None]
-    area_hi = torch.tensor([r[1] for r in params.areaRng], dtype=f64, device=dev)[:, None]
     gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < area_lo) | (gt_area[None, :] > area_hi)
-    dt_outside = (dt_area[None, :] < area_lo) | (dt_area[None, :] > area_hi)
     iou_thr = torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=f64, device=dev)
     matches = coco_greedy_match_rounds(
         pair_dt, pair_gt, pair_iou, rank, gt_crowd, gt_ignore, iou_thr
     )
 
-    num_area = len(params.areaRng)
     counted_seg = torch.where(~gt_ignore, gt_seg[None, :], num_seg)  # ignored -> sink bin
     num_counted = torch.zeros((num_area, num_seg + 1), dtype=torch.int64, device=dev)
     num_counted.scatter_add_(1, counted_seg, torch.ones_like(counted_seg))
