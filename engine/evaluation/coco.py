@@ -159,6 +159,9 @@ def evaluate_detection_tables(
     cut = rank >= params.maxDets[-1]
     if bool(cut.any()):  # host read: usually no group holds more than maxDets
         order = order.index_select(0, torch.nonzero(~cut.index_select(0, order)).squeeze(1))
+        in_group = torch.nonzero(~cut.index_select(0, by_group)).squeeze(1)
+        by_group = by_group.index_select(0, in_group)
+        sorted_group = sorted_group.index_select(0, in_group)
     layout, dt_seg = accumulation_layout(order, dt_seg, num_seg)
     # The small per-detection columns in that order, packed into one gather (rows cut by
     # maxDets are never gathered, so their out-of-bound ranks do not matter).
@@ -173,15 +176,16 @@ def evaluate_detection_tables(
     else:
         rank, dt_image = take_packed((rank, dt_image), (params.maxDets[-1], num_img), layout)
         dt_outside = dt_outside.index_select(1, layout)
-    dt_group = dt_image * num_keys + dt_seg if params.useCats else dt_image
     dt_score = dt_score.index_select(0, layout)
-    dt_row = layout if dt_row is None else dt_row.index_select(0, layout)
 
+    # Pairs are built in group order (close to table order: the box reads stay local),
+    # then the few that can match are handed to the matcher by accumulation position.
     # Dense group tables when they are small against the data, binary search otherwise.
-    dense = num_groups <= 4 * (dt_group.shape[0] + gt_group.shape[0]) + 1024
-    pair_dt, pair_gt = group_pairs(dt_group, gt_group, num_groups if dense else None)
+    dense = num_groups <= 4 * (by_group.shape[0] + gt_group.shape[0]) + 1024
+    pair_bg, pair_gt = group_pairs(sorted_group.long(), gt_group, num_groups if dense else None)
     # The only difference between "bbox" and "segm": the IoU of the pairs' table rows.
-    pair_dt_row, pair_gt_row = dt_row.index_select(0, pair_dt), gt_row.index_select(0, pair_gt)
+    bg_row = by_group if dt_row is None else dt_row.index_select(0, by_group)
+    pair_dt_row, pair_gt_row = bg_row.index_select(0, pair_bg), gt_row.index_select(0, pair_gt)
     pair_crowd = gt_crowd.index_select(0, pair_gt)
     if iou_type == "bbox":
         pair_iou = coco_box_iou_pairs(
@@ -192,6 +196,13 @@ def evaluate_detection_tables(
 
     gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < area_lo) | (gt_area[None, :] > area_hi)
     iou_thr = torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=f64, device=dev)
+    # Pairs below the smallest threshold never match (the matcher would drop them too).
+    near = torch.nonzero(pair_iou >= iou_thr.min()).squeeze(1)
+    position = torch.empty(dt_key.shape[0], dtype=torch.int64, device=dev).index_copy_(
+        0, layout, torch.arange(layout.shape[0], device=dev)
+    )  # accumulation position of each detection (cut ones are never read)
+    pair_dt = position.index_select(0, by_group.index_select(0, pair_bg.index_select(0, near)))
+    pair_gt, pair_iou = pair_gt.index_select(0, near), pair_iou.index_select(0, near)
     matches = coco_greedy_match_rounds(
         pair_dt, pair_gt, pair_iou, rank, gt_crowd, gt_ignore, iou_thr
     )
