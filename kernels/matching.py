@@ -282,8 +282,8 @@ def coco_greedy_match_rounds(
       that compete for overlapping ground truths resolves about one link per round).
 
     Host reads: the candidate count, the candidate detections, the count of pairs in
-    components with several ground truths and, when there are any, their detections
-    and one flag per round.
+    components with several ground truths and, when there are any, their detections,
+    their ground truths and one flag per round.
 
     Args:
         pair_dt: ``(P,)`` int64 detection of each candidate pair.
@@ -344,9 +344,7 @@ def coco_greedy_match_rounds(
     best.scatter_reduce_(0, cell, torch.where(reach, pair_rank, no_rank).reshape(-1), "amin")
     wins = reach & (pair_crowd | (best.index_select(0, cell).view(num_thr, -1) == pair_rank))
     won = torch.full((num_thr, num_cand), -1, dtype=torch.int64, device=device)
-    won.scatter_reduce_(
-        1, pair_slot.expand(num_thr, -1), torch.where(wins, pair_gt, -1), "amax"
-    )
+    won.scatter_reduce_(1, pair_slot.expand(num_thr, -1), torch.where(wins, pair_gt, -1), "amax")
     gt_index[:] = won[:, None, :]
 
     rest = torch.nonzero(joint).squeeze(1)  # host read
@@ -354,14 +352,24 @@ def coco_greedy_match_rounds(
         slots, local = torch.unique(
             pair_slot.index_select(0, rest), sorted=True, return_inverse=True
         )  # host read
+        # The rounds' tables span only the ground truths of these pairs (renumbered in
+        # the same order, so ties still go to the later one), not all G of them.
+        rest_gt, rest_pair_gt = torch.unique(
+            pair_gt.index_select(0, rest), sorted=True, return_inverse=True
+        )
         matched = _match_in_rounds(
             local,
-            pair_gt.index_select(0, rest),
+            rest_pair_gt,
             pair_iou.index_select(0, rest),
             slot_rank.index_select(0, slots),
-            gt_crowd,
-            gt_ignore,
+            gt_crowd.index_select(0, rest_gt),
+            gt_ignore.index_select(1, rest_gt),
             thr,
+        )
+        matched = torch.where(
+            matched >= 0,
+            rest_gt.index_select(0, matched.clamp(min=0).view(-1)).view(matched.shape),
+            -1,
         )
         gt_index.index_copy_(2, slots, matched)
     return GreedyMatches(det_index, gt_index)
