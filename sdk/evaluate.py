@@ -100,7 +100,31 @@ def _first(mask: Tensor) -> int | None:
     return int(hits[0, 0]) if hits.shape[0] else None
 
 
+def _all_finite(x: Tensor) -> bool:
+    """Whether every value is finite, from one sum (a NaN or inf makes it non-finite).
+
+    ``False`` can also mean a finite sum that overflowed: callers then scan the values.
+    """
+    return bool(torch.isfinite(x.sum()))
+
+
+def _sizes_non_negative(boxes: Tensor) -> bool:
+    """Whether every ``xywh`` box of finite values has width and height >= 0.
+
+    One contiguous minimum over all coordinates settles the usual case (everything
+    >= 0); only with a negative coordinate are the two size columns looked at alone.
+    """
+    if bool(boxes.amin() >= 0):
+        return True
+    return bool(torch.minimum(boxes[:, 2], boxes[:, 3]).amin() >= 0)
+
+
 def _check_index(t: Tensor, name: str, size: int, what: str) -> None:
+    if t.numel() == 0:
+        return
+    low, high = torch.aminmax(t)  # one reduction; the row scan below only names a culprit
+    if bool(low >= 0) and bool(high < size):
+        return
     bad = (t < 0) | (t >= size)
     i = _first(bad)
     if i is not None:
@@ -157,6 +181,8 @@ def _boxes(
             f"but got {boxes.shape[0]}"
         )
     boxes = box_convert(boxes, fmt, "xywh")
+    if boxes.numel() == 0 or (_all_finite(boxes) and _sizes_non_negative(boxes)):
+        return boxes
     bad = ~torch.isfinite(boxes).all(1) | (boxes[:, 2] < 0) | (boxes[:, 3] < 0)
     i = _first(bad)
     if i is not None:
@@ -234,7 +260,7 @@ def _detection_table(dt: Any, fmt: BoxFormat, default: torch.device) -> Detectio
     image, category, boxes = _rows(table, "dt", fmt, default)
     n, dev = image.shape[0], image.device
     scores = _column(table, "scores", "dt", torch.float64, dev, n)
-    i = _first(~torch.isfinite(scores))
+    i = None if _all_finite(scores) else _first(~torch.isfinite(scores))
     if i is not None:
         raise ValueError(f"Expected `dt['scores'][{i}]` to be finite, but got {float(scores[i])}")
     return DetectionTable(image, category, boxes, scores, boxes[:, 2] * boxes[:, 3])

@@ -619,6 +619,16 @@ DET_CASES: list[tuple[str, Mutation, Mutation, dict[str, Any], type[Exception], 
     ("gt-boxes-neg-width", put("boxes", torch.tensor([[0.0, 0, 1, 1], [0, 0, 1, 1],
                                                       [0, 0, -1, 1]])), _keep, {}, ValueError,
      _m("Expected `gt['boxes'][2]` to be a finite box with width and height >= 0")),
+    ("dt-boxes-inf", _keep, put("boxes", torch.tensor([[0.0, 0, 1, 1], [0, 0, 1, 1],
+                                                       [0, 0, INF, 1]])), {}, ValueError,
+     _m("Expected `dt['boxes'][2]` to be a finite box")),
+    ("dt-boxes-neg-height-neg-x", _keep, put("boxes", torch.tensor([[-5.0, 0, 1, 1],
+                                                                    [0, 0, 1, -0.5],
+                                                                    [0, 0, 1, 1]])), {},
+     ValueError, _m("Expected `dt['boxes'][1]` to be a finite box with width and height >= 0")),
+    ("dt-image-too-large", _keep, put("image", torch.tensor([0, 1, 2])), {"num_images": 2},
+     ValueError,
+     _m("Expected `dt['image'][2]` to be a", "image index in [0, 2), but got 2")),
     ("dt-boxes-strings", _keep, put("boxes", [["0", "0", "1", "1"]] * 3), {}, TypeError,
      _m("`dt['boxes']`")),
     ("gt-category-short", put("category", torch.tensor([0, 1])), _keep, {}, ValueError,
@@ -880,6 +890,23 @@ def test_detections_valid_edges() -> None:
              "boxes": torch.zeros(0, 4), "scores": []}
     stats = assay.evaluate_detections(_gt_map(), empty).stats
     np.testing.assert_array_equal(stats, [0, 0, 0, 0, -1, -1, 0, 0, 0, 0, -1, -1])
+
+
+def test_detections_checks_pass_where_the_quick_reductions_do_not() -> None:
+    # Negative x / y with valid sizes, -0.0 sizes, and finite boxes whose sum overflows
+    # to inf: the one-reduction checks fail, the row scan finds nothing wrong.
+    base = assay.evaluate_detections(_gt_map(), _dt_map()).stats
+    for third_box, scores in [
+        ([-1.0, -2.0, 5.0, 5.0], [0.9, 0.8, 0.7]),  # a negative corner, finite sum
+        ([-1e308, -1e308, 5.0, -0.0], [1.7e308, 1.7e308, 0.7]),  # sums overflow
+    ]:
+        dt = _dt_map()
+        dt["boxes"] = torch.tensor([[11.0, 10, 20, 20], [30, 31, 10, 40], third_box],
+                                   dtype=torch.float64)
+        dt["scores"] = torch.tensor(scores, dtype=torch.float64)
+        stats = assay.evaluate_detections(_gt_map(), dt).stats
+        # The third detection (a false positive either way) moved: nothing raised.
+        np.testing.assert_array_equal(stats, base)
 
 
 def test_detections_empty_lists() -> None:
