@@ -176,14 +176,15 @@ def _segment_ends(seg: Tensor, num_seg: int) -> tuple[Tensor, Tensor, Tensor]:
 def _row_cumsum(flags: Tensor, dtype: torch.dtype) -> Tensor:
     """``torch.cumsum(flags, 1, dtype=dtype)`` of a 2-D bool tensor, the same integers.
 
-    One scan of the flattened rows, each row then less the total before it: on the
-    CPU about 3x faster than the scan along dim 1 (5.9 against 1.9 ms for 4 x 500k).
+    One 1-D scan per row into a preallocated output: on the CPU about 4x faster than
+    the scan along dim 1 (8 against 2 ms for 4 x 500k); a scan of the flattened rows
+    less each row's base is no better (the broadcast int32 subtraction costs more than
+    the scan).
     """
-    flat = torch.cumsum(flags.reshape(-1), 0, dtype=dtype).view(flags.shape)
-    if flags.shape[0] < 2 or flags.shape[1] == 0:
-        return flat
-    before = torch.cat((flat.new_zeros(1), flat[:-1, -1]))
-    return flat - before[:, None]
+    out = torch.empty(flags.shape, dtype=dtype, device=flags.device)
+    for row in range(flags.shape[0]):  # a few area ranges
+        torch.cumsum(flags[row], 0, dtype=dtype, out=out[row])
+    return out
 
 
 def _recall_threshold_counts(rec_thresholds: Tensor, num_counted: Tensor) -> Tensor:
