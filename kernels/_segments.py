@@ -39,4 +39,4 @@ def segment_cumsum(
     # Sum before each segment: the running sum at its first element minus that element.
     first = step.index_select(0, seg_first).to(total.dtype)
     before = total.index_select(0, seg_first) - first
-    return total - before.index_select(0, segment)
+    return total.sub_(before.index_select(0, segment))

@@ -284,8 +284,6 @@ def coco_accumulate(
     padded_score = torch.cat((score, score.new_zeros(1)))
     first_score = torch.where(seg_size > 0, padded_score.index_select(0, seg_start), 0.0)
     inside = ~dt_outside  # (A, D)
-    # Running counts of plain detections: int32 while they fit (a cheaper scan).
-    plain_dtype = torch.int32 if num_det < 2**31 else torch.int64
 
     # Match events: (threshold, area, detection) where the detection matched a ground
     # truth. Row-major nonzero lists them sorted by (t, a, category, position).
@@ -356,7 +354,10 @@ def coco_accumulate(
     ev_score = score.index_select(0, ev_det)
     events = _Events(ev_seg, ev_tp, ev_delta, ev_upto, ev_ak, ev_slot_ak, ev_slot, ev_score)
     all_ends = _segment_ends(ev_seg, num_seg)
-    count_dtype = torch.int32 if num_ev < 2**31 else torch.int64
+    # Running counts (plain detections, events) in one dtype, as they are added in
+    # place: int32 (a cheaper scan) unless either could overflow it.
+    count_dtype = torch.int32 if max(num_ev, num_det) < 2**31 else torch.int64
+    plain_dtype = count_dtype
 
     # Written straight into pycocotools' layout, one maxDets column per pass.
     num_max = len(max_dets)
@@ -404,11 +405,11 @@ def coco_accumulate(
         seg_first, seg_last, seg_used = ends
         tp_seg = segment_cumsum(tp, seg_first, ev.seg, count_dtype)
         delta_seg = segment_cumsum(delta, seg_first, ev.seg, count_dtype)
-        counted_seen = (
-            plain_cum.index_select(0, ev.upto) - plain_before.index_select(0, ev.ak) + delta_seg
-        )
+        counted_seen = plain_cum.index_select(0, ev.upto)
+        counted_seen.sub_(plain_before.index_select(0, ev.ak)).add_(delta_seg)
         tp_f = tp_seg.to(f64)
-        pr = tp_f / ((counted_seen - tp_seg).to(f64) + tp_f + _EPS)  # tp / (fp + tp + eps)
+        fp_tp = counted_seen.sub_(tp_seg).to(f64).add_(tp_f).add_(_EPS)  # fp + tp + eps
+        pr = torch.div(tp_f, fp_tp, out=fp_tp)  # tp / (fp + tp + eps)
         tp_count = tp_seg.long()
         block = block_of_slot.index_select(0, ev.slot_ak + tp_count)
         keep = tp & (block >= 0)
