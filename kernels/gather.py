@@ -73,8 +73,9 @@ def take_packed(columns: Sequence[Tensor], bounds: Sequence[int], index: Tensor)
     Columns whose values fit together in 63 bits (``0 <= columns[i] < bounds[i]``) are
     packed into one int64, gathered once and unpacked with shifts and masks: one
     random-access pass instead of one per column (the shifts are cheap sequential
-    passes). Wider columns are gathered one by one. Values outside their bounds are
-    the caller's error (they would spill into the next column).
+    passes). When the bounds need more than 63 bits together, every column is
+    gathered on its own. Values outside their bounds are the caller's error (they
+    would spill into the next column).
 
     Args:
         columns: ``(N,)`` integer or bool tensors, all on one device.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
 import itertools
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 import assay
 import numpy as np
 import pytest
+import torch
 from oracles import assert_matches_cocoeval, run_pycocotools
 
 pytest.importorskip("pycocotools")
@@ -861,3 +863,31 @@ def test_hand_made_scenes_do_what_they_say_on_pycocotools() -> None:
     gt, dt = _tiny(crowd_only)
     ev = cocoeval_arrays(gt, dt, {})
     assert ev.eval["precision"][0, :, 0, 0, 2].min() > 0.99
+
+
+def test_tables_with_narrow_index_columns_evaluate_the_same() -> None:
+    # Tables built by hand may carry int32 / uint8 index columns (the loaders give
+    # int64): with more than 8 area ranges the per-range bits must not be truncated to
+    # the image column's dtype.
+    from assay.engine.evaluation.coco import evaluate_detection_tables
+    from assay.engine.evaluation.params import CocoParams
+    from assay.engine.formats.coco import load_coco_ground_truth, load_coco_results
+
+    gt, dt = base_scene(4, n_images=8, area_edge_p=0.2).build()
+    catalog, g = load_coco_ground_truth(gt)
+    d = load_coco_results(dt, catalog)
+    edges = [0, 100, 400, 900, 32**2, 1600, 2500, 3600, 4900, 96**2, 1e10]
+    ranges = [[0, 1e10]] + [[lo, hi] for lo, hi in itertools.pairwise(edges)]
+    params = CocoParams(areaRng=ranges, areaRngLbl=[f"r{i}" for i in range(len(ranges))])
+    want = evaluate_detection_tables(g, d, catalog, params)
+    for image_dtype, category_dtype in ((torch.int32, torch.int32), (torch.uint8, torch.int64)):
+        g2 = dataclasses.replace(
+            g, image=g.image.to(image_dtype), category=g.category.to(category_dtype)
+        )
+        d2 = dataclasses.replace(
+            d, image=d.image.to(image_dtype), category=d.category.to(category_dtype)
+        )
+        got = evaluate_detection_tables(g2, d2, catalog, params)
+        np.testing.assert_array_equal(got.precision, want.precision)
+        np.testing.assert_array_equal(got.recall, want.recall)
+        np.testing.assert_array_equal(got.scores, want.scores)

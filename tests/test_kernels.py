@@ -150,18 +150,33 @@ def test_coco_box_iou_is_bit_identical_to_pycocotools(kind: str, seed: int, devi
     np.testing.assert_array_equal(pairs.cpu().numpy(), theirs[d_idx, g_idx])
 
 
-def test_coco_box_iou_pairs_in_blocks_is_the_same(
-    monkeypatch: pytest.MonkeyPatch, device: str
-) -> None:
-    # The CPU path works in blocks of pairs; blocks that do not divide P give the same bits.
+def test_coco_box_iou_pairs_in_blocks_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The CPU path works in blocks of pairs (one pass on CUDA): blocks that do not divide
+    # P give the same bits, in the dtype one pass gives (float32 with float64: float64).
     rng = np.random.default_rng(3)
-    dt, gt = _t(_xywh(rng, 101, "grid"), device), _t(_xywh(rng, 101, "grid"), device)
-    crowd = _t(rng.random(101) < 0.3, device, torch.bool)
-    whole = coco_box_iou_pairs(dt, gt, crowd)
-    monkeypatch.setattr(boxes_module, "_CPU_PAIR_BLOCK", 16)
-    blocked = coco_box_iou_pairs(dt, gt, crowd)
-    _assert_on(blocked, device, F64, (101,))
-    assert torch.equal(blocked, whole)
+    dt, gt = _t(_xywh(rng, 101, "grid"), "cpu"), _t(_xywh(rng, 101, "grid"), "cpu")
+    crowd = _t(rng.random(101) < 0.3, "cpu", torch.bool)
+    for dt_in in (dt, dt.float()):
+        whole = coco_box_iou_pairs(dt_in, gt, crowd)
+        with monkeypatch.context() as patch:
+            patch.setattr(boxes_module, "_CPU_PAIR_BLOCK", 16)
+            blocked = coco_box_iou_pairs(dt_in, gt, crowd)
+        _assert_on(blocked, "cpu", F64, (101,))
+        assert torch.equal(blocked, whole)
+
+
+def test_coco_box_iou_of_integer_boxes_and_non_finite_pairs(device: str) -> None:
+    # Integer boxes divide into torch's default float dtype, as a plain division would.
+    dt = torch.tensor([[0, 0, 10, 10], [0, 0, 4, 4]], device=device)
+    gt = torch.tensor([[5, 0, 10, 10], [10, 10, 2, 2]], device=device)
+    got = coco_box_iou(dt, gt)
+    want = coco_box_iou(dt.double(), gt.double()).to(torch.get_default_dtype())
+    assert got.dtype == torch.get_default_dtype()
+    assert torch.equal(got, want)
+    # A pair whose overlap cannot be decided (NaN; inputs are validated upstream) is 0.
+    nan = torch.tensor([[0.0, float("nan"), 1.0, 1.0]], dtype=torch.float64, device=device)
+    one = torch.tensor([[0.0, 0.0, 1.0, 1.0]], dtype=torch.float64, device=device)
+    assert coco_box_iou_pairs(nan, one, torch.tensor([False], device=device)).tolist() == [0.0]
 
 
 def test_coco_box_iou_hand_cases(device: str) -> None:

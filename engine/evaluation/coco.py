@@ -167,7 +167,7 @@ def evaluate_detection_tables(
     # maxDets are never gathered, so their out-of-bound ranks do not matter).
     if num_area <= _PACKED_AREAS:  # the outside flags as one bit per area range
         area_bit = torch.pow(2, torch.arange(num_area, device=dev))[:, None]
-        bits = torch.zeros_like(dt_image)
+        bits = torch.zeros(dt_image.shape, dtype=torch.int64, device=dev)
         for a in range(num_area):  # (a multiply-and-sum over (A, D) is ~20x slower)
             bits |= dt_outside[a].long() << a
         rank, dt_image, outside_bits = take_packed(
