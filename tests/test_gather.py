@@ -18,8 +18,8 @@ DTYPES = [
     torch.complex64,
     torch.complex128,
 ]
-# Row widths that take each path: one element per row (1-16 bytes), 16-byte pieces
-# (32, 64 bytes for 8-byte dtypes) and the plain fallback (e.g. 3 or 5 elements).
+# Row widths that take each path: one element per row (1-16 bytes) and index_select
+# itself (wider rows, e.g. 32 or 64 bytes for 8-byte dtypes, or 3 or 5 elements).
 SHAPES = [(9,), (9, 1), (9, 2), (9, 3), (9, 4), (9, 5), (9, 8), (9, 16), (9, 2, 2), (9, 0), (0, 4)]
 
 
