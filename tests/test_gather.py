@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from assay.kernels import take_packed, take_rows
+from assay.kernels._bits import bits_to_rows, rows_to_bits
 
 DTYPES = [
     torch.bool,
@@ -135,3 +136,18 @@ def test_take_packed_empty(device: str) -> None:
 def test_take_packed_needs_one_bound_per_column() -> None:
     with pytest.raises(ValueError, match=r"one bound per column \(2\), but got 1 bounds"):
         take_packed([torch.zeros(3), torch.zeros(3)], [4], torch.zeros(1, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("rows", [0, 1, 4, 17])
+def test_rows_to_bits_round_trip(rows: int, device: str) -> None:
+    g = torch.Generator().manual_seed(rows)
+    flags = (torch.rand(rows, 33, generator=g) > 0.5).to(device)
+    bits = rows_to_bits(flags)
+    assert bits.dtype == torch.int64 and bits.shape == (33,)
+    want = torch.zeros(33, dtype=torch.int64, device=device)
+    for k in range(rows):
+        want |= flags[k].long() << k
+    assert torch.equal(bits, want)
+    assert torch.equal(bits_to_rows(bits, rows), flags)
+    if rows <= 8:  # narrow words, e.g. a uint8 state column
+        assert torch.equal(bits_to_rows(bits.to(torch.uint8), rows), flags)

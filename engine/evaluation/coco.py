@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...kernels._bits import bits_to_rows, rows_to_bits
 from ...kernels._keys import narrow_key
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_packed, take_rows
@@ -166,16 +167,12 @@ def evaluate_detection_tables(
     # The small per-detection columns in that order, packed into one gather (rows cut by
     # maxDets are never gathered, so their out-of-bound ranks do not matter).
     if num_area <= _PACKED_AREAS:  # the outside flags as one bit per area range
-        area_bit = torch.pow(2, torch.arange(num_area, device=dev))[:, None]
-        bits = torch.zeros(dt_image.shape, dtype=torch.int64, device=dev)
-        for a in range(num_area):  # (a multiply-and-sum over (A, D) is ~20x slower)
-            bits |= dt_outside[a].long() << a
         rank, dt_image, outside_bits = take_packed(
-            (rank, dt_image, bits),
+            (rank, dt_image, rows_to_bits(dt_outside)),
             (params.maxDets[-1], num_img, 2**num_area),
             layout,
         )
-        dt_outside = (outside_bits[None, :] & area_bit) != 0
+        dt_outside = bits_to_rows(outside_bits, num_area)
     else:
         rank, dt_image = take_packed((rank, dt_image), (params.maxDets[-1], num_img), layout)
         dt_outside = dt_outside.index_select(1, layout)

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...kernels._bits import bits_to_rows, rows_to_bits
 from ...kernels._keys import descending_key
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_rows
@@ -204,7 +205,6 @@ class _Constants(NamedTuple):
         lo: ``(A, 1)`` float64 lower bound of each area range.
         hi: ``(A, 1)`` float64 upper bound.
         thr: ``(T,)`` float64 IoU thresholds, clipped as pycocotools does.
-        area_bit: ``(A, 1)`` int64 ``0..A-1``: the bit of each area flag.
         area_row: ``(T * A, 1)`` int64 area range of each (threshold, area) row.
         word: ``(2 * T * A,)`` int64 word of each match flag.
         shift: ``(2 * T * A, 1)`` int64 bit of each match flag inside its word.
@@ -213,7 +213,6 @@ class _Constants(NamedTuple):
     lo: Tensor
     hi: Tensor
     thr: Tensor
-    area_bit: Tensor
     area_row: Tensor
     word: Tensor
     shift: Tensor
@@ -228,7 +227,6 @@ def constants(cfg: MapConfig, device: torch.device) -> _Constants:
         lo=torch.tensor([r[0] for r in params.areaRng], dtype=_F64, device=device)[:, None],
         hi=torch.tensor([r[1] for r in params.areaRng], dtype=_F64, device=device)[:, None],
         thr=torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=_F64, device=device),
-        area_bit=torch.arange(num_area, device=device)[:, None],
         area_row=(torch.arange(ta, device=device) % num_area)[:, None],
         word=torch.div(position, 64, rounding_mode="floor"),
         shift=(position % 64)[:, None],
@@ -416,7 +414,7 @@ def _pack_flags(
     num_area, num_det = outside.shape
     device = outside.device
     flags = torch.zeros((num_det, num_words), dtype=_I64, device=device)
-    flags[:, 0] = (outside.long() << c.area_bit).sum(0)
+    flags[:, 0] = rows_to_bits(outside)
     num_thr, _, num_cand = matches.gt_index.shape
     if num_cand == 0:
         return flags
@@ -472,7 +470,7 @@ def update_rows(batch: DetectionBatch, cfg: MapConfig, c: _Constants) -> dict[st
         "det_score": batch.dt_score,
         "det_label": batch.dt_label,
         "gt_label": batch.gt_label,
-        "gt_ignore": (gt_ignore.long() << c.area_bit).sum(0).to(torch.uint8),
+        "gt_ignore": rows_to_bits(gt_ignore).to(torch.uint8),
     }
     pair_counts: list[int] = []
     for mode in cfg.modes:
@@ -546,8 +544,7 @@ def _unpack_flags(flags: Tensor, num_thr: int, num_area: int) -> tuple[Tensor, G
     num_det, num_words = flags.shape
     ta = num_thr * num_area
     byte = flags.view(torch.uint8).view(num_det, 8 * num_words)
-    area_bit = torch.arange(num_area, device=device, dtype=torch.uint8)[:, None]
-    outside = ((byte[:, 0][None, :] >> area_bit) & 1).bool()  # area flags: bits 0..A-1 (A <= 8)
+    outside = bits_to_rows(byte[:, 0], num_area)  # area flags: bits 0..A-1 (A <= 8)
     # Detections with any match flag (bits A .. A + 2TA - 1).
     position = num_area + torch.arange(2 * ta, device=device)
     word = torch.div(position, 64, rounding_mode="floor")
@@ -635,8 +632,7 @@ def _accumulate(
     category, rank, score = (t.index_select(0, layout) for t in (category, rank, score))
     flags = take_rows(flags, layout)
     outside, matches = _unpack_flags(flags, num_thr, num_area)
-    ignore_bits = states["gt_ignore"].long()
-    counted = ((ignore_bits[None, :] >> torch.arange(num_area, device=device)[:, None]) & 1) == 0
+    counted = ~bits_to_rows(states["gt_ignore"], num_area)
     counted_cat = torch.where(counted, gt_category[None, :], num_cat)  # ignored -> sink
     num_counted = torch.zeros((num_area, num_cat + 1), dtype=_I64, device=device)
     num_counted.scatter_add_(1, counted_cat, torch.ones_like(counted_cat))
