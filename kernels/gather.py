@@ -51,10 +51,10 @@ def take_rows(x: Tensor, index: Tensor) -> Tensor:
         return x.index_select(0, index)
     rows, shape = x.shape[0], x.shape[1:]
     row_bytes = x[0].numel() * x.element_size()
+    if row_bytes not in _ROW_DTYPES:  # wider rows: index_select copies them fastest
+        return x.index_select(0, index)
     try:
         row = x.reshape(rows, -1).view(torch.uint8)  # (N, row_bytes)
-        if row_bytes not in _ROW_DTYPES:  # wider rows: index_select copies them fastest
-            return x.index_select(0, index)
         taken = row.view(_ROW_DTYPES[row_bytes]).view(rows).index_select(0, index)
     except RuntimeError:  # a view the storage's alignment does not allow
         return x.index_select(0, index)

@@ -357,7 +357,6 @@ def coco_accumulate(
     # Running counts (plain detections, events) in one dtype, as they are added in
     # place: int32 (a cheaper scan) unless either could overflow it.
     count_dtype = torch.int32 if max(num_ev, num_det) < 2**31 else torch.int64
-    plain_dtype = count_dtype
 
     # Written straight into pycocotools' layout, one maxDets column per pass.
     num_max = len(max_dets)
@@ -384,9 +383,9 @@ def coco_accumulate(
         every = max_det >= max(max_dets)
         plain = inside if every else inside & (dt_rank < max_det)
         plain_cum = (
-            _row_cumsum(plain, plain_dtype).view(-1)
+            _row_cumsum(plain, count_dtype).view(-1)
             if num_det
-            else torch.zeros(1, dtype=plain_dtype, device=device)
+            else torch.zeros(1, dtype=count_dtype, device=device)
         )
         plain_before = torch.where(has_before, plain_cum.index_select(0, before_seg), 0)
         ev = events
