@@ -1111,24 +1111,29 @@ def _decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
         x[idx] |= (c[vstart[idx] + k] & 0x1F).astype(np.int64) << (5 * k)
         k += 1
         idx = idx[nchar[idx] > k]
-    neg = (c[term_idx] & 0x10) != 0
-    x[neg] -= np.int64(1) << np.minimum(5 * nchar[neg], 62)
-    owner_v = np.searchsorted(ends, term_idx, side="right")
-    runs = np.bincount(owner_v, minlength=n).astype(np.int64)
+    # The last character's bit 4 is the sign: sign-extend from bit 5 * nchar - 1.
+    shift = 64 - 5 * np.minimum(nchar, _MAX_CHARS)
+    x = (x << shift) >> shift
+    # Values per string from where the strings end among the terminators.
+    runs = np.diff(np.searchsorted(term_idx, ends), prepend=0)
     voff = np.concatenate(([0], np.cumsum(runs)[:-1]))
-    j = np.arange(num_values) - voff[owner_v]
-    # count[j] = x[j] + count[j - 2] for j > 2: running sums along each parity chain.
+    j = np.arange(num_values) - np.repeat(voff, runs)
+    # count[j] = x[j] + count[j - 2] for j > 2 (count[j] = x[j] below): a running sum
+    # along each parity chain. With every string's x[0] left out, both chains of all
+    # strings are two strided running sums; a string's odd chain starts after the
+    # running sum at its index -1, its even chain after the one at its index 0.
     y = np.where(j >= 1, x, 0)
-    odd = (j & 1) == 1
-    counts = x.copy()
-    for parity in (odd, ~odd):
-        part = np.where(parity, y, 0)
-        csum = np.cumsum(part)
-        base = (csum - part)[voff[owner_v]]
-        counts = np.where(parity & (j >= 1), csum - base, counts)
+    g = np.empty(num_values, dtype=np.int64)
+    np.cumsum(y[0::2], out=g[0::2])
+    np.cumsum(y[1::2], out=g[1::2])
+    padded = np.concatenate(([0], g))  # padded[v + 1] = g[v]
+    odd_base = np.repeat(padded[voff], runs)  # g[voff - 1], 0 before the first value
+    even_base = np.repeat(padded[np.minimum(voff + 1, num_values)], runs)
+    counts = np.where(j >= 1, g - np.where(j & 1 == 1, odd_base, even_base), x)
     bad_value = (nchar > _MAX_CHARS) | (counts < 0) | (counts >= _MAX_COUNT)
     if bad_value.any():
-        return counts, runs, int(owner_v[np.flatnonzero(bad_value)[0]])
+        first_bad = np.flatnonzero(bad_value)[0]
+        return counts, runs, int(np.searchsorted(np.cumsum(runs), first_bad, side="right"))
     return counts, runs, -1
 
 

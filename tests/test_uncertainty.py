@@ -473,6 +473,50 @@ def test_top_k_two_stage_blocks(
             np.testing.assert_array_equal(out.cpu().numpy(), np_top_k(scores, k, descending, None))
 
 
+@pytest.mark.parametrize("descending", [True, False])
+def test_top_k_sampled_threshold(
+    device: str, descending: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CPU cut to candidates (shrunk to run here), and its fallbacks, give the same picks.
+
+    Cases: many ties at the k-th value, int scores, a given tie-break, an input whose
+    sample holds only the worst scores (the candidates would be everything: fallback),
+    and k too large for the sample (no cut).
+    """
+    monkeypatch.setattr(U, "_TOPK_SAMPLED_MIN", 256)
+    monkeypatch.setattr(U, "_TOPK_SAMPLE_STRIDE", 8)
+    monkeypatch.setattr(U, "_TOPK_BLOCK", 64)
+    rng = np.random.default_rng(8)
+    n = 4099
+    tied = rng.integers(0, 40, size=n).astype(np.float64)
+    spread = rng.normal(size=n)
+    worst_sampled = rng.normal(size=n)
+    worst_sampled[::8] = -np.inf if descending else np.inf
+    for scores, dtype in (
+        (tied, torch.float32),
+        (tied, torch.int64),
+        (spread, torch.float64),
+        (worst_sampled, torch.float64),
+    ):
+        s = torch.tensor(scores, device=device).to(dtype)
+        ref_scores = s.cpu().double().numpy()
+        for k in (1, 10, 100, 700):
+            tiebreak = rng.permutation(n)
+            tb = torch.tensor(tiebreak, device=device)
+            out = U.top_k(s, k, descending=descending, tiebreak=tb)
+            np.testing.assert_array_equal(
+                out.cpu().numpy(), np_top_k(ref_scores, k, descending, tiebreak)
+            )
+            out = U.top_k(s, k, descending=descending)
+            np.testing.assert_array_equal(
+                out.cpu().numpy(), np_top_k(ref_scores, k, descending, None)
+            )
+    cand = U._sampled_candidates(torch.tensor(spread), 10, descending)
+    assert cand is not None and 10 <= cand.shape[0] <= n // 2
+    assert U._sampled_candidates(torch.tensor(worst_sampled), 10, descending) is None
+    assert U._sampled_candidates(torch.tensor(spread), 700, descending) is None
+
+
 def test_top_k_all_equal_and_empty(device: str) -> None:
     s = torch.zeros(10, device=device)
     assert U.top_k(s, 4).tolist() == [0, 1, 2, 3]
