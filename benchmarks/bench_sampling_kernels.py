@@ -33,6 +33,13 @@ Three parts, one process, generated data (seeded, never downloaded):
     per box of frame ids) / seconds; the bar (issue 5) is a quarter of the copy
     bandwidth.
 
+(d) **Top-k alone** (``--parts topk``): ``top_k`` of ``--frames`` float32 scores
+    (uniform, 3 decimals with ties, ascending) in both directions: as called (long
+    CPU inputs first cut to the candidates at least as good as a sample's k-th best),
+    with that cut disabled (the two-stage ``topk`` over everything), and plain
+    ``torch.topk(sorted=True)`` for reference (ties unordered). Both ``top_k`` rows
+    must return the same indices (``same`` column).
+
 (c) **Core-set** selection of ``--coreset-k`` (1,000) from ``--coreset-n``
     (1,000,000) x ``--dim`` (128) float32 embeddings: ``k_center_greedy`` against
     scikit-activeml's ``CoreSet`` and DISTIL's ``CoreSet.furthest_first``. Both peers
@@ -48,6 +55,7 @@ Usage::
     python benchmarks/bench_sampling_kernels.py --frames 100000 --coreset-n 20000
     python benchmarks/bench_sampling_kernels.py --parts pipeline --layouts dense
     python benchmarks/bench_sampling_kernels.py --threads 1      # on a busy machine
+    python benchmarks/bench_sampling_kernels.py --parts topk
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -397,6 +406,53 @@ def bench_coreset(args: argparse.Namespace) -> list[CoresetRow]:
     return rows
 
 
+@dataclass
+class TopKRow:
+    data: str
+    order: str
+    way: str
+    ms: float
+    same: bool
+
+
+def bench_top_k(args: argparse.Namespace) -> list[TopKRow]:
+    """``top_k`` with and without the CPU candidate cut, and ``torch.topk``."""
+    from assay.kernels import uncertainty
+
+    g = torch.Generator().manual_seed(args.seed)
+    n, k = args.frames, args.top
+    u = torch.rand(n, generator=g)
+    inputs = {
+        "uniform": u,
+        "3 decimals": torch.round(u * 1000) / 1000,
+        "ascending": torch.arange(n, dtype=torch.float32),
+    }
+    rows = []
+    cut_min = uncertainty._TOPK_SAMPLED_MIN
+    for name, x in inputs.items():
+        x = x.to(args.device)
+        for desc in (True, False):
+            order = "descending" if desc else "ascending"
+            ours = partial(K.top_k, x, k, descending=desc)
+            t_cut, picks = _time(ours, args.repeat, args.device)
+            uncertainty._TOPK_SAMPLED_MIN = 1 << 62  # the two-stage path over everything
+            try:
+                t_all, picks_all = _time(ours, args.repeat, args.device)
+            finally:
+                uncertainty._TOPK_SAMPLED_MIN = cut_min
+            plain = partial(torch.topk, x, k, largest=desc, sorted=True)
+            t_torch, _ = _time(plain, args.repeat, args.device)
+            same = bool(torch.equal(picks, picks_all))
+            rows += [
+                TopKRow(name, order, "top_k", t_cut * 1e3, same),
+                TopKRow(name, order, "top_k, no cut", t_all * 1e3, same),
+                TopKRow(name, order, "torch.topk", t_torch * 1e3, True),
+            ]
+            _log(f"  top-k {name} {order}: {t_cut * 1e3:.1f} / {t_all * 1e3:.1f} / "
+                 f"{t_torch * 1e3:.1f} ms")
+    return rows
+
+
 # ------------------------------------------------------------------------------ main
 
 
@@ -468,6 +524,14 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             print(f"  {r.layout:<9}{r.strategy:<14}{r.way:<13}{r.seconds:8.3f}{r.gbps:8.2f}"
                   f"{r.fraction_of_copy:8.2f}  {'yes' if r.same else 'NO'}")
+
+    if "topk" in args.parts:
+        print(f"\n(d) top-{args.top} of {args.frames:,} float32 scores, best of {args.repeat}")
+        trows = bench_top_k(args)
+        result["topk"] = [asdict(r) for r in trows]
+        print(f"  {'data':<12}{'order':<12}{'way':<15}{'ms':>9}  same")
+        for r in trows:
+            print(f"  {r.data:<12}{r.order:<12}{r.way:<15}{r.ms:9.1f}  {'yes' if r.same else 'NO'}")
 
     if "coreset" in args.parts:
         print(f"\n(c) core-set: {args.coreset_k} of {args.coreset_n:,} x {args.dim} float32")

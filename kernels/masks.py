@@ -1080,7 +1080,8 @@ def _decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
         ``(counts (C,) int64, runs per string (N,) int64, first bad string or -1)``.
         A string is bad when it holds a character outside ``'0'..'o'``, ends inside
         a value, has a value of more than 12 characters or a count outside
-        ``[0, 2**32)``.
+        ``[0, 2**32)``; the index is the first bad string of any kind. When one is
+        bad the counts are unspecified.
     """
     n = lengths.shape[0]
     ends = np.cumsum(lengths)
@@ -1094,7 +1095,11 @@ def _decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, n
             int(bad_char[0]) if bad_char.size else buf.size,
             int(open_end[0]) if open_end.size else buf.size,
         )
-        return np.zeros(0, np.int64), np.zeros(n, np.int64), _owner(ends, first)
+        bad = _owner(ends, first)
+        if bad > 0:  # an earlier string may hold a bad value: decode those before it
+            earlier = _decode_strings(buf[: ends[bad - 1]], lengths[:bad])[2]
+            bad = earlier if earlier >= 0 else bad
+        return np.zeros(0, np.int64), np.zeros(n, np.int64), bad
     term_idx = np.flatnonzero(term)
     num_values = term_idx.shape[0]
     if num_values == 0:
@@ -1177,6 +1182,9 @@ def rle_from_strings(
     counts, runs = np.zeros(0, np.int64), np.zeros(len(strings), np.int64)
     if bad < 0:
         counts, runs, bad = _decode_strings(buf, lengths)
+    elif bad > 0:  # a non-ASCII string: an earlier string may be bad too
+        earlier = _decode_strings(*_join_strings(strings[:bad])[:2])[2]
+        bad = earlier if earlier >= 0 else bad
     if bad >= 0:
         raise RleStringError(
             f"Expected `strings[{bad}]` to be a COCO compressed RLE string, but got "

@@ -261,6 +261,9 @@ def test_strings_roundtrip_large_counts(device: str) -> None:
         (["52203", "ça"], 1),  # not ASCII
         (["0" + "o" * 13], 0),  # a value of more than 12 characters
         (["5@"], 0),  # "@" = 16 with the sign bit: a negative second count
+        (["O", "!"], 0),  # a negative count before a bad character: the first counts
+        (["52203", "O", "ça"], 1),  # ... and before a non-ASCII string
+        (["52203", "52203P", "O"], 1),  # a later negative count does not
     ],
 )
 def test_invalid_strings_raise_naming_the_string(strings: list[str], index: int) -> None:

@@ -481,7 +481,8 @@ def test_top_k_sampled_threshold(
 
     Cases: many ties at the k-th value, int scores, a given tie-break, an input whose
     sample holds only the worst scores (the candidates would be everything: fallback),
-    and k too large for the sample (no cut).
+    one whose sample holds the best scores (the bound is the k-th best itself: an
+    off-by-one there drops a pick), and k too large for the sample (no cut).
     """
     monkeypatch.setattr(U, "_TOPK_SAMPLED_MIN", 256)
     monkeypatch.setattr(U, "_TOPK_SAMPLE_STRIDE", 8)
@@ -492,11 +493,16 @@ def test_top_k_sampled_threshold(
     spread = rng.normal(size=n)
     worst_sampled = rng.normal(size=n)
     worst_sampled[::8] = -np.inf if descending else np.inf
+    # the best scores all in the sample: the k-th best of the sample is the k-th best
+    best_sampled = rng.normal(size=n)
+    sign = 1 if descending else -1
+    best_sampled[::8] = sign * (1000.0 + np.arange(best_sampled[::8].size))
     for scores, dtype in (
         (tied, torch.float32),
         (tied, torch.int64),
         (spread, torch.float64),
         (worst_sampled, torch.float64),
+        (best_sampled, torch.float64),
     ):
         s = torch.tensor(scores, device=device).to(dtype)
         ref_scores = s.cpu().double().numpy()
