@@ -208,8 +208,12 @@ def margin(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) ->
         tensor([0.5000, 0.0000])
     """
     if multilabel:
-        # from probabilities, 2 |x - 1/2| rounds exactly as |2x - 1| (scaling by 2 is exact)
-        per_label = x.abs().div_(2).tanh_() if from_logits else (x - 0.5).abs_().mul_(2)
+        # from probabilities |2x - 1|: one rounding of the exact value (2x is exact), the
+        # same as 2 |x - 1/2|, in one pass plus the in-place abs
+        if from_logits:
+            per_label = x.abs().div_(2).tanh_()
+        else:
+            per_label = torch.add(x.new_full((), -1.0), x, alpha=2).abs_()
         return _over_labels(per_label, "min")
     first, second = _top2(x)
     if from_logits:
