@@ -24,7 +24,9 @@ What each function reproduces (``maskApi.c`` of pycocotools 2.0.x):
   masks are compared first (``bbIou``); pairs whose boxes overlap get
   ``intersection / union`` from the run lengths, in integers, divided as float64;
   for a crowd ground truth the union is the detection's area; masks of different
-  sizes whose boxes overlap give -1.
+  sizes whose boxes overlap give -1. Its run-merging loop stops early where both masks
+  reach zero-length runs at the same position (possible only with non-canonical runs,
+  e.g. uncompressed RLE written by other tools); that is reproduced too.
 - :func:`rle_from_polygons` / :func:`rle_from_boxes`: ``rleFrPoly`` / ``rleFrBbox``.
   The polygon is upsampled by 5 with C's truncating ``(int)`` casts; only the points
   where the boundary crosses a pixel column's centre line survive, so here they are
@@ -729,11 +731,90 @@ def _iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor
     d_side = runs.index_select(0, d) <= runs.index_select(0, g)
     inter = _intersections(ones, torch.where(d_side, d, g), torch.where(d_side, g, d))
     area_d, area_g = ones.area.index_select(0, d), ones.area.index_select(0, g)
-    union = torch.where(crowd.index_select(0, todo), area_d, area_d + area_g - inter)
+    union = area_d + area_g - inter
+    stops = _merge_stops(both, d, g)
+    if stops is not None:  # pycocotools stops merging early: count up to there only
+        early, stop = stops
+        cut = _truncated(
+            both, torch.cat((d.index_select(0, early), g.index_select(0, early))), stop.repeat(2)
+        )
+        cut_ones = _ones(cut)
+        num_early = early.shape[0]
+        first = torch.arange(num_early, device=dev)
+        cut_inter = _intersections(cut_ones, first, first + num_early)
+        inter[early] = cut_inter
+        union[early] = cut_ones.area[:num_early] + cut_ones.area[num_early:] - cut_inter
+    union = torch.where(crowd.index_select(0, todo), area_d, union)
     value = torch.where(inter > 0, inter.to(_F64) / union.clamp(min=1).to(_F64), 0.0)
     out = torch.zeros(num, dtype=_F64, device=dev)
     out[todo] = value
     return torch.where(overlap & ~same, -1.0, out)
+
+
+def _merge_stops(rle: Rle, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor] | None:
+    """Pairs ``(a[p], b[p])`` whose intersection pycocotools' ``rleIou`` stops early.
+
+    Its merge loop (``maskApi.c``) takes a mask's next count when its current one is
+    used up, one count per mask per step, and stops once both current counts are 0.
+    With zero-length runs after the first count (non-canonical runs, which no encoder
+    writes but uncompressed RLE may hold) that happens before the end when both masks
+    finish a run at the same position (or both start with a 0 count) and both next
+    counts are 0: pixels from that position on count in neither the intersection nor
+    the union. Canonical masks never stop early.
+
+    Returns:
+        ``(pairs (Q,), stop positions (Q,))`` for the pairs that stop before their
+        masks' end, or ``None`` when none does (one host read; more when a mask has
+        zero-length runs).
+    """
+    counts = rle.counts
+    if counts.shape[0] < 2:
+        return None
+    inner_zero = counts == 0  # zero-length runs, but a mask's leading count
+    starts = rle.offsets[:-1]
+    inner_zero.index_fill_(0, starts[starts < counts.shape[0]], False)
+    if not bool(inner_zero.any()):
+        return None
+    seg, local, end = _runs(rle)
+    zero_next = torch.zeros_like(inner_zero)
+    zero_next[:-1] = inner_zero[1:]
+    # Positions where a mask finishes a run (or its leading count) and the next is 0:
+    # distinct per mask, so the keys are unique and ascending.
+    hit = torch.nonzero(zero_next & ((local == 0) | (counts > 0))).reshape(-1)
+    hit_seg, hit_end = seg.index_select(0, hit), end.index_select(0, hit)
+    key = (hit_seg << _KEY_SHIFT) | hit_end
+    per_mask = torch.bincount(hit_seg, minlength=rle.num_masks)
+    cand = torch.nonzero((per_mask.index_select(0, a) > 0) & (per_mask.index_select(0, b) > 0))
+    cand = cand.reshape(-1)
+    if cand.numel() == 0:
+        return None
+    ca, cb = a.index_select(0, cand), b.index_select(0, cand)
+    count = per_mask.index_select(0, ca)
+    pair, j = _expand(count, int(count.sum()))
+    pos = hit_end.index_select(0, _exclusive_cumsum(per_mask).index_select(0, ca)[pair] + j)
+    query = (cb.index_select(0, pair) << _KEY_SHIFT) | pos
+    at = torch.searchsorted(key, query).clamp(max=key.shape[0] - 1)
+    never = torch.iinfo(torch.int64).max
+    stop = torch.full((cand.shape[0],), never, dtype=_I64, device=counts.device)
+    stop.scatter_reduce_(0, pair, torch.where(key.index_select(0, at) == query, pos, never), "amin")
+    length = rle.height.index_select(0, ca) * rle.width.index_select(0, ca)
+    early = torch.nonzero(stop < length).reshape(-1)
+    return cand.index_select(0, early), stop.index_select(0, early)
+
+
+def _truncated(rle: Rle, masks: Tensor, stop: Tensor) -> Rle:
+    """Masks ``masks`` of ``rle`` with every pixel from position ``stop`` on unset."""
+    num = masks.shape[0]
+    sel = rle_select(rle, masks)
+    dev = stop.device
+    head = Rle(  # set up to stop, then unset: counts [0, stop, length - stop]
+        torch.stack((torch.zeros_like(stop), stop, sel.height * sel.width - stop), 1).reshape(-1),
+        torch.arange(0, 3 * num + 1, 3, device=dev),
+        sel.height,
+        sel.width,
+    )
+    group = torch.arange(num, device=dev).repeat(2)
+    return rle_merge(rle_cat([sel, head]), group, num, intersect=True)
 
 
 def rle_iou(dt: Rle, gt: Rle, gt_crowd: Tensor | None = None) -> Tensor:

@@ -702,6 +702,33 @@ def test_small_case_matches_pycocotools(device: str) -> None:
     )
 
 
+def test_noncanonical_runs_stop_merging_like_pycocotools(device: str) -> None:
+    """Uncompressed RLE with zero-length runs on both sides: pycocotools' IoU stops early."""
+    gt = {
+        "images": [{"id": 1, "height": 2, "width": 2}, {"id": 2, "height": 3, "width": 2}],
+        "categories": [{"id": 1, "name": "a"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 4.0,
+             "bbox": [0, 0, 2, 2], "segmentation": {"size": [2, 2], "counts": [0, 0, 0, 4]}},
+            {"id": 2, "image_id": 2, "category_id": 1, "iscrowd": 0, "area": 4.0,
+             "bbox": [0, 0, 2, 3], "segmentation": {"size": [3, 2], "counts": [1, 2, 0, 0, 2, 1]}},
+        ],
+    }
+    # results are compressed strings (loadRes' rule); frPyObjects keeps the zero runs
+    dt = [
+        {"image_id": image, "category_id": 1, "score": score,
+         "segmentation": {"size": size, "counts": M.frPyObjects(
+             {"size": size, "counts": counts}, *size)["counts"].decode()}}
+        for image, score, size, counts in (
+            (1, 0.9, [2, 2], [0, 0, 0, 4]),
+            (2, 0.8, [3, 2], [1, 2, 0, 0, 3]),
+            (2, 0.7, [3, 2], [1, 4, 1]),
+        )
+    ]
+    result = assay.evaluate_coco(gt, dt, "segm", device=device)
+    assert_matches_cocoeval(result, run_pycocotools(gt, dt, "segm"), atol=EXACT)
+
+
 def test_segm_needs_result_dicts() -> None:
     gt, _ = _small()
     with pytest.raises(

@@ -218,6 +218,61 @@ def test_noncanonical_runs_like_pycocotools(counts: list[int], device: str) -> N
     assert rle_to_strings(rle_merge(rle)) == [merged["counts"]]
 
 
+def _counts_rle(masks: list[list[int]], h: int, w: int, device: str) -> Rle:
+    flat = [c for counts in masks for c in counts]
+    offsets = np.concatenate(([0], np.cumsum([len(c) for c in masks])))
+    return Rle(
+        torch.tensor(flat, dtype=torch.int64, device=device),
+        torch.tensor(offsets, device=device),
+        torch.full((len(masks),), h, device=device),
+        torch.full((len(masks),), w, device=device),
+    )
+
+
+def _random_counts(rng: np.random.Generator, pixels: int) -> list[int]:
+    """Run lengths of ``pixels`` pixels cut at random points: zero-length runs anywhere."""
+    cuts = np.sort(rng.integers(0, pixels + 1, int(rng.integers(0, 8))))
+    return np.diff(np.concatenate(([0], cuts, [pixels]))).tolist()
+
+
+def test_iou_of_noncanonical_runs_stops_like_pycocotools(device: str) -> None:
+    """pycocotools' merge loop stops where both masks load a zero-length run at once.
+
+    A set pixel written as [0, 0, 0, 1] has IoU 0 with itself there; random count
+    lists with zero-length runs on both sides (crowd or not) must give pycocotools'
+    matrix entry for entry, and canonical masks are unaffected.
+    """
+    same = [0, 0, 0, 1]
+    ours = rle_iou(_counts_rle([same], 1, 1, device), _counts_rle([same], 1, 1, device))
+    assert ours.item() == 0.0
+    rng = np.random.default_rng(11)
+    early = 0
+    for _ in range(300):
+        h, w = (int(v) for v in rng.integers(1, 6, 2))
+
+        dt = [_random_counts(rng, h * w) for _ in range(int(rng.integers(1, 5)))]
+        gt = [_random_counts(rng, h * w) for _ in range(int(rng.integers(1, 5)))]
+        crowd = rng.random(len(gt)) < 0.3
+        theirs = M.iou(
+            [M.frPyObjects({"counts": c, "size": [h, w]}, h, w) for c in dt],
+            [M.frPyObjects({"counts": c, "size": [h, w]}, h, w) for c in gt],
+            crowd.astype(np.uint8),
+        )
+        full = rle_iou(
+            _counts_rle(dt, h, w, device),
+            _counts_rle(gt, h, w, device),
+            torch.tensor(crowd, device=device),
+        )
+        np.testing.assert_array_equal(full.cpu().numpy(), np.asarray(theirs).reshape(full.shape))
+        canonical = rle_iou(
+            rle_encode(rle_decode(_counts_rle(dt, h, w, device))),
+            rle_encode(rle_decode(_counts_rle(gt, h, w, device))),
+            torch.tensor(crowd, device=device),
+        )
+        early += int((canonical != full).sum())
+    assert early > 20  # the quirk occurred, and changed the result
+
+
 def test_decode_rejects_mixed_sizes_and_bad_sums(device: str) -> None:
     a = _rle(np.ones((1, 2, 3), dtype=bool), device)
     b = _rle(np.ones((1, 3, 2), dtype=bool), device)
