@@ -223,14 +223,19 @@ class _Ones(NamedTuple):
     area: Tensor  # (N,) set pixels of each mask
 
 
-def _ones(rle: Rle) -> _Ones:
+def _ones_runs(rle: Rle) -> tuple[Tensor, Tensor, Tensor]:
+    """The non-empty ones runs in order: mask ``(R,)``, end ``(R,)``, length ``(R,)``."""
     seg, local, end = _runs(rle)
     keep = torch.nonzero(((local & 1) == 1) & (rle.counts > 0)).reshape(-1)
-    seg, end, length = (
+    return (
         seg.index_select(0, keep),
         end.index_select(0, keep),
         rle.counts.index_select(0, keep),
     )
+
+
+def _ones(rle: Rle) -> _Ones:
+    seg, end, length = _ones_runs(rle)
     n = rle.num_masks
     per_mask = torch.zeros(n, dtype=_I64, device=rle.device).index_add_(
         0, seg, torch.ones_like(seg)
@@ -242,14 +247,14 @@ def _ones(rle: Rle) -> _Ones:
     return _Ones(seg, end - length, end, offsets, before, area)
 
 
-def _box(ones: _Ones, rle: Rle) -> Tensor:
-    """``rleToBbox`` from the ones runs: ``(N, 4)`` float64 ``xywh``."""
+def _box(seg: Tensor, start: Tensor, end: Tensor, rle: Rle) -> Tensor:
+    """``rleToBbox`` from the ones runs (mask, first pixel, end): ``(N, 4)`` float64 ``xywh``."""
     n, dev = rle.num_masks, rle.device
-    seg = ones.seg
     hs = rle.height.index_select(0, seg).clamp(min=1)
-    last = ones.end - 1
-    x0, y0 = torch.div(ones.start, hs, rounding_mode="floor"), ones.start % hs
-    x1, y1 = torch.div(last, hs, rounding_mode="floor"), last % hs
+    last = end - 1
+    x0 = torch.div(start, hs, rounding_mode="floor")
+    x1 = torch.div(last, hs, rounding_mode="floor")
+    y0, y1 = start - x0 * hs, last - x1 * hs  # positions are >= 0: the remainders
     cross = x0 < x1  # a run that crosses a column spans the full height
     xs = rle.width.clone().scatter_reduce_(0, seg, x0, "amin")
     xe = torch.zeros(n, dtype=_I64, device=dev).scatter_reduce_(0, seg, x1, "amax")
@@ -477,7 +482,7 @@ def rle_area(rle: Rle) -> Tensor:
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([rle_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
-    seg, local, _ = _runs(rle)
+    seg, local = _expand(rle.lengths, rle.counts.shape[0])
     area = torch.zeros(rle.num_masks, dtype=_I64, device=rle.device)
     return area.index_add_(0, seg, rle.counts * (local & 1))
 
@@ -504,7 +509,8 @@ def rle_to_box(rle: Rle) -> Tensor:
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([rle_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
-    return _box(_ones(rle), rle)
+    seg, end, length = _ones_runs(rle)
+    return _box(seg, end - length, end, rle)
 
 
 # --------------------------------------------------------------------------- set ops
@@ -715,7 +721,7 @@ def _iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor
     d_num = dt.num_masks
     both = rle_cat([dt, gt])
     ones = _ones(both)
-    box = _box(ones, both)
+    box = _box(ones.seg, ones.start, ones.end, both)
     gi = pair_gt + d_num
     bd, bg = box.index_select(0, pair_dt), box.index_select(0, gi)
     w = torch.minimum(bd[:, 2] + bd[:, 0], bg[:, 2] + bg[:, 0]) - torch.maximum(bd[:, 0], bg[:, 0])
