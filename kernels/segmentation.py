@@ -633,12 +633,17 @@ def panoptic_scores(counts: PanopticCounts, protocol: PanopticProtocol = "coco")
     return PanopticScores(pq=pq, sq=sq, rq=rq, valid=valid)
 
 
-def panoptic_averages(scores: PanopticScores, is_thing: Tensor) -> tuple[Tensor, Tensor]:
+def panoptic_averages(
+    scores: PanopticScores, is_thing: Tensor, *, float32_rq: bool = False
+) -> tuple[Tensor, Tensor]:
     """Mean PQ, SQ, RQ over valid categories: all, things, stuff.
 
     Args:
         scores: :class:`PanopticScores` for ``K`` categories.
         is_thing: ``(K,)`` bool.
+        float32_rq: average RQ in float32 (``torch.mean`` of the valid categories'
+            float32 RQ, as torchmetrics' ``_panoptic_quality_compute`` does; it holds
+            RQ in float32); PQ and SQ are float64 means either way.
 
     Returns:
         ``(means, n)``: ``(3, 3)`` float64, rows all / things / stuff and columns
@@ -660,4 +665,8 @@ def panoptic_averages(scores: PanopticScores, is_thing: Tensor) -> tuple[Tensor,
     values = torch.stack((scores.pq, scores.sq, scores.rq))  # (3, K)
     n = use.sum(1)
     sums = torch.where(use[:, None, :], values[None, :, :], torch.zeros_like(values)).sum(2)
-    return sums / n[:, None].to(torch.float64), n
+    means = sums / n[:, None].to(torch.float64)
+    if float32_rq:  # the same reduction on the same float32 values (3 groups, K entries)
+        rq32 = scores.rq.to(torch.float32)
+        means[:, 2] = torch.stack([rq32[u].mean() for u in use]).to(torch.float64)
+    return means, n

@@ -419,6 +419,16 @@ def test_torchmetrics_protocol_parity(seed: int) -> None:
     ours = np.stack([r.pq, r.sq, r.rq], 1)
     np.testing.assert_allclose(ours, per_class.double().numpy(), rtol=0, atol=1e-12)
     assert r.overall.pq == pytest.approx(float(overall), abs=1e-12, nan_ok=True)
+    det = pytest.importorskip("torchmetrics.detection")
+    groups = det.PanopticQuality(
+        set(THINGS), set(STUFFS), return_sq_and_rq=True, allow_unknown_preds_category=True
+    )
+    groups.update(torch.as_tensor(prd), torch.as_tensor(tgt))
+    pq, sq, rq = (float(v) for v in groups.compute())
+    assert r.overall.pq == pytest.approx(pq, abs=1e-12, nan_ok=True)
+    assert r.overall.sq == pytest.approx(sq, abs=1e-12, nan_ok=True)
+    # torchmetrics averages its float32 RQ in float32: the same value, to the bit
+    assert r.overall.rq == rq or (math.isnan(r.overall.rq) and math.isnan(rq))
     # the same through segment-id maps
     r2 = assay.evaluate_panoptic(
         gt, pr, gs, ps, things=THINGS, stuffs=STUFFS, protocol="torchmetrics"

@@ -498,7 +498,11 @@ def _panoptic_compute(
     """Tallies -> :class:`PanopticResult`."""
     counts = PanopticCounts(*(c.detach().cpu() for c in counts))
     scores = panoptic_scores(counts, protocol)
-    means, n = panoptic_averages(scores, torch.tensor(categories.is_thing, dtype=torch.bool))
+    means, n = panoptic_averages(
+        scores,
+        torch.tensor(categories.is_thing, dtype=torch.bool),
+        float32_rq=protocol != "coco",
+    )
     groups = [
         PanopticGroup(
             pq=float(means[i, 0]), sq=float(means[i, 1]), rq=float(means[i, 2]), n=int(n[i])
