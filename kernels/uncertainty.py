@@ -12,8 +12,12 @@ the dtype of the input (float32 stays float32):
 - ``bald``: mutual information ``H(E_s p) - E_s H(p)`` over Monte-Carlo samples;
 - ``variation_ratio``: ``1 - (votes of the modal class) / S`` over samples.
 
-From logits every score is computed from ``log_softmax`` / ``logsigmoid`` (never
-``log(softmax(x))``), so logits of magnitude ``1e4`` give finite, exact scores. With
+From logits every score is computed from log-probabilities (never
+``log(softmax(x))``): ``logsigmoid`` per label, and per class ``l_c - l_1 - log Z``
+with ``log Z = log1p(sum of exp(l_c - l_1) but the top one)``, so logits of magnitude
+``1e4`` give finite, exact scores and a nearly certain top class keeps its tiny
+``1 - p_top1`` and entropy to full relative precision (``margin`` takes
+``expm1`` of the top-two gap, so near ties keep theirs too). With
 ``multilabel=True`` each of the ``C`` labels is an independent sigmoid / Bernoulli
 probability: ``entropy`` and ``bald`` sum the per-label binary terms; ``margin``,
 ``least_confidence``, ``ratio`` and ``variation_ratio`` take the label that is most
@@ -93,11 +97,21 @@ def _log_tiny(x: Tensor) -> float:
 
 
 def _class_log_probs(x: Tensor, from_logits: bool) -> tuple[Tensor, Tensor]:
-    """``(p, log p)`` over the last dim; ``log p`` floored at ``log(tiny)`` (so 0 log 0 = 0)."""
+    """``(p, log p)`` over the last dim; ``log p`` floored at ``log(tiny)`` (so 0 log 0 = 0).
+
+    From logits ``log p_c = (l_c - l_1) - log Z`` and ``p_c = exp(l_c - l_1) / Z`` with
+    ``log Z`` as in :func:`_log_partition`: a nearly certain top class keeps its
+    ``log p = -log Z`` to full relative precision (``log_softmax`` rounds it to 0 once
+    the other classes' share is below the dtype's epsilon, e.g. a logit gap over ~17
+    in float32, and the entropy loses that share's term).
+    """
     if from_logits:
-        logp = F.log_softmax(x, dim=-1)
-        p = logp.exp()
-        return p, logp.clamp_min_(_log_tiny(x))
+        top, first = x.max(dim=-1, keepdim=True)
+        shifted = x - top
+        rest = shifted.scatter(-1, first, -math.inf).exp_()
+        log_z = torch.log1p(rest.sum(dim=-1, keepdim=True))
+        p = rest.scatter_(-1, first, 1.0).mul_(torch.exp(-log_z))
+        return p, shifted.sub_(log_z).clamp_min_(_log_tiny(x))
     return x, x.clamp_min(torch.finfo(x.dtype).tiny).log_()
 
 
@@ -122,12 +136,18 @@ def _over_labels(t: Tensor, reduction: str) -> Tensor:
     return t.sum(dim=-1) if reduction == "sum" else t.amax(-1) if reduction == "max" else t.amin(-1)
 
 
-def _log_partition_from_top(x: Tensor, top: Tensor) -> Tensor:
-    """``log sum_c exp(x_c - top)`` = ``-log p_top1``: small, so exact even for logits ~1e4.
+def _log_partition(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``(l_1, log Z)``: the top logit and ``log Z``, ``Z = sum_c exp(l_c - l_1)``.
 
-    (``logsumexp(x) - top`` would round ``logsumexp`` at the magnitude of ``x``.)
+    ``Z = 1 + s`` with ``s`` the sum over every class but the (first) top one, so
+    ``log Z = log1p(s)`` keeps ``s``'s relative precision when the top class is nearly
+    certain, where ``logsumexp`` would round ``1 + s`` to 1 first; and ``-log Z`` is
+    ``log p_top1`` exactly even for logits ~1e4 (``logsumexp(x) - l_1`` would round at
+    the magnitude of ``x``).
     """
-    return torch.logsumexp(x - top.unsqueeze(-1), dim=-1)
+    top, first = x.max(dim=-1, keepdim=True)
+    rest = (x - top).scatter_(-1, first, -math.inf).exp_()
+    return top.squeeze(-1), torch.log1p(rest.sum(dim=-1))
 
 
 def _top2(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -217,8 +237,9 @@ def margin(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) ->
         return _over_labels(per_label, "min")
     first, second = _top2(x)
     if from_logits:
-        log_z = _log_partition_from_top(x, first)
-        return (-log_z).exp() - (second - first - log_z).exp()
+        _, log_z = _log_partition(x)
+        # (1 - exp(l_2 - l_1)) / Z with expm1: no cancellation when the top two are close
+        return torch.expm1(second - first).neg_().mul_(torch.exp(-log_z))
     return first - second.clamp_min(0)
 
 
@@ -255,10 +276,7 @@ def least_confidence(
             per_label = torch.minimum(x, q, out=q)
         out = _over_labels(per_label, "max")
         return out.mul_(2) if normalize else out
-    if from_logits:
-        out = -torch.expm1(-_log_partition_from_top(x, x.amax(dim=-1)))
-    else:
-        out = 1 - x.amax(dim=-1)
+    out = -torch.expm1(-_log_partition(x)[1]) if from_logits else 1 - x.amax(dim=-1)
     return out * (c / (c - 1) if c > 1 else math.nan) if normalize else out
 
 

@@ -223,11 +223,39 @@ def test_large_logits_are_exact_not_nan(device: str) -> None:
     assert torch.isnan((torch.softmax(x, 1) * torch.softmax(x, 1).log()).sum(1)).any()
 
 
-def test_least_confidence_from_logits_keeps_tiny_values(device: str) -> None:
-    """1 - p_top1 for p_top1 = 1 - 1e-12: -expm1 keeps it, 1 - p would round to 0."""
-    x = torch.tensor([[0.0, -float(np.log(1e12))]], dtype=torch.float64, device=device)
-    out = U.least_confidence(x, from_logits=True).item()
-    assert out == pytest.approx(1e-12 / (1 + 1e-12), rel=1e-9)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_scores_from_logits_keep_tiny_values(device: str, dtype: torch.dtype) -> None:
+    """A nearly certain top class: ``1 - p_top1`` and the entropy keep full precision.
+
+    With ``s = exp(-gap)`` the exact values are ``s / (1 + s)`` and
+    ``log1p(s) + gap * s / (1 + s)``; ``1 - p`` would round to 0 and ``logsumexp``
+    (``log(1 + s)``) would lose ``s`` below the dtype's epsilon.
+    """
+    gaps = [float(np.log(1e12)), 23.0, 40.0, 80.0]
+    x = torch.tensor([[0.0, -g, -g - 30.0] for g in gaps], dtype=dtype, device=device)
+    exact = np.array([g for g in x[:, 1].neg().double().cpu().numpy()])
+    s = np.exp(-exact) + np.exp(-exact - 30.0)
+    tail = np.exp(-exact) * exact + np.exp(-exact - 30.0) * (exact + 30.0)
+    least = s / (1 + s)
+    ent = np.log1p(s) + tail / (1 + s)
+    rel = 1e-12 if dtype == torch.float64 else 1e-5
+    np.testing.assert_allclose(
+        U.least_confidence(x, from_logits=True).double().cpu().numpy(), least, rtol=rel
+    )
+    np.testing.assert_allclose(U.entropy(x, from_logits=True).double().cpu().numpy(), ent, rtol=rel)
+    np.testing.assert_allclose(
+        U.margin(x, from_logits=True).double().cpu().numpy(),
+        (1 - np.exp(-exact)) / (1 + s),
+        rtol=rel,
+    )
+    # the top two nearly tied: the margin (1 - exp(-d)) / Z without cancellation
+    d = np.array([1e-3, 1e-5, 3e-7])
+    close = torch.tensor([[0.0, -v, -5.0] for v in d], dtype=dtype, device=device)
+    d = close[:, 1].neg().double().cpu().numpy()
+    z = 1 + np.exp(-d) + np.exp(-5.0)
+    np.testing.assert_allclose(
+        U.margin(close, from_logits=True).double().cpu().numpy(), -np.expm1(-d) / z, rtol=rel
+    )
 
 
 # --------------------------------------------------------------------- multilabel
