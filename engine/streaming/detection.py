@@ -123,6 +123,11 @@ class MeanAveragePrecision(StreamingMetric):
       the ``segm_`` values are micro-averaged; torchmetrics 1.9 returns macro ones
       there (its per-class pass for ``bbox_`` replaces the datasets the ``segm_``
       pass then uses).
+    - ``class_metrics`` with ``iou_type=("bbox", "segm")`` and a detection box of
+      negative area (``x2 < x1`` or ``y2 < y1``, not both): ``bbox_map_per_class``
+      follows pycocotools on the boxes; torchmetrics 1.9's per-class pass rebuilds its
+      datasets without setting the box areas again, so its per-class ``bbox_`` values
+      use the masks' areas there (and disagree with its own ``bbox_map``).
     - non-finite boxes or scores and ``iscrowd`` values other than 0/1 are errors.
     - ``tm_to_coco`` / ``coco_to_tm`` (JSON export) are not provided.
 
