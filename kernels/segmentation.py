@@ -642,8 +642,9 @@ def panoptic_averages(
         scores: :class:`PanopticScores` for ``K`` categories.
         is_thing: ``(K,)`` bool.
         float32_rq: average RQ in float32 (``torch.mean`` of the valid categories'
-            float32 RQ, as torchmetrics' ``_panoptic_quality_compute`` does; it holds
-            RQ in float32); PQ and SQ are float64 means either way.
+            float32 RQ, things first, as torchmetrics' ``_panoptic_quality_compute``
+            does; it holds RQ in float32); PQ and SQ are float64 means either way.
+            Categories are expected ordered by id within things and within stuff.
 
     Returns:
         ``(means, n)``: ``(3, 3)`` float64, rows all / things / stuff and columns
@@ -666,7 +667,12 @@ def panoptic_averages(
     n = use.sum(1)
     sums = torch.where(use[:, None, :], values[None, :, :], torch.zeros_like(values)).sum(2)
     means = sums / n[:, None].to(torch.float64)
-    if float32_rq:  # the same reduction on the same float32 values (3 groups, K entries)
-        rq32 = scores.rq.to(torch.float32)
-        means[:, 2] = torch.stack([rq32[u].mean() for u in use]).to(torch.float64)
+    if float32_rq:
+        # the same reduction on the same float32 values in torchmetrics' order (things,
+        # then stuff, each by id): a float32 sum depends on the order
+        order = torch.sort((~is_thing).to(torch.int8), stable=True).indices
+        rq32 = scores.rq.to(torch.float32).index_select(0, order)
+        means[:, 2] = torch.stack([rq32[u.index_select(0, order)].mean() for u in use]).to(
+            torch.float64
+        )
     return means, n

@@ -105,6 +105,8 @@ def _class_log_probs(x: Tensor, from_logits: bool) -> tuple[Tensor, Tensor]:
     the other classes' share is below the dtype's epsilon, e.g. a logit gap over ~17
     in float32, and the entropy loses that share's term).
     """
+    if from_logits and x.shape[-1] == 0:  # no classes: nothing to normalise
+        return x, x.clone()
     if from_logits:
         top, first = x.max(dim=-1, keepdim=True)
         shifted = x - top
@@ -145,6 +147,9 @@ def _log_partition(x: Tensor) -> tuple[Tensor, Tensor]:
     ``log p_top1`` exactly even for logits ~1e4 (``logsumexp(x) - l_1`` would round at
     the magnitude of ``x``).
     """
+    if x.shape[-1] == 0:  # no classes: an empty sum
+        empty = x.sum(dim=-1)
+        return empty, empty.clone()
     top, first = x.max(dim=-1, keepdim=True)
     rest = (x - top).scatter_(-1, first, -math.inf).exp_()
     return top.squeeze(-1), torch.log1p(rest.sum(dim=-1))
@@ -239,7 +244,8 @@ def margin(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) ->
     if from_logits:
         _, log_z = _log_partition(x)
         # (1 - exp(l_2 - l_1)) / Z with expm1: no cancellation when the top two are close
-        return torch.expm1(second - first).neg_().mul_(torch.exp(-log_z))
+        # (0 - expm1: +0.0, not -0.0, on exact ties)
+        return torch.sub(0.0, torch.expm1(second - first)) * torch.exp(-log_z)
     return first - second.clamp_min(0)
 
 
@@ -311,11 +317,25 @@ def ratio(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> 
     return second.clamp_min(0) / first
 
 
+def _log_mean_prob(logp: Tensor, pbar: Tensor, log_s: float) -> Tensor:
+    """``log mean_s p_s`` over dim 0 from the samples' ``log p`` (floored at ``log(tiny)``).
+
+    ``logsumexp_s(log p_s) - log S`` rounds at the magnitude of ``log S``; near 1 (mean
+    above 1/2) ``log1p(mean_s (p_s - 1))`` with ``p_s - 1 = expm1(log p_s)`` keeps the
+    tiny value's relative precision.
+    """
+    far = torch.logsumexp(logp, dim=0) - log_s
+    near_one = torch.log1p(torch.expm1(logp).mean(dim=0))
+    return torch.where(pbar > 0.5, near_one, far).clamp_min(_log_tiny(logp))
+
+
 def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> Tensor:
     """BALD: mutual information between the prediction and the model, from MC samples.
 
     ``I = H(mean_s p_s) - mean_s H(p_s)`` (natural log), clamped at 0 against rounding.
-    From logits ``log mean_s p_s`` is ``logsumexp_s(log p_s) - log S``.
+    From logits ``log mean_s p_s`` is ``logsumexp_s(log p_s) - log S``, or
+    ``log1p(mean_s expm1(log p_s))`` where the mean is above 1/2 (exact near 1, where
+    the samples' tiny ``log p`` must cancel against ``mean_s H(p_s)``).
 
     Args:
         samples: ``(S, ..., C)`` float probabilities or logits, ``S >= 1`` Monte-Carlo
@@ -338,9 +358,8 @@ def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
         mean_h = -(p * logp + q * logq).mean(dim=0)
         pbar, qbar = p.mean(dim=0), q.mean(dim=0)
         if from_logits:
-            floor = _log_tiny(samples)
-            logpbar = (torch.logsumexp(logp, dim=0) - log_s).clamp_min(floor)
-            logqbar = (torch.logsumexp(logq, dim=0) - log_s).clamp_min(floor)
+            logpbar = _log_mean_prob(logp, pbar, log_s)
+            logqbar = _log_mean_prob(logq, qbar, log_s)
         else:
             _, logpbar, _, logqbar = _label_log_probs(pbar, False)
         h = -(pbar * logpbar + qbar * logqbar)
@@ -349,7 +368,7 @@ def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
     mean_h = -(p * logp).sum(dim=-1).mean(dim=0)
     pbar = p.mean(dim=0)
     if from_logits:
-        logpbar = (torch.logsumexp(logp, dim=0) - log_s).clamp_min(_log_tiny(samples))
+        logpbar = _log_mean_prob(logp, pbar, log_s)
     else:
         logpbar = pbar.clamp_min(torch.finfo(pbar.dtype).tiny).log()
     h = -(pbar * logpbar).sum(dim=-1)

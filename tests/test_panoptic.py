@@ -436,6 +436,33 @@ def test_torchmetrics_protocol_parity(seed: int) -> None:
     np.testing.assert_allclose(np.stack([r2.pq, r2.sq, r2.rq], 1), ours, rtol=0, atol=0)
 
 
+def test_torchmetrics_rq_mean_with_interleaved_ids() -> None:
+    """Things and stuff ids interleaved: torchmetrics sums RQ things first, in float32."""
+    det = pytest.importorskip("torchmetrics.detection")
+    remap = np.zeros(13, np.int64)
+    remap[[*THINGS, *STUFFS]] = [1, 3, 5, 2, 4, 6]
+    things, stuffs = (1, 3, 5), (2, 4, 6)
+    for seed in range(30):
+        gt, gs, pr, ps = _batch(1000 + seed, crowd=False)
+        tgt, prd = _pairs(gt, gs), _pairs(pr, ps)
+        for t in (tgt, prd):
+            t[..., 0] = remap[t[..., 0]]
+        m = det.PanopticQuality(
+            set(things), set(stuffs), return_sq_and_rq=True, allow_unknown_preds_category=True
+        )
+        m.update(torch.as_tensor(prd), torch.as_tensor(tgt))
+        rq = float(m.compute()[2])
+        r = assay.evaluate_panoptic(
+            tgt,
+            prd,
+            things=things,
+            stuffs=stuffs,
+            protocol="torchmetrics",
+            allow_unknown_preds_category=True,
+        )
+        assert r.overall.rq == rq or (math.isnan(r.overall.rq) and math.isnan(rq)), seed
+
+
 @pytest.mark.parametrize("seed", range(15))
 def test_torchmetrics_modified_parity(seed: int) -> None:
     gt, gs, pr, ps = _batch(2000 + seed, crowd=False)

@@ -258,6 +258,27 @@ def test_scores_from_logits_keep_tiny_values(device: str, dtype: torch.dtype) ->
     )
 
 
+def test_bald_from_logits_keeps_tiny_values(device: str) -> None:
+    """Two confident draws: mean p_top near 1, so log mean p goes through log1p(expm1)."""
+    x = torch.tensor([[[30.0, 0.0, 0.0]], [[30.0, 0.5, 0.0]]], device=device)
+    for dtype, rel in ((torch.float32, 1e-3), (torch.float64, 1e-9)):
+        out = U.bald(x.to(dtype), from_logits=True).item()
+        assert out == pytest.approx(3.755021748e-15, rel=rel)  # mpmath, 100 digits
+
+
+def test_logit_scores_edge_shapes_and_signs(device: str) -> None:
+    """No classes: empty sums (not an error); exact ties: +0.0 margin; margin has a grad."""
+    for shape in ((3, 0), (0, 0)):
+        x = torch.zeros(shape, device=device)
+        assert U.entropy(x, from_logits=True).shape == shape[:1]
+        assert U.bald(x[None], from_logits=True).shape == shape[:1]
+    tied = U.margin(torch.tensor([[1.0, 1.0, 0.0]], device=device), from_logits=True)
+    assert tied.item() == 0.0 and not torch.signbit(tied).item()
+    x = torch.randn(4, 3, device=device, requires_grad=True)
+    U.margin(x, from_logits=True).sum().backward()
+    assert x.grad is not None and bool(torch.isfinite(x.grad).all())
+
+
 # --------------------------------------------------------------------- multilabel
 
 
