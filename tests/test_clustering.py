@@ -103,6 +103,8 @@ def test_kmeans_bad_input() -> None:
         kmeans(bad, 2)
     with pytest.raises(ValueError, match=r"`x` to be 2-D"):
         kmeans(np.zeros(5), 2)
+    with pytest.raises(ValueError, match=r"`x` to have vectors of dimension at least 1"):
+        kmeans(np.zeros((5, 0), np.float32), 2)  # faiss: floating-point exception
     with pytest.raises(ValueError, match=r"`niter` to be an int >= 1"):
         kmeans(x, 2, niter=0)
 

@@ -154,6 +154,14 @@ def test_embeddings_of_the_wrong_dimension() -> None:
         run_sampling(_coreset(), embeddings=(["e0", "e1", "e1", "e3", "e4"], np.zeros((5, 2))))
     with pytest.raises(TypeError, match="Expected `embeddings`"):
         run_sampling(_coreset(), embeddings=np.zeros((5, 2)))
+    # zero-width vectors: faiss' k-means dies of a floating-point exception on them
+    for strategy in ("coreset", "clustering", "hierarchical"):
+        with pytest.raises(ValueError, match="dimension at least 1, but got dimension 0"):
+            run_sampling(
+                _coreset(selection_strategy=strategy), embeddings=(ids, np.zeros((5, 0)))
+            )
+    with pytest.raises(ValueError, match="dimension at least 1"):
+        run_sampling(_coreset(), embeddings={i: np.zeros(0) for i in ids})
 
 
 def test_embedding_index_input() -> None:

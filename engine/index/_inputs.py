@@ -31,6 +31,11 @@ def as_matrix(x: Any, name: str, *, dim: int | None = None) -> np.ndarray:
         )
     if arr.ndim != 2:
         raise ValueError(f"Expected `{name}` to be 2-D (N, D), but got shape {tuple(arr.shape)}")
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"Expected `{name}` to have vectors of dimension at least 1, but got shape "
+            f"{tuple(arr.shape)}"
+        )
     if dim is not None and arr.shape[1] != dim:
         raise ValueError(
             f"Expected `{name}` to have dimension {dim}, but got shape {tuple(arr.shape)}"

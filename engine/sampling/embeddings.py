@@ -116,6 +116,11 @@ class EmbeddingLookup:
                     f"Expected embedding ids to be str, but got {item!r} (first offending item: "
                     f"ids[{i}])"
                 )
+        if ids and dim == 0:
+            raise ValueError(
+                "Expected embeddings to be vectors of dimension at least 1, but got dimension 0 "
+                f"(first item: {ids[0]!r})"
+            )
         self._ids = pa.array(ids, pa.string())
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         finite = np.isfinite(vectors).all(axis=1) if vectors.size else np.ones(0, bool)
