@@ -25,6 +25,7 @@ from .evaluate import evaluate_coco
 try:
     import typer
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -65,7 +66,7 @@ def _category_table(result: CocoResult, limit: int | None) -> Table:
         table.add_column(col, justify="left" if col in ("id", "name") else "right")
     for c in shown:
         table.add_row(
-            str(c.category_id), c.name, *(f"{v:.3f}" for v in (c.ap, c.ap50, c.ap75, c.ar))
+            str(c.category_id), escape(c.name), *(f"{v:.3f}" for v in (c.ap, c.ap50, c.ap75, c.ar))
         )
     return table
 
@@ -165,8 +166,8 @@ def evaluate_classification_command(
     if isinstance(result, ClassificationResult):
         for k in result.keys:
             table = Table(
-                title=f"{k.key}: {k.num_datums} datums, accuracy {k.accuracy:.4f}, macro F1 "
-                f"{k.f1.macro:.4f}, macro AUC {k.roc_auc.macro:.4f}, ECE "
+                title=f"{escape(k.key)}: {k.num_datums} datums, accuracy {k.accuracy:.4f}, "
+                f"macro F1 {k.f1.macro:.4f}, macro AUC {k.roc_auc.macro:.4f}, ECE "
                 f"{k.expected_calibration_error:.4f}",
                 title_justify="left",
             )
@@ -174,7 +175,7 @@ def evaluate_classification_command(
                 table.add_column(col, justify="left" if col == "value" else "right")
             for v in k.per_value:
                 table.add_row(
-                    v.value,
+                    escape(v.value),
                     str(v.support),
                     *(f"{x:.4f}" for x in (v.precision, v.recall, v.f1, v.roc_auc)),
                     f"{v.average_precision:.4f}",
@@ -188,7 +189,7 @@ def evaluate_classification_command(
     for row in rows.to_pylist():
         table.add_row(
             *(
-                "" if v is None else f"{v:.4f}" if col == "value" else str(v)
+                "" if v is None else f"{v:.4f}" if col == "value" else escape(str(v))
                 for col, v in row.items()
             )
         )
@@ -205,7 +206,7 @@ def _sampling_table(result: SamplingResult, title: str, limit: int | None) -> Ta
         table.add_column(col, justify="right" if col in ("rank", "score") else "left")
     for i in range(shown):
         table.add_row(
-            str(i), result.frame_ids[i], f"{result.scores[i]:.6g}", result.stages[i]
+            str(i), escape(result.frame_ids[i]), f"{result.scores[i]:.6g}", result.stages[i]
         )
     return table
 
@@ -371,9 +372,9 @@ def sample_command(
     )
     console.print(_sampling_table(result, title, limit))
     if result.note:
-        console.print(f"note: {result.note}", highlight=False)
+        console.print(f"note: {escape(result.note)}", highlight=False)
     if output is not None:
-        console.print(f"wrote {len(result)} rows to {output}", highlight=False)
+        console.print(f"wrote {len(result)} rows to {escape(str(output))}", highlight=False)
 
 
 @app.command()
@@ -430,7 +431,8 @@ def main() -> None:
     """Entry point of the ``assay`` command; bad input prints one line and exits with 2."""
     try:
         app()
-    except (ValueError, TypeError, KeyError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+        # escaped: messages quote inputs, whose brackets rich would read as markup
+        Console(stderr=True).print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
         raise SystemExit(2) from None

@@ -84,3 +84,47 @@ def test_main_reports_missing_file_in_one_line(
         main()
     assert exc.value.code == 2
     assert "Expected `gt` to be an existing file" in capsys.readouterr().err
+
+
+def _tiny_coco(tmp_path: Path, name: str = "cat") -> Path:
+    gt = {
+        "images": [{"id": 1, "height": 10, "width": 10}],
+        "categories": [{"id": 1, "name": name}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "area": 25,
+             "iscrowd": 0}
+        ],
+    }
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    return path
+
+
+def test_main_keeps_brackets_and_reports_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages quote inputs (brackets included, not read as rich markup); a directory
+    given as a file is one line and exit 2, not a traceback."""
+    from assay.cli import main
+
+    gt = _tiny_coco(tmp_path)
+    bad = tmp_path / "dt.json"
+    bad.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, "x", 5], "score": 0.9}]')
+    for dt, expected in (
+        (bad, "but got [0, 0, 'x', 5]"),
+        (tmp_path, "to be a readable JSON file"),
+    ):
+        monkeypatch.setattr("sys.argv", ["assay", "evaluate", "coco", str(gt), str(dt)])
+        with pytest.raises(SystemExit) as exc:
+            main()
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert expected in " ".join(err.split()) and "Traceback" not in err
+
+
+def test_table_shows_names_with_brackets_as_written(tmp_path: Path) -> None:
+    gt = _tiny_coco(tmp_path, name="[red]cat")
+    dt = tmp_path / "dt.json"
+    dt.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]')
+    out = runner.invoke(app, ["evaluate", "coco", str(gt), str(dt)])
+    assert out.exit_code == 0 and "[red]cat" in out.output
