@@ -656,6 +656,10 @@ def test_bad_packed() -> None:
         metric.update(p, {**t, "batch": torch.tensor([0])})
     with pytest.raises(ValueError, match=r"`target\['batch'\]` to hold image indexes in \[0, 1\)"):
         metric.update({**p, "batch": torch.tensor([0])}, {**t, "batch": torch.tensor([3])}, 1)
+    # an index far beyond the rows (an image id, say) would size per-image tables by it
+    far = {**p, "batch": torch.tensor([10**9])}
+    with pytest.raises(ValueError, match=r"largest is 1000000000 for 2 rows; pass num_images"):
+        metric.update(far, {**t, "batch": torch.tensor([0])})
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,12 @@ from torch import Tensor
 
 __all__ = ["DetectionBatch", "detection_batch", "torchvision_xywh"]
 
+# Without num_images the image count is the largest `batch` index + 1; an index far
+# beyond the rows (e.g. an image id passed as the index) would size per-image tables
+# by it, so such counts need num_images spelled out.
+_INFERRED_IMAGES_FREE = 1 << 16
+_INFERRED_IMAGES_PER_ROW = 64
+
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _MASK_DTYPES = (torch.bool, torch.uint8)
 _NUMBER_DTYPES = (*_INT_DTYPES, torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -542,6 +548,13 @@ def _packed_batch(
     if num_images is None:
         both = torch.cat((dt_batch, gt_batch))
         num_images = int(both.max()) + 1 if both.numel() else 0  # host read
+        if num_images > max(_INFERRED_IMAGES_PER_ROW * both.numel(), _INFERRED_IMAGES_FREE):
+            _fail(
+                ValueError,
+                f"Expected `preds['batch']` / `target['batch']` to hold image positions in a "
+                f"batch, but the largest is {num_images - 1} for {both.numel()} rows; pass "
+                "num_images=... if the batch really holds that many images",
+            )
     elif isinstance(num_images, bool) or not isinstance(num_images, int) or num_images < 0:
         _fail(ValueError, f"Expected `num_images` to be an int >= 0, but got {num_images!r}")
     # Rows grouped by image (stable: annotation order inside an image is kept); the
