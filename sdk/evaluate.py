@@ -193,11 +193,22 @@ def _boxes(
     return boxes
 
 
-def _mapping(table: Any, name: str, table_type: type) -> Mapping[str, ArrayLike]:
+_GT_COLUMNS = ("image", "category", "boxes", "area", "iscrowd", "id")
+_DT_COLUMNS = ("image", "category", "boxes", "scores")
+
+
+def _mapping(
+    table: Any, name: str, table_type: type, columns: tuple[str, ...]
+) -> Mapping[str, ArrayLike]:
     if not isinstance(table, Mapping):
         raise TypeError(
             f"Expected `{name}` to be a mapping of columns or a {table_type.__name__}, "
             f"but got {type(table).__name__}"
+        )
+    unknown = [k for k in table if k not in columns]
+    if unknown:  # a misspelt optional column would silently change the result
+        raise ValueError(
+            f"Expected `{name}` to have columns among {list(columns)}, but got {unknown[0]!r}"
         )
     return table
 
@@ -221,7 +232,7 @@ def _rows(
 def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     if isinstance(gt, GroundTruthTable):
         return gt
-    table = _mapping(gt, "gt", GroundTruthTable)
+    table = _mapping(gt, "gt", GroundTruthTable, _GT_COLUMNS)
     image, category, boxes = _rows(table, "gt", fmt, None)
     n, dev = image.shape[0], image.device
     if "area" in table:
@@ -256,7 +267,7 @@ def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
 def _detection_table(dt: Any, fmt: BoxFormat, default: torch.device) -> DetectionTable:
     if isinstance(dt, DetectionTable):
         return dt
-    table = _mapping(dt, "dt", DetectionTable)
+    table = _mapping(dt, "dt", DetectionTable, _DT_COLUMNS)
     image, category, boxes = _rows(table, "dt", fmt, default)
     n, dev = image.shape[0], image.device
     scores = _column(table, "scores", "dt", torch.float64, dev, n)

@@ -631,6 +631,12 @@ DET_CASES: list[tuple[str, Mutation, Mutation, dict[str, Any], type[Exception], 
      _m("Expected `dt['image'][2]` to be a", "image index in [0, 2), but got 2")),
     ("dt-boxes-strings", _keep, put("boxes", [["0", "0", "1", "1"]] * 3), {}, TypeError,
      _m("`dt['boxes']`")),
+    ("gt-misspelt-column", put("iscrowed", torch.tensor([1, 1, 1])), _keep, {}, ValueError,
+     _m("Expected `gt` to have columns among ['image', 'category', 'boxes', 'area', "
+        "'iscrowd', 'id'], but got 'iscrowed'")),
+    ("dt-misspelt-column", _keep, put("score", torch.tensor([0.9, 0.8, 0.7])), {}, ValueError,
+     _m("Expected `dt` to have columns among ['image', 'category', 'boxes', 'scores'], "
+        "but got 'score'")),
     ("gt-category-short", put("category", torch.tensor([0, 1])), _keep, {}, ValueError,
      _m("Expected `gt['category']` to have 3 rows like `gt['image']`, but got 2")),
     ("gt-area-long", put("area", torch.ones(4)), _keep, {}, ValueError,
