@@ -349,6 +349,17 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], type[Exception], str]] = [
         "Expected `protocol` to be one of ('sklearn', 'valor-lite'), but got 'coco'",
     ),
     ("bad_top_k", _gt(), _pd(), {"top_k": [0]}, ValueError, "Expected `top_k`"),
+    ("int_top_k", _gt(), _pd(), {"top_k": 1}, ValueError, "`top_k` to be a non-empty sequence"),
+    (
+        "valor_option_with_sklearn",
+        _gt(),
+        _pd(),
+        {"score_thresholds": [0.9]},
+        ValueError,
+        "Expected `score_thresholds` only with protocol='valor-lite'",
+    ),
+    ("hardmax_with_sklearn", _gt(), _pd(), {"hardmax": False}, ValueError, "`hardmax` only"),
+    ("metrics_with_sklearn", _gt(), _pd(), {"metrics": ["foo"]}, ValueError, "`metrics` only"),
     ("bad_n_bins", _gt(), _pd(), {"n_bins": 0}, ValueError, "Expected `n_bins`"),
     (
         "bad_metrics",

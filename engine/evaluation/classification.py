@@ -603,6 +603,23 @@ def evaluate_classification(
     dev = resolve_device(device)
     tables: ClassificationTables = load_classification(groundtruths, predictions, labels)
     if protocol == "sklearn":
+        valor_only = {
+            "metrics": metrics is not None,
+            "score_thresholds": not isinstance(score_thresholds, Sequence)
+            or list(score_thresholds) != [0.0],
+            "hardmax": hardmax is not True,
+        }
+        given = [name for name, set_ in valor_only.items() if set_]
+        if given:  # silently ignoring them would look like they took effect
+            value = {"metrics": metrics, "score_thresholds": score_thresholds, "hardmax": hardmax}
+            raise ValueError(
+                f"Expected `{given[0]}` only with protocol='valor-lite' (the sklearn protocol "
+                f"has no such option), but got {value[given[0]]!r}"
+            )
+        if isinstance(top_k, int) or not isinstance(top_k, Sequence):
+            raise ValueError(
+                f"Expected `top_k` to be a non-empty sequence of ints >= 1, but got {top_k!r}"
+            )
         ks = list(top_k)
         if not ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ks):
             raise ValueError(
