@@ -661,7 +661,9 @@ def evaluate_panoptic(
         stuffs: stuff category ids.
         protocol: ``"coco"``, ``"torchmetrics"`` or ``"torchmetrics-modified"``.
         allow_unknown_preds_category: predicted categories outside ``things | stuffs``
-            become void instead of raising.
+            become void instead of raising. In ``(N, H, W, 2)`` target maps such
+            categories are always void (torchmetrics' ``PanopticQuality`` maps them so);
+            with segment records an unknown target category is an error.
         category_names: optional ``{category_id: name}``.
         device: ``None`` (the input's), ``"cpu"``, ``"cuda"`` or ``"auto"``.
 
