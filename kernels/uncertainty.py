@@ -469,6 +469,7 @@ def segment_reduce(
         >>> segment_reduce(v, torch.tensor([2, 0, 2, 0]), 4, "mean", empty=-1.0)
         tensor([ 0.7000, -1.0000,  0.3000, -1.0000])
     """
+    _check_reduction(reduction)
     if reduction in ("min", "max"):
         out = torch.full((num_segments,), empty, dtype=values.dtype, device=values.device)
         return out.scatter_reduce_(0, segments, values, _SCATTER[reduction], include_self=False)
@@ -513,10 +514,23 @@ def segment_reduce_contiguous(
         >>> segment_reduce_contiguous(v, 2, "sum")
         tensor([1.1000, 0.9000])
     """
+    _check_reduction(reduction)
     if isinstance(lengths, int):
+        if lengths < 1 or values.shape[0] % lengths:
+            raise ValueError(
+                f"Expected `lengths` to be an int >= 1 dividing the {values.shape[0]} values, "
+                f"but got {lengths}"
+            )
         return _reduce_rows(values.view(-1, lengths), reduction)
     out = torch.segment_reduce(values, reduction, lengths=lengths, unsafe=True)
     return out.masked_fill_(lengths == 0, empty)
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:  # torch would compute another reduction silently
+        raise ValueError(
+            f"Expected `reduction` to be one of {list(REDUCTIONS)}, but got {reduction!r}"
+        )
 
 
 def _reduce_rows(rows: Tensor, reduction: str) -> Tensor:

@@ -578,3 +578,15 @@ def test_top_k_all_equal_and_empty(device: str) -> None:
     assert U.top_k(s, 4, tiebreak=torch.arange(10, 0, -1, device=device)).tolist() == [9, 8, 7, 6]
     empty = U.top_k(torch.empty(0, device=device), 5)
     assert empty.shape == (0,) and empty.dtype == torch.int64
+
+
+def test_segment_reductions_reject_unknown_reductions_and_lengths(device: str) -> None:
+    v = torch.arange(4.0, device=device)
+    with pytest.raises(ValueError, match=r"`reduction` to be one of .*'median'"):
+        U.segment_reduce(v, torch.tensor([0, 0, 1, 1], device=device), 2, "median")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`reduction` to be one of .*'prod'"):
+        U.segment_reduce_contiguous(v, torch.tensor([2, 2], device=device), "prod")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"`lengths` to be an int >= 1 dividing the 4 values"):
+        U.segment_reduce_contiguous(v, 3, "sum")
+    with pytest.raises(ValueError, match=r"but got 0"):
+        U.segment_reduce_contiguous(v, 0, "sum")
