@@ -597,6 +597,11 @@ BAD_DICTS = {
         ValueError,
         r"`target\[i\]\['boxes'\]` to be finite.*target\[1\]",
     ),
+    "nan_area": (
+        _set("t", area=torch.tensor([NAN])),
+        ValueError,
+        r"`target\[i\]\['area'\]` to be finite, but got \[nan\].*target\[1\]",
+    ),
     "iscrowd_2": (
         _set("t", iscrowd=torch.tensor([2])),
         ValueError,

@@ -13,7 +13,7 @@ it into flat tensors, one row per detection / ground truth, with each row's imag
   ``batch_idx``).
 
 Everything here reads tensor metadata (shapes, dtypes, devices) only; the value
-checks (finite boxes and scores, ``iscrowd`` in {0, 1}) are gathered into one flag
+checks (finite boxes, scores and areas, ``iscrowd`` in {0, 1}) are gathered into one flag
 tensor that the caller reads together with its other host reads.
 
 Boxes go to ``xywh`` in their input dtype with torchvision's arithmetic (what
@@ -61,8 +61,8 @@ class DetectionBatch(NamedTuple):
         gt_area: ``(G,)`` float64 given area, 0 where none was given.
         gt_box: ``(G, 4)`` float64 ``xywh``, or ``None``.
         gt_masks: per image ``(G_i, H, W)`` masks, or ``None``.
-        bad: ``(2,)`` bool flags, read by the caller: a non-finite box or score; an
-            ``iscrowd`` value outside {0, 1}.
+        bad: ``(2,)`` bool flags, read by the caller: a non-finite box, score or
+            area; an ``iscrowd`` value outside {0, 1}.
     """
 
     num_images: int
@@ -489,7 +489,7 @@ def _assemble(
     crowd = joined(crowds, i64, (*_NUMBER_DTYPES, torch.bool))
     area = joined(areas, f64, _NUMBER_DTYPES)
     dt_box = gt_box = None
-    finite = [score]
+    finite = [score, area]
     if dt_boxes is not None and gt_boxes is not None:
         # Convert in the input dtype (torchmetrics converts each image's tensor), then
         # float64: the values pycocotools receives from tolist().

@@ -178,6 +178,7 @@ def _check_values(batch: DetectionBatch) -> None:
             ("preds", "scores", batch.dt_score[:, None], batch.dt_image),
             ("preds", "boxes", batch.dt_box, batch.dt_image),
             ("target", "boxes", batch.gt_box, batch.gt_image),
+            ("target", "area", batch.gt_area[:, None], batch.gt_image),
         ):
             if values is None:
                 continue

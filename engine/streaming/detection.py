@@ -128,7 +128,7 @@ class MeanAveragePrecision(StreamingMetric):
       follows pycocotools on the boxes; torchmetrics 1.9's per-class pass rebuilds its
       datasets without setting the box areas again, so its per-class ``bbox_`` values
       use the masks' areas there (and disagree with its own ``bbox_map``).
-    - non-finite boxes or scores and ``iscrowd`` values other than 0/1 are errors.
+    - non-finite boxes, scores or areas and ``iscrowd`` values other than 0/1 are errors.
     - ``tm_to_coco`` / ``coco_to_tm`` (JSON export) are not provided.
 
     The default thresholds are torchmetrics' ``torch.linspace`` values, computed in
@@ -299,7 +299,7 @@ class MeanAveragePrecision(StreamingMetric):
         Raises:
             TypeError: wrong container or dtype.
             ValueError: missing keys, wrong shapes, mismatched lengths, a tensor on
-                another device than the metric, non-finite boxes or scores.
+                another device than the metric, non-finite boxes, scores or areas.
         """
         # Inference mode skips autograd's bookkeeping on each of the ~200 small ops of a
         # batch (about 15% of update() on the CPU); the rows it makes are inference
