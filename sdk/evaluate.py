@@ -341,6 +341,11 @@ def evaluate_detections(
             f"Expected `gt` and `dt` on the same device, but got {gt_table.image.device} and "
             f"{dt_table.image.device}; move both with .to(device)"
         )
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise TypeError(
+            f"Expected `catalog` to be a Catalog (ids and names of the indexes), but got "
+            f"{type(catalog).__name__}"
+        )
     if catalog is None:
 
         def _extent(a: Tensor, b: Tensor) -> int:

@@ -530,6 +530,10 @@ PARAM_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ("catids-duplicate", {"catIds": [2, 2]}, ValueError,
      _m("Expected `catIds` to hold unique ids, but got [2, 2]")),
     ("params-int", 5, TypeError, _m("Expected `params` to be CocoParams", "but got int")),
+    # pydantic's own type errors in one line naming the field (no multi-line report, URL)
+    ("maxdets-str", {"maxDets": "100"}, ValueError,
+     r"^Expected `params\.maxDets` to be valid \(Input should be a valid tuple\), but got '100'$"),
+    ("usecats-str", {"useCats": "x"}, ValueError, _m("`params.useCats` to be valid")),
 ]
 
 
@@ -919,3 +923,8 @@ def test_detections_empty_lists() -> None:
     empty = {"image": [], "category": [], "boxes": [], "scores": []}
     stats = assay.evaluate_detections(_gt_map(), empty).stats
     np.testing.assert_array_equal(stats, [0, 0, 0, 0, -1, -1, 0, 0, 0, 0, -1, -1])
+
+
+def test_catalog_of_the_wrong_type() -> None:
+    with pytest.raises(TypeError, match=r"`catalog` to be a Catalog .*but got dict"):
+        assay.evaluate_detections(_gt_map(), _dt_map(), catalog={"a": 1})  # type: ignore[arg-type]

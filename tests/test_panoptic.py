@@ -730,3 +730,10 @@ def test_counts_are_reducible_like_torchmetrics_state() -> None:
         )
     )
     np.testing.assert_allclose(panoptic_scores(summed).pq.numpy(), whole.pq, rtol=0, atol=1e-12)
+
+
+def test_accumulators_merge_only_their_own_kind() -> None:
+    with pytest.raises(TypeError, match="`other` to be a PanopticAccumulator, but got int"):
+        assay.PanopticAccumulator(THINGS, STUFFS).merge(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="`other` to be a SemanticAccumulator, but got int"):
+        assay.SemanticAccumulator(3).merge(5)  # type: ignore[arg-type]

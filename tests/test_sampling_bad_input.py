@@ -178,3 +178,8 @@ def test_unknown_request_field_and_strategy_in_one_line() -> None:
     with pytest.raises(ValueError) as err:
         parse_request({**_coreset(), "use_null_detection": True})
     assert "\n" not in str(err.value) and "'use_null_detections'" in str(err.value)
+
+
+def test_progress_that_is_not_callable() -> None:
+    with pytest.raises(TypeError, match="`progress` to be None or a callable"):
+        run_sampling(_coreset(selection_strategy="margin"), progress=5)  # type: ignore[arg-type]

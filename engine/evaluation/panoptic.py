@@ -606,6 +606,10 @@ class PanopticAccumulator:
 
     def merge(self, other: PanopticAccumulator) -> None:
         """Add another accumulator's tallies (same categories and protocol)."""
+        if not isinstance(other, PanopticAccumulator):
+            raise TypeError(
+                f"Expected `other` to be a PanopticAccumulator, but got {type(other).__name__}"
+            )
         mine = (self.categories, self.protocol)
         theirs = (other.categories, other.protocol)
         if mine != theirs:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 __all__ = ["CocoParams", "IouType"]
 
@@ -137,7 +137,7 @@ class CocoParams(BaseModel):
         if isinstance(params, CocoParams):
             return params
         if isinstance(params, Mapping):
-            return cls(**params)
+            return cls._build(params)
         values: dict[str, Any] = {}
         for name in _FIELDS:
             if hasattr(params, name):
@@ -152,4 +152,20 @@ class CocoParams(BaseModel):
                 "Expected `params` to be CocoParams, a mapping or an object with pycocotools' "
                 f"Params attributes ({', '.join(_FIELDS)}), but got {type(params).__name__}"
             )
-        return cls(**values)
+        return cls._build(values)
+
+    @classmethod
+    def _build(cls, values: Mapping[str, Any]) -> CocoParams:
+        """``cls(**values)`` with pydantic's report cut to one line naming the field."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            message = str(first["msg"])
+            if message.startswith("Value error, "):  # our validators' own message
+                raise ValueError(message.removeprefix("Value error, ")) from None
+            field = ".".join(str(part) for part in first["loc"])
+            raise ValueError(
+                f"Expected `params{'.' + field if field else ''}` to be valid ({message}), "
+                f"but got {first.get('input')!r}"
+            ) from None

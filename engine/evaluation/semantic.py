@@ -523,6 +523,10 @@ class SemanticAccumulator:
 
     def merge(self, other: SemanticAccumulator) -> None:
         """Add another accumulator's counts (same classes, ignore_index and protocol)."""
+        if not isinstance(other, SemanticAccumulator):
+            raise TypeError(
+                f"Expected `other` to be a SemanticAccumulator, but got {type(other).__name__}"
+            )
         mine = (self.num_classes, self.ignore_index, self.protocol, self.class_names)
         theirs = (other.num_classes, other.ignore_index, other.protocol, other.class_names)
         if mine != theirs:

@@ -359,6 +359,11 @@ def run_sampling(
         (('b',), ('entropy',))
     """
     req = parse_request(request)
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            "Expected `progress` to be None or a callable progress(fraction, message), but got "
+            f"{type(progress).__name__}"
+        )
     half: ProgressCallback | None = None
     second: ProgressCallback | None = None
     if progress is not None:
