@@ -73,6 +73,8 @@ def _tensor(value: ArrayLike, name: str, dtype: torch.dtype, device: torch.devic
     if isinstance(value, Tensor):
         t = value
     elif isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":  # object, str, ...: torch's own error otherwise
+            raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {value.dtype}")
         t = torch.from_numpy(value)
     else:
         try:
