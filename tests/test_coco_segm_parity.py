@@ -587,14 +587,15 @@ BAD_CASES = [
         "polygon-no-image-size",
         _set("gt.images.0.height", _DELETE),
         ValueError,
-        "Expected `images[0]` (id 1) to have 'height' and 'width' (the polygons of "
-        "`annotations[0].segmentation`",
+        "Expected `images[0]` (id 1) to have a positive 'height' and 'width' (the polygons "
+        "of `annotations[0].segmentation`",
     ),
+
     (
         "dt-polygon-no-image-size",
         _both(_set("gt.images.1.width", _DELETE), _set("dt.1.segmentation", [[0, 0, 3, 0, 3, 3]])),
         ValueError,
-        "Expected the ground truth's image with id 2 to have 'height' and 'width'",
+        "Expected the ground truth's image with id 2 to have a positive 'height' and 'width'",
     ),
     (
         "segmentation-string",

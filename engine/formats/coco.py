@@ -468,9 +468,9 @@ def _polygon_masks(
     if unknown.any():
         k = int(np.flatnonzero(unknown)[0])
         raise CocoFormatError(
-            f"Expected {image_name(k)} to have 'height' and 'width' (the polygons of "
-            f"`{where}[{int(rec[k])}].segmentation` are rasterised at the image size), but "
-            "it has none"
+            f"Expected {image_name(k)} to have a positive 'height' and 'width' (the polygons "
+            f"of `{where}[{int(rec[k])}].segmentation` are rasterised at the image size), but "
+            "it has none or 0"
         )
     offsets = np.concatenate(([0], np.cumsum(ring_len // 2)))
     rle = rle_from_polygons(
