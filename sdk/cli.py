@@ -346,6 +346,8 @@ def sample_command(
     if embeddings is not None:
         emb = read_embeddings(embeddings, ids=embedding_ids)
     req = parse_request(request)
+    if limit < 0:
+        raise ValueError(f"Expected `--limit` to be an int >= 0 (rows shown), but got {limit}")
     show = sys.stderr.isatty() if progress is None else progress
     start = time.perf_counter()
     if show:

@@ -149,6 +149,7 @@ def test_more_samples_than_frames_says_so(tmp_path: Path) -> None:
         (["-s", "entropy"], "number of frames"),
         (["-n", "3"], "selection strategy"),
         (["-s", "entropy", "-n", "3", "-o", "out.txt"], ".jsonl, .csv or .json"),
+        (["-s", "entropy", "-n", "3", "--limit", "-1"], "`--limit` to be an int >= 0"),
     ],
 )
 def test_bad_options(tmp_path: Path, extra: list[str], message: str) -> None:
