@@ -183,3 +183,11 @@ def test_unknown_request_field_and_strategy_in_one_line() -> None:
 def test_progress_that_is_not_callable() -> None:
     with pytest.raises(TypeError, match="`progress` to be None or a callable"):
         run_sampling(_coreset(selection_strategy="margin"), progress=5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [1.5, [1], True])
+def test_category_id_of_the_wrong_type(bad: Any) -> None:
+    frames = [{"frame_id": "a", "predictions": [{"category_id": bad, "score": 0.5}]}]
+    where = r"`frames\[0\]\.predictions\[0\]\.category_id`"
+    with pytest.raises(TypeError, match=where + " to be an int or str"):
+        run_sampling({"num_of_samples": 1, "selection_strategy": "margin", "frames": frames})

@@ -543,6 +543,12 @@ def _columns_from_dicts(
         emb = np.empty(n, dtype=object)
         emb[:] = emb_raw
     cat_raw = [p.get("category_id") for p in boxes]
+    if not set(map(type, cat_raw)) <= {int, str, type(None)}:
+        for b, c in enumerate(cat_raw):
+            if c is not None and (isinstance(c, bool) or not isinstance(c, (int, str, np.integer))):
+                raise TypeError(
+                    f"Expected `{name(b)}.category_id` to be an int or str, but got {c!r}"
+                )
     cat = None
     if any(c is not None for c in cat_raw):
         cat = np.empty(n, dtype=object)
