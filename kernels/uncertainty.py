@@ -100,17 +100,16 @@ def _class_log_probs(x: Tensor, from_logits: bool) -> tuple[Tensor, Tensor]:
     """``(p, log p)`` over the last dim; ``log p`` floored at ``log(tiny)`` (so 0 log 0 = 0).
 
     From logits ``log p_c = (l_c - l_1) - log Z`` and ``p_c = exp(l_c - l_1) / Z`` with
-    ``log Z`` as in :func:`_log_partition`: a nearly certain top class keeps its
-    ``log p = -log Z`` to full relative precision (``log_softmax`` rounds it to 0 once
-    the other classes' share is below the dtype's epsilon, e.g. a logit gap over ~17
-    in float32, and the entropy loses that share's term).
+    ``log Z`` as in :func:`_log_partition`, from the same :func:`_shifted_exp`: a nearly
+    certain top class keeps its ``log p = -log Z`` to full relative precision
+    (``log_softmax`` rounds it to 0 once the other classes' share is below the dtype's
+    epsilon, e.g. a logit gap over ~17 in float32, and the entropy loses that share's
+    term).
     """
     if from_logits and x.shape[-1] == 0:  # no classes: nothing to normalise
         return x, x.clone()
     if from_logits:
-        top, first = x.max(dim=-1, keepdim=True)
-        shifted = x - top
-        rest = shifted.scatter(-1, first, -math.inf).exp_()
+        shifted, first, rest = _shifted_exp(x)
         log_z = torch.log1p(rest.sum(dim=-1, keepdim=True))
         p = rest.scatter_(-1, first, 1.0).mul_(torch.exp(-log_z))
         return p, shifted.sub_(log_z).clamp_min_(_log_tiny(x))
@@ -138,21 +137,28 @@ def _over_labels(t: Tensor, reduction: str) -> Tensor:
     return t.sum(dim=-1) if reduction == "sum" else t.amax(-1) if reduction == "max" else t.amin(-1)
 
 
-def _log_partition(x: Tensor) -> tuple[Tensor, Tensor]:
-    """``(l_1, log Z)``: the top logit and ``log Z``, ``Z = sum_c exp(l_c - l_1)``.
+def _shifted_exp(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(l - l_1, index of the first top logit, exp(l - l_1) with that entry 0)``.
+
+    The last dim is kept (size ``C``, or 1 for the index); ``C >= 1``.
+    """
+    top, first = x.max(dim=-1, keepdim=True)
+    shifted = x - top
+    return shifted, first, shifted.scatter(-1, first, -math.inf).exp_()
+
+
+def _log_partition(x: Tensor) -> Tensor:
+    """``log Z``, ``Z = sum_c exp(l_c - l_1)`` over the last dim (``l_1``: the top logit).
 
     ``Z = 1 + s`` with ``s`` the sum over every class but the (first) top one, so
     ``log Z = log1p(s)`` keeps ``s``'s relative precision when the top class is nearly
     certain, where ``logsumexp`` would round ``1 + s`` to 1 first; and ``-log Z`` is
     ``log p_top1`` exactly even for logits ~1e4 (``logsumexp(x) - l_1`` would round at
-    the magnitude of ``x``).
+    the magnitude of ``x``). No classes: 0 (an empty sum).
     """
-    if x.shape[-1] == 0:  # no classes: an empty sum
-        empty = x.sum(dim=-1)
-        return empty, empty.clone()
-    top, first = x.max(dim=-1, keepdim=True)
-    rest = (x - top).scatter_(-1, first, -math.inf).exp_()
-    return top.squeeze(-1), torch.log1p(rest.sum(dim=-1))
+    if x.shape[-1] == 0:
+        return x.sum(dim=-1)
+    return torch.log1p(_shifted_exp(x)[2].sum(dim=-1))
 
 
 def _top2(x: Tensor) -> tuple[Tensor, Tensor]:
@@ -242,7 +248,7 @@ def margin(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) ->
         return _over_labels(per_label, "min")
     first, second = _top2(x)
     if from_logits:
-        _, log_z = _log_partition(x)
+        log_z = _log_partition(x)
         # (1 - exp(l_2 - l_1)) / Z with expm1: no cancellation when the top two are close
         # (0 - expm1: +0.0, not -0.0, on exact ties)
         return torch.sub(0.0, torch.expm1(second - first)) * torch.exp(-log_z)
@@ -282,7 +288,7 @@ def least_confidence(
             per_label = torch.minimum(x, q, out=q)
         out = _over_labels(per_label, "max")
         return out.mul_(2) if normalize else out
-    out = -torch.expm1(-_log_partition(x)[1]) if from_logits else 1 - x.amax(dim=-1)
+    out = -torch.expm1(-_log_partition(x)) if from_logits else 1 - x.amax(dim=-1)
     return out * (c / (c - 1) if c > 1 else math.nan) if normalize else out
 
 
