@@ -100,16 +100,18 @@ def _class_log_probs(x: Tensor, from_logits: bool) -> tuple[Tensor, Tensor]:
     """``(p, log p)`` over the last dim; ``log p`` floored at ``log(tiny)`` (so 0 log 0 = 0).
 
     From logits ``log p_c = (l_c - l_1) - log Z`` and ``p_c = exp(l_c - l_1) / Z`` with
-    ``log Z`` as in :func:`_log_partition`, from the same :func:`_shifted_exp`: a nearly
-    certain top class keeps its ``log p = -log Z`` to full relative precision
-    (``log_softmax`` rounds it to 0 once the other classes' share is below the dtype's
-    epsilon, e.g. a logit gap over ~17 in float32, and the entropy loses that share's
-    term).
+    ``log Z`` as in :func:`_log_partition` (computed here out of place: ``x - l_1`` is
+    kept for ``log p``): a nearly certain top class keeps its ``log p = -log Z`` to full
+    relative precision (``log_softmax`` rounds it to 0 once the other classes' share is
+    below the dtype's epsilon, e.g. a logit gap over ~17 in float32, and the entropy
+    loses that share's term).
     """
     if from_logits and x.shape[-1] == 0:  # no classes: nothing to normalise
         return x, x.clone()
     if from_logits:
-        shifted, first, rest = _shifted_exp(x)
+        top, first = x.max(dim=-1, keepdim=True)
+        shifted = x - top
+        rest = shifted.scatter(-1, first, -math.inf).exp_()
         log_z = torch.log1p(rest.sum(dim=-1, keepdim=True))
         p = rest.scatter_(-1, first, 1.0).mul_(torch.exp(-log_z))
         return p, shifted.sub_(log_z).clamp_min_(_log_tiny(x))
@@ -137,16 +139,6 @@ def _over_labels(t: Tensor, reduction: str) -> Tensor:
     return t.sum(dim=-1) if reduction == "sum" else t.amax(-1) if reduction == "max" else t.amin(-1)
 
 
-def _shifted_exp(x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``(l - l_1, index of the first top logit, exp(l - l_1) with that entry 0)``.
-
-    The last dim is kept (size ``C``, or 1 for the index); ``C >= 1``.
-    """
-    top, first = x.max(dim=-1, keepdim=True)
-    shifted = x - top
-    return shifted, first, shifted.scatter(-1, first, -math.inf).exp_()
-
-
 def _log_partition(x: Tensor) -> Tensor:
     """``log Z``, ``Z = sum_c exp(l_c - l_1)`` over the last dim (``l_1``: the top logit).
 
@@ -158,7 +150,10 @@ def _log_partition(x: Tensor) -> Tensor:
     """
     if x.shape[-1] == 0:
         return x.sum(dim=-1)
-    return torch.log1p(_shifted_exp(x)[2].sum(dim=-1))
+    top, first = x.max(dim=-1, keepdim=True)
+    # in place: one pass cheaper than _class_log_probs' copy (which keeps x - l_1)
+    rest = (x - top).scatter_(-1, first, -math.inf).exp_()
+    return torch.log1p(rest.sum(dim=-1))
 
 
 def _top2(x: Tensor) -> tuple[Tensor, Tensor]:
