@@ -603,19 +603,21 @@ def evaluate_classification(
     dev = resolve_device(device)
     tables: ClassificationTables = load_classification(groundtruths, predictions, labels)
     if protocol == "sklearn":
-        valor_only = {
-            "metrics": metrics is not None,
-            "score_thresholds": not isinstance(score_thresholds, Sequence)
-            or list(score_thresholds) != [0.0],
-            "hardmax": hardmax is not True,
-        }
-        given = [name for name, set_ in valor_only.items() if set_]
-        if given:  # silently ignoring them would look like they took effect
-            value = {"metrics": metrics, "score_thresholds": score_thresholds, "hardmax": hardmax}
-            raise ValueError(
-                f"Expected `{given[0]}` only with protocol='valor-lite' (the sklearn protocol "
-                f"has no such option), but got {value[given[0]]!r}"
-            )
+        valor_only = (  # (option, value, given): silently ignored, they would seem to work
+            ("metrics", metrics, metrics is not None),
+            (
+                "score_thresholds",
+                score_thresholds,
+                not isinstance(score_thresholds, Sequence) or list(score_thresholds) != [0.0],
+            ),
+            ("hardmax", hardmax, hardmax is not True),
+        )
+        for option, value, given in valor_only:
+            if given:
+                raise ValueError(
+                    f"Expected `{option}` only with protocol='valor-lite' (the sklearn "
+                    f"protocol has no such option), but got {value!r}"
+                )
         if isinstance(top_k, int) or not isinstance(top_k, Sequence):
             raise ValueError(
                 f"Expected `top_k` to be a non-empty sequence of ints >= 1, but got {top_k!r}"
