@@ -59,7 +59,7 @@ import numpy as np
 import torch
 from assay.engine.evaluation import STAT_NAMES
 from assay.engine.synthetic import coco_to_tables, make_coco_detection
-from provenance import cpu_model, git_commit
+from provenance import cpu_model, device_name, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = (
@@ -450,7 +450,7 @@ def environment(cuda: bool) -> dict[str, Any]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "assay": assay.__version__,
-        "device": torch.cuda.getdevice_name() if cuda else f"cpu ({cpu_model()})",
+        "device": device_name("cuda" if cuda else "cpu"),
         "cpu_model": cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_affinity": affinity,

@@ -44,7 +44,7 @@ from typing import Any
 import assay
 import numpy as np
 import torch
-from provenance import cpu_model, git_commit
+from provenance import device_name, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         f"compressed-RLE results, {len(gt['categories'])} categories; built in "
         f"{build_seconds:.2f} s",
         f"torch {torch.__version__} | device "
-        f"{torch.cuda.getdevice_name() if cuda else 'cpu (' + cpu_model() + ')'} | CPUs "
+        f"{device_name('cuda' if cuda else 'cpu')} | CPUs "
         f"{os.cpu_count()} (torch threads {torch.get_num_threads()}) | git {git_commit()}",
         f"load average before: {[round(x, 2) for x in os.getloadavg()]}",
     ]

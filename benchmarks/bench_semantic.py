@@ -44,7 +44,7 @@ import assay
 import numpy as np
 import torch
 from assay.kernels.segmentation import pixel_confusion_matrix
-from provenance import cpu_model, git_commit
+from provenance import device_name, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 IGNORE = 255
@@ -52,7 +52,6 @@ DTYPES = {"int64": torch.int64, "int32": torch.int32, "uint8": torch.uint8}
 
 
 def environment(device: torch.device) -> dict[str, Any]:
-    cuda = device.type == "cuda"
     try:
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -67,7 +66,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         "torchmetrics": torchmetrics_version,
         "assay": assay.__version__,
         "python": platform.python_version(),
-        "device": torch.cuda.getdevice_name(device) if cuda else f"cpu ({cpu_model()})",
+        "device": device_name(device),
         "cpu_affinity": affinity,
         "torch_threads": torch.get_num_threads(),
         "git_commit": git_commit(),
