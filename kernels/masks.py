@@ -129,6 +129,8 @@ class Rle(NamedTuple):
     def to(self, device: torch.device | str) -> Rle:
         """The same masks on ``device`` (``self`` when already there)."""
         dev = torch.device(device)
+        if dev.type == "cuda" and dev.index is None:  # "cuda" is the current CUDA device
+            dev = torch.device("cuda", torch.cuda.current_device())
         if self.counts.device == dev:
             return self
         return Rle(*(t.to(dev) for t in self))
