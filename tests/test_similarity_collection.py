@@ -89,6 +89,36 @@ def _scene(seed: int, n_ex: int = 7, n_pool: int = 400, d: int = 12, crops: bool
 # ---------------------------------------------------------------- similarity
 
 
+def test_l2_scores_keep_their_digits_far_from_the_origin(device: str) -> None:
+    # Embeddings of norm ~1000 that differ by ~0.01-0.5: the expanded form
+    # |a|^2 + |b|^2 - 2ab cancels every digit in float32; the score is measured on the
+    # difference instead (float64 reference, 1e-6 relative).
+    rng = np.random.default_rng(11)
+    centers = rng.normal(size=(3, 16)) * 250.0
+    ex = centers.astype(np.float32)
+    pool = (
+        np.repeat(centers, 20, axis=0)
+        + rng.normal(size=(60, 16)) * rng.uniform(0.003, 0.1, size=(60, 1))
+    ).astype(np.float32)
+    ids = [f"f{i:02d}" for i in range(60)]
+    result = collect_similar(
+        torch.from_numpy(ex).to(device),
+        ["a", "b", "c"],
+        torch.from_numpy(pool).to(device),
+        ids,
+        metric="l2",
+        top_n=60,
+    )
+    d = np.linalg.norm(pool.astype(np.float64)[:, None] - ex.astype(np.float64)[None], axis=2)
+    ref = dict(zip(ids, 1.0 / (1.0 + d.min(axis=1)), strict=True))
+    got = dict(zip(result.frame_ids, result.scores.tolist(), strict=True))
+    assert sorted(got) == ids
+    np.testing.assert_allclose([got[i] for i in ids], [ref[i] for i in ids], rtol=1e-6)
+    assert [result.matched_example_ids[result.frame_ids.index(i)] for i in ids] == [
+        "abc"[k // 20] for k in range(60)
+    ]
+
+
 @pytest.mark.parametrize("crops", [False, True])
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 @pytest.mark.parametrize("selection", ["threshold", "top_n"])

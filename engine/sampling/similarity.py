@@ -423,8 +423,11 @@ def _similarity_rows(
             best, arg = (_unit(block) @ ex.T).max(dim=1)
         else:
             d2 = (block * block).sum(dim=1, keepdim=True) + ex_sq - 2.0 * (block @ ex.T)
-            near, arg = d2.min(dim=1)
-            best = 1.0 / (1.0 + near.clamp_min(0.0).sqrt())
+            arg = d2.argmin(dim=1)
+            # The expanded form picks the example; its distance is recomputed from the
+            # difference (it loses digits to cancellation: 2e-6 off in float32 on CUDA).
+            near = torch.linalg.vector_norm(block - ex.index_select(0, arg), dim=1)
+            best = 1.0 / (1.0 + near)
         scores.append(best)
         match.append(arg)
     return torch.cat(scores), torch.cat(match)
