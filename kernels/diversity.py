@@ -9,11 +9,12 @@ Precision. Two forms of the Euclidean distance are used, each where it is better
   about ``1e-6`` in float32 and ``1e-15`` in float64; exactly 0 for a point equal
   to a center; equal for equal rows): ``min_sq_distances`` up to 32 centers, and,
   as ``torch.cdist`` with ``compute_mode="donot_use_mm_for_euclid_dist"`` (its
-  square root, fused in one parallel pass), ``k_center_greedy`` and
+  square root, fused in one parallel pass) on the CPU and as the norm of the
+  difference, chunk by chunk, on a GPU, ``k_center_greedy`` and
   ``kmeans_plus_plus`` for their one-center-per-step updates: a running ``(N,)``
-  minimum, one read of ``x`` per step, measured here as fast as a matrix-vector
-  product and, being one parallel region rather than one per chunk, far less
-  sensitive to a busy CPU;
+  minimum, one read of ``x`` per step, measured on the CPU as fast as a
+  matrix-vector product and, being one parallel region rather than one per chunk,
+  far less sensitive to a busy CPU;
 - the expanded form ``|c|^2 - 2 x.c`` (``|x|^2`` is common to all centers), one
   matrix product per chunk of rows, both sides shifted by the centers' mean first
   to keep the cancellation small: ``min_sq_distances`` with more than 32 centers
@@ -44,6 +45,7 @@ __all__ = ["KCenterResult", "k_center_greedy", "kmeans_plus_plus", "min_sq_dista
 
 _CPU_CHUNK = 1 << 22  # elements of a (rows, D) or (rows, M) temporary on the CPU
 _CUDA_CHUNK = 1 << 26  # on a GPU: large enough that launch overhead vanishes
+_DEVICE_UPDATE_BYTES = 1 << 27  # GPU per-pick updates: 128 MB of rows per chunk
 _EXACT_MAX_CENTERS = 32  # up to this many centers, exact distances to all of them
 
 
@@ -123,6 +125,29 @@ def _distances(x: Tensor, centers: Tensor) -> Tensor:
     return torch.cdist(x, centers, compute_mode="donot_use_mm_for_euclid_dist")
 
 
+def _update_nearest(dist: Tensor, x: Tensor, center: Tensor) -> None:
+    """``dist = min(dist, |x - center|)`` in place, exact form, for one ``(1, D)`` center.
+
+    CPU: one ``cdist`` (one parallel pass). Devices: the difference and its norm, over
+    chunks of ``_DEVICE_UPDATE_BYTES`` of ``x`` so that the ``(rows, D)`` temporary
+    stays bounded; twice as fast there as ``cdist`` (1M x 128 float32 on an H100: 0.74
+    ms per pick against 1.42; 0.71 unchunked, 0.85 in 32 MB chunks).
+    """
+    if x.device.type == "cpu":
+        torch.minimum(dist, _distances(x, center).squeeze(1), out=dist)
+        return
+    rows = max(1, _DEVICE_UPDATE_BYTES // max(1, x.shape[1] * x.element_size()))
+    _update_nearest_chunks(dist, x, center, rows)
+
+
+def _update_nearest_chunks(dist: Tensor, x: Tensor, center: Tensor, rows: int) -> None:
+    """The devices' form of :func:`_update_nearest`, ``rows`` rows of ``x`` at a time."""
+    for start in range(0, x.shape[0], rows):
+        part = dist[start : start + rows]
+        near = torch.linalg.vector_norm(x[start : start + rows] - center, dim=1)
+        torch.minimum(part, near, out=part)
+
+
 def _min_sq_exact(x: Tensor, centers: Tensor, rows: int) -> tuple[Tensor, Tensor]:
     """Exact ``sum((x - c)^2)`` to every center, chunk by chunk; ties -> lowest center index."""
     n = x.shape[0]
@@ -200,7 +225,7 @@ def k_center_greedy(
             pick = dist.argmax().view(1)
         indices[j : j + 1] = pick
         radii[j : j + 1] = dist.index_select(0, pick)
-        torch.minimum(dist, _distances(x, x.index_select(0, pick)).squeeze(1), out=dist)
+        _update_nearest(dist, x, x.index_select(0, pick))
         dist.index_fill_(0, pick, -math.inf)
     return KCenterResult(indices, radii)
 
@@ -261,7 +286,7 @@ def kmeans_plus_plus(
             weights = weights.square_() + free * (weights.sum() <= 0)
             pick = torch.multinomial(weights, 1, generator=generator)
         seeds[j : j + 1] = pick
-        torch.minimum(dist, _distances(x, x.index_select(0, pick)).squeeze(1), out=dist)
+        _update_nearest(dist, x, x.index_select(0, pick))
         dist.index_fill_(0, pick, 0.0)
         free.index_fill_(0, pick, 0.0)
     return seeds

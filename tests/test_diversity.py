@@ -150,6 +150,22 @@ def test_k_center_greedy_radii_and_edge_cases(device: str) -> None:
         k_center_greedy(x, 2, initial=torch.tensor([0], device=device), first=1)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_device_update_form_matches_cdist(device: str, dtype: torch.dtype) -> None:
+    # GPUs update the running minimum with chunked norms of the difference, the CPU
+    # with cdist: both forms, on every device, agree to rounding and keep exact zeros.
+    x = torch.tensor(_data("gaussian", 101, 6, seed=4), dtype=dtype, device=device)
+    start = torch.rand(101, generator=torch.Generator().manual_seed(0)).to(device, dtype) * 5
+    for rows in (1, 7, 101, 1000):
+        ref, got = start.clone(), start.clone()
+        center = x[17:18]
+        torch.minimum(ref, Dv._distances(x, center).squeeze(1), out=ref)
+        Dv._update_nearest_chunks(got, x, center, rows)
+        rtol = 1e-6 if dtype == torch.float32 else 1e-14
+        np.testing.assert_allclose(got.cpu().numpy(), ref.cpu().numpy(), rtol=rtol)
+        assert float(got[17]) == 0.0
+
+
 # --------------------------------------------------------------------- k-means++
 
 
