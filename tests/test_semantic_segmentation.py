@@ -26,6 +26,7 @@ import warnings
 from typing import Any
 
 import assay
+import assay.kernels.segmentation as Seg
 import numpy as np
 import pydantic
 import pytest
@@ -81,8 +82,17 @@ def _sk_confusion(t: np.ndarray, p: np.ndarray, c: int, ignore: int | None = Non
 # ------------------------------------------------------------------------- kernels
 
 
-@pytest.mark.parametrize("dtype", [torch.uint8, torch.int16, torch.int32, torch.int64])
-@pytest.mark.parametrize("ignore", [None, 255])
+# ignore 255: a row of its own, then dropped; 0 and 6: a class row, zeroed; -1 and
+# 10**6: masked to an extra bin (negative, or a row too far out); each where it fits
+@pytest.mark.parametrize(
+    ("dtype", "ignore"),
+    [
+        (dtype, ignore)
+        for dtype in (torch.uint8, torch.int16, torch.int32, torch.int64)
+        for ignore in (None, 255, 0, 6, -1, 10**6)
+        if ignore is None or torch.iinfo(dtype).min <= ignore <= torch.iinfo(dtype).max
+    ],
+)
 def test_confusion_matches_sklearn(device: str, dtype: torch.dtype, ignore: int | None) -> None:
     rng = np.random.default_rng(1)
     c = 7
@@ -95,6 +105,33 @@ def test_confusion_matches_sklearn(device: str, dtype: torch.dtype, ignore: int 
     cm = pixel_confusion_matrix(tt, pt, c, ignore)
     assert cm.device.type == torch.device(device).type and cm.dtype == torch.int64
     np.testing.assert_array_equal(cm.cpu().numpy(), _sk_confusion(t, p, c, ignore))
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_pair_keys_in_both_forms(device: str, fused: bool) -> None:
+    # The CPU casts first, devices add into a narrow `out` in one pass; both forms are
+    # checked on every device, with narrow and mixed dtypes whose sum overflows them.
+    make = Seg._pair_keys_fused if fused else Seg._pair_keys_cast_first
+    rng = np.random.default_rng(3)
+    for t_dtype, p_dtype, c, rows in (
+        (torch.uint8, torch.uint8, 21, 256),  # 255 * 21 + 20 overflows uint8
+        (torch.int64, torch.int64, 21, 256),
+        (torch.uint8, torch.int64, 21, 256),
+        (torch.int16, torch.uint8, 300, 300),  # int32 keys
+        (torch.bool, torch.bool, 2, 2),
+        (torch.int32, torch.bool, 2, 40),
+    ):
+        hi_p = 2 if p_dtype == torch.bool else c
+        t = torch.as_tensor(rng.integers(0, rows, (3, 7, 5)), device=device).to(t_dtype)
+        p = torch.as_tensor(rng.integers(0, hi_p, (3, 7, 5)), device=device).to(p_dtype)
+        dtype = Seg._key_dtype(rows * c)
+        before = t.clone()
+        key = make(t, p, c, dtype)
+        assert key.dtype == dtype and key.shape == (t.numel(),)
+        np.testing.assert_array_equal(
+            key.cpu().numpy(), (t.long() * c + p.long()).reshape(-1).cpu().numpy()
+        )
+        assert torch.equal(t, before)  # the inputs are never written
 
 
 def test_confusion_large_class_count(device: str) -> None:
