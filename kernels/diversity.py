@@ -186,7 +186,7 @@ def k_center_greedy(
             index for a random start). Must be ``None`` when ``initial`` is given.
         chunk_size: rows per chunk for the distances to ``initial`` (default: about
             ``2**22`` elements of the ``(rows, len(initial))`` block on the CPU,
-            ``2**26`` on CUDA); the per-pick updates need no chunks.
+            ``2**26`` on CUDA); the per-pick updates size their own chunks.
 
     Returns:
         ``KCenterResult(indices (k,) int64, radii (k,))``.
@@ -231,7 +231,7 @@ def k_center_greedy(
 
 
 def _initial_distances(x: Tensor, centers: Tensor, chunk_size: int | None) -> Tensor:
-    """Distance to the nearest of ``centers``, in the same exact form as the per-pick updates."""
+    """Distance to the nearest of ``centers``, exact (``cdist``: the CPU's per-pick form)."""
     m = centers.shape[0]
     if m > _EXACT_MAX_CENTERS:
         return min_sq_distances(x, centers, chunk_size=chunk_size)[0].sqrt_()
@@ -257,7 +257,7 @@ def kmeans_plus_plus(
         x: ``(N, D)`` float points.
         k: number of seeds; ``min(k, N)`` are returned.
         generator: a ``torch.Generator`` on ``x``'s device (default: the global RNG).
-        chunk_size: unused (the per-seed updates need no chunks); kept for symmetry
+        chunk_size: unused (the per-seed updates size their own chunks); kept for symmetry
             with the other kernels.
 
     Returns:

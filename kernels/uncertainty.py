@@ -563,10 +563,10 @@ def _topk_block(x: Tensor, k: int) -> int:
 def _topk_indices(x: Tensor, k: int, largest: bool) -> Tensor:
     """Indices of ``k`` extreme entries of 1-D ``x``, in no particular order.
 
-    Two stages on long inputs: the top-k of each block of ``_TOPK_BLOCK`` entries (in
-    parallel, in cache), then the top-k of those candidates; 3-4x faster than one
-    ``torch.topk`` on a 10M-entry CPU tensor. Which of several equal values is taken
-    is unspecified; callers make the keys unique where it matters.
+    Two stages on long CPU inputs: the top-k of each block of ``_TOPK_BLOCK`` entries
+    (in parallel, in cache), then the top-k of those candidates; 3-4x faster than one
+    ``torch.topk`` on a 10M-entry CPU tensor. Devices: one ``topk``. Which of several
+    equal values is taken is unspecified; callers make the keys unique where it matters.
     """
     n = x.shape[0]
     block = _topk_block(x, k)
@@ -670,9 +670,9 @@ def _better_or_first_tied(
     """The ``k`` indices: all scores strictly better than ``kth``, then ties by smallest rank.
 
     The int64 key (``INT64_MIN`` if better, the rank if tied, ``INT64_MAX`` otherwise)
-    is built and reduced to its ``k`` smallest block by block, so no ``N``-sized int64
-    temporary is ever allocated (on the CPU a fresh 80 MB buffer costs more in page
-    faults than the whole top-k).
+    is built and reduced to its ``k`` smallest block by block on the CPU, so no
+    ``N``-sized int64 temporary is allocated there (a fresh 80 MB buffer costs more in
+    page faults than the whole top-k); devices build it whole, in one pass.
     """
     n = scores.shape[0]
     block = _topk_block(scores, k)

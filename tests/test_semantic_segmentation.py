@@ -82,8 +82,8 @@ def _sk_confusion(t: np.ndarray, p: np.ndarray, c: int, ignore: int | None = Non
 # ------------------------------------------------------------------------- kernels
 
 
-# ignore 255: a row of its own, then dropped; 0 and 6: a class row, zeroed; -1 and
-# 10**6: masked to an extra bin (negative, or a row too far out); each where it fits
+# ignore values above the classes (255, 10**6), equal to a class (0, 6) and negative,
+# each with every dtype that holds it
 @pytest.mark.parametrize(
     ("dtype", "ignore"),
     [
@@ -105,6 +105,20 @@ def test_confusion_matches_sklearn(device: str, dtype: torch.dtype, ignore: int 
     cm = pixel_confusion_matrix(tt, pt, c, ignore)
     assert cm.device.type == torch.device(device).type and cm.dtype == torch.int64
     np.testing.assert_array_equal(cm.cpu().numpy(), _sk_confusion(t, p, c, ignore))
+
+
+@pytest.mark.parametrize("ignore", [0, 2, 255])
+def test_predictions_on_ignored_pixels_are_never_read(device: str, ignore: int) -> None:
+    # Any value, even negative or beyond the key dtype, where the target is ignored.
+    t = torch.tensor([[[0, 1, 2, ignore, ignore, ignore]]], device=device)
+    t[t == ignore] = ignore
+    p = torch.tensor([[[0, 1, 2, -1, 255, 2**40]]], device=device)
+    keep = t != ignore
+    p_ok = torch.where(keep, p, torch.zeros_like(p))
+    want = _sk_confusion(t.cpu().numpy(), p_ok.cpu().numpy(), 3, ignore)
+    np.testing.assert_array_equal(pixel_confusion_matrix(t, p, 3, ignore).cpu().numpy(), want)
+    got = assay.evaluate_semantic(t, p, 3, ignore_index=ignore)
+    np.testing.assert_array_equal(np.asarray(got.confusion_matrix), want)
 
 
 @pytest.mark.parametrize("fused", [False, True])
