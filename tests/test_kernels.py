@@ -599,3 +599,30 @@ def test_hand_worked_scene_end_to_end(device: str) -> None:
         np.testing.assert_allclose(precision[:, :, 0, 0], HAND_PRECISION, rtol=0, atol=1e-12)
         np.testing.assert_allclose(scores[:, :, 0, 0], HAND_SCORES, rtol=0, atol=1e-12)
         np.testing.assert_allclose(recall[:, 0, 0], HAND_RECALL, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------- accumulation building blocks
+
+
+@pytest.mark.parametrize("width", [0, 1, 2, 3, 64, 101, 130])
+def test_suffix_max_is_the_reversed_cummax(device: str, width: int) -> None:
+    import assay.kernels.ranking as ranking
+
+    g = torch.Generator().manual_seed(width)
+    x = torch.randint(-3, 4, (3, 2, 5, width), generator=g).to(device, torch.float64) / 4
+    want = x.flip(-1).cummax(-1).values.flip(-1) if width else x.clone()
+    got = ranking._suffix_max_(x.clone(), torch.full_like(x, float("nan")))
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
+def test_row_cumsum_into_a_reused_buffer(device: str, dtype: torch.dtype) -> None:
+    import assay.kernels.ranking as ranking
+
+    g = torch.Generator().manual_seed(5)
+    out = torch.full((4, 1001), -7, dtype=dtype, device=device)
+    for share in (0.0, 0.3, 1.0):
+        flags = (torch.rand(4, 1001, generator=g) < share).to(device)
+        got = ranking._row_cumsum(flags, out)
+        assert got is out and got.dtype == dtype
+        assert torch.equal(got, torch.cumsum(flags, 1).to(dtype))
