@@ -143,13 +143,11 @@ def pixel_confusion_matrix(
     """
     c = num_classes
     bins = c * c
-    if ignore_index is None:
-        return torch.bincount(_pair_keys(target, preds, c, bins), minlength=bins)[:bins].reshape(
-            c, c
-        )
-    # Ignored pixels go to one extra bin that is dropped: no compaction pass. The mask
-    # overwrites their keys, so the predictions there (any value) never count.
-    key = _pair_keys(target, preds, c, bins).masked_fill_(target.reshape(-1) == ignore_index, bins)
+    key = _pair_keys(target, preds, c, bins)
+    if ignore_index is not None:
+        # Ignored pixels go to one extra bin that is dropped: no compaction pass. The
+        # mask overwrites their keys, so the predictions there (any value) never count.
+        key.masked_fill_(target.reshape(-1) == ignore_index, bins)
     return torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
 
 
