@@ -9,14 +9,26 @@ so that each module's doctests run on the installed module (``assay.engine...``)
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+import torch
 from _pytest.doctest import DoctestModule
 
 _ROOT = Path(__file__).resolve().parent
+
+# Triton's kernels have no doctests, and importing them needs Triton (optional).
+collect_ignore = ["kernels/_triton_kernels.py"]
+
+if not torch.cuda.is_available():
+    # Triton (if installed) runs its kernels through its interpreter here, so the
+    # Triton paths are tested without a GPU (tests/triton_interpreter.py). This must
+    # precede Triton's import, hence the root conftest. Nothing runs them unless
+    # ASSAY_TRITON=interpret (the tests' ``triton_device`` fixture sets it).
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 _PACKAGES = {"sdk": "assay", "engine": "assay.engine", "kernels": "assay.kernels"}
 
 

@@ -21,14 +21,17 @@ Three parts, one process, generated data (seeded, never downloaded):
     - ``unsorted``: the ragged boxes in random order with a frame id per box
       (``segment_reduce(u, frame_ids, ...)``: scatter / index_add).
 
-    Each layout runs three ways: ``whole`` (each kernel over the whole array),
+    Each layout runs up to four ways: ``whole`` (each kernel over the whole array),
     ``chunked`` (the same kernels over chunks of ``--chunk-frames`` frames, so that
     the temporaries stay in cache; what a batch-wise engine does) and
     ``reduce-first`` (``min``/``max`` policies only, no per-box logarithm: margin is
     ``2 |s - 1/2|``, so reduce ``|s - 1/2|`` and double; the largest box entropy is
     that of the frame's largest score below 1/2 or smallest score from 1/2 up, so
-    reduce those two per frame and take two entropies per frame). All ways must
-    return the same frames (checked bit for bit; ``same`` column). Effective GB/s
+    reduce those two per frame and take two entropies per frame) and ``fused``
+    (``binary_frame_scores``: score and reduction in one Triton kernel on CUDA, the
+    eager kernels elsewhere; contiguous layouts only). All ways must return the same
+    frames (checked bit for bit; ``same`` column; ``fused`` up to rounding: frames
+    whose scores differ in the last bits may swap at the k-th value). Effective GB/s
     = bytes of input read (4 B per box score, plus 8 B per frame of lengths, or 8 B
     per box of frame ids) / seconds; the bar (issue 5) is a quarter of the copy
     bandwidth.
@@ -216,6 +219,35 @@ def run_whole(f: Frames, strategy: str, top: int) -> torch.Tensor:
     return K.top_k(per_frame, top, descending=desc)
 
 
+def frame_scores_fused(f: Frames, strategy: str) -> torch.Tensor:
+    """Per-frame scores from ``binary_frame_scores`` (one Triton pass on CUDA)."""
+    kind, policy, _ = STRATEGIES[strategy]
+    lengths = f.boxes if f.layout == "dense" else f.lengths
+    assert lengths is not None  # contiguous layouts only
+    return K.binary_frame_scores(f.scores, lengths, kind, policy)  # type: ignore[arg-type]
+
+
+def run_fused(f: Frames, strategy: str, top: int) -> torch.Tensor:
+    desc = STRATEGIES[strategy][2]
+    per_frame = frame_scores_fused(f, strategy).nan_to_num_(nan=-np.inf if desc else np.inf)
+    return K.top_k(per_frame, top, descending=desc)
+
+
+def same_up_to_rounding(f: Frames, strategy: str, picks: torch.Tensor,
+                        reference: torch.Tensor) -> bool:
+    """Whether ``picks`` are a top-k as good as ``reference``'s, up to float rounding.
+
+    The fused kernel sums and takes logarithms in another order than the eager kernels,
+    so frames whose scores differ in the last bits can swap places at the k-th value:
+    compare the sorted per-frame scores of both picks (eager scores, rtol 1e-5).
+    """
+    kind, policy, _ = STRATEGIES[strategy]
+    eager = _reduce(f, box_score(kind, f.scores), policy, f.lengths, f.frame_ids, f.num_frames)
+    a = eager.index_select(0, picks).sort().values
+    b = eager.index_select(0, reference).sort().values
+    return bool(torch.allclose(a, b, rtol=1e-5, atol=0, equal_nan=True))
+
+
 def _chunks(f: Frames, chunk_frames: int) -> list[tuple[int, int, int, int]]:
     """(frame start, frame end, box start, box end) per chunk; one host read of offsets."""
     starts = [*range(0, f.num_frames, chunk_frames), f.num_frames]
@@ -319,6 +351,8 @@ def _bench_layout(args: argparse.Namespace, layout: str, copy_gbps: float) -> li
             "whole": lambda st=strategy: run_whole(f, st, args.top),
             "chunked": lambda st=strategy: run_chunked(f, st, args.top, args.chunk_frames, False),
         }
+        if layout != "unsorted":
+            ways["fused"] = lambda st=strategy: run_fused(f, st, args.top)
         if STRATEGIES[strategy][1] in ("min", "max"):
             ways["reduce-first"] = lambda st=strategy: run_chunked(
                 f, st, args.top, args.chunk_frames, True
@@ -333,6 +367,10 @@ def _bench_layout(args: argparse.Namespace, layout: str, copy_gbps: float) -> li
             same = True
             if reference is None:
                 reference = picks
+            elif way == "fused":
+                same = bool(torch.equal(picks, reference)) or same_up_to_rounding(
+                    f, strategy, picks, reference
+                )
             else:
                 same = bool(torch.equal(picks, reference))
             gbps = f.input_bytes() / seconds / 1e9
@@ -464,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=1000)
     parser.add_argument("--layouts", nargs="*", default=["dense", "ragged", "unsorted"])
     parser.add_argument("--strategies", nargs="*", default=list(STRATEGIES))
-    parser.add_argument("--ways", nargs="*", default=["whole", "chunked", "reduce-first"])
+    parser.add_argument("--ways", nargs="*",
+                        default=["whole", "chunked", "reduce-first", "fused"])
     parser.add_argument("--chunk-frames", type=int, default=1 << 15)
     parser.add_argument("--unsorted-whole", action="store_true",
                         help="also run the unchunked unsorted way (slow: scatter over 200M)")

@@ -45,6 +45,7 @@ from .classification import (
     multilabel_roc,
 )
 from .diversity import KCenterResult, k_center_greedy, kmeans_plus_plus, min_sq_distances
+from .frame_scores import BINARY_SCORES, BinaryScore, binary_frame_scores
 from .gather import take_packed, take_rows
 from .masks import (
     Rle,
@@ -96,7 +97,9 @@ from .uncertainty import (
 __all__ = [
     "AVERAGES",
     "Average",
+    "BINARY_SCORES",
     "BOX_FORMATS",
+    "BinaryScore",
     "BoxFormat",
     "CocoAccumulation",
     "GreedyMatches",
@@ -112,6 +115,7 @@ __all__ = [
     "accumulation_order",
     "bald",
     "binary_distribution",
+    "binary_frame_scores",
     "box_area",
     "box_convert",
     "box_iou",

@@ -41,6 +41,8 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor
 
+from . import _triton
+
 __all__ = [
     "PANOPTIC_PROTOCOLS",
     "PanopticCounts",
@@ -52,11 +54,13 @@ __all__ = [
     "confusion_iou",
     "confusion_precision",
     "confusion_recall",
+    "fused_confusion_available",
     "panoptic_averages",
     "panoptic_counts",
     "panoptic_intersections",
     "panoptic_scores",
     "pixel_confusion_matrix",
+    "pixel_confusion_matrix_with_invalid",
     "pixel_pair_counts",
     "semantic_scores",
     "valor_lite_semantic_scores",
@@ -111,10 +115,26 @@ def _pair_keys_fused(target: Tensor, preds: Tensor, c: int, dtype: torch.dtype) 
     return torch.add(p, t, alpha=c, out=torch.empty(t.shape, dtype=dtype, device=t.device))
 
 
+_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+
+
+def _triton_takes(target: Tensor, preds: Tensor, num_classes: int) -> bool:
+    """Whether the one-pass Triton histogram counts these maps (CUDA, small ``C``, ints)."""
+    return (
+        target.dtype in _INT_DTYPES
+        and preds.dtype in _INT_DTYPES
+        and _triton.histogram_fits(num_classes)
+        and _triton.available(target, preds)
+    )
+
+
 def pixel_confusion_matrix(
     target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None = None
 ) -> Tensor:
     """Pixel confusion matrix of label maps, all images in one ``bincount``.
+
+    On CUDA with Triton installed (and ``C * C + 2 <= 512``) one Triton kernel reads
+    both maps once and histograms the pairs in registers; the counts are the same.
 
     Args:
         target: ``(N, H, W)`` (any shape) integer ground-truth classes in
@@ -142,6 +162,8 @@ def pixel_confusion_matrix(
                 [0, 0]])
     """
     c = num_classes
+    if _triton_takes(target, preds, c):  # CUDA: key and histogram in one read
+        return _triton.pair_histogram(target, preds, c, ignore_index)[0]
     bins = c * c
     key = _pair_keys(target, preds, c, bins)
     if ignore_index is not None:
@@ -149,6 +171,70 @@ def pixel_confusion_matrix(
         # mask overwrites their keys, so the predictions there (any value) never count.
         key.masked_fill_(target.reshape(-1) == ignore_index, bins)
     return torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
+
+
+def fused_confusion_available(target: Tensor, preds: Tensor, num_classes: int) -> bool:
+    """Whether :func:`pixel_confusion_matrix_with_invalid` reads the maps once (Triton).
+
+    True for integer maps on CUDA with Triton installed and ``C * C + 2 <= 512``
+    (``ASSAY_TRITON=0`` turns it off). Callers that can also check labels another way
+    use it to pick the cheaper path.
+
+    Example:
+        >>> import torch
+        >>> fused_confusion_available(torch.zeros(2, dtype=torch.long), torch.zeros(2), 3)
+        False
+    """
+    return _triton_takes(target, preds, num_classes)
+
+
+def pixel_confusion_matrix_with_invalid(
+    target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """Pixel confusion matrix of the valid pixels, and the number of invalid ones.
+
+    A pixel is invalid when it is not ignored and its target or prediction lies
+    outside ``[0, C)``; it is left out of the counts. So one pass both counts and
+    validates: a caller reads ``invalid`` (one synchronisation) and only on a nonzero
+    count looks for the offending pixel. On CUDA with Triton (see
+    :func:`fused_confusion_available`) that pass is one read of both maps.
+
+    Args:
+        target: integer ground-truth classes (any shape), or ``ignore_index``.
+        preds: integer predicted classes, same shape; ignored pixels' are not read.
+        num_classes: ``C``.
+        ignore_index: target value whose pixels are left out.
+
+    Returns:
+        ``(confusion, invalid)``: ``(C, C)`` int64 counts (rows target, columns
+        prediction) and a 0-d int64 count, both on the input's device.
+
+    Example:
+        >>> import torch
+        >>> target = torch.tensor([0, 1, 7, 255, 1])
+        >>> preds = torch.tensor([0, 1, 0, 9, -1])
+        >>> cm, invalid = pixel_confusion_matrix_with_invalid(target, preds, 2, 255)
+        >>> cm
+        tensor([[1, 0],
+                [0, 1]])
+        >>> int(invalid)
+        2
+    """
+    c = num_classes
+    if _triton_takes(target, preds, c):
+        return _triton.pair_histogram(target, preds, c, ignore_index)
+    t, p = target.reshape(-1), preds.reshape(-1)
+    valid = (t >= 0) & (t < c) & (p >= 0) & (p < c)
+    if ignore_index is None:
+        invalid = valid.numel() - valid.sum()
+    else:
+        kept = t != ignore_index
+        valid &= kept
+        invalid = kept.sum() - valid.sum()
+    bins = c * c
+    key = _pair_keys(t, p.where(valid, 0), c, bins).masked_fill_(~valid, bins)
+    counts = torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
+    return counts, invalid
 
 
 def pixel_pair_counts(target: Tensor, preds: Tensor, num_rows: int, num_classes: int) -> Tensor:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 from oracles import run_pycocotools
+from triton_interpreter import interpreter_ready
 
 _REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ASSAY_SHARED_DATA", _REPO.parent / "shared" / "data"))
@@ -20,6 +21,21 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def device(request: pytest.FixtureRequest) -> str:
     """Every kernel test runs on CPU and, where present, CUDA."""
     return str(request.param)
+
+
+@pytest.fixture(params=["interpret", "cuda"])
+def triton_device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Triton paths: compiled on CUDA, or interpreted on CPU (skip if neither can run)."""
+    if request.param == "cuda":
+        if not torch.cuda.is_available():
+            pytest.skip("no CUDA device")
+        pytest.importorskip("triton")
+        monkeypatch.setenv("ASSAY_TRITON", "1")
+        return "cuda"
+    if not interpreter_ready():
+        pytest.skip("Triton's interpreter is not available (no Triton, or a GPU is present)")
+    monkeypatch.setenv("ASSAY_TRITON", "interpret")
+    return "cpu"
 
 
 @pytest.fixture

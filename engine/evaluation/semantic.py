@@ -39,7 +39,9 @@ from pydantic import BaseModel, ConfigDict
 from torch import Tensor
 
 from ...kernels.segmentation import (
+    fused_confusion_available,
     pixel_confusion_matrix,
+    pixel_confusion_matrix_with_invalid,
     pixel_pair_counts,
     semantic_scores,
     valor_lite_semantic_scores,
@@ -347,10 +349,17 @@ def _semantic_update(
     in ``[0, C)``): one :func:`pixel_pair_counts` pass counts the ``(T, C)`` pairs,
     ignore value included, and the check reads only the rows of values ``>= C``. Else
     (negative values, predictions out of range, huge ignore values) the pixels are
-    checked first, then counted with :func:`pixel_confusion_matrix`. The error
-    message names the first offending pixel either way.
+    checked first, then counted with :func:`pixel_confusion_matrix`. On CUDA with
+    Triton one fused pass counts the valid pixels and the invalid ones; only a nonzero
+    invalid count leads to the check. The error message names the first offending
+    pixel either way.
     """
     c = num_classes
+    if fused_confusion_available(target, preds, c):  # CUDA + Triton: one read, one sync
+        counts, invalid = pixel_confusion_matrix_with_invalid(target, preds, c, ignore_index)
+        if not bool(invalid):
+            return counts
+        _check_values(target, preds, c, ignore_index)  # raises, naming the first pixel
     if target.numel():
         lo_t, hi_t = (int(v) for v in torch.aminmax(target))
         lo_p, hi_p = (int(v) for v in torch.aminmax(preds))

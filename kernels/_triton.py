@@ -1,0 +1,189 @@
+"""Optional one-pass Triton paths for CUDA tensors, with the eager torch paths as fallback.
+
+Eager torch makes one pass over memory per operation: a semantic confusion matrix is
+a key pass, a histogram pass and two range checks; a per-frame uncertainty score is
+a few elementwise passes and a reduction. The kernels in :mod:`._triton_kernels` do
+each job in one read of the inputs. They run when every tensor is on CUDA, Triton
+imports, and the environment variable ``ASSAY_TRITON`` is not ``0``; otherwise
+callers take their eager paths (CPU always does). Results match the eager paths
+exactly for counts, and to rounding for float scores (a different summation order).
+Triton is imported on the first CUDA call only: CPU work never pays for it.
+
+``ASSAY_TRITON=interpret`` with ``TRITON_INTERPRET=1`` (set before Triton is
+imported) runs the same kernels through Triton's interpreter on CPU tensors: slow, for
+tests on machines without a GPU (see the root ``conftest.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+import torch
+from torch import Tensor
+
+_loaded: list[ModuleType | None] = []  # the kernels module once imported (None: no Triton)
+
+__all__ = ["available", "binary_frame_scores", "histogram_fits", "pair_histogram"]
+
+# C*C + 2 above this: eager (H100, 131M int64 pixel pairs: 512 bins 1.0 ms, 2048 bins
+# 4.6 ms, 4096 bins 10 ms, against 2.7 ms eager)
+_MAX_HISTOGRAM_BINS = 512
+# launch shapes (module constants so that benchmarks can sweep them)
+# (H100 sweeps, session 8: docs/performance.md)
+HIST_BLOCK, HIST_WARPS, HIST_PROGRAMS_PER_SM = 2048, 4, 16
+DENSE_BLOCK_F, DENSE_WARPS = 32, 4
+RAGGED_BLOCK_F, RAGGED_BLOCK_B, RAGGED_WARPS = 32, 8, 2
+
+
+def _kernels() -> ModuleType | None:
+    if not _loaded:
+        try:  # optional: absent on CPU-only installs; any import failure -> eager paths
+            from . import _triton_kernels
+        except Exception:  # pragma: no cover - depends on the install
+            _loaded.append(None)
+        else:
+            _loaded.append(_triton_kernels)
+    return _loaded[0]
+
+
+def available(*tensors: Tensor) -> bool:
+    """Whether the Triton path runs for ``tensors``: all on CUDA and Triton importable.
+
+    ``ASSAY_TRITON=0`` turns it off; ``ASSAY_TRITON=interpret`` runs it on CPU tensors
+    too, through Triton's interpreter (``TRITON_INTERPRET=1`` before Triton's import).
+    """
+    mode = os.environ.get("ASSAY_TRITON", "1")
+    if mode == "0":
+        return False
+    if mode == "interpret":
+        return _kernels() is not None and _interpreting()
+    return all(t.is_cuda for t in tensors) and _kernels() is not None
+
+
+def _interpreting() -> bool:
+    import triton
+
+    return bool(triton.knobs.runtime.interpret)
+
+
+def _kernel(name: str) -> Any:
+    module = _kernels()
+    assert module is not None  # callers checked available()
+    return getattr(module, name)
+
+
+def _programs(device: torch.device, per_sm: int) -> int:
+    if device.type != "cuda":
+        return 4
+    return per_sm * torch.cuda.get_device_properties(device).multi_processor_count
+
+
+def histogram_fits(num_classes: int) -> bool:
+    """Whether :func:`pair_histogram` takes ``num_classes`` (its bins stay in registers)."""
+    return num_classes * num_classes + 2 <= _MAX_HISTOGRAM_BINS
+
+
+def pair_histogram(
+    target: Tensor,
+    preds: Tensor,
+    num_classes: int,
+    ignore_index: int | None,
+) -> tuple[Tensor, Tensor]:
+    """``(C, C)`` int64 pair counts and the number of bad pixels, in one read of both maps.
+
+    A pixel is bad when it is not ignored and its target or prediction lies outside
+    ``[0, C)``; bad pixels are not counted. Callers check :func:`histogram_fits` first.
+
+    Returns:
+        ``(counts, bad)``: ``counts`` ``(C, C)`` int64, ``bad`` a 0-d int64 tensor, both
+        on the input's device (reading ``bad`` is the caller's one synchronisation).
+    """
+    c = num_classes
+    t = target.reshape(-1)
+    p = preds.reshape(-1)
+    if not t.is_contiguous():
+        t = t.contiguous()
+    if not p.is_contiguous():
+        p = p.contiguous()
+    n = t.numel()
+    nb = triton_next_power_of_2(c * c + 2)
+    out = torch.zeros(nb, dtype=torch.int64, device=t.device)
+    block = HIST_BLOCK
+    programs = max(1, min(-(-n // block), _programs(t.device, HIST_PROGRAMS_PER_SM)))
+    programs = max(programs, -(-n // (1 << 30)))  # per-program int32 counts cannot overflow
+    if n:
+        _kernel("pair_histogram_kernel")[(programs,)](
+            t,
+            p,
+            out,
+            n,
+            programs * block,
+            0 if ignore_index is None else ignore_index,
+            C=c,
+            NB=nb,
+            HAS_IGNORE=ignore_index is not None,
+            BLOCK=block,
+            num_warps=HIST_WARPS,
+        )
+    return out[: c * c].view(c, c), out[c * c + 1]
+
+
+def triton_next_power_of_2(n: int) -> int:
+    """Smallest power of two ``>= n`` (Triton blocks are powers of two)."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
+_SCORES = {"entropy": 0, "margin": 1, "least_confidence": 2, "ratio": 3, "probability": 4}
+_REDUCTIONS = {"min": 0, "max": 1, "sum": 2, "mean": 3}
+
+
+def binary_frame_scores(
+    scores: Tensor,
+    lengths: Tensor | int,
+    score: str,
+    reduction: str,
+    *,
+    normalize: bool,
+    empty: float,
+) -> Tensor:
+    """Per-frame reduction of per-box binary scores in one read of the scores.
+
+    See :func:`assay.kernels.frame_scores.binary_frame_scores`, which validates first.
+    """
+    s = scores if scores.is_contiguous() else scores.contiguous()
+    if isinstance(lengths, int):
+        num_frames, boxes = s.shape[0] // lengths, lengths
+        starts = length_t = s  # unused pointers
+        block_f, block_b, warps = (
+            DENSE_BLOCK_F,
+            min(triton_next_power_of_2(lengths), 64),
+            DENSE_WARPS,
+        )
+    else:
+        num_frames, boxes = lengths.shape[0], 0
+        length_t = lengths.to(torch.int64)
+        starts = torch.cumsum(length_t, 0) - length_t
+        block_f, block_b, warps = RAGGED_BLOCK_F, RAGGED_BLOCK_B, RAGGED_WARPS
+    out = torch.empty(num_frames, dtype=s.dtype, device=s.device)
+    if num_frames == 0:
+        return out
+    grid = (-(-num_frames // block_f),)
+    _kernel("binary_frame_scores_kernel")[grid](
+        s,
+        starts,
+        length_t,
+        out,
+        torch.full((1,), empty, dtype=s.dtype, device=s.device),
+        num_frames,
+        s.shape[0],
+        SCORE=_SCORES[score],
+        REDUCE=_REDUCTIONS[reduction],
+        NORMALIZE=normalize,
+        BOXES=boxes,
+        BLOCK_F=block_f,
+        BLOCK_B=block_b,
+        num_warps=warps,
+    )
+    return out

@@ -1,0 +1,272 @@
+"""The one-pass Triton paths against the eager kernels and NumPy references.
+
+``triton_device`` runs each test compiled on CUDA (when present) or through Triton's
+interpreter on CPU tensors (tests/triton_interpreter.py), so CI without a GPU runs the
+same kernel code. Each test first asserts that the Triton path is the one taken.
+The eager paths of the same functions are tested here too, on every device.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import assay
+import numpy as np
+import pytest
+import torch
+from assay.kernels import binary_frame_scores
+from assay.kernels.segmentation import (
+    fused_confusion_available,
+    pixel_confusion_matrix,
+    pixel_confusion_matrix_with_invalid,
+)
+
+# ------------------------------------------------------------------ pixel pairs
+
+
+def _np_confusion(t: np.ndarray, p: np.ndarray, c: int, ignore: int | None) -> tuple[Any, int]:
+    """Reference: counts of valid pixels, number of invalid ones (not ignored, out of range)."""
+    t = t.reshape(-1).astype(np.int64)
+    p = p.reshape(-1).astype(np.int64)
+    kept = np.ones(t.shape, bool) if ignore is None else t != ignore
+    valid = kept & (t >= 0) & (t < c) & (p >= 0) & (p < c)
+    cm = np.zeros((c, c), np.int64)
+    np.add.at(cm, (t[valid], p[valid]), 1)
+    return cm, int((kept & ~valid).sum())
+
+
+def _maps(seed: int, shape: tuple[int, ...], c: int, dtype: torch.dtype) -> tuple[Any, Any]:
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randint(0, c, shape, generator=g)
+    p = torch.randint(0, c, shape, generator=g)
+    return t.to(dtype), p.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.int16, torch.uint8])
+@pytest.mark.parametrize("ignore", [None, 255, 0])
+def test_pair_histogram_matches_reference(
+    triton_device: str, dtype: torch.dtype, ignore: int | None
+) -> None:
+    c = 7
+    t, p = _maps(1, (3, 37, 53), c, dtype)  # 5,883 pixels: two blocks and a tail
+    if ignore is not None:
+        t[0, :4] = ignore
+        p[0, :2] = 99  # predictions on ignored pixels are never counted
+    t, p = t.to(triton_device), p.to(triton_device)
+    assert fused_confusion_available(t, p, c)
+    cm, invalid = pixel_confusion_matrix_with_invalid(t, p, c, ignore)
+    ref, bad = _np_confusion(t.cpu().numpy(), p.cpu().numpy(), c, ignore)
+    np.testing.assert_array_equal(cm.cpu().numpy(), ref)
+    assert int(invalid) == bad == 0
+    assert cm.dtype == torch.int64 and cm.device.type == t.device.type
+    assert torch.equal(pixel_confusion_matrix(t, p, c, ignore), cm)
+
+
+def test_pair_histogram_counts_invalid_pixels(triton_device: str) -> None:
+    c = 5
+    t, p = _maps(2, (2, 41, 61), c, torch.int64)
+    t[0, 0, :7] = 255  # ignored
+    p[0, 0, :3] = -4  # on ignored pixels: neither counted nor invalid
+    t[1, 3, :5] = 9  # target out of range
+    t[1, 4, :2] = -1  # negative target
+    p[1, 5, :6] = 5  # prediction out of range
+    p[1, 6, :1] = 2**40  # far out of range (no key wrap)
+    t, p = t.to(triton_device), p.to(triton_device)
+    assert fused_confusion_available(t, p, c)
+    cm, invalid = pixel_confusion_matrix_with_invalid(t, p, c, 255)
+    ref, bad = _np_confusion(t.cpu().numpy(), p.cpu().numpy(), c, 255)
+    np.testing.assert_array_equal(cm.cpu().numpy(), ref)
+    assert int(invalid) == bad == 5 + 2 + 6 + 1
+
+
+def test_pair_histogram_empty_and_strided(triton_device: str) -> None:
+    c = 3
+    t, p = _maps(3, (4, 20, 30), c, torch.int64)
+    t, p = t.to(triton_device), p.to(triton_device)
+    cm, invalid = pixel_confusion_matrix_with_invalid(t[:0], p[:0], c, None)
+    assert cm.shape == (3, 3) and int(cm.sum()) == 0 and int(invalid) == 0
+    ts, ps = t[:, ::2, 1::3], p.transpose(1, 2)[:, 1::3, ::2]  # non-contiguous views
+    cm, invalid = pixel_confusion_matrix_with_invalid(ts, ps, c, None)
+    ref, _ = _np_confusion(ts.cpu().numpy(), ps.cpu().numpy(), c, None)
+    np.testing.assert_array_equal(cm.cpu().numpy(), ref)
+
+
+def test_pair_histogram_not_taken_for_large_class_counts(triton_device: str) -> None:
+    t, p = _maps(4, (2, 5, 5), 30, torch.int64)
+    t, p = t.to(triton_device), p.to(triton_device)
+    assert not fused_confusion_available(t, p, 23)  # 23 * 23 + 2 bins > 512: eager
+    assert fused_confusion_available(t, p, 22)
+    assert not fused_confusion_available(t.float(), p, 22)
+    assert not fused_confusion_available(t.bool(), p, 22)
+
+
+def test_evaluate_semantic_on_the_fused_path(triton_device: str) -> None:
+    c = 6
+    t, p = _maps(5, (3, 30, 40), c, torch.int64)
+    t[0, :3] = 255
+    p[0, :1] = 77  # under ignored pixels: not an error
+    t, p = t.to(triton_device), p.to(triton_device)
+    assert fused_confusion_available(t, p, c)
+    r = assay.evaluate_semantic(t, p, c, 255)
+    ref, _ = _np_confusion(t.cpu().numpy(), p.cpu().numpy(), c, 255)
+    np.testing.assert_array_equal(r.confusion_matrix, ref)
+    p[1, 2, 3] = 6
+    message = r"Expected `preds` values in \[0, 6\), but got 6 at index \(1, 2, 3\)"
+    with pytest.raises(ValueError, match=message):
+        assay.evaluate_semantic(t, p, c, 255)
+    p[1, 2, 3] = 0
+    t[2, 0, 1] = 6
+    with pytest.raises(ValueError, match=r"but got 6 at index \(2, 0, 1\)"):
+        assay.evaluate_semantic(t, p, c, 255)
+
+
+def test_streaming_semantic_on_the_fused_path(triton_device: str) -> None:
+    from assay.engine.streaming.semantic import SemanticSegmentationMetrics
+
+    c = 4
+    metric = SemanticSegmentationMetrics(c, ignore_index=255).to(triton_device)
+    total = np.zeros((c, c), np.int64)
+    for seed in range(3):
+        t, p = _maps(10 + seed, (2, 17, 19), c, torch.uint8)
+        t[0, 0] = 255
+        metric.update(p.to(triton_device), t.to(triton_device))
+        total += _np_confusion(t.numpy(), p.numpy(), c, 255)[0]
+    np.testing.assert_array_equal(metric.result().confusion_matrix, total)
+
+
+@pytest.mark.parametrize("ignore", [None, 255, 1])
+def test_eager_confusion_with_invalid(device: str, ignore: int | None) -> None:
+    c = 4
+    t, p = _maps(6, (2, 9, 11), c, torch.int64)
+    t[0, 0, :3] = 255
+    t[1, 1, :2] = -2
+    p[1, 2, :4] = 4
+    p[0, 0, :1] = 2**40
+    t, p = t.to(device), p.to(device)
+    assert not fused_confusion_available(t.cpu(), p.cpu(), c)
+    cm, invalid = pixel_confusion_matrix_with_invalid(t, p, c, ignore)
+    ref, bad = _np_confusion(t.cpu().numpy(), p.cpu().numpy(), c, ignore)
+    np.testing.assert_array_equal(cm.cpu().numpy(), ref)
+    assert int(invalid) == bad
+
+
+# ------------------------------------------------------------ frame scores
+
+
+def _np_box_scores(s: np.ndarray, score: str, normalize: bool) -> np.ndarray:
+    s = s.astype(np.float64)
+    q = 1 - s
+    if score == "entropy":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -(np.where(s > 0, s * np.log(s), 0.0) + np.where(q > 0, q * np.log1p(-s), 0.0))
+        return h / math.log(2) if normalize else h
+    if score == "margin":
+        return np.abs(2 * s - 1)
+    if score == "least_confidence":
+        return np.minimum(s, q) * (2 if normalize else 1)
+    if score == "ratio":
+        return np.minimum(s, q) / np.maximum(s, q)
+    return s
+
+
+def _np_frame_scores(s: np.ndarray, lengths: list[int], score: str, reduction: str,
+                     normalize: bool) -> np.ndarray:
+    u = _np_box_scores(s, score, normalize)
+    out, start = [], 0
+    for n in lengths:
+        v = u[start : start + n]
+        start += n
+        out.append(np.nan if n == 0 else {"min": np.min, "max": np.max, "sum": np.sum,
+                                          "mean": np.mean}[reduction](v))
+    return np.array(out)
+
+
+def _box_scores_with_edges(n: int, dtype: torch.dtype, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    s = torch.rand(n, generator=g, dtype=torch.float64)
+    s[:4] = torch.tensor([0.0, 1.0, 0.5, 1e-30])
+    s[4:8] = torch.tensor([1 - 1e-7, 1e-7, 0.25, 0.75])
+    return s.to(dtype)
+
+
+_LENGTHS = [0, 3, 7, 0, 20, 1, 100, 33, 0, 64, 65, 2]
+
+
+def _check_frames(out: torch.Tensor, s: torch.Tensor, lengths: list[int], score: str,
+                  reduction: str, normalize: bool) -> None:
+    ref = _np_frame_scores(s.double().cpu().numpy(), lengths, score, reduction, normalize)
+    rtol = 1e-5 if s.dtype == torch.float32 else 1e-12
+    np.testing.assert_allclose(out.double().cpu().numpy(), ref, rtol=rtol, atol=1e-300)
+    assert out.dtype == s.dtype and out.shape == (len(lengths),)
+
+
+@pytest.mark.parametrize("score", ["entropy", "margin", "least_confidence", "ratio", "probability"])
+@pytest.mark.parametrize("reduction", ["min", "max", "mean", "sum"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_frame_scores_match_reference(
+    triton_device: str, score: Any, reduction: Any, dtype: torch.dtype
+) -> None:
+    from assay.kernels import _triton
+
+    s = _box_scores_with_edges(sum(_LENGTHS), dtype, 7).to(triton_device)
+    lengths = torch.tensor(_LENGTHS, device=triton_device)
+    assert _triton.available(s, lengths)
+    for normalize in (False, True):
+        out = binary_frame_scores(s, lengths, score, reduction, normalize=normalize)
+        _check_frames(out, s, _LENGTHS, score, reduction, normalize)
+    dense = s[:280]
+    out = binary_frame_scores(dense, 20, score, reduction, empty=-1.0)
+    _check_frames(out, dense, [20] * 14, score, reduction, False)
+
+
+def test_fused_frame_scores_edges(triton_device: str) -> None:
+    s = torch.rand(50, dtype=torch.float64).to(triton_device)
+    no_frames = torch.zeros(0, dtype=torch.long, device=s.device)
+    empty = binary_frame_scores(s[:0], no_frames, "margin", "min")
+    assert empty.shape == (0,)
+    none = binary_frame_scores(s[:0], torch.zeros(3, dtype=torch.long, device=s.device), "ratio",
+                               "mean", empty=-2.0)
+    assert none.tolist() == [-2.0, -2.0, -2.0]
+    assert binary_frame_scores(s[:0], 4, "entropy", "max").shape == (0,)
+    # the empty value is written in the scores' dtype, exactly (0.1 is not a float32)
+    tenth = binary_frame_scores(s[:2], torch.tensor([0, 2, 0], device=s.device), "margin",
+                                "max", empty=0.1)
+    assert tenth[0].item() == 0.1 and tenth[2].item() == 0.1
+    # lengths past the scores read nothing beyond them (the eager path would error)
+    from assay.kernels import _triton
+
+    out = _triton.binary_frame_scores(s[:5], torch.tensor([3, 9], device=s.device), "probability",
+                                      "sum", normalize=False, empty=math.nan)
+    assert out.cpu().tolist() == pytest.approx([float(s[:3].sum()), float(s[3:5].sum())])
+
+
+@pytest.mark.parametrize("score", ["entropy", "margin", "least_confidence", "ratio", "probability"])
+@pytest.mark.parametrize("reduction", ["min", "max", "mean", "sum"])
+def test_eager_frame_scores_match_reference(device: str, score: Any, reduction: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSAY_TRITON", "0")
+    for dtype in (torch.float32, torch.float64):
+        s = _box_scores_with_edges(sum(_LENGTHS), dtype, 8).to(device)
+        for normalize in (False, True):
+            out = binary_frame_scores(s, torch.tensor(_LENGTHS, device=device), score, reduction,
+                                      normalize=normalize)
+            _check_frames(out, s, _LENGTHS, score, reduction, normalize)
+
+
+@pytest.mark.parametrize(
+    ("args", "pattern"),
+    [
+        (("margins", "min"), r"Expected `score` to be one of \['entropy', .*\], but got 'margins'"),
+        (("margin", "median"), r"Expected `reduction` to be one of \['min', .*\], but got 'median"),
+    ],
+)
+def test_frame_scores_bad_arguments(args: tuple[Any, Any], pattern: str) -> None:
+    with pytest.raises(ValueError, match=pattern):
+        binary_frame_scores(torch.rand(4), 2, *args)
+
+
+@pytest.mark.parametrize("length", [0, 3])
+def test_frame_scores_bad_int_length(length: int) -> None:
+    with pytest.raises(ValueError, match=rf"dividing the 4 scores, but got {length}"):
+        binary_frame_scores(torch.rand(4), length, "margin", "min")
