@@ -16,7 +16,9 @@ tests on machines without a GPU (see the root ``conftest.py``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +26,8 @@ import torch
 from torch import Tensor
 
 _loaded: list[ModuleType | None] = []  # the kernels module once imported (None: no Triton)
+_failed: list[str] = []  # a launch failed (no compiler, unsupported GPU, ...): eager from then on
+_OFF = ("0", "false", "off", "no")
 
 __all__ = ["available", "binary_frame_scores", "histogram_fits", "pair_histogram"]
 
@@ -51,11 +55,14 @@ def _kernels() -> ModuleType | None:
 def available(*tensors: Tensor) -> bool:
     """Whether the Triton path runs for ``tensors``: all on CUDA and Triton importable.
 
-    ``ASSAY_TRITON=0`` turns it off; ``ASSAY_TRITON=interpret`` runs it on CPU tensors
-    too, through Triton's interpreter (``TRITON_INTERPRET=1`` before Triton's import).
+    ``ASSAY_TRITON=0`` (or ``false``, ``off``, ``no``) turns it off;
+    ``ASSAY_TRITON=interpret`` runs it on CPU tensors too, through Triton's interpreter
+    (``TRITON_INTERPRET=1`` before Triton's import). After a launch failed (no C
+    compiler for Triton's launcher, a GPU Triton does not support, ...) it stays off
+    for the process, with one warning.
     """
-    mode = os.environ.get("ASSAY_TRITON", "1")
-    if mode == "0":
+    mode = os.environ.get("ASSAY_TRITON", "1").strip().lower()
+    if mode in _OFF or _failed:
         return False
     if mode == "interpret":
         return _kernels() is not None and _interpreting()
@@ -68,10 +75,27 @@ def _interpreting() -> bool:
     return bool(triton.knobs.runtime.interpret)
 
 
-def _kernel(name: str) -> Any:
+def _launch(name: str, grid: tuple[int], device: torch.device, *args: Any, **kwargs: Any) -> bool:
+    """Launch kernel ``name`` on ``device``; False (eager from then on) if it fails.
+
+    The launch runs with ``device`` current: Triton launches on the current CUDA device.
+    """
     module = _kernels()
     assert module is not None  # callers checked available()
-    return getattr(module, name)
+    on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    try:
+        with on_device:
+            getattr(module, name)[grid](*args, **kwargs)
+    except Exception as exc:  # compile or launch failure: the eager path still works
+        _failed.append(name)
+        warnings.warn(
+            f"assay: the Triton kernel {name} failed ({exc!r}); using the eager torch path "
+            "from now on (set ASSAY_TRITON=0 to skip Triton)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
+    return True
 
 
 def _programs(device: torch.device, per_sm: int) -> int:
@@ -90,7 +114,7 @@ def pair_histogram(
     preds: Tensor,
     num_classes: int,
     ignore_index: int | None,
-) -> tuple[Tensor, Tensor]:
+) -> tuple[Tensor, Tensor] | None:
     """``(C, C)`` int64 pair counts and the number of bad pixels, in one read of both maps.
 
     A pixel is bad when it is not ignored and its target or prediction lies outside
@@ -98,7 +122,8 @@ def pair_histogram(
 
     Returns:
         ``(counts, bad)``: ``counts`` ``(C, C)`` int64, ``bad`` a 0-d int64 tensor, both
-        on the input's device (reading ``bad`` is the caller's one synchronisation).
+        on the input's device (reading ``bad`` is the caller's one synchronisation);
+        ``None`` if the kernel could not run (callers take their eager path).
     """
     c = num_classes
     t = target.reshape(-1)
@@ -113,20 +138,25 @@ def pair_histogram(
     block = HIST_BLOCK
     programs = max(1, min(-(-n // block), _programs(t.device, HIST_PROGRAMS_PER_SM)))
     programs = max(programs, -(-n // (1 << 30)))  # per-program int32 counts cannot overflow
-    if n:
-        _kernel("pair_histogram_kernel")[(programs,)](
-            t,
-            p,
-            out,
-            n,
-            programs * block,
-            0 if ignore_index is None else ignore_index,
-            C=c,
-            NB=nb,
-            HAS_IGNORE=ignore_index is not None,
-            BLOCK=block,
-            num_warps=HIST_WARPS,
-        )
+    step = programs * block
+    if n and not _launch(
+        "pair_histogram_kernel",
+        (programs,),
+        t.device,
+        t,
+        p,
+        out,
+        n,
+        step,
+        -(-n // step),
+        0 if ignore_index is None else ignore_index,
+        C=c,
+        NB=nb,
+        HAS_IGNORE=ignore_index is not None,
+        BLOCK=block,
+        num_warps=HIST_WARPS,
+    ):
+        return None
     return out[: c * c].view(c, c), out[c * c + 1]
 
 
@@ -147,10 +177,11 @@ def binary_frame_scores(
     *,
     normalize: bool,
     empty: float,
-) -> Tensor:
+) -> Tensor | None:
     """Per-frame reduction of per-box binary scores in one read of the scores.
 
     See :func:`assay.kernels.frame_scores.binary_frame_scores`, which validates first.
+    ``None`` if the kernel could not run (the caller takes its eager path).
     """
     s = scores if scores.is_contiguous() else scores.contiguous()
     if isinstance(lengths, int):
@@ -163,14 +194,17 @@ def binary_frame_scores(
         )
     else:
         num_frames, boxes = lengths.shape[0], 0
-        length_t = lengths.to(torch.int64)
+        length_t = lengths.to(torch.int64).contiguous()
         starts = torch.cumsum(length_t, 0) - length_t
         block_f, block_b, warps = RAGGED_BLOCK_F, RAGGED_BLOCK_B, RAGGED_WARPS
     out = torch.empty(num_frames, dtype=s.dtype, device=s.device)
     if num_frames == 0:
         return out
     grid = (-(-num_frames // block_f),)
-    _kernel("binary_frame_scores_kernel")[grid](
+    launched = _launch(
+        "binary_frame_scores_kernel",
+        grid,
+        s.device,
         s,
         starts,
         length_t,
@@ -186,4 +220,4 @@ def binary_frame_scores(
         BLOCK_B=block_b,
         num_warps=warps,
     )
-    return out
+    return out if launched else None

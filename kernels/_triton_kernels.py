@@ -24,6 +24,7 @@ def pair_histogram_kernel(
     out_ptr,
     n,
     step,
+    iters,
     ignore,
     C: tl.constexpr,
     NB: tl.constexpr,
@@ -34,14 +35,15 @@ def pair_histogram_kernel(
 
     Bins ``0 .. C*C - 1`` count the pairs; bin ``C*C`` the ignored pixels (and the
     tail); bin ``C*C + 1`` the pixels not ignored with a label outside ``[0, C)``.
-    Program ``i`` of ``P`` reads blocks ``i, i + P, ...`` (``step = P * BLOCK``),
+    Program ``i`` of ``P`` reads blocks ``i, i + P, ...`` (``step = P * BLOCK``,
+    ``iters = ceil(n / step)`` rounds),
     histograms each block in registers and adds its ``NB`` counts to ``out`` (int64)
     once, at the end.
     """
-    pid = tl.program_id(0)
+    first = tl.program_id(0).to(tl.int64) * BLOCK
     acc = tl.zeros([NB], dtype=tl.int32)
-    for start in range(pid * BLOCK, n, step):
-        offs = start + tl.arange(0, BLOCK)
+    for i in range(iters):  # offsets in int64: no wrap near 2**31 pixels
+        offs = first + i * step.to(tl.int64) + tl.arange(0, BLOCK)
         inside = offs < n
         t = tl.load(t_ptr + offs, mask=inside, other=0)
         p = tl.load(p_ptr + offs, mask=inside, other=0)
@@ -131,7 +133,8 @@ def binary_frame_scores_kernel(
     for j in range(0, longest, BLOCK_B):
         col = j + tl.arange(0, BLOCK_B)
         at = start[:, None] + col[None, :]
-        m = (col[None, :] < length[:, None]) & (at < n)  # lengths past N read nothing
+        # lengths past N, or negative (callers' error), read nothing
+        m = (col[None, :] < length[:, None]) & (at < n) & (at >= 0)
         s = tl.load(s_ptr + at, mask=m, other=0.5)
         u = _box_score(s, SCORE, NORMALIZE)
         if REDUCE == 0:
@@ -142,5 +145,5 @@ def binary_frame_scores_kernel(
             acc = acc + tl.sum(tl.where(m, u, 0.0), axis=1)
     if REDUCE == 3:
         acc = acc / tl.maximum(length, 1).to(acc.dtype)
-    acc = tl.where(length == 0, tl.load(empty_ptr), acc)
+    acc = tl.where(length <= 0, tl.load(empty_ptr), acc)
     tl.store(out_ptr + f, acc, mask=inside)

@@ -31,6 +31,7 @@ __all__ = ["BINARY_SCORES", "BinaryScore", "binary_frame_scores"]
 BinaryScore = Literal["entropy", "margin", "least_confidence", "ratio", "probability"]
 BINARY_SCORES: tuple[str, ...] = ("entropy", "margin", "least_confidence", "ratio", "probability")
 _REDUCTIONS = ("min", "max", "mean", "sum")
+_CPU_CHUNK_BOXES = 1 << 19  # boxes per chunk on the CPU (2 MB of float32 scores)
 
 
 def _box_scores(scores: Tensor, score: str, normalize: bool) -> Tensor:
@@ -77,8 +78,15 @@ def binary_frame_scores(
         ``(F,)`` per-frame scores in the dtype of ``scores``, on its device.
 
     Raises:
-        ValueError: an unknown ``score`` or ``reduction``, or an ``int`` length that
-            does not divide ``N``.
+        ValueError: an unknown ``score`` or ``reduction``, ``scores`` or ``lengths``
+            not 1-D, or an ``int`` length that does not divide ``N``.
+        TypeError: ``scores`` not floating point, ``lengths`` neither an int nor an
+            integer tensor.
+
+    Not checked (a check would synchronise; kernels trust their callers): scores in
+    ``[0, 1]`` without NaN, lengths ``>= 0`` summing to ``N``. Outside these the
+    Triton and eager paths may differ (e.g. ``min`` / ``max`` skip a NaN in Triton);
+    the Triton kernel never reads outside ``scores``.
 
     Example:
         >>> import torch
@@ -94,17 +102,86 @@ def binary_frame_scores(
         raise ValueError(
             f"Expected `reduction` to be one of {list(_REDUCTIONS)}, but got {reduction!r}"
         )
+    _check_shapes(scores, lengths)
     if isinstance(lengths, int) and (lengths < 1 or scores.shape[0] % lengths):
         raise ValueError(
             f"Expected `lengths` to be an int >= 1 dividing the {scores.shape[0]} scores, "
             f"but got {lengths}"
         )
+    if isinstance(lengths, Tensor) and lengths.dtype not in (torch.int32, torch.int64):
+        lengths = lengths.long()  # torch.segment_reduce takes int32 / int64 lengths
     tensors = (scores,) if isinstance(lengths, int) else (scores, lengths)
     fused = scores.dtype in (torch.float32, torch.float64) and _triton.available(*tensors)
     if fused:
-        return _triton.binary_frame_scores(
+        out = _triton.binary_frame_scores(
             scores, lengths, score, reduction, normalize=normalize, empty=empty
         )
-    return segment_reduce_contiguous(
-        _box_scores(scores, score, normalize), lengths, reduction, empty=empty
-    )
+        if out is not None:
+            return out
+    if scores.device.type != "cpu":
+        return segment_reduce_contiguous(
+            _box_scores(scores, score, normalize), lengths, reduction, empty=empty
+        )
+    return _cpu_chunked(scores, lengths, score, reduction, normalize, empty)
+
+
+def _check_shapes(scores: Tensor, lengths: Tensor | int) -> None:
+    if not isinstance(scores, Tensor) or not scores.is_floating_point():
+        what = scores.dtype if isinstance(scores, Tensor) else type(scores).__name__
+        raise TypeError(f"Expected `scores` to be a floating-point tensor, but got {what}")
+    if scores.ndim != 1:
+        raise ValueError(f"Expected `scores` of shape (N,), but got {tuple(scores.shape)}")
+    if isinstance(lengths, bool) or not isinstance(lengths, (int, Tensor)):
+        raise TypeError(
+            "Expected `lengths` to be an int or an integer tensor, but got "
+            f"{type(lengths).__name__}"
+        )
+    if isinstance(lengths, Tensor):
+        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+            raise TypeError(
+                f"Expected `lengths` to be an integer tensor, but got dtype {lengths.dtype}"
+            )
+        if lengths.ndim != 1:
+            raise ValueError(f"Expected `lengths` of shape (F,), but got {tuple(lengths.shape)}")
+        if lengths.device != scores.device:
+            raise ValueError(
+                f"Expected `lengths` on the device of `scores` ({scores.device}), but got "
+                f"{lengths.device}"
+            )
+
+
+def _cpu_chunked(
+    scores: Tensor,
+    lengths: Tensor | int,
+    score: str,
+    reduction: Reduction,
+    normalize: bool,
+    empty: float,
+) -> Tensor:
+    """The eager kernels over chunks of about ``_CPU_CHUNK_BOXES`` boxes (whole frames).
+
+    Each chunk's per-box scores stay in cache for the reduction: 2-4x faster than one
+    pass per step over everything (whose temporaries are fresh, page-faulted memory).
+    The chunk boundaries are read on the host, which costs nothing on the CPU.
+    """
+    if isinstance(lengths, int):
+        num_frames = scores.shape[0] // lengths
+        step = max(_CPU_CHUNK_BOXES // lengths, 1)
+        frames = [*range(0, num_frames, step), num_frames]
+        boxes = [f * lengths for f in frames]
+    else:
+        num_frames = lengths.shape[0]
+        ends = torch.cumsum(lengths, 0)
+        total = int(ends[-1]) if num_frames else 0
+        marks = torch.arange(_CPU_CHUNK_BOXES, max(total, _CPU_CHUNK_BOXES), _CPU_CHUNK_BOXES)
+        cuts = torch.searchsorted(ends, marks)
+        frames = sorted({0, num_frames, *cuts.clamp(max=num_frames).tolist()})
+        starts = torch.cat((ends.new_zeros(1), ends)).index_select(0, torch.tensor(frames))
+        boxes = starts.tolist()
+    out = torch.empty(num_frames, dtype=scores.dtype)
+    for f0, f1, b0, b1 in zip(frames[:-1], frames[1:], boxes[:-1], boxes[1:], strict=True):
+        part = lengths if isinstance(lengths, int) else lengths[f0:f1]
+        out[f0:f1] = segment_reduce_contiguous(
+            _box_scores(scores[b0:b1], score, normalize), part, reduction, empty=empty
+        )
+    return out

@@ -118,8 +118,18 @@ def _pair_keys_fused(target: Tensor, preds: Tensor, c: int, dtype: torch.dtype) 
 _INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
-def _triton_takes(target: Tensor, preds: Tensor, num_classes: int) -> bool:
-    """Whether the one-pass Triton histogram counts these maps (CUDA, small ``C``, ints)."""
+def _triton_takes(
+    target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None = None
+) -> bool:
+    """Whether the one-pass Triton histogram counts these maps (CUDA, small ``C``, ints).
+
+    An ``ignore_index`` outside ``target``'s dtype goes the eager way, which compares
+    it as torch does (wrapped into the dtype); the kernel would compare exact values.
+    """
+    if ignore_index is not None and target.dtype in _INT_DTYPES:
+        info = torch.iinfo(target.dtype)
+        if not info.min <= ignore_index <= info.max:
+            return False
     return (
         target.dtype in _INT_DTYPES
         and preds.dtype in _INT_DTYPES
@@ -162,8 +172,10 @@ def pixel_confusion_matrix(
                 [0, 0]])
     """
     c = num_classes
-    if _triton_takes(target, preds, c):  # CUDA: key and histogram in one read
-        return _triton.pair_histogram(target, preds, c, ignore_index)[0]
+    if _triton_takes(target, preds, c, ignore_index):  # CUDA: key and histogram, one read
+        fused = _triton.pair_histogram(target, preds, c, ignore_index)
+        if fused is not None:
+            return fused[0]
     bins = c * c
     key = _pair_keys(target, preds, c, bins)
     if ignore_index is not None:
@@ -173,19 +185,22 @@ def pixel_confusion_matrix(
     return torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
 
 
-def fused_confusion_available(target: Tensor, preds: Tensor, num_classes: int) -> bool:
+def fused_confusion_available(
+    target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None = None
+) -> bool:
     """Whether :func:`pixel_confusion_matrix_with_invalid` reads the maps once (Triton).
 
-    True for integer maps on CUDA with Triton installed and ``C * C + 2 <= 512``
-    (``ASSAY_TRITON=0`` turns it off). Callers that can also check labels another way
-    use it to pick the cheaper path.
+    True for integer maps on CUDA with Triton installed, ``C * C + 2 <= 512`` and
+    ``ignore_index`` (if any) representable in ``target``'s dtype (``ASSAY_TRITON=0``
+    turns it off). Callers that can also check labels another way use it to pick the
+    cheaper path.
 
     Example:
         >>> import torch
         >>> fused_confusion_available(torch.zeros(2, dtype=torch.long), torch.zeros(2), 3)
         False
     """
-    return _triton_takes(target, preds, num_classes)
+    return _triton_takes(target, preds, num_classes, ignore_index)
 
 
 def pixel_confusion_matrix_with_invalid(
@@ -221,8 +236,10 @@ def pixel_confusion_matrix_with_invalid(
         2
     """
     c = num_classes
-    if _triton_takes(target, preds, c):
-        return _triton.pair_histogram(target, preds, c, ignore_index)
+    if _triton_takes(target, preds, c, ignore_index):
+        fused = _triton.pair_histogram(target, preds, c, ignore_index)
+        if fused is not None:
+            return fused
     t, p = target.reshape(-1), preds.reshape(-1)
     valid = (t >= 0) & (t < c) & (p >= 0) & (p < c)
     if ignore_index is None:

@@ -136,7 +136,10 @@ def test_streaming_semantic_on_the_fused_path(triton_device: str) -> None:
 
 
 @pytest.mark.parametrize("ignore", [None, 255, 1])
-def test_eager_confusion_with_invalid(device: str, ignore: int | None) -> None:
+def test_eager_confusion_with_invalid(
+    device: str, ignore: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSAY_TRITON", "off")
     c = 4
     t, p = _maps(6, (2, 9, 11), c, torch.int64)
     t[0, 0, :3] = 255
@@ -144,7 +147,7 @@ def test_eager_confusion_with_invalid(device: str, ignore: int | None) -> None:
     p[1, 2, :4] = 4
     p[0, 0, :1] = 2**40
     t, p = t.to(device), p.to(device)
-    assert not fused_confusion_available(t.cpu(), p.cpu(), c)
+    assert not fused_confusion_available(t, p, c)
     cm, invalid = pixel_confusion_matrix_with_invalid(t, p, c, ignore)
     ref, bad = _np_confusion(t.cpu().numpy(), p.cpu().numpy(), c, ignore)
     np.testing.assert_array_equal(cm.cpu().numpy(), ref)
@@ -233,7 +236,7 @@ def test_fused_frame_scores_edges(triton_device: str) -> None:
     tenth = binary_frame_scores(s[:2], torch.tensor([0, 2, 0], device=s.device), "margin",
                                 "max", empty=0.1)
     assert tenth[0].item() == 0.1 and tenth[2].item() == 0.1
-    # lengths past the scores read nothing beyond them (the eager path would error)
+    # lengths past the scores (a caller's error) read nothing beyond them
     from assay.kernels import _triton
 
     out = _triton.binary_frame_scores(s[:5], torch.tensor([3, 9], device=s.device), "probability",
@@ -270,3 +273,119 @@ def test_frame_scores_bad_arguments(args: tuple[Any, Any], pattern: str) -> None
 def test_frame_scores_bad_int_length(length: int) -> None:
     with pytest.raises(ValueError, match=rf"dividing the 4 scores, but got {length}"):
         binary_frame_scores(torch.rand(4), length, "margin", "min")
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_cpu_chunks_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import assay.kernels.frame_scores as fs
+    from assay.kernels import segment_reduce_contiguous
+
+    monkeypatch.setattr(fs, "_CPU_CHUNK_BOXES", chunk)
+    g = torch.Generator().manual_seed(chunk)
+    lengths = torch.randint(0, 30, (157,), generator=g)
+    lengths[torch.rand(157, generator=g) < 0.2] = 0
+    s = torch.rand(int(lengths.sum()), generator=g, dtype=torch.float64)
+    for score in fs.BINARY_SCORES:
+        for reduction in ("min", "max", "mean", "sum"):
+            whole = segment_reduce_contiguous(fs._box_scores(s, score, True), lengths, reduction)
+            out = binary_frame_scores(s, lengths, score, reduction, normalize=True)
+            assert torch.equal(out.isnan(), whole.isnan())
+            assert torch.equal(out.nan_to_num(), whole.nan_to_num())
+            dense = s[: 3 * (s.shape[0] // 3)]
+            whole = segment_reduce_contiguous(fs._box_scores(dense, score, False), 3, reduction)
+            assert torch.equal(binary_frame_scores(dense, 3, score, reduction), whole)
+    none = torch.zeros(0, dtype=torch.long)
+    assert binary_frame_scores(s[:0], none, "margin", "min").shape == (0,)
+
+
+def test_pair_histogram_ignore_outside_the_dtype_goes_eager(triton_device: str) -> None:
+    t = torch.tensor([[0, 1, 255, 2]], dtype=torch.uint8, device=triton_device)
+    p = torch.tensor([[0, 1, 0, 2]], dtype=torch.uint8, device=triton_device)
+    assert fused_confusion_available(t, p, 3, 255)
+    assert not fused_confusion_available(t, p, 3, -1)  # torch wraps -1 to 255 in uint8
+    cm, invalid = pixel_confusion_matrix_with_invalid(t, p, 3, -1)
+    cm_cpu, invalid_cpu = pixel_confusion_matrix_with_invalid(t.cpu(), p.cpu(), 3, -1)
+    assert torch.equal(cm.cpu(), cm_cpu) and int(invalid) == int(invalid_cpu)
+
+
+def test_fused_frame_scores_lengths_views_and_dtypes(triton_device: str) -> None:
+    from assay.kernels import _triton
+
+    s = torch.rand(10, dtype=torch.float64).to(triton_device)
+    table = torch.tensor([[0, 3], [0, 7]], device=triton_device)
+    lengths = table[:, 1]  # a strided int64 column
+    assert not lengths.is_contiguous() and _triton.available(s, lengths)
+    expect = [float(s[:3].sum()), float(s[3:].sum())]
+    for ls in (lengths, lengths.to(torch.int32), lengths.to(torch.int16)):
+        out = binary_frame_scores(s, ls, "probability", "sum")
+        assert out.cpu().tolist() == pytest.approx(expect)
+
+
+def test_failed_launch_falls_back_to_eager(
+    triton_device: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.kernels import _triton, _triton_kernels
+
+    class Broken:
+        def __getitem__(self, grid: Any) -> Any:
+            raise RuntimeError("no C compiler")
+
+    monkeypatch.setattr(_triton_kernels, "binary_frame_scores_kernel", Broken())
+    monkeypatch.setattr(_triton, "_failed", [])
+    s = torch.rand(12, dtype=torch.float64).to(triton_device)
+    lengths = torch.tensor([5, 0, 7], device=triton_device)
+    with pytest.warns(RuntimeWarning, match="binary_frame_scores_kernel failed"):
+        out = binary_frame_scores(s, lengths, "margin", "max")
+    assert not _triton.available(s, lengths)  # eager from then on, no second warning
+    monkeypatch.setenv("ASSAY_TRITON", "0")
+    torch.testing.assert_close(out, binary_frame_scores(s, lengths, "margin", "max"),
+                               rtol=0, atol=0, equal_nan=True)
+
+
+@pytest.mark.parametrize("value", ["0", "off", "False", "no"])
+def test_triton_switched_off(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assay.kernels import _triton
+
+    monkeypatch.setenv("ASSAY_TRITON", value)
+    assert not _triton.available(torch.zeros(1))
+
+
+_INT = r"`lengths` to be an int or an integer tensor, but got"
+
+
+@pytest.mark.parametrize(
+    ("scores", "lengths", "error", "pattern"),
+    [
+        (torch.zeros(4, dtype=torch.long), 2, TypeError,
+         r"`scores` to be a floating-point tensor, but got torch.int64"),
+        (torch.zeros(2, 2), 2, ValueError, r"`scores` of shape \(N,\), but got \(2, 2\)"),
+        (torch.zeros(4), True, TypeError, _INT + " bool"),
+        (torch.zeros(4), np.int64(2), TypeError, _INT + " int64"),
+        (torch.zeros(4), torch.tensor([2.0, 2.0]), TypeError,
+         r"integer tensor, but got dtype torch.float32"),
+        (torch.zeros(4), torch.tensor([[2, 2]]), ValueError,
+         r"`lengths` of shape \(F,\), but got \(1, 2\)"),
+    ],
+)
+def test_frame_scores_bad_inputs(
+    scores: Any, lengths: Any, error: type[Exception], pattern: str
+) -> None:
+    with pytest.raises(error, match=pattern):
+        binary_frame_scores(scores, lengths, "margin", "min")
+
+
+def test_pair_histogram_near_two_to_the_31_pixels() -> None:
+    """Offsets past 2**31 - 1 must not wrap (int32 arithmetic read out of bounds once)."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device (the interpreter would take minutes at this size)")
+    pytest.importorskip("triton")
+    n = 2**31 - 1000
+    if torch.cuda.mem_get_info()[0] < 3 * n:
+        pytest.skip("not enough free GPU memory")
+    t = torch.ones(n, dtype=torch.uint8, device="cuda")
+    p = torch.zeros(n, dtype=torch.uint8, device="cuda")
+    t[-5:] = 0
+    p[-3:] = 1
+    assert fused_confusion_available(t, p, 2)
+    cm, invalid = pixel_confusion_matrix_with_invalid(t, p, 2, None)
+    assert cm.tolist() == [[2, 3], [n - 5, 0]] and int(invalid) == 0

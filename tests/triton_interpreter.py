@@ -4,7 +4,8 @@
 does so when no GPU is present); then every ``@triton.jit`` kernel is interpreted on
 NumPy views of CPU tensors, so the kernels' indexing, masks and reductions are tested
 in CI. One shim: Triton 3.6's interpreter converts loop bounds with ``int(array)``,
-which NumPy >= 2.4 refuses for its one-element arrays; the shim reads the element.
+which NumPy >= 2.4 refuses for its one-element arrays; the shim reads the element
+(Triton 3.9 no longer needs it; it changes nothing there).
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ def interpreter_ready() -> bool:
 
     def patched(tensor: object, scope: object) -> None:
         patch(tensor, scope)
-        scope.set_attr(  # type: ignore[attr-defined]
-            tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0])
-        )
+        if hasattr(scope, "set_attr"):  # Triton >= 3.6 (pyproject's floor)
+            scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
 
     patched._assay_shim = True  # type: ignore[attr-defined]
     interpreter._patch_lang_tensor = patched

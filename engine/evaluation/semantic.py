@@ -355,7 +355,7 @@ def _semantic_update(
     pixel either way.
     """
     c = num_classes
-    if fused_confusion_available(target, preds, c):  # CUDA + Triton: one read, one sync
+    if fused_confusion_available(target, preds, c, ignore_index):  # CUDA+Triton: one read
         counts, invalid = pixel_confusion_matrix_with_invalid(target, preds, c, ignore_index)
         if not bool(invalid):
             return counts
