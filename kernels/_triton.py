@@ -29,7 +29,13 @@ _loaded: list[ModuleType | None] = []  # the kernels module once imported (None:
 _failed: list[str] = []  # a launch failed (no compiler, unsupported GPU, ...): eager from then on
 _OFF = ("0", "false", "off", "no")
 
-__all__ = ["available", "binary_frame_scores", "histogram_fits", "pair_histogram"]
+__all__ = [
+    "available",
+    "binary_frame_scores",
+    "histogram_fits",
+    "pair_histogram",
+    "update_nearest",
+]
 
 # C*C + 2 above this: eager (H100, 131M int64 pixel pairs: 512 bins 1.0 ms, 2048 bins
 # 4.6 ms, 4096 bins 10 ms, against 2.7 ms eager)
@@ -39,6 +45,7 @@ _MAX_HISTOGRAM_BINS = 512
 HIST_BLOCK, HIST_WARPS, HIST_PROGRAMS_PER_SM = 2048, 4, 16
 DENSE_BLOCK_F, DENSE_WARPS = 32, 4
 RAGGED_BLOCK_F, RAGGED_BLOCK_B, RAGGED_WARPS = 32, 8, 2
+NEAREST_BLOCK_N, NEAREST_WARPS = 32, 4
 
 
 def _kernels() -> ModuleType | None:
@@ -221,3 +228,31 @@ def binary_frame_scores(
         num_warps=warps,
     )
     return out if launched else None
+
+
+def update_nearest(dist: Tensor, x: Tensor, center: Tensor) -> bool:
+    """``dist = min(dist, |x - center|)`` in place, one read of ``x`` (k-center greedy).
+
+    ``x`` ``(N, D)`` float32 / float64 with contiguous rows, ``center`` ``(1, D)`` or
+    ``(D,)``, ``dist`` ``(N,)`` contiguous, all of one dtype. Returns False (``dist``
+    untouched) when the kernel could not run; the caller takes its eager path.
+    """
+    n, d = x.shape
+    if n == 0:
+        return True
+    c = center.reshape(-1).contiguous()
+    return _launch(
+        "nearest_update_kernel",
+        (-(-n // NEAREST_BLOCK_N),),
+        x.device,
+        x,
+        c,
+        dist,
+        n,
+        d,
+        x.stride(0),
+        FP32=x.dtype == torch.float32,
+        BLOCK_N=NEAREST_BLOCK_N,
+        BLOCK_D=min(triton_next_power_of_2(d), 128),
+        num_warps=NEAREST_WARPS,
+    )

@@ -147,3 +147,42 @@ def binary_frame_scores_kernel(
         acc = acc / tl.maximum(length, 1).to(acc.dtype)
     acc = tl.where(length <= 0, tl.load(empty_ptr), acc)
     tl.store(out_ptr + f, acc, mask=inside)
+
+
+@triton.jit
+def nearest_update_kernel(
+    x_ptr,
+    c_ptr,
+    dist_ptr,
+    n,
+    d,
+    stride,
+    FP32: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+):
+    """``dist = min(dist, |x - c|)`` for ``BLOCK_N`` rows per program, one read of ``x``.
+
+    ``|x - c|`` is the square root (correctly rounded) of the sum of the squared
+    differences, accumulated in ``x``'s dtype over ``BLOCK_D`` columns at a time.
+    """
+    rows = tl.program_id(0).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)
+    inside = rows < n
+    acc = tl.zeros([BLOCK_N], dtype=x_ptr.dtype.element_ty)
+    for j in range(0, d, BLOCK_D):
+        cols = j + tl.arange(0, BLOCK_D)
+        in_cols = cols < d
+        c = tl.load(c_ptr + cols, mask=in_cols, other=0.0)
+        xs = tl.load(
+            x_ptr + rows[:, None] * stride + cols[None, :],
+            mask=inside[:, None] & in_cols[None, :],
+            other=0.0,
+        )
+        diff = xs - c[None, :]
+        acc += tl.sum(diff * diff, axis=1)
+    if FP32:  # noqa: SIM108 - a constexpr branch: sqrt_rn takes float32 only
+        near = tl.sqrt_rn(acc)
+    else:
+        near = tl.sqrt(acc)  # float64: PTX has only the correctly rounded square root
+    old = tl.load(dist_ptr + rows, mask=inside, other=0.0)
+    tl.store(dist_ptr + rows, tl.minimum(old, near), mask=inside)

@@ -389,3 +389,49 @@ def test_pair_histogram_near_two_to_the_31_pixels() -> None:
     assert fused_confusion_available(t, p, 2)
     cm, invalid = pixel_confusion_matrix_with_invalid(t, p, 2, None)
     assert cm.tolist() == [[2, 3], [n - 5, 0]] and int(invalid) == 0
+
+
+# ------------------------------------------------------------ k-center update
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("kind", ["gaussian", "grid"])
+def test_fused_nearest_update_picks_like_eager(
+    triton_device: str, dtype: torch.dtype, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.kernels import _triton, k_center_greedy, kmeans_plus_plus
+
+    g = torch.Generator().manual_seed(3)
+    if kind == "grid":  # integer coordinates: exactly tied distances, ties by index
+        x = torch.randint(-3, 4, (150, 37), generator=g).to(dtype)
+    else:
+        x = torch.randn(150, 300, generator=g, dtype=dtype)  # D > 128: three column blocks
+    x = x.to(triton_device)
+    assert _triton.available(x)
+    fused = k_center_greedy(x, 40, first=5)
+    seeds = kmeans_plus_plus(x, 10, generator=torch.Generator(device=x.device).manual_seed(1))
+    # reference: float64 brute force on the CPU
+    xd = x.double().cpu()
+    dist = torch.full((150,), math.inf, dtype=torch.float64)
+    picks, radii = [5], [math.inf]
+    for _ in range(39):
+        dist = torch.minimum(dist, (xd - xd[picks[-1]]).norm(dim=1))
+        dist[picks] = -math.inf
+        picks.append(int(dist.argmax()))
+        radii.append(float(dist[picks[-1]]))
+    assert fused.indices.cpu().tolist() == picks
+    np.testing.assert_allclose(fused.radii.double().cpu().numpy(), radii, rtol=1e-6)
+    monkeypatch.setenv("ASSAY_TRITON", "0")
+    eager = kmeans_plus_plus(x, 10, generator=torch.Generator(device=x.device).manual_seed(1))
+    assert torch.equal(seeds, eager)
+
+
+def test_fused_nearest_update_strided_rows_go_eager(triton_device: str) -> None:
+    from assay.kernels import k_center_greedy
+
+    x = torch.randn(60, 8, dtype=torch.float64).to(triton_device)
+    wide = torch.zeros(60, 16, dtype=torch.float64, device=x.device)
+    wide[:, ::2] = x  # a column-strided view: the kernel needs contiguous rows
+    ref = k_center_greedy(x, 10, first=0)
+    out = k_center_greedy(wide[:, ::2], 10, first=0)
+    assert torch.equal(out.indices, ref.indices)
