@@ -8,11 +8,11 @@ from .formats import CocoFormatError, load_coco_ground_truth, load_coco_results
 from .tables import Catalog, DetectionTable, GroundTruthTable
 
 __all__ = [
-    "DEVICE_CHOICES",
     "Catalog",
     "CocoFormatError",
     "CocoParams",
     "CocoResult",
+    "DEVICE_CHOICES",
     "DetectionTable",
     "GroundTruthTable",
     "evaluate_detection_tables",

@@ -6,7 +6,6 @@ import importlib
 import pkgutil
 from pathlib import Path
 
-import assay
 import pytest
 import tomllib
 
@@ -44,11 +43,23 @@ def test_no_layer_is_installed_under_its_folder_name() -> None:
 
 
 def _public_modules() -> list[str]:
-    names = ["assay"]
-    for info in pkgutil.walk_packages(assay.__path__, "assay."):
-        if not any(part.startswith("_") for part in info.name.split(".")):
-            names.append(info.name)
-    return names
+    """Every public module, walked from each layer's own folder.
+
+    In an editable install ``assay.__path__`` is sdk/ alone, so a walk from it never
+    reaches ``assay.engine`` / ``assay.kernels``; each layer is walked on its own.
+    """
+    names = {"assay", "assay.engine", "assay.kernels"}
+    for package in map(importlib.import_module, ("assay", "assay.engine", "assay.kernels")):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if not any(part.startswith("_") for part in info.name.split(".")):
+                names.add(info.name)
+    return sorted(names)
+
+
+def test_public_modules_reach_every_layer() -> None:
+    names = _public_modules()
+    assert {"assay.engine.evaluation.coco", "assay.kernels.segmentation"} <= set(names)
+    assert not any("._" in name for name in names)
 
 
 @pytest.mark.parametrize("name", _public_modules())

@@ -48,8 +48,8 @@ from .valor_classification import (
 )
 
 __all__ = [
-    "CLASSIFICATION_PROTOCOLS",
     "Averages",
+    "CLASSIFICATION_PROTOCOLS",
     "ClassificationProtocol",
     "ClassificationResult",
     "LabelKeyMetrics",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .params import CocoParams, IouType
 
-__all__ = ["STAT_NAMES", "CategoryMetrics", "CocoResult", "StatLine", "summarize"]
+__all__ = ["CategoryMetrics", "CocoResult", "STAT_NAMES", "StatLine", "summarize"]
 
 STAT_NAMES: tuple[str, ...] = (
     "AP",

@@ -36,9 +36,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "DEFAULT_KEY",
     "ClassificationFormatError",
     "ClassificationTables",
+    "DEFAULT_KEY",
     "LabelKeyTable",
     "load_classification",
     "read_records",
