@@ -140,7 +140,7 @@ def pair_histogram(
     if not p.is_contiguous():
         p = p.contiguous()
     n = t.numel()
-    nb = triton_next_power_of_2(c * c + 2)
+    nb = _next_power_of_2(c * c + 2)
     out = torch.zeros(nb, dtype=torch.int64, device=t.device)
     block = HIST_BLOCK
     programs = max(1, min(-(-n // block), _programs(t.device, HIST_PROGRAMS_PER_SM)))
@@ -167,7 +167,7 @@ def pair_histogram(
     return out[: c * c].view(c, c), out[c * c + 1]
 
 
-def triton_next_power_of_2(n: int) -> int:
+def _next_power_of_2(n: int) -> int:
     """Smallest power of two ``>= n`` (Triton blocks are powers of two)."""
     return 1 << max(n - 1, 0).bit_length()
 
@@ -196,7 +196,7 @@ def binary_frame_scores(
         starts = length_t = s  # unused pointers
         block_f, block_b, warps = (
             DENSE_BLOCK_F,
-            min(triton_next_power_of_2(lengths), 64),
+            min(_next_power_of_2(lengths), 64),
             DENSE_WARPS,
         )
     else:
@@ -253,6 +253,6 @@ def update_nearest(dist: Tensor, x: Tensor, center: Tensor) -> bool:
         x.stride(0),
         FP32=x.dtype == torch.float32,
         BLOCK_N=NEAREST_BLOCK_N,
-        BLOCK_D=min(triton_next_power_of_2(d), 128),
+        BLOCK_D=min(_next_power_of_2(d), 128),
         num_warps=NEAREST_WARPS,
     )

@@ -19,6 +19,8 @@ from torch import Tensor
 from . import _triton
 from .uncertainty import (
     Reduction,
+    _check_int_length,
+    _check_reduction,
     entropy,
     least_confidence,
     margin,
@@ -30,7 +32,6 @@ __all__ = ["BINARY_SCORES", "BinaryScore", "binary_frame_scores"]
 
 BinaryScore = Literal["entropy", "margin", "least_confidence", "ratio", "probability"]
 BINARY_SCORES: tuple[str, ...] = ("entropy", "margin", "least_confidence", "ratio", "probability")
-_REDUCTIONS = ("min", "max", "mean", "sum")
 _CPU_CHUNK_BOXES = 1 << 19  # boxes per chunk on the CPU (2 MB of float32 scores)
 
 
@@ -98,16 +99,10 @@ def binary_frame_scores(
     """
     if score not in BINARY_SCORES:
         raise ValueError(f"Expected `score` to be one of {list(BINARY_SCORES)}, but got {score!r}")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"Expected `reduction` to be one of {list(_REDUCTIONS)}, but got {reduction!r}"
-        )
+    _check_reduction(reduction)
     _check_shapes(scores, lengths)
-    if isinstance(lengths, int) and (lengths < 1 or scores.shape[0] % lengths):
-        raise ValueError(
-            f"Expected `lengths` to be an int >= 1 dividing the {scores.shape[0]} scores, "
-            f"but got {lengths}"
-        )
+    if isinstance(lengths, int):
+        _check_int_length(lengths, scores.shape[0], "scores")
     if isinstance(lengths, Tensor) and lengths.dtype not in (torch.int32, torch.int64):
         lengths = lengths.long()  # torch.segment_reduce takes int32 / int64 lengths
     tensors = (scores,) if isinstance(lengths, int) else (scores, lengths)

@@ -138,6 +138,15 @@ def _triton_takes(
     )
 
 
+def _fused_counts(
+    target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None
+) -> tuple[Tensor, Tensor] | None:
+    """``(counts, invalid)`` from the Triton histogram, or None where it does not run."""
+    if not _triton_takes(target, preds, num_classes, ignore_index):
+        return None
+    return _triton.pair_histogram(target, preds, num_classes, ignore_index)
+
+
 def pixel_confusion_matrix(
     target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None = None
 ) -> Tensor:
@@ -172,10 +181,9 @@ def pixel_confusion_matrix(
                 [0, 0]])
     """
     c = num_classes
-    if _triton_takes(target, preds, c, ignore_index):  # CUDA: key and histogram, one read
-        fused = _triton.pair_histogram(target, preds, c, ignore_index)
-        if fused is not None:
-            return fused[0]
+    fused = _fused_counts(target, preds, c, ignore_index)  # CUDA: key and histogram, one read
+    if fused is not None:
+        return fused[0]
     bins = c * c
     key = _pair_keys(target, preds, c, bins)
     if ignore_index is not None:
@@ -236,10 +244,9 @@ def pixel_confusion_matrix_with_invalid(
         2
     """
     c = num_classes
-    if _triton_takes(target, preds, c, ignore_index):
-        fused = _triton.pair_histogram(target, preds, c, ignore_index)
-        if fused is not None:
-            return fused
+    fused = _fused_counts(target, preds, c, ignore_index)
+    if fused is not None:
+        return fused
     t, p = target.reshape(-1), preds.reshape(-1)
     valid = (t >= 0) & (t < c) & (p >= 0) & (p < c)
     if ignore_index is None:

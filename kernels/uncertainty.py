@@ -519,11 +519,7 @@ def segment_reduce_contiguous(
     """
     _check_reduction(reduction)
     if isinstance(lengths, int):
-        if lengths < 1 or values.shape[0] % lengths:
-            raise ValueError(
-                f"Expected `lengths` to be an int >= 1 dividing the {values.shape[0]} values, "
-                f"but got {lengths}"
-            )
+        _check_int_length(lengths, values.shape[0], "values")
         return _reduce_rows(values.view(-1, lengths), reduction)
     out = torch.segment_reduce(values, reduction, lengths=lengths, unsafe=True)
     return out.masked_fill_(lengths == 0, empty)
@@ -533,6 +529,14 @@ def _check_reduction(reduction: str) -> None:
     if reduction not in REDUCTIONS:  # torch would compute another reduction silently
         raise ValueError(
             f"Expected `reduction` to be one of {list(REDUCTIONS)}, but got {reduction!r}"
+        )
+
+
+def _check_int_length(length: int, n: int, what: str) -> None:
+    """An ``int`` segment length must be ``>= 1`` and divide the ``n`` ``what``."""
+    if length < 1 or n % length:
+        raise ValueError(
+            f"Expected `lengths` to be an int >= 1 dividing the {n} {what}, but got {length}"
         )
 
 
@@ -590,7 +594,7 @@ def top_k(
 
     Exact and deterministic without a full sort: find the ``k``-th best value ``t``
     (``topk``), take every score strictly better than ``t`` and, among the scores
-    equal to ``t``, those with the smallest tie-break ranks (a ``topk`` over an int64
+    equal to ``t``, those with the smallest tie-break ranks (a ``topk`` over an integer
     key), then order the ``k`` picks by (score, tie-break, index) with stable sorts.
     On the CPU both ``topk`` run block by block (two stages, in cache); on devices
     in one pass. No host synchronisation on devices; long CPU inputs are
