@@ -13,6 +13,9 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .engine.evaluation import (
     CategoryMetrics,
     ClassificationResult,
@@ -37,18 +40,42 @@ from .engine.sampling import (
     SamplingResult,
     SamplingStage,
 )
-from .engine.streaming import (
-    MeanAveragePrecision,
-    MulticlassMetrics,
-    MulticlassRankingMetrics,
-    SemanticSegmentationMetrics,
-)
 from .engine.tables import Catalog, DetectionTable, GroundTruthTable
 from .evaluate import evaluate_coco, evaluate_detections
 from .jobs import SamplingJob, submit_sampling
 from .sampling import sample
 
+if TYPE_CHECKING:
+    from .engine.streaming import (
+        MeanAveragePrecision,
+        MulticlassMetrics,
+        MulticlassRankingMetrics,
+        SemanticSegmentationMetrics,
+    )
+
 __version__ = "0.1.0"
+
+# The streaming metrics subclass torchmetrics.Metric, and importing torchmetrics takes
+# about 2 s (it pulls in scipy.signal and matplotlib): they load on first use, so that
+# `import assay` and the CLI do not pay for them.
+_LAZY = {
+    "MeanAveragePrecision": ".engine.streaming",
+    "MulticlassMetrics": ".engine.streaming",
+    "MulticlassRankingMetrics": ".engine.streaming",
+    "SemanticSegmentationMetrics": ".engine.streaming",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     "Catalog",

@@ -28,6 +28,7 @@ true and is an error otherwise. Everything runs on whole columns through
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -251,6 +252,17 @@ def _normalised(
     raise AssertionError(strategy)  # pragma: no cover - callers pass uncertainty strategies
 
 
+def _read_only_tensor(values: np.ndarray) -> Tensor:
+    """A tensor over ``values`` without a copy, for reading only.
+
+    A table's columns may be read-only views of Arrow buffers; torch warns about those
+    because a tensor could write through. Nothing in scoring writes to its inputs.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(values)
+
+
 def _score_only(strategy: str, s: Tensor) -> Tensor:
     """Scores of boxes with only a ``score``: the two-class distribution ``(s, 1 - s)``."""
     if strategy == "probability":
@@ -316,7 +328,7 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
     has_s = ~np.isnan(table.score)
     _missing(table, ~(has_p | has_s), strategy, "a `score` or `probabilities`")
     if not has_p.any():  # every box has only a score: no gathers
-        return _score_only(strategy, torch.from_numpy(table.score).to(device))
+        return _score_only(strategy, _read_only_tensor(table.score).to(device))
     out = torch.empty(nb, dtype=torch.float64, device=device)
     p_boxes = np.flatnonzero(has_p)
     probs_np = table.probabilities

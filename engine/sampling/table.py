@@ -74,15 +74,16 @@ class PredictionTable:
         box_frame: ``(B,)`` int64 frame index of each prediction.
         box_position: ``(B,)`` int64 position of the prediction in its frame's list
             (frames layout) or its row (boxes layout).
-        score: ``(B,)`` float64 in [0, 1]; NaN where the prediction has no score.
+        score: ``(B,)`` float64 in [0, 1]; NaN where the prediction has no score. From
+            Arrow without nulls, a read-only view of the column's buffer (no copy).
         probabilities: ``(B, C)`` float64, rows of NaN where absent; None when no
             prediction has them.
         mc_probabilities: ``(B, S, C)`` float64 Monte-Carlo draws, NaN where absent;
             None when no prediction has them.
         embedding_id: ``(B,)`` object array of str, None where absent; None when no
             prediction has one.
-        category_id: ``(B,)`` object array (int, str or None); None when no prediction
-            has one.
+        category_id: ``(B,)`` int64 array (from an Arrow integer column without nulls)
+            or object array (int, str or None); None when no prediction has one.
 
     Example:
         >>> t = PredictionTable.from_frames([
@@ -193,7 +194,8 @@ class PredictionTable:
         for b in order.tolist():
             pred: dict[str, Any] = {}
             if self.category_id is not None and self.category_id[b] is not None:
-                pred["category_id"] = self.category_id[b]
+                cat = self.category_id[b]
+                pred["category_id"] = cat.item() if isinstance(cat, np.generic) else cat
             if not math.isnan(self.score[b]):
                 pred["score"] = float(self.score[b])
             if self.embedding_id is not None and self.embedding_id[b] is not None:
@@ -383,8 +385,8 @@ class PredictionTable:
             pred_col = "prediction" if kind == "classification" else "predictions"
             allowed: tuple[str, ...] = ("frame_id", pred_col)
             _check_columns(names, allowed, "column")
-            ids = _id_column(table.column("frame_id").combine_chunks(), "frames", "frame_id")
-            col = table.column(pred_col).combine_chunks()
+            ids = _id_column(_column(table, "frame_id"), "frames", "frame_id")
+            col = _column(table, pred_col)
             if kind == "classification":
                 if col.null_count:
                     f = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
@@ -437,23 +439,22 @@ class PredictionTable:
             return _build(kind, "frames", ids, built)
         allowed = ("frame_id", *BOX_FIELDS)
         _check_columns(names, allowed, "column")
-        ids_all = _id_column(table.column("frame_id").combine_chunks(), "rows", "frame_id")
-        enc = ids_all.dictionary_encode()  # dictionary in first-appearance order
-        frame_of_row = enc.indices.to_numpy().astype(np.int64)
-        running = np.maximum.accumulate(frame_of_row)
-        first_row = np.flatnonzero(np.r_[True, running[1:] > running[:-1]]).astype(np.int64)
-        fields = {k: table.column(k).combine_chunks() for k in names if k != "frame_id"}
-        present = np.zeros(table.num_rows, dtype=bool)
-        for arr in fields.values():
-            present |= arr.is_valid().to_numpy(zero_copy_only=False)
-        if present.all():
+        # kept in chunks (Parquet row groups): only the frames' own ids are copied
+        ids_all = _id_column(table.column("frame_id"), "rows", "frame_id")
+        frame_of_row, frame_ids, first_row = _frames_of_rows(ids_all)
+        fields = {k: _column(table, k) for k in names if k != "frame_id"}
+        if any(arr.null_count == 0 for arr in fields.values()):  # every row has a prediction
             rows = np.arange(table.num_rows, dtype=np.int64)
             sub = fields
         else:
+            present = np.zeros(table.num_rows, dtype=bool)
+            for arr in fields.values():
+                present |= arr.is_valid().to_numpy(zero_copy_only=False)
             rows = np.flatnonzero(present).astype(np.int64)
             sub = {k: v.take(pa.array(rows)) for k, v in fields.items()}
-        built = _arrow_box_columns(sub, len(rows), frame_of_row[rows], rows, "rows", task)
-        return _build(task or "detection", "boxes", enc.dictionary, built, frame_position=first_row)
+            frame_of_row = frame_of_row[rows]
+        built = _arrow_box_columns(sub, len(rows), frame_of_row, rows, "rows", task)
+        return _build(task or "detection", "boxes", frame_ids, built, frame_position=first_row)
 
 
 # ---------------------------------------------------------------------- building
@@ -641,12 +642,20 @@ def _check_columns(names: Sequence[str], allowed: Sequence[str], what: str) -> N
             )
 
 
+def _column(table: pa.Table, name: str) -> pa.Array:
+    """Column ``name`` as one array (no copy when it is one chunk already)."""
+    col = table.column(name)
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
 def _first_valid(arr: pa.Array) -> int:
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
     return int(np.flatnonzero(valid)[0]) if valid.any() else 0
 
 
-def _id_column(arr: pa.Array, where: str, name: str) -> pa.Array:
+def _id_column(
+    arr: pa.Array | pa.ChunkedArray, where: str, name: str
+) -> pa.Array | pa.ChunkedArray:
     if (
         pa.types.is_integer(arr.type)
         or pa.types.is_large_string(arr.type)
@@ -662,6 +671,64 @@ def _id_column(arr: pa.Array, where: str, name: str) -> pa.Array:
             f"{where}[{r}].{name})"
         )
     return arr
+
+
+def _ascending(ids: pa.Array) -> bool:
+    """Whether ``ids`` are strictly ascending (so sorted and distinct)."""
+    m = len(ids)
+    return m < 2 or bool(pc.all(pc.less(ids.slice(0, m - 1), ids.slice(1))).as_py())
+
+
+def _distinct(ids: pa.Array) -> bool:
+    """Whether no value of ``ids`` occurs twice (a comparison pass when they come sorted)."""
+    if _ascending(ids):
+        return True
+    ordered = ids.take(pc.sort_indices(ids))
+    m = len(ordered)
+    return not pc.any(pc.equal(ordered.slice(1), ordered.slice(0, m - 1))).as_py()
+
+
+def _take_sorted(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
+    """``arr[rows]`` for ascending ``rows``, as one array.
+
+    Chunk by chunk: pyarrow's take of a chunked array concatenates every chunk first.
+    """
+    if isinstance(arr, pa.Array):
+        return arr.take(pa.array(rows))
+    bounds = np.cumsum([0, *(len(c) for c in arr.chunks)])
+    cuts = np.searchsorted(rows, bounds)
+    parts = [
+        chunk.take(pa.array(rows[a:b] - start))
+        for chunk, start, a, b in zip(arr.chunks, bounds[:-1], cuts[:-1], cuts[1:], strict=True)
+    ]
+    return pa.concat_arrays(parts) if parts else pa.array([], arr.type)
+
+
+def _frames_of_rows(
+    ids: pa.Array | pa.ChunkedArray,
+) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """Rows' frame ids -> (frame of each row, ids of the frames, first row of each frame).
+
+    Frames are numbered in order of first appearance. When each frame's rows are
+    adjacent (the usual export) the frames are the runs of equal ids: one comparison of
+    neighbours instead of hashing every row's string.
+    """
+    n = len(ids)
+    if n > 1:
+        change = pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
+        first_row = np.flatnonzero(np.concatenate(([True], change.to_numpy(zero_copy_only=False))))
+        run_ids = _take_sorted(ids, first_row)
+        if _distinct(run_ids):
+            lengths = np.diff(first_row, append=n)
+            frame_of_row = np.repeat(np.arange(len(first_row), dtype=np.int64), lengths)
+            return frame_of_row, run_ids, first_row.astype(np.int64, copy=False)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    enc = ids.dictionary_encode()  # dictionary in first-appearance order
+    frame_of_row = enc.indices.to_numpy().astype(np.int64)
+    running = np.maximum.accumulate(frame_of_row)
+    first_row = np.flatnonzero(np.r_[True, running[1:] > running[:-1]]).astype(np.int64)
+    return frame_of_row, enc.dictionary, first_row
 
 
 def _arrow_box_columns(
@@ -681,23 +748,29 @@ def _arrow_box_columns(
             return f"frames[{int(frame[b])}].prediction.{k}"
         return f"frames[{int(frame[b])}].predictions[{int(position[b])}].{k}"
 
-    score = np.full(n, np.nan)
+    score = None
     if "score" in fields:
         arr = fields["score"]
         numeric = pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)
         if not numeric and len(arr) and not pa.types.is_null(arr.type):
             raise TypeError(f"Expected `score` to hold numbers, but got {arr.type}")
         if not pa.types.is_null(arr.type):
-            valid = arr.is_valid().to_numpy(zero_copy_only=False)
-            vals = pc.fill_null(pc.cast(arr, pa.float64()), math.nan).to_numpy()
-            bad = valid & ~((vals >= 0.0) & (vals <= 1.0))
-            if bad.any():
-                b = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"Expected `score` to be a finite number in [0, 1], but got {vals[b]!r} "
-                    f"(first offending item: {name(b, 'score')})"
-                )
-            score = np.where(valid, vals, np.nan)
+            vals = pc.cast(arr, pa.float64())
+            if arr.null_count:
+                vals = pc.fill_null(vals, math.nan)
+            score = vals.to_numpy(zero_copy_only=False)  # read-only view without nulls
+            # NaN fails both comparisons (so do the nulls, now NaN: looked at below)
+            if n and not (score.min() >= 0.0 and score.max() <= 1.0):
+                valid = arr.is_valid().to_numpy(zero_copy_only=False)
+                bad = valid & ~((score >= 0.0) & (score <= 1.0))
+                if bad.any():
+                    b = int(np.flatnonzero(bad)[0])
+                    raise ValueError(
+                        f"Expected `score` to be a finite number in [0, 1], but got "
+                        f"{score[b]!r} (first offending item: {name(b, 'score')})"
+                    )
+    if score is None:
+        score = np.full(n, np.nan)
     emb = None
     if "embedding_id" in fields and fields["embedding_id"].null_count < n:
         arr = fields["embedding_id"]
@@ -708,8 +781,19 @@ def _arrow_box_columns(
         emb = arr.to_numpy(zero_copy_only=False).astype(object)
     cat = None
     if "category_id" in fields and fields["category_id"].null_count < n:
-        cat = np.empty(n, dtype=object)
-        cat[:] = fields["category_id"].to_pylist()
+        arr = fields["category_id"]
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        if pa.types.is_integer(arr.type) and arr.type != pa.uint64() and not arr.null_count:
+            cat = arr.to_numpy().astype(np.int64, copy=False)  # no Python int per box
+        elif pa.types.is_integer(arr.type) or pa.types.is_string(arr.type):
+            cat = np.empty(n, dtype=object)
+            cat[:] = arr.to_pylist()
+        elif pa.types.is_large_string(arr.type):
+            cat = np.empty(n, dtype=object)
+            cat[:] = pc.cast(arr, pa.string()).to_pylist()
+        else:
+            raise TypeError(f"Expected `category_id` to hold ints or strs, but got {arr.type}")
     probs = None
     if "probabilities" in fields and fields["probabilities"].null_count < n:
         probs = _arrow_dense(fields["probabilities"], n, 1, "probabilities", name)
@@ -783,6 +867,16 @@ def _arrow_dense(arr: pa.Array, n: int, depth: int, what: str, name: Any) -> np.
     return out
 
 
+def _renumbered(frame: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """``rank[frame]``, without the gather when the frames came sorted (``rank`` = index)."""
+    if not frame.size:
+        return _EMPTY_I64
+    if np.array_equal(rank, np.arange(len(rank), dtype=rank.dtype)):
+        return frame
+    out: np.ndarray = rank[frame]
+    return out
+
+
 def _build(
     task: Task,
     layout: Literal["frames", "boxes"],
@@ -808,9 +902,13 @@ def _build(
         str_ids = pa.array(ids, pa.string())
     else:
         str_ids = pa.array(ids, pa.string())
-    order = pc.sort_indices(str_ids).to_numpy().astype(np.int64)
-    sorted_ids = str_ids.take(pa.array(order))
-    if len(sorted_ids) > 1:
+    if _ascending(str_ids):  # the usual export: no sort, no duplicate
+        order = np.arange(len(str_ids), dtype=np.int64)
+        sorted_ids = str_ids
+    else:
+        order = pc.sort_indices(str_ids).to_numpy().astype(np.int64)
+        sorted_ids = str_ids.take(pa.array(order))
+    if len(sorted_ids) > 1 and sorted_ids is not str_ids:
         dup = pc.equal(sorted_ids[1:], sorted_ids[:-1]).to_numpy(zero_copy_only=False)
         if dup.any():
             d = np.flatnonzero(dup)
@@ -838,7 +936,7 @@ def _build(
         layout=layout,
         frame_ids=frame_ids,
         frame_position=pos_of[order].astype(np.int64),
-        box_frame=rank[b.frame] if b.frame.size else _EMPTY_I64,
+        box_frame=_renumbered(b.frame, rank),
         box_position=b.position,
         score=b.score if b.score.size else _EMPTY_F64,
         probabilities=b.probabilities,
