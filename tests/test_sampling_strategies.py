@@ -230,8 +230,13 @@ def _request(frames: list[dict[str, Any]], **fields: Any) -> SamplingRequest:
 
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_frame_scores_and_ranking_match_reference(strategy: str, policy: str, device: str) -> None:
+@pytest.mark.parametrize("in_order", [False, True], ids=["scatter", "runs"])
+def test_frame_scores_and_ranking_match_reference(
+    strategy: str, policy: str, in_order: bool, device: str
+) -> None:
     frames = random_frames(seed=hash((strategy, policy)) % 1000)
+    if in_order:  # boxes stored frame after frame: reduced over runs, not scattered
+        frames = sorted(frames, key=lambda f: f["frame_id"])
     for sort in ("ascending", "descending"):
         req = _request(
             frames,
@@ -240,6 +245,7 @@ def test_frame_scores_and_ranking_match_reference(strategy: str, policy: str, de
             bbox_selection_policy=policy,
             sort_strategy=sort,
         )
+        assert req.frames.boxes_in_frame_order() == in_order
         fs = score_frames(req, device=device)
         ref = ref_frame_scores(frames, strategy, policy)
         got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
@@ -292,16 +298,25 @@ def test_single_score_is_the_two_class_distribution() -> None:
         np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("strategy", [*STRATEGIES, "bald", "variation_ratio"])
-def test_frames_without_boxes_get_the_fake_prediction(strategy: str) -> None:
+def test_frames_without_boxes_get_the_fake_prediction(strategy: str, policy: str) -> None:
     frames = random_frames(seed=5, n=30, p_empty=0.3, mc=True)
     empty = [f["frame_id"] for f in frames if not f["predictions"]]
     assert empty
-    req = _request(frames, num_of_samples=5, selection_strategy=strategy)
-    fs = score_frames(req)
-    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
     want = 0.0 if strategy in ("probability", "bald", "variation_ratio") else 1.0
-    assert {got[f] for f in empty} == {want}
+    results = []
+    for in_order in (False, True):  # scattered, and reduced over runs
+        ordered = sorted(frames, key=lambda f: f["frame_id"]) if in_order else frames
+        req = _request(
+            ordered, num_of_samples=5, selection_strategy=strategy, bbox_selection_policy=policy
+        )
+        assert req.frames.boxes_in_frame_order() == in_order
+        fs = score_frames(req)
+        got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+        assert {got[f] for f in empty} == {want}
+        results.append(got)
+    assert results[0] == results[1]
     with pytest.raises(ValueError, match="use_null_detections") as err:
         score_frames(
             _request(

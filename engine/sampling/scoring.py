@@ -47,6 +47,7 @@ from ...kernels.uncertainty import (
     margin,
     ratio,
     segment_reduce,
+    segment_reduce_contiguous,
     variation_ratio,
 )
 from ..device import resolve_device
@@ -449,8 +450,12 @@ def score_frames(
     cols = np.full((nf, len(specs)), np.nan)
     box_cache: dict[str, Tensor] = {}
     checked: set[str] = set()
-    box_frame = np.concatenate([table.box_frame, empty]) if empty.size else table.box_frame
-    segments = torch.from_numpy(box_frame).to(dev)
+    if table.boxes_in_frame_order():  # the usual export: a reduction over runs, no scatter
+        lengths = torch.from_numpy(counts).to(dev)
+        segments = None
+    else:
+        box_frame = np.concatenate([table.box_frame, empty]) if empty.size else table.box_frame
+        segments = torch.from_numpy(box_frame).to(dev)
     for i, spec in enumerate(specs):
         if progress is not None:
             progress(i / max(len(specs), 1), f"scoring frames: {spec.strategy}")
@@ -462,10 +467,16 @@ def score_frames(
         if spec.strategy not in box_cache:
             box_cache[spec.strategy] = _box_scores(req, spec.strategy, dev, checked)
         values = box_cache[spec.strategy]
-        if empty.size:
-            fake = _fake_score(spec.strategy, table, dev).expand(empty.size)
-            values = torch.cat([values, fake])
-        frame = segment_reduce(values, segments, nf, spec.bbox_selection_policy)
+        policy = spec.bbox_selection_policy
+        if segments is None:
+            # a frame without boxes reduces CVAL's one fake prediction: its score itself
+            fake = float(_fake_score(spec.strategy, table, dev)) if empty.size else math.nan
+            frame = segment_reduce_contiguous(values, lengths, policy, empty=fake)
+        else:
+            if empty.size:
+                fakes = _fake_score(spec.strategy, table, dev).expand(empty.size)
+                values = torch.cat([values, fakes])
+            frame = segment_reduce(values, segments, nf, policy)
         cols[:, i] = frame.cpu().numpy()
     if any(s in DIVERSITY_STRATEGIES for s in strategies):
         emb_ids, emb_frame, emb_is_frame = _embedding_keys(table)

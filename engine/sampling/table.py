@@ -128,6 +128,17 @@ class PredictionTable:
         counts: np.ndarray = self._cache["counts"]
         return counts
 
+    def boxes_in_frame_order(self) -> bool:
+        """Whether ``box_frame`` never decreases (boxes stored frame after frame).
+
+        Per-frame reductions are then over runs, without a scatter.
+        """
+        if "in_order" not in self._cache:
+            f = self.box_frame
+            self._cache["in_order"] = bool(f.size < 2 or (f[1:] >= f[:-1]).all())
+        in_order: bool = self._cache["in_order"]
+        return in_order
+
     def has_probabilities(self) -> np.ndarray:
         """``(B,)`` bool: the prediction has ``probabilities``."""
         if self.probabilities is None:
