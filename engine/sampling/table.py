@@ -690,15 +690,6 @@ def _ascending(ids: pa.Array) -> bool:
     return m < 2 or bool(pc.all(pc.less(ids.slice(0, m - 1), ids.slice(1))).as_py())
 
 
-def _distinct(ids: pa.Array) -> bool:
-    """Whether no value of ``ids`` occurs twice (a comparison pass when they come sorted)."""
-    if _ascending(ids):
-        return True
-    ordered = ids.take(pc.sort_indices(ids))
-    m = len(ordered)
-    return not pc.any(pc.equal(ordered.slice(1), ordered.slice(0, m - 1))).as_py()
-
-
 def _take_sorted(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
     """``arr[rows]`` for ascending ``rows``, as one array.
 
@@ -720,26 +711,36 @@ def _frames_of_rows(
 ) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Rows' frame ids -> (frame of each row, ids of the frames, first row of each frame).
 
-    Frames are numbered in order of first appearance. When each frame's rows are
-    adjacent (the usual export) the frames are the runs of equal ids: one comparison of
-    neighbours instead of hashing every row's string.
+    Frames are numbered in order of first appearance. Only the runs of equal ids are
+    looked at: when each frame's rows are adjacent (the usual export) there is one run
+    per frame, and when those come in id order no id is even hashed.
     """
     n = len(ids)
+    if n == 0:
+        return _EMPTY_I64, pa.array([], pa.string()), _EMPTY_I64
+    change = np.ones(n, dtype=bool)
     if n > 1:
-        change = pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
-        first_row = np.flatnonzero(np.concatenate(([True], change.to_numpy(zero_copy_only=False))))
-        run_ids = _take_sorted(ids, first_row)
-        if _distinct(run_ids):
-            lengths = np.diff(first_row, append=n)
-            frame_of_row = np.repeat(np.arange(len(first_row), dtype=np.int64), lengths)
-            return frame_of_row, run_ids, first_row.astype(np.int64, copy=False)
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
-    enc = ids.dictionary_encode()  # dictionary in first-appearance order
-    frame_of_row = enc.indices.to_numpy().astype(np.int64)
-    running = np.maximum.accumulate(frame_of_row)
-    first_row = np.flatnonzero(np.r_[True, running[1:] > running[:-1]]).astype(np.int64)
-    return frame_of_row, enc.dictionary, first_row
+        change[1:] = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    run_start = np.flatnonzero(change)
+    if 2 * len(run_start) > n:  # mostly single rows (interleaved frames): hash the rows
+        run_start = np.arange(n, dtype=np.int64)
+        run_ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        run_length = np.ones(n, dtype=np.int64)
+    else:
+        run_ids = _take_sorted(ids, run_start)
+        run_length = np.diff(run_start, append=n)
+    if _ascending(run_ids):  # one run per frame, in id order
+        frame_of_run = np.arange(len(run_start), dtype=np.int64)
+        return np.repeat(frame_of_run, run_length), run_ids, run_start.astype(np.int64)
+    enc = run_ids.dictionary_encode()  # dictionary in first-appearance order
+    frame_of_run = enc.indices.to_numpy().astype(np.int64)
+    running = np.maximum.accumulate(frame_of_run)  # grows exactly where a frame is new
+    first_run = np.flatnonzero(np.r_[True, running[1:] > running[:-1]])
+    return (
+        np.repeat(frame_of_run, run_length),
+        enc.dictionary,
+        run_start[first_run].astype(np.int64),
+    )
 
 
 def _arrow_box_columns(
