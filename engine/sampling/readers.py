@@ -40,6 +40,7 @@ __all__ = [
 
 _JSONL = (".jsonl", ".ndjson")
 _PARQUET = (".parquet", ".pq")
+_JSON_BLOCK = 1 << 24  # bytes per block of pyarrow's JSON reader: no record may straddle two
 #: Accepted names of the id column of an embeddings table, in order of preference.
 EMBEDDING_ID_COLUMNS: tuple[str, ...] = ("id", "embedding_id", "frame_id")
 #: Accepted names of the vector column of an embeddings table.
@@ -67,6 +68,21 @@ def _json_lines(path: Path, what: str) -> list[Any]:
                     f"not valid JSON: {exc}"
                 ) from None
     return records
+
+
+def _arrow_json_lines(path: Path) -> pa.Table | None:
+    """JSON lines through pyarrow's reader (C++, 10-30x faster than record by record).
+
+    ``None`` when it cannot read the file (invalid JSON, a column whose values change
+    type, a record larger than a block): the Python reader then accepts what it accepts
+    and names the offending line or item.
+    """
+    import pyarrow.json as pj
+
+    try:
+        return pj.read_json(path, read_options=pj.ReadOptions(block_size=_JSON_BLOCK))
+    except (pa.ArrowException, OSError):
+        return None
 
 
 def _json(path: Path, what: str) -> Any:
@@ -141,6 +157,12 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
     if suffix in _PARQUET:
         return PredictionTable.from_arrow(_parquet(p, "predictions"), task=task)
     if suffix in _JSONL:
+        table = _arrow_json_lines(p)
+        if table is not None:
+            try:
+                return PredictionTable.from_arrow(table, task=task)
+            except (ValueError, TypeError):
+                pass  # read again record by record: the same rules, its own error names
         return PredictionTable.from_records(_json_lines(p, "predictions"), task=task)
     if suffix == ".json":
         data = _json(p, "predictions")
@@ -254,6 +276,12 @@ def read_embeddings(
     if suffix in _PARQUET:
         return _table_embeddings(_parquet(p, "embeddings"), "embeddings")
     if suffix in _JSONL:
+        table = _arrow_json_lines(p)
+        if table is not None:
+            try:
+                return _table_embeddings(table, "embeddings")
+            except (ValueError, TypeError):
+                pass  # read again record by record: the same rules, its own error names
         records = _json_lines(p, "embeddings")
         keys = list(dict.fromkeys(k for rec in records if isinstance(rec, Mapping) for k in rec))
         try:

@@ -1,0 +1,170 @@
+"""JSON lines through pyarrow's reader, with the record-by-record reader as the reference.
+
+``read_predictions`` / ``read_embeddings`` parse ``.jsonl`` with ``pyarrow.json`` and load
+the table with ``from_arrow``; whatever that path cannot read or refuses is read again
+record by record, whose rules and error messages are the reference.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from assay.engine.sampling import PredictionTable, readers
+from assay.engine.sampling.readers import read_embeddings, read_predictions
+
+
+def _frames(seed: int, n: int = 30) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for f in rng.permutation(n).tolist():
+        preds = []
+        for j in range(int(rng.integers(0, 4))):
+            p: dict[str, Any] = {"category_id": int(rng.integers(0, 5))}
+            if rng.random() < 0.8:
+                p["score"] = float(rng.choice([0, 1, 0.5, rng.random()]))
+            if rng.random() < 0.5 or "score" not in p:
+                p["probabilities"] = rng.dirichlet(np.ones(3)).tolist()
+            p["mc_probabilities"] = rng.dirichlet(np.ones(3), size=2).tolist()
+            if rng.random() < 0.7:
+                p["embedding_id"] = f"e{f}-{j}"
+            preds.append(p)
+        frame: dict[str, Any] = {"frame_id": f"f{f:03d}"}
+        if preds or rng.random() < 0.5:
+            frame["predictions"] = preds
+        frames.append(frame)
+    frames[0].setdefault("predictions", [])  # the dict reader decides the layout here
+    return frames
+
+
+def _rows(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for fr in frames:
+        preds = fr.get("predictions") or []
+        rows.extend({"frame_id": fr["frame_id"], **p} for p in preds)
+        if not preds:
+            rows.append({"frame_id": fr["frame_id"]})
+    return rows
+
+
+def _write(path: Path, records: list[Any], blank: bool = False) -> Path:
+    lines = [json.dumps(r) for r in records]
+    if blank:
+        lines.insert(len(lines) // 2, "")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _assert_same(t: PredictionTable, ref: PredictionTable) -> None:
+    assert (t.task, t.layout) == (ref.task, ref.layout)
+    for name in ("frame_ids", "frame_position", "box_frame", "box_position", "score"):
+        np.testing.assert_array_equal(getattr(t, name), getattr(ref, name), err_msg=name)
+    for name in ("probabilities", "mc_probabilities"):
+        a, b = getattr(t, name), getattr(ref, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    for name in ("embedding_id", "category_id"):
+        a, b = getattr(t, name), getattr(ref, name)
+        assert (a is None) == (b is None), name
+        if a is not None:
+            assert a.tolist() == b.tolist(), name
+    assert t.to_frames() == ref.to_frames()
+
+
+def _no_python_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: Any) -> Any:
+        raise AssertionError("the record-by-record reader ran")
+
+    monkeypatch.setattr(readers, "_json_lines", fail)
+
+
+@pytest.mark.parametrize("layout", ["frames", "boxes"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_arrow_reader_matches_the_record_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str, seed: int
+) -> None:
+    records = _frames(seed) if layout == "frames" else _rows(_frames(seed))
+    path = _write(tmp_path / "p.jsonl", records, blank=seed == 1)
+    ref = PredictionTable.from_records(records)
+    _no_python_reader(monkeypatch)
+    _assert_same(read_predictions(path), ref)
+
+
+def test_classification_frames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = [
+        {"frame_id": f"f{i}", "prediction": {"probabilities": [0.2, 0.8 - i / 10, i / 10]}}
+        for i in range(5)
+    ]
+    path = _write(tmp_path / "c.jsonl", records)
+    ref = PredictionTable.from_records(records)
+    with monkeypatch.context() as m:
+        _no_python_reader(m)
+        _assert_same(read_predictions(path), ref)
+    with pytest.raises(ValueError, match="Expected detection frames"):
+        read_predictions(path, task="detection")
+
+
+def test_what_arrow_cannot_read_is_read_record_by_record(tmp_path: Path) -> None:
+    # frame ids of two JSON types: pyarrow cannot infer one column type
+    records = [
+        {"frame_id": 7, "score": 0.5},
+        {"frame_id": "a", "score": 0.25},
+        {"frame_id": 7, "score": 1},
+    ]
+    path = _write(tmp_path / "mixed.jsonl", records)
+    assert readers._arrow_json_lines(path) is None
+    _assert_same(read_predictions(path), PredictionTable.from_records(records))
+
+
+@pytest.mark.parametrize(
+    ("line", "error", "match"),
+    [
+        ('{"frame_id": "b", "score": 0.5', ValueError, r"line 2 of .* is not valid JSON"),
+        ('{"frame_id": "b", "score": NaN}', ValueError, r"finite number in \[0, 1\].*rows\[1\]"),
+        ('{"frame_id": "b", "score": true}', TypeError, r"`rows\[1\]\.score`"),
+        ('{"frame_id": "b", "score": "0.5"}', TypeError, r"`rows\[1\]\.score`"),
+        ('{"frame_id": "b", "score": 1.5}', ValueError, r"rows\[1\]\.score"),
+        ('{"frame_id": "b", "scores": 0.5}', ValueError, r"unknown.*'scores'.*rows\[1\]"),
+        ('{"frame_id": 1.5, "score": 0.5}', TypeError, r"`rows\[1\]\.frame_id`"),
+        ('{"score": 0.5}', TypeError, r"`rows\[1\]\.frame_id`"),
+    ],
+)
+def test_bad_records_are_named_as_before(
+    tmp_path: Path, line: str, error: type[Exception], match: str
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"frame_id": "a", "score": 0.5}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(error, match=match):
+        read_predictions(path)
+
+
+def test_embeddings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((6, 4)).astype(np.float32)
+    records = [{"id": f"v{i}", "embedding": v.tolist()} for i, v in enumerate(vectors)]
+    path = _write(tmp_path / "e.jsonl", records)
+    with monkeypatch.context() as m:
+        _no_python_reader(m)
+        ids, got = read_embeddings(path)
+    assert ids == [r["id"] for r in records]
+    np.testing.assert_array_equal(got, vectors)
+    # integer ids become strings
+    int_ids = [{"id": i, "embedding": r["embedding"]} for i, r in enumerate(records)]
+    with monkeypatch.context() as m:
+        _no_python_reader(m)
+        ids, got = read_embeddings(_write(tmp_path / "ints.jsonl", int_ids))
+    assert ids == [str(i) for i in range(6)]
+    np.testing.assert_array_equal(got, vectors)
+    # ids of two JSON types: read record by record, which refuses them
+    records[2]["id"] = 2
+    with pytest.raises(ValueError, match="records of one shape"):
+        read_embeddings(_write(tmp_path / "mixed.jsonl", records))
+    records[2]["id"] = "v2"
+    # ragged vectors: the record reader's message
+    records[3]["embedding"] = [1.0]
+    with pytest.raises(ValueError, match="dimension 4, but got 1"):
+        read_embeddings(_write(tmp_path / "ragged.jsonl", records))
