@@ -30,8 +30,10 @@ import assay
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 from assay.engine.sampling import PredictionTable
 from assay.engine.sampling.readers import read_predictions
+from provenance import cpu_model, git_commit
 
 ORDERS = ("sorted", "grouped", "interleaved")
 
@@ -73,6 +75,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    print(f"commit {git_commit()}, {cpu_model()}, {torch.get_num_threads()} torch threads")
     print(f"{args.frames:,} frames x {args.boxes} boxes = {args.frames * args.boxes:,} rows")
     print(f"{'order':<12} {'load first s':>12} {'load best s':>11} {'sample best s':>13}")
     for order in args.orders:

@@ -28,7 +28,6 @@ true and is an error otherwise. Everything runs on whole columns through
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -256,12 +255,16 @@ def _normalised(
 def _read_only_tensor(values: np.ndarray) -> Tensor:
     """A tensor over ``values`` without a copy, for reading only.
 
-    A table's columns may be read-only views of Arrow buffers; torch warns about those
-    because a tensor could write through. Nothing in scoring writes to its inputs.
+    A table's columns may be read-only views of Arrow buffers, which ``torch.from_numpy``
+    takes with a warning (a tensor could write through); DLPack carries the read-only
+    flag without one. Nothing in scoring writes to its inputs.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+    if values.flags.writeable:
         return torch.from_numpy(values)
+    try:
+        return torch.utils.dlpack.from_dlpack(values)
+    except (BufferError, TypeError, RuntimeError):  # numpy < 2.1 exports no read-only arrays
+        return torch.from_numpy(values.copy())
 
 
 def _score_only(strategy: str, s: Tensor) -> Tensor:

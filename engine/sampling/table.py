@@ -74,8 +74,8 @@ class PredictionTable:
         box_frame: ``(B,)`` int64 frame index of each prediction.
         box_position: ``(B,)`` int64 position of the prediction in its frame's list
             (frames layout) or its row (boxes layout).
-        score: ``(B,)`` float64 in [0, 1]; NaN where the prediction has no score. From
-            Arrow without nulls, a read-only view of the column's buffer (no copy).
+        score: ``(B,)`` float64 in [0, 1]; NaN where the prediction has no score. Read
+            only when it comes from Arrow (without nulls, a view of the column's buffer).
         probabilities: ``(B, C)`` float64, rows of NaN where absent; None when no
             prediction has them.
         mc_probabilities: ``(B, S, C)`` float64 Monte-Carlo draws, NaN where absent;
@@ -805,7 +805,16 @@ def _arrow_box_columns(
             cat = np.empty(n, dtype=object)
             cat[:] = pc.cast(arr, pa.string()).to_pylist()
         else:
-            raise TypeError(f"Expected `category_id` to hold ints or strs, but got {arr.type}")
+            b = _first_valid(arr)
+            hint = (
+                " (a pandas int column with missing values becomes float: give it dtype 'Int64')"
+                if pa.types.is_floating(arr.type)
+                else ""
+            )
+            raise TypeError(
+                f"Expected `category_id` to hold ints or strs, but got {arr.type} "
+                f"{arr[b].as_py()!r} (first offending item: {name(b, 'category_id')}){hint}"
+            )
     probs = None
     if "probabilities" in fields and fields["probabilities"].null_count < n:
         probs = _arrow_dense(fields["probabilities"], n, 1, "probabilities", name)
