@@ -131,6 +131,9 @@ def test_what_arrow_cannot_read_is_read_record_by_record(tmp_path: Path) -> None
         ('{"frame_id": "b", "scores": 0.5}', ValueError, r"unknown.*'scores'.*rows\[1\]"),
         ('{"frame_id": 1.5, "score": 0.5}', TypeError, r"`rows\[1\]\.frame_id`"),
         ('{"score": 0.5}', TypeError, r"`rows\[1\]\.frame_id`"),
+        ("[1, 2]", TypeError, r"`rows\[1\]` to be an object"),
+        ('{"frame_id": "b", "score": 12345678901234567890123}', ValueError, r"890123 .*rows\[1\]"),
+        ('{"frame_id": "b", "score": 1e400}', ValueError, r"got inf .*rows\[1\]"),
     ],
 )
 def test_bad_records_are_named_as_before(
@@ -140,6 +143,12 @@ def test_bad_records_are_named_as_before(
     path.write_text('{"frame_id": "a", "score": 0.5}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(error, match=match):
         read_predictions(path)
+
+
+def test_duplicate_keys_keep_the_last_value_as_json_does(tmp_path: Path) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_text('{"frame_id": "a", "score": 0.1, "score": 0.9}\n', encoding="utf-8")
+    assert read_predictions(path).score.tolist() == [0.9]
 
 
 def test_embeddings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
