@@ -177,3 +177,89 @@ def test_embeddings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     records[3]["embedding"] = [1.0]
     with pytest.raises(ValueError, match="dimension 4, but got 1"):
         read_embeddings(_write(tmp_path / "ragged.jsonl", records))
+
+
+# apache/arrow#51305 (pyarrow 26): a list's leading null is dropped but still counted;
+# the table would shift later rows' values. The full validation sends these files to
+# the record reader.
+@pytest.mark.parametrize(
+    ("text", "error", "match"),
+    [
+        ('{"frame_id": "a", "probabilities": [null, 0.5]}\n', ValueError, r"rows\[0\]"),
+        (
+            '{"frame_id": "a", "probabilities": [null, 0.5]}\n'
+            '{"frame_id": "b", "probabilities": [0.3, 0.7]}\n',
+            ValueError,
+            r"rows\[0\]",
+        ),
+        ('{"frame_id": "a", "mc_probabilities": [[null, 0.5]]}\n', ValueError, r"rows\[0\]"),
+        (
+            '{"frame_id": "a", "predictions": [null, {"score": 0.5}]}\n',
+            TypeError,
+            r"`frames\[0\]\.predictions\[0\]` to be an object",
+        ),
+    ],
+)
+def test_leading_nulls_in_lists_are_not_misread(
+    tmp_path: Path, text: str, error: type[Exception], match: str
+) -> None:
+    path = tmp_path / "nulls.jsonl"
+    path.write_text(text, encoding="utf-8")
+    assert readers._arrow_json_lines(path) is None
+    with pytest.raises(error, match=match):
+        read_predictions(path)
+
+
+def test_a_null_list_is_a_prediction_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a null list (not a null inside one) is fine for Arrow: no fallback, no shift
+    _no_python_reader(monkeypatch)
+    path = tmp_path / "ok.jsonl"
+    path.write_text(
+        '{"frame_id": "a", "score": 0.5, "probabilities": null}\n'
+        '{"frame_id": "b", "probabilities": [0.3, 0.7]}\n',
+        encoding="utf-8",
+    )
+    t = read_predictions(path)
+    np.testing.assert_array_equal(t.probabilities, [[np.nan, np.nan], [0.3, 0.7]])
+
+
+def test_first_record_without_predictions_decides_the_layout(tmp_path: Path) -> None:
+    # the record reader takes the layout from the first record: boxes here, where
+    # `predictions` is an unknown field (Arrow alone would read frames)
+    path = tmp_path / "layout.jsonl"
+    path.write_text(
+        '{"frame_id": "b"}\n{"frame_id": "a", "predictions": [{"score": 0.2}]}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"'predictions'.*rows\[1\]"):
+        read_predictions(path)
+
+
+def test_bytes_that_are_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"frame_id": "a", "score": 0.5}\n{"frame_id": "\xff", "score": 0.5}\n')
+    with pytest.raises(ValueError, match="to be UTF-8 text"):
+        read_predictions(path)
+
+
+def test_byte_order_mark_is_not_a_record(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_text('\ufeff{"frame_id": 7, "score": 0.5}\n{"frame_id": "x"}\n', encoding="utf-8")
+    t = read_predictions(path)
+    assert t.frame_ids.tolist() == ["7", "x"] and t.boxes_per_frame().tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ('{"id": 12345678901234567890, "embedding": [1.0]}', "records of one shape"),
+        ('{"id": 1.5, "embedding": [1.0]}', r"str or int ids, but got double 1\.5 \(row 0\)"),
+    ],
+)
+def test_embedding_ids_that_are_not_str_or_int64(tmp_path: Path, line: str, match: str) -> None:
+    path = tmp_path / "ids.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises((ValueError, TypeError), match=match):
+        read_embeddings(path)

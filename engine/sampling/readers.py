@@ -56,17 +56,24 @@ def _existing(path: str | os.PathLike[str], what: str) -> Path:
 
 def _json_lines(path: Path, what: str) -> list[Any]:
     records = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"Expected `{what}` to be JSON lines, but line {lineno} of {str(path)!r} is "
-                    f"not valid JSON: {exc}"
-                ) from None
+    lineno = 0
+    try:
+        with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not a record
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise ValueError(
+                        f"Expected `{what}` to be JSON lines, but line {lineno} of "
+                        f"{str(path)!r} is not valid JSON: {exc}"
+                    ) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"Expected `{what}` to be UTF-8 text, but {str(path)!r} is not ({exc.reason}; "
+            f"{lineno} lines were read before it)"
+        ) from None
     return records
 
 
@@ -74,15 +81,33 @@ def _arrow_json_lines(path: Path) -> pa.Table | None:
     """JSON lines through pyarrow's reader (C++, 10-30x faster than record by record).
 
     ``None`` when it cannot read the file (invalid JSON, a column whose values change
-    type, a record larger than a block): the Python reader then accepts what it accepts
-    and names the offending line or item.
+    type, a record larger than a block, bytes that are not UTF-8) or when the table it
+    built is not valid: the Python reader then accepts what it accepts and names the
+    offending line or item. The full validation is not optional: pyarrow 26 drops a
+    leading ``null`` of a list but keeps counting it (apache/arrow#51305), which
+    shifts the values of the rows after it.
     """
     import pyarrow.json as pj
 
     try:
-        return pj.read_json(path, read_options=pj.ReadOptions(block_size=_JSON_BLOCK))
-    except (pa.ArrowException, OSError):
+        table = pj.read_json(path, read_options=pj.ReadOptions(block_size=_JSON_BLOCK))
+        table.validate(full=True)  # list offsets in bounds, strings UTF-8
+    except (pa.ArrowException, OSError, ValueError):  # ValueError: UnicodeDecodeError
         return None
+    return table
+
+
+def _first_record_decides_layout(table: pa.Table) -> bool:
+    """Whether the first record names the layout as the record reader sees it.
+
+    The record reader takes the layout from the first record's keys; Arrow cannot tell
+    a missing ``predictions`` key from a null one, so a table whose first row has a
+    null ``predictions`` / ``prediction`` is left to the record reader.
+    """
+    for key in ("predictions", "prediction"):
+        if key in table.column_names and table.num_rows and not table.column(key)[0].is_valid:
+            return False
+    return True
 
 
 def _json(path: Path, what: str) -> Any:
@@ -158,11 +183,12 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
         return PredictionTable.from_arrow(_parquet(p, "predictions"), task=task)
     if suffix in _JSONL:
         table = _arrow_json_lines(p)
-        if table is not None:
+        if table is not None and _first_record_decides_layout(table):
             try:
                 return PredictionTable.from_arrow(table, task=task)
             except (ValueError, TypeError):
                 pass  # read again record by record: the same rules, its own error names
+        del table  # not held while the record reader runs
         return PredictionTable.from_records(_json_lines(p, "predictions"), task=task)
     if suffix == ".json":
         data = _json(p, "predictions")
@@ -199,8 +225,14 @@ def _table_embeddings(table: pa.Table, what: str) -> tuple[list[str], np.ndarray
             f"vector column ({' or '.join(EMBEDDING_VECTOR_COLUMNS)}), but it has {names}"
         )
     ids_arr = table.column(id_col).combine_chunks()
-    if pa.types.is_integer(ids_arr.type):
+    if pa.types.is_integer(ids_arr.type) or pa.types.is_large_string(ids_arr.type):
         ids_arr = pc.cast(ids_arr, pa.string())
+    if not pa.types.is_string(ids_arr.type) and len(ids_arr) and ids_arr.null_count < len(ids_arr):
+        r = int(np.flatnonzero(ids_arr.is_valid().to_numpy(zero_copy_only=False))[0])
+        raise TypeError(
+            f"Expected column {id_col!r} to hold str or int ids, but got {ids_arr.type} "
+            f"{ids_arr[r].as_py()!r} (row {r})"
+        )
     if ids_arr.null_count:
         r = int(np.flatnonzero(ids_arr.is_null().to_numpy(zero_copy_only=False))[0])
         raise ValueError(f"Expected every embedding to have an id, but got None (row {r})")
@@ -276,17 +308,18 @@ def read_embeddings(
     if suffix in _PARQUET:
         return _table_embeddings(_parquet(p, "embeddings"), "embeddings")
     if suffix in _JSONL:
-        table = _arrow_json_lines(p)
-        if table is not None:
+        arrow = _arrow_json_lines(p)
+        if arrow is not None:
             try:
-                return _table_embeddings(table, "embeddings")
+                return _table_embeddings(arrow, "embeddings")
             except (ValueError, TypeError):
                 pass  # read again record by record: the same rules, its own error names
+        del arrow  # not held while the record reader runs
         records = _json_lines(p, "embeddings")
         keys = list(dict.fromkeys(k for rec in records if isinstance(rec, Mapping) for k in rec))
         try:
             table = pa.table({k: [rec.get(k) for rec in records] for k in keys})
-        except (pa.ArrowException, TypeError, AttributeError) as exc:
+        except (pa.ArrowException, TypeError, AttributeError, OverflowError) as exc:
             raise ValueError(f"Expected `embeddings` records of one shape: {exc}") from None
         return _table_embeddings(table, "embeddings")
     raise _suffix_error(p, "embeddings", "a .npy, .parquet, .pq, .jsonl or .ndjson file")
