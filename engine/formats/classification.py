@@ -35,6 +35,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._json_lines import parse_json_lines
+
 __all__ = [
     "ClassificationFormatError",
     "ClassificationTables",
@@ -116,18 +118,7 @@ def _read_json_records(path: Path, what: str) -> list[Any]:
                 f"Expected `{what}` to be valid JSON, but {str(path)!r} is not: {exc}"
             ) from None
         return list(records)
-    records = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ClassificationFormatError(
-                f"Expected `{what}` to be JSON lines, but line {lineno} of {str(path)!r} is not "
-                f"valid JSON: {exc}"
-            ) from None
-    return records
+    return parse_json_lines(text.splitlines(), what, path, ClassificationFormatError)
 
 
 def read_records(source: str | os.PathLike[str], what: str) -> pa.Table | list[Any]:

@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..formats._json_lines import parse_json_lines
 from .table import PredictionTable, Task
 
 __all__ = [
@@ -55,26 +56,14 @@ def _existing(path: str | os.PathLike[str], what: str) -> Path:
 
 
 def _json_lines(path: Path, what: str) -> list[Any]:
-    records = []
-    lineno = 0
     try:
         with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not a record
-            for lineno, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(
-                        f"Expected `{what}` to be JSON lines, but line {lineno} of "
-                        f"{str(path)!r} is not valid JSON: {exc}"
-                    ) from None
+            return parse_json_lines(fh, what, path)
     except UnicodeDecodeError as exc:
         raise ValueError(
-            f"Expected `{what}` to be UTF-8 text, but {str(path)!r} is not ({exc.reason}; "
-            f"{lineno} lines were read before it)"
+            f"Expected `{what}` to be UTF-8 text, but {str(path)!r} is not: {exc.reason} "
+            f"(byte {exc.start} of a block read)"
         ) from None
-    return records
 
 
 def _arrow_json_lines(path: Path) -> pa.Table | None:
