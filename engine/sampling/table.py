@@ -133,6 +133,13 @@ class PredictionTable:
         """Whether ``box_frame`` never decreases (boxes stored frame after frame).
 
         Per-frame reductions are then over runs, without a scatter.
+
+        Example:
+            >>> t = PredictionTable.from_frames([
+            ...     {"frame_id": "b", "predictions": [{"score": 0.9}]},
+            ...     {"frame_id": "a", "predictions": [{"score": 0.2}]}])
+            >>> t.box_frame.tolist(), t.boxes_in_frame_order()
+            ([1, 0], False)
         """
         if "in_order" not in self._cache:
             f = self.box_frame
