@@ -14,8 +14,7 @@ Example:
 from __future__ import annotations
 
 import importlib as _importlib
-from typing import TYPE_CHECKING
-from typing import Any as _Any
+import typing as _typing
 
 from .engine.evaluation import (
     CategoryMetrics,
@@ -46,7 +45,7 @@ from .evaluate import evaluate_coco, evaluate_detections
 from .jobs import SamplingJob, submit_sampling
 from .sampling import sample
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .engine.streaming import (
         MeanAveragePrecision,
         MulticlassMetrics,
@@ -67,7 +66,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _Any:
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
         value = getattr(_importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,14 @@ def test_torchvision_is_never_imported_unguarded() -> None:
 def test_py_typed_marker_ships() -> None:
     assert (REPO / "sdk" / "py.typed").exists()
     assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["assay"]
+
+
+def test_import_assay_leaves_torchmetrics_unloaded() -> None:
+    # the streaming metrics (torchmetrics subclasses, ~2 s to import) load on first use
+    code = (
+        "import sys, assay, assay.cli\n"
+        "assert 'torchmetrics' not in sys.modules, 'torchmetrics imported'\n"
+        "assay.MeanAveragePrecision\n"
+        "assert 'torchmetrics' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

@@ -89,16 +89,53 @@ def _assert_same(t: PredictionTable, ref: PredictionTable, rows: list[dict[str, 
     assert t.to_frames() == ref.to_frames()
 
 
+ORDERS = ["grouped, ascending", "grouped, shuffled frames", "interleaved",
+          "one frame in two runs", "descending"]
+
+
 @pytest.mark.parametrize("chunks", [1, 3])
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_every_row_order_matches_the_dict_loader(seed: int, chunks: int) -> None:
-    for name, rows in _orders(_rows(seed), seed).items():
-        ref = PredictionTable.from_box_records(rows)
-        t = PredictionTable.from_arrow(_arrow(rows, chunks))
-        try:
-            _assert_same(t, ref, rows)
-        except AssertionError as exc:  # pragma: no cover - names the failing order
-            raise AssertionError(f"row order {name!r}: {exc}") from exc
+def test_every_row_order_matches_the_dict_loader(seed: int, order: str, chunks: int) -> None:
+    rows = _orders(_rows(seed), seed)[order]
+    ref = PredictionTable.from_box_records(rows)
+    _assert_same(PredictionTable.from_arrow(_arrow(rows, chunks)), ref, rows)
+
+
+@pytest.mark.parametrize(
+    ("order", "branch"),
+    [
+        ("grouped, ascending", "runs in id order"),
+        ("grouped, shuffled frames", "hashed runs"),
+        ("interleaved", "hashed rows"),
+    ],
+)
+def test_each_order_takes_its_grouping_branch(
+    order: str, branch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.engine.sampling import table as T
+
+    seen: list[str] = []
+    ascending, take = T._ascending, T._take_sorted
+
+    def spy_ascending(ids: pa.Array) -> bool:
+        result = ascending(ids)
+        seen.append("ascending" if result else "not ascending")
+        return result
+
+    def spy_take(arr: Any, rows: np.ndarray) -> pa.Array:
+        seen.append("take")
+        return take(arr, rows)
+
+    monkeypatch.setattr(T, "_ascending", spy_ascending)
+    monkeypatch.setattr(T, "_take_sorted", spy_take)
+    rows = _orders(_rows(0, n=200), 0)[order]
+    T._frames_of_rows(_arrow(rows).column("frame_id"))
+    assert seen == {
+        "runs in id order": ["take", "ascending"],
+        "hashed runs": ["take", "not ascending"],
+        "hashed rows": ["not ascending"],
+    }[branch]
 
 
 def test_duplicate_frame_runs_are_one_frame() -> None:
@@ -139,7 +176,8 @@ def test_category_ids_of_another_type_are_refused(col: pa.Array) -> None:
 def test_scores_are_read_without_a_copy_or_a_warning() -> None:
     table = pa.table({"frame_id": ["a", "a", "b", "c"], "score": [0.1, 0.6, 0.5, 0.9]})
     t = PredictionTable.from_arrow(table)
-    assert not t.score.flags.writeable  # a view of the Arrow column
+    assert not t.score.flags.writeable  # a view of the Arrow column, not a copy
+    assert t.score.ctypes.data == table.column("score").chunk(0).buffers()[1].address
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for strategy in ("margin", "entropy", "least", "ratio", "probability"):

@@ -79,7 +79,7 @@ def _no_python_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     def fail(*args: Any) -> Any:
         raise AssertionError("the record-by-record reader ran")
 
-    monkeypatch.setattr(readers, "_json_lines", fail)
+    monkeypatch.setattr(readers, "read_json_lines", fail)
 
 
 @pytest.mark.parametrize("layout", ["frames", "boxes"])
@@ -205,7 +205,6 @@ def test_leading_nulls_in_lists_are_not_misread(
 ) -> None:
     path = tmp_path / "nulls.jsonl"
     path.write_text(text, encoding="utf-8")
-    assert readers._arrow_json_lines(path) is None
     with pytest.raises(error, match=match):
         read_predictions(path)
 
@@ -240,26 +239,47 @@ def test_first_record_without_predictions_decides_the_layout(tmp_path: Path) -> 
 def test_bytes_that_are_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(b'{"frame_id": "a", "score": 0.5}\n{"frame_id": "\xff", "score": 0.5}\n')
-    with pytest.raises(ValueError, match="to be UTF-8 text"):
+    with pytest.raises(ValueError, match=r"to be UTF-8 text, but line 2 of"):
         read_predictions(path)
 
 
-def test_byte_order_mark_is_not_a_record(tmp_path: Path) -> None:
+def test_byte_order_mark_is_not_a_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "bom.jsonl"
+    # ids of two JSON types: the record reader
     path.write_text('\ufeff{"frame_id": 7, "score": 0.5}\n{"frame_id": "x"}\n', encoding="utf-8")
+    t = read_predictions(path)
+    assert t.frame_ids.tolist() == ["7", "x"] and t.boxes_per_frame().tolist() == [1, 0]
+    # one type: pyarrow's reader, which skips the mark too
+    path.write_text('\ufeff{"frame_id": "7", "score": 0.5}\n{"frame_id": "x"}\n', encoding="utf-8")
+    _no_python_reader(monkeypatch)
     t = read_predictions(path)
     assert t.frame_ids.tolist() == ["7", "x"] and t.boxes_per_frame().tolist() == [1, 0]
 
 
 @pytest.mark.parametrize(
-    ("line", "match"),
+    ("line", "error", "match"),
     [
-        ('{"id": 12345678901234567890, "embedding": [1.0]}', "records of one shape"),
-        ('{"id": 1.5, "embedding": [1.0]}', r"str or int ids, but got double 1\.5 \(row 0\)"),
+        ('{"id": 12345678901234567890, "embedding": [1.0]}', ValueError, "records of one shape"),
+        ('{"id": 1.5, "embedding": [1.0]}', TypeError, r"str or int ids, but got double 1\.5"),
     ],
 )
-def test_embedding_ids_that_are_not_str_or_int64(tmp_path: Path, line: str, match: str) -> None:
+def test_embedding_ids_that_are_not_str_or_int64(
+    tmp_path: Path, line: str, error: type[Exception], match: str
+) -> None:
     path = tmp_path / "ids.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(error, match=match):
         read_embeddings(path)
+
+
+def test_line_separators_inside_strings_do_not_end_a_line(tmp_path: Path) -> None:
+    # JSON allows U+2028 / U+2029 raw inside strings; only \n ends a JSON line
+    path = tmp_path / "ls.jsonl"
+    rows = [{"frame_id": "a\u2028b", "score": 0.5}, {"frame_id": "c\u2029", "score": 1}]
+    path.write_text("\r\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    assert read_predictions(path).frame_ids.tolist() == ["a\u2028b", "c\u2029"]
+    mixed = [{"frame_id": 1, "score": 0.5}, {"frame_id": "c\u2028", "score": 1}]  # record reader
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in mixed), "utf-8")
+    assert read_predictions(path).frame_ids.tolist() == ["1", "c\u2028"]

@@ -316,7 +316,10 @@ def test_frames_without_boxes_get_the_fake_prediction(strategy: str, policy: str
         got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
         assert {got[f] for f in empty} == {want}
         results.append(got)
-    assert results[0] == results[1]
+    assert results[0].keys() == results[1].keys()
+    np.testing.assert_allclose(  # index_add and segment_reduce: the same sums to rounding
+        [results[1][f] for f in results[0]], list(results[0].values()), rtol=1e-14
+    )
     with pytest.raises(ValueError, match="use_null_detections") as err:
         score_frames(
             _request(

@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._json_lines import parse_json_lines
+from ._json_lines import read_json_lines, starts_with
 
 __all__ = [
     "ClassificationFormatError",
@@ -103,22 +103,19 @@ class ClassificationTables:
 
 
 def _read_json_records(path: Path, what: str) -> list[Any]:
+    if not starts_with(path, "["):
+        return read_json_lines(path, what, ClassificationFormatError)
     try:
-        text = path.read_text(encoding="utf-8")
+        records = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise ClassificationFormatError(
-            f"Expected `{what}` to be a UTF-8 JSON lines file, but {str(path)!r} is not: {exc}"
+            f"Expected `{what}` to be UTF-8 text, but {str(path)!r} is not: {exc.reason}"
         ) from None
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ClassificationFormatError(
-                f"Expected `{what}` to be valid JSON, but {str(path)!r} is not: {exc}"
-            ) from None
-        return list(records)
-    return parse_json_lines(text.splitlines(), what, path, ClassificationFormatError)
+    except json.JSONDecodeError as exc:
+        raise ClassificationFormatError(
+            f"Expected `{what}` to be valid JSON, but {str(path)!r} is not: {exc}"
+        ) from None
+    return list(records)
 
 
 def read_records(source: str | os.PathLike[str], what: str) -> pa.Table | list[Any]:

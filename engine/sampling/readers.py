@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..formats._json_lines import parse_json_lines
+from ..formats._json_lines import read_json_lines
 from .table import PredictionTable, Task
 
 __all__ = [
@@ -53,17 +53,6 @@ def _existing(path: str | os.PathLike[str], what: str) -> Path:
     if not p.is_file():
         raise FileNotFoundError(f"Expected `{what}` to be an existing file, but got {str(p)!r}")
     return p
-
-
-def _json_lines(path: Path, what: str) -> list[Any]:
-    try:
-        with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not a record
-            return parse_json_lines(fh, what, path)
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"Expected `{what}` to be UTF-8 text, but {str(path)!r} is not: {exc.reason} "
-            f"(byte {exc.start} of a block read)"
-        ) from None
 
 
 def _arrow_json_lines(path: Path) -> pa.Table | None:
@@ -158,6 +147,7 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
     Raises:
         FileNotFoundError: no such file.
         ValueError: an unknown suffix, unreadable content, a bad record (named).
+        TypeError: a value of the wrong type, e.g. a float ``category_id`` (named).
 
     Example:
         >>> import tempfile, pathlib
@@ -178,7 +168,7 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
             except (ValueError, TypeError):
                 pass  # read again record by record: the same rules, its own error names
         del table  # not held while the record reader runs
-        return PredictionTable.from_records(_json_lines(p, "predictions"), task=task)
+        return PredictionTable.from_records(read_json_lines(p, "predictions"), task=task)
     if suffix == ".json":
         data = _json(p, "predictions")
         if isinstance(data, Mapping) and "frames" in data:
@@ -266,6 +256,7 @@ def read_embeddings(
     Raises:
         FileNotFoundError: a missing file.
         ValueError: a bad suffix, ids that do not pair with the rows, ragged vectors.
+        TypeError: ids that are neither str nor int, vectors that are not numbers.
 
     Example:
         >>> import tempfile, pathlib
@@ -304,7 +295,7 @@ def read_embeddings(
             except (ValueError, TypeError):
                 pass  # read again record by record: the same rules, its own error names
         del arrow  # not held while the record reader runs
-        records = _json_lines(p, "embeddings")
+        records = read_json_lines(p, "embeddings")
         keys = list(dict.fromkeys(k for rec in records if isinstance(rec, Mapping) for k in rec))
         try:
             table = pa.table({k: [rec.get(k) for rec in records] for k in keys})

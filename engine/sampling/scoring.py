@@ -256,8 +256,9 @@ def _read_only_tensor(values: np.ndarray) -> Tensor:
     """A tensor over ``values`` without a copy, for reading only.
 
     A table's columns may be read-only views of Arrow buffers, which ``torch.from_numpy``
-    takes with a warning (a tensor could write through); DLPack carries the read-only
-    flag without one. Nothing in scoring writes to its inputs.
+    takes with a warning; through DLPack torch takes them without one. Torch does not
+    enforce read-only memory: nothing may write to the tensor (nothing in scoring
+    writes to its inputs).
     """
     if values.flags.writeable:
         return torch.from_numpy(values)

@@ -83,8 +83,9 @@ class PredictionTable:
             None when no prediction has them.
         embedding_id: ``(B,)`` object array of str, None where absent; None when no
             prediction has one.
-        category_id: ``(B,)`` int64 array (from an Arrow integer column without nulls)
-            or object array (int, str or None); None when no prediction has one.
+        category_id: ``(B,)`` int64 array (from an Arrow integer column without nulls,
+            not uint64; read only) or object array (int, str or None); None when no
+            prediction has one.
 
     Example:
         >>> t = PredictionTable.from_frames([
@@ -387,6 +388,11 @@ class PredictionTable:
         (struct) for the frames layout; ``frame_id`` and any of :data:`BOX_FIELDS` for
         the boxes layout.
 
+        Raises:
+            ValueError: a missing ``frame_id`` column, unknown columns or fields, bad
+                values, duplicate frame ids in the frames layout (each named).
+            TypeError: a column of the wrong type, e.g. a float ``category_id``.
+
         Example:
             >>> import pyarrow as pa
             >>> t = PredictionTable.from_arrow(pa.table({
@@ -535,7 +541,7 @@ def _columns_from_dicts(
     boxes = _as_dicts(boxes, name)
     present = _check_keys(boxes, _BOX_FIELD_SET, BOX_FIELDS, "a prediction", name)
     n = len(boxes)
-    # a field no prediction has is not looked up 4 times per million boxes
+    # skip the per-box lookup of a field no prediction has
     raw = [p.get("score") for p in boxes] if "score" in present else [None] * n
     if not set(map(type, raw)) <= {float, int, type(None)}:
         for b, v in enumerate(raw):
@@ -899,16 +905,6 @@ def _arrow_dense(arr: pa.Array, n: int, depth: int, what: str, name: Any) -> np.
     return out
 
 
-def _renumbered(frame: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """``rank[frame]``, without the gather when the frames came sorted (``rank`` = index)."""
-    if not frame.size:
-        return _EMPTY_I64
-    if np.array_equal(rank, np.arange(len(rank), dtype=rank.dtype)):
-        return frame
-    out: np.ndarray = rank[frame]
-    return out
-
-
 def _build(
     task: Task,
     layout: Literal["frames", "boxes"],
@@ -934,13 +930,14 @@ def _build(
         str_ids = pa.array(ids, pa.string())
     else:
         str_ids = pa.array(ids, pa.string())
-    if _ascending(str_ids):  # the usual export: no sort, no duplicate
+    already_sorted = _ascending(str_ids)  # the usual export: no sort, no duplicate
+    if already_sorted:
         order = np.arange(len(str_ids), dtype=np.int64)
         sorted_ids = str_ids
     else:
         order = pc.sort_indices(str_ids).to_numpy().astype(np.int64)
         sorted_ids = str_ids.take(pa.array(order))
-    if len(sorted_ids) > 1 and sorted_ids is not str_ids:
+    if len(sorted_ids) > 1 and not already_sorted:
         dup = pc.equal(sorted_ids[1:], sorted_ids[:-1]).to_numpy(zero_copy_only=False)
         if dup.any():
             d = np.flatnonzero(dup)
@@ -968,7 +965,8 @@ def _build(
         layout=layout,
         frame_ids=frame_ids,
         frame_position=pos_of[order].astype(np.int64),
-        box_frame=_renumbered(b.frame, rank),
+        # boxes renumbered to the sorted frames (no gather when they came sorted)
+        box_frame=b.frame if already_sorted or not b.frame.size else rank[b.frame],
         box_position=b.position,
         score=b.score if b.score.size else _EMPTY_F64,
         probabilities=b.probabilities,
