@@ -56,7 +56,7 @@ def _existing(path: str | os.PathLike[str], what: str) -> Path:
 
 
 def _arrow_json_lines(path: Path) -> pa.Table | None:
-    """JSON lines through pyarrow's reader (C++, 10-30x faster than record by record).
+    """JSON lines through pyarrow's reader (C++; docs/performance.md has the figures).
 
     ``None`` when it cannot read the file (invalid JSON, a column whose values change
     type, a record larger than a block, bytes that are not UTF-8) or when the table it
