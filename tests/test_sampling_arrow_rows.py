@@ -113,10 +113,10 @@ def test_every_row_order_matches_the_dict_loader(seed: int, order: str, chunks: 
 def test_each_order_takes_its_grouping_branch(
     order: str, branch: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assay.engine.sampling import table as T
+    from assay.engine.sampling import _arrow_frames as T
 
     seen: list[str] = []
-    ascending, take = T._ascending, T._take_sorted
+    ascending, take = T.ascending, T.take_sorted
 
     def spy_ascending(ids: pa.Array) -> bool:
         result = ascending(ids)
@@ -127,10 +127,10 @@ def test_each_order_takes_its_grouping_branch(
         seen.append("take")
         return take(arr, rows)
 
-    monkeypatch.setattr(T, "_ascending", spy_ascending)
-    monkeypatch.setattr(T, "_take_sorted", spy_take)
+    monkeypatch.setattr(T, "ascending", spy_ascending)
+    monkeypatch.setattr(T, "take_sorted", spy_take)
     rows = _orders(_rows(0, n=200), 0)[order]
-    T._frames_of_rows(_arrow(rows).column("frame_id"))
+    T.frames_of_rows(_arrow(rows).column("frame_id"))
     assert seen == {
         "runs in id order": ["take", "ascending"],
         "hashed runs": ["take", "not ascending"],

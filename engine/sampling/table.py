@@ -34,6 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ._arrow_frames import ascending, column, frames_of_rows
+
 __all__ = [
     "BOX_FIELDS",
     "PROBABILITY_SUM_TOLERANCE",
@@ -410,8 +412,8 @@ class PredictionTable:
             pred_col = "prediction" if kind == "classification" else "predictions"
             allowed: tuple[str, ...] = ("frame_id", pred_col)
             _check_columns(names, allowed, "column")
-            ids = _id_column(_column(table, "frame_id"), "frames", "frame_id")
-            col = _column(table, pred_col)
+            ids = _id_column(column(table, "frame_id"), "frames", "frame_id")
+            col = column(table, pred_col)
             if kind == "classification":
                 if col.null_count:
                     f = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
@@ -466,8 +468,8 @@ class PredictionTable:
         _check_columns(names, allowed, "column")
         # kept in chunks (Parquet row groups): only the frames' own ids are copied
         ids_all = _id_column(table.column("frame_id"), "rows", "frame_id")
-        frame_of_row, frame_ids, first_row = _frames_of_rows(ids_all)
-        fields = {k: _column(table, k) for k in names if k != "frame_id"}
+        frame_of_row, frame_ids, first_row = frames_of_rows(ids_all)
+        fields = {k: column(table, k) for k in names if k != "frame_id"}
         if any(arr.null_count == 0 for arr in fields.values()):  # every row has a prediction
             rows = np.arange(table.num_rows, dtype=np.int64)
             sub = fields
@@ -670,12 +672,6 @@ def _check_columns(names: Sequence[str], allowed: Sequence[str], what: str) -> N
             )
 
 
-def _column(table: pa.Table, name: str) -> pa.Array:
-    """Column ``name`` as one array (no copy when it is one chunk already)."""
-    col = table.column(name)
-    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-
-
 def _first_valid(arr: pa.Array) -> int:
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
     return int(np.flatnonzero(valid)[0]) if valid.any() else 0
@@ -699,65 +695,6 @@ def _id_column(
             f"{where}[{r}].{name})"
         )
     return arr
-
-
-def _ascending(ids: pa.Array) -> bool:
-    """Whether ``ids`` are strictly ascending (so sorted and distinct)."""
-    m = len(ids)
-    return m < 2 or bool(pc.all(pc.less(ids.slice(0, m - 1), ids.slice(1))).as_py())
-
-
-def _take_sorted(arr: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> pa.Array:
-    """``arr[rows]`` for ascending ``rows``, as one array.
-
-    Chunk by chunk: pyarrow's take of a chunked array concatenates every chunk first.
-    """
-    if isinstance(arr, pa.Array):
-        return arr.take(pa.array(rows))
-    bounds = np.cumsum([0, *(len(c) for c in arr.chunks)])
-    cuts = np.searchsorted(rows, bounds)
-    parts = [
-        chunk.take(pa.array(rows[a:b] - start))
-        for chunk, start, a, b in zip(arr.chunks, bounds[:-1], cuts[:-1], cuts[1:], strict=True)
-    ]
-    return pa.concat_arrays(parts) if parts else pa.array([], arr.type)
-
-
-def _frames_of_rows(
-    ids: pa.Array | pa.ChunkedArray,
-) -> tuple[np.ndarray, pa.Array, np.ndarray]:
-    """Rows' frame ids -> (frame of each row, ids of the frames, first row of each frame).
-
-    Frames are numbered in order of first appearance. Only the runs of equal ids are
-    looked at: when each frame's rows are adjacent (the usual export) there is one run
-    per frame, and when those come in id order no id is even hashed.
-    """
-    n = len(ids)
-    if n == 0:
-        return _EMPTY_I64, pa.array([], pa.string()), _EMPTY_I64
-    change = np.ones(n, dtype=bool)
-    if n > 1:
-        change[1:] = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    run_start = np.flatnonzero(change)
-    if 2 * len(run_start) > n:  # mostly single rows (interleaved frames): hash the rows
-        run_start = np.arange(n, dtype=np.int64)
-        run_ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        run_length = np.ones(n, dtype=np.int64)
-    else:
-        run_ids = _take_sorted(ids, run_start)
-        run_length = np.diff(run_start, append=n)
-    if _ascending(run_ids):  # one run per frame, in id order
-        frame_of_run = np.arange(len(run_start), dtype=np.int64)
-        return np.repeat(frame_of_run, run_length), run_ids, run_start.astype(np.int64)
-    enc = run_ids.dictionary_encode()  # dictionary in first-appearance order
-    frame_of_run = enc.indices.to_numpy().astype(np.int64)
-    running = np.maximum.accumulate(frame_of_run)  # grows exactly where a frame is new
-    first_run = np.flatnonzero(np.r_[True, running[1:] > running[:-1]])
-    return (
-        np.repeat(frame_of_run, run_length),
-        enc.dictionary,
-        run_start[first_run].astype(np.int64),
-    )
 
 
 def _arrow_box_columns(
@@ -930,7 +867,7 @@ def _build(
         str_ids = pa.array(ids, pa.string())
     else:
         str_ids = pa.array(ids, pa.string())
-    already_sorted = _ascending(str_ids)  # the usual export: no sort, no duplicate
+    already_sorted = ascending(str_ids)  # the usual export: no sort, no duplicate
     if already_sorted:
         order = np.arange(len(str_ids), dtype=np.int64)
         sorted_ids = str_ids
