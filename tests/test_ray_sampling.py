@@ -294,6 +294,37 @@ def test_frames_layout_reads_like_the_box_layout(tmp_path: Path) -> None:
         write_prediction_shards(boxes, tmp_path, num_shards=0)
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["a", "a", "b", "c", "c", "c"],
+        ["c", "c", "a", "b", "b", "d"],
+        ["c", "a", "c", "b", "a", "c"],
+    ],
+    ids=["runs in id order", "runs", "interleaved"],
+)
+def test_frames_layout_keeps_every_box_in_any_row_order(ids: list[str]) -> None:
+    scores = [0.1, 0.2, None, 0.4, 0.5, 0.6]
+    boxes = pa.table({"frame_id": ids, "score": scores})
+    frames = to_frames_layout(boxes)
+    want: dict[str, list[float]] = {}
+    for fid, s in zip(ids, scores, strict=True):
+        want.setdefault(fid, [])
+        if s is not None:
+            want[fid].append(s)
+    got = {f: [p["score"] for p in preds] for f, preds in zip(
+        frames.column("frame_id").to_pylist(), frames.column("predictions").to_pylist(),
+        strict=True)}
+    assert got == want  # frames in first-appearance order, boxes in row order
+    assert list(got) == list(want)
+    by_box, by_frame = PredictionTable.from_arrow(boxes), PredictionTable.from_arrow(frames)
+    assert by_frame.frame_ids.tolist() == by_box.frame_ids.tolist()
+    np.testing.assert_array_equal(
+        by_frame.score[np.lexsort((by_frame.box_position, by_frame.box_frame))],
+        by_box.score[np.lexsort((by_box.box_position, by_box.box_frame))],
+    )
+
+
 def test_candidate_depths_follow_the_pipeline() -> None:
     def depths(n: int, stages: list[dict[str, Any]]) -> tuple[list[tuple[int, int]], bool]:
         req = SamplingRequest(num_of_samples=n, stages=stages, frames=[])

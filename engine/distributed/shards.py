@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..sampling._arrow_frames import frames_of_rows
 from ..sampling.table import BOX_FIELDS, Task
 
 __all__ = ["SHARD_COLUMNS", "shard_task", "to_frames_layout", "write_prediction_shards"]
@@ -111,15 +112,15 @@ def to_frames_layout(table: pa.Table, *, task: Task = "detection") -> pa.Table:
     if ids.null_count:
         row = int(np.flatnonzero(ids.is_null().to_numpy(zero_copy_only=False))[0])
         raise ValueError(f"Expected every row to have a frame_id, but got None (rows[{row}])")
-    encoded = ids.dictionary_encode()
-    frame_of_row = encoded.indices.to_numpy().astype(np.int64)
-    num_frames = len(encoded.dictionary)
+    frame_of_row, frame_ids, _ = frames_of_rows(ids)  # frames in first-appearance order
+    num_frames = len(frame_ids)
     fields = [n for n in names if n != "frame_id"]
     present = np.zeros(table.num_rows, dtype=bool)
     for name in fields:
         present |= table.column(name).combine_chunks().is_valid().to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(present)
-    rows = rows[np.argsort(frame_of_row[rows], kind="stable")]
+    if (np.diff(frame_of_row[rows]) < 0).any():  # rows not already frame after frame
+        rows = rows[np.argsort(frame_of_row[rows], kind="stable")]
     take = pa.array(rows, pa.int64())
     structs = (
         pa.StructArray.from_arrays(
@@ -134,12 +135,12 @@ def to_frames_layout(table: pa.Table, *, task: Task = "detection") -> pa.Table:
             f = int(np.flatnonzero(counts != 1)[0])
             raise ValueError(
                 "Expected exactly one prediction per classification frame, but frame_id "
-                f"{encoded.dictionary[f].as_py()!r} has {int(counts[f])}"
+                f"{frame_ids[f].as_py()!r} has {int(counts[f])}"
             )
-        return pa.table({"frame_id": encoded.dictionary, "prediction": structs})
+        return pa.table({"frame_id": frame_ids, "prediction": structs})
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     predictions = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), structs)
-    return pa.table({"frame_id": encoded.dictionary, "predictions": predictions})
+    return pa.table({"frame_id": frame_ids, "predictions": predictions})
 
 
 def write_prediction_shards(
