@@ -18,11 +18,12 @@ a JSON array in a ``.json`` file), ``.parquet`` or ``.jsonl`` with an id column 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +40,7 @@ __all__ = [
     "read_request",
 ]
 
+_T = TypeVar("_T")
 _JSONL = (".jsonl", ".ndjson")
 _PARQUET = (".parquet", ".pq")
 _JSON_BLOCK = 1 << 24  # bytes per block of pyarrow's JSON reader: no record may straddle two
@@ -73,6 +75,30 @@ def _arrow_json_lines(path: Path) -> pa.Table | None:
     except (pa.ArrowException, OSError, ValueError):  # ValueError: UnicodeDecodeError
         return None
     return table
+
+
+def _through_arrow(path: Path, load: Callable[[pa.Table], _T | None]) -> _T | None:
+    """``load`` of the file as read by :func:`_arrow_json_lines`, or None.
+
+    None when pyarrow cannot read the file or ``load`` refuses the table (returns None,
+    raises ValueError or TypeError): the caller then reads it again record by record,
+    with the same rules and that reader's error names. The table is no longer held by
+    then.
+    """
+    table = _arrow_json_lines(path)
+    if table is None:
+        return None
+    try:
+        return load(table)
+    except (ValueError, TypeError):
+        return None
+
+
+def _arrow_predictions(table: pa.Table, task: Task | None) -> PredictionTable | None:
+    """:meth:`PredictionTable.from_arrow`, or None where the record reader decides."""
+    if not _first_record_decides_layout(table):
+        return None
+    return PredictionTable.from_arrow(table, task=task)
 
 
 def _first_record_decides_layout(table: pa.Table) -> bool:
@@ -161,13 +187,9 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
     if suffix in _PARQUET:
         return PredictionTable.from_arrow(_parquet(p, "predictions"), task=task)
     if suffix in _JSONL:
-        table = _arrow_json_lines(p)
-        if table is not None and _first_record_decides_layout(table):
-            try:
-                return PredictionTable.from_arrow(table, task=task)
-            except (ValueError, TypeError):
-                pass  # read again record by record: the same rules, its own error names
-        del table  # not held while the record reader runs
+        fast = _through_arrow(p, functools.partial(_arrow_predictions, task=task))
+        if fast is not None:
+            return fast
         return PredictionTable.from_records(read_json_lines(p, "predictions"), task=task)
     if suffix == ".json":
         data = _json(p, "predictions")
@@ -288,13 +310,9 @@ def read_embeddings(
     if suffix in _PARQUET:
         return _table_embeddings(_parquet(p, "embeddings"), "embeddings")
     if suffix in _JSONL:
-        arrow = _arrow_json_lines(p)
-        if arrow is not None:
-            try:
-                return _table_embeddings(arrow, "embeddings")
-            except (ValueError, TypeError):
-                pass  # read again record by record: the same rules, its own error names
-        del arrow  # not held while the record reader runs
+        fast = _through_arrow(p, functools.partial(_table_embeddings, what="embeddings"))
+        if fast is not None:
+            return fast
         records = read_json_lines(p, "embeddings")
         keys = list(dict.fromkeys(k for rec in records if isinstance(rec, Mapping) for k in rec))
         try:

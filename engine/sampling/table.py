@@ -750,14 +750,13 @@ def _arrow_box_columns(
         arr = fields["category_id"]
         if pa.types.is_dictionary(arr.type):
             arr = arr.dictionary_decode()
+        if pa.types.is_large_string(arr.type):
+            arr = pc.cast(arr, pa.string())
         if pa.types.is_integer(arr.type) and arr.type != pa.uint64() and not arr.null_count:
             cat = arr.to_numpy().astype(np.int64, copy=False)  # no Python int per box
         elif pa.types.is_integer(arr.type) or pa.types.is_string(arr.type):
             cat = np.empty(n, dtype=object)
             cat[:] = arr.to_pylist()
-        elif pa.types.is_large_string(arr.type):
-            cat = np.empty(n, dtype=object)
-            cat[:] = pc.cast(arr, pa.string()).to_pylist()
         else:
             b = _first_valid(arr)
             hint = (
@@ -842,6 +841,16 @@ def _arrow_dense(arr: pa.Array, n: int, depth: int, what: str, name: Any) -> np.
     return out
 
 
+def _renumber(frame: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Input frame indexes -> sorted ones, given the sort ``order`` of the frames."""
+    if not frame.size:
+        return _EMPTY_I64
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    out: np.ndarray = rank[frame]
+    return out
+
+
 def _build(
     task: Task,
     layout: Literal["frames", "boxes"],
@@ -885,8 +894,6 @@ def _build(
                 f"Expected `frame_id` to be unique, but got {sorted_ids[int(d[k])].as_py()!r} "
                 f"twice (first offending item: {where}[{int(second[k])}].frame_id)"
             )
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order), dtype=np.int64)
     frame_ids = np.empty(len(order), dtype=object)
     frame_ids[:] = sorted_ids.to_numpy(zero_copy_only=False)
     if task == "classification":
@@ -902,8 +909,7 @@ def _build(
         layout=layout,
         frame_ids=frame_ids,
         frame_position=pos_of[order].astype(np.int64),
-        # boxes renumbered to the sorted frames (no gather when they came sorted)
-        box_frame=b.frame if already_sorted or not b.frame.size else rank[b.frame],
+        box_frame=b.frame if already_sorted else _renumber(b.frame, order),
         box_position=b.position,
         score=b.score if b.score.size else _EMPTY_F64,
         probabilities=b.probabilities,
