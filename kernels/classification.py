@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from ._keys import descending_key
+from ._nonzero import flat_nonzero
 
 __all__ = [
     "AVERAGES",
@@ -667,7 +668,7 @@ def _auc_ap(scores: Tensor, positive: Tensor, metric: str, terms: Tensor) -> tup
     ranked_pos = positive.reshape(-1).index_select(0, order)
     pos = positive.sum(1)
     if dev.type == "cpu":
-        at = ranked_pos.nonzero().view(-1)  # flat ranks of the positives, ascending
+        at = flat_nonzero(ranked_pos)  # flat ranks of the positives, ascending
         valid, last = None, at
     else:  # static size, no host sync: the padding (rank m) is masked
         at = torch.nonzero_static(ranked_pos, size=m, fill_value=m).view(-1)
@@ -917,7 +918,7 @@ def _rank(scores: Tensor, positive: Tensor) -> _Ends:
     ends[-1] = True
     groups = ends.view(b, n).sum(1)
     if dev.type == "cpu":
-        flat = ends.nonzero().view(-1)
+        flat = flat_nonzero(ends)
     else:  # static size, no host sync: the padding repeats the last group end
         flat = torch.nonzero_static(ends, size=m, fill_value=m - 1).view(-1)
     k = flat.shape[0]

@@ -54,6 +54,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ._nonzero import flat_nonzero
 from ._segments import segment_cumsum
 
 __all__ = [
@@ -228,7 +229,7 @@ class _Ones(NamedTuple):
 def _ones_runs(rle: Rle) -> tuple[Tensor, Tensor, Tensor]:
     """The non-empty ones runs in order: mask ``(R,)``, end ``(R,)``, length ``(R,)``."""
     seg, local, end = _runs(rle)
-    keep = torch.nonzero(((local & 1) == 1) & (rle.counts > 0)).reshape(-1)
+    keep = flat_nonzero(((local & 1) == 1) & (rle.counts > 0))
     return (
         seg.index_select(0, keep),
         end.index_select(0, keep),
@@ -377,7 +378,7 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
     """
     _check_rle("rle", rle)
     if index.dtype == torch.bool:
-        index = torch.nonzero(index).reshape(-1)
+        index = flat_nonzero(index)
     index = index.to(device=rle.device, dtype=_I64)
     lengths = rle.lengths.index_select(0, index)
     offsets = _exclusive_cumsum(lengths)
@@ -579,7 +580,7 @@ def rle_merge(
     # position is the coverage after every event there (every +1 has its -1, so one
     # global cumulative sum serves all groups).
     # Only groups of two or more masks need it.
-    members_of = torch.nonzero(((members > 1) & valid)[groups]).reshape(-1)
+    members_of = flat_nonzero(((members > 1) & valid)[groups])
     ones = _ones(rle_select(rle, members_of))
     g = groups.index_select(0, members_of).index_select(0, ones.seg)
     starts, ends = ones.start, ones.end
@@ -732,7 +733,7 @@ def _iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor
     same = (both.height.index_select(0, pair_dt) == both.height.index_select(0, gi)) & (
         both.width.index_select(0, pair_dt) == both.width.index_select(0, gi)
     )
-    todo = torch.nonzero(overlap & same).reshape(-1)
+    todo = flat_nonzero(overlap & same)
     d, g = pair_dt.index_select(0, todo), gi.index_select(0, todo)
     # Look the runs of the mask with fewer runs up in the other one.
     runs = ones.offsets[1:] - ones.offsets[:-1]
@@ -788,12 +789,11 @@ def _merge_stops(rle: Rle, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor] | None
     zero_next[:-1] = inner_zero[1:]
     # Positions where a mask finishes a run (or its leading count) and the next is 0:
     # distinct per mask, so the keys are unique and ascending.
-    hit = torch.nonzero(zero_next & ((local == 0) | (counts > 0))).reshape(-1)
+    hit = flat_nonzero(zero_next & ((local == 0) | (counts > 0)))
     hit_seg, hit_end = seg.index_select(0, hit), end.index_select(0, hit)
     key = (hit_seg << _KEY_SHIFT) | hit_end
     per_mask = torch.bincount(hit_seg, minlength=rle.num_masks)
-    cand = torch.nonzero((per_mask.index_select(0, a) > 0) & (per_mask.index_select(0, b) > 0))
-    cand = cand.reshape(-1)
+    cand = flat_nonzero((per_mask.index_select(0, a) > 0) & (per_mask.index_select(0, b) > 0))
     if cand.numel() == 0:
         return None
     ca, cb = a.index_select(0, cand), b.index_select(0, cand)
@@ -806,7 +806,7 @@ def _merge_stops(rle: Rle, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor] | None
     stop = torch.full((cand.shape[0],), never, dtype=_I64, device=counts.device)
     stop.scatter_reduce_(0, pair, torch.where(key.index_select(0, at) == query, pos, never), "amin")
     length = rle.height.index_select(0, ca) * rle.width.index_select(0, ca)
-    early = torch.nonzero(stop < length).reshape(-1)
+    early = flat_nonzero(stop < length)
     return cand.index_select(0, early), stop.index_select(0, early)
 
 
@@ -1033,8 +1033,8 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
         torch.div(hi - 3, 5, rounding_mode="floor"), width.index_select(0, ring) - 1
     )
     per_edge = (n_hi - n_lo + 1).clamp(min=0)
-    sh = torch.nonzero(shallow & (per_edge > 0)).reshape(-1)
-    st = torch.nonzero(~shallow & (per_edge > 0)).reshape(-1)
+    sh = flat_nonzero(shallow & (per_edge > 0))
+    st = flat_nonzero(~shallow & (per_edge > 0))
     col_sh, yd_sh, e_sh = _shallow_crossings(
         x0.index_select(0, sh),
         y0.index_select(0, sh),
@@ -1060,7 +1060,7 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
     yd = torch.where(yd < 0, 0.0, torch.where(yd > h_f, h_f, yd))
     pos = col * height.index_select(0, e_ring) + torch.ceil(yd).to(_I64)
     seg, pos = _parity_toggles((e_ring << _KEY_SHIFT) | pos)
-    keep = torch.nonzero(pos < length.index_select(0, seg)).reshape(-1)
+    keep = flat_nonzero(pos < length.index_select(0, seg))
     return _from_toggles(
         seg.index_select(0, keep), pos.index_select(0, keep), num_rings, length, height, width
     )

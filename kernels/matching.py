@@ -30,6 +30,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ._nonzero import flat_nonzero
+
 # Ground-truth index bits at the bottom of the rounds' preference key.
 _GT_BITS = 24
 _GT_MASK = (1 << _GT_BITS) - 1
@@ -178,7 +180,7 @@ def coco_greedy_match(
     device = pair_iou.device
     num_thr = iou_thresholds.shape[0]
     num_area, num_gt = gt_ignore.shape
-    keep = torch.nonzero(pair_iou >= iou_thresholds.min()).squeeze(1)
+    keep = flat_nonzero(pair_iou >= iou_thresholds.min())
     pair_dt, pair_gt, pair_iou = (t.index_select(0, keep) for t in (pair_dt, pair_gt, pair_iou))
     det_index, pair_slot = torch.unique(pair_dt, sorted=True, return_inverse=True)
     num_cand = det_index.shape[0]
@@ -317,7 +319,7 @@ def coco_greedy_match_rounds(
         return coco_greedy_match(
             pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
         )
-    keep = torch.nonzero(pair_iou >= iou_thresholds.min()).squeeze(1)  # host read
+    keep = flat_nonzero(pair_iou >= iou_thresholds.min())  # host read
     pair_dt, pair_gt, pair_iou = (t.index_select(0, keep) for t in (pair_dt, pair_gt, pair_iou))
     det_index, pair_slot = torch.unique(pair_dt, sorted=True, return_inverse=True)  # host read
     num_cand = det_index.shape[0]
@@ -347,7 +349,7 @@ def coco_greedy_match_rounds(
     won.scatter_reduce_(1, pair_slot.expand(num_thr, -1), torch.where(wins, pair_gt, -1), "amax")
     gt_index[:] = won[:, None, :]
 
-    rest = torch.nonzero(joint).squeeze(1)  # host read
+    rest = flat_nonzero(joint)  # host read
     if rest.shape[0]:
         slots, local = torch.unique(
             pair_slot.index_select(0, rest), sorted=True, return_inverse=True

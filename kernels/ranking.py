@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from ._keys import descending_key, narrow_key
+from ._nonzero import flat_nonzero
 from ._segments import segment_cumsum
 from .matching import GreedyMatches
 
@@ -312,7 +313,7 @@ def coco_accumulate(
     # Match events: (threshold, area, detection) where the detection matched a ground
     # truth. Row-major nonzero lists them sorted by (t, a, category, position).
     flat_match = matches.gt_index.reshape(-1)
-    ev_flat = torch.nonzero(flat_match >= 0).squeeze(1)
+    ev_flat = flat_nonzero(flat_match >= 0)
     num_cand = matches.det_index.shape[0]
     ev_ta = torch.div(ev_flat, num_cand, rounding_mode="floor")  # t * A + a
     ev_a = ev_ta % num_area
@@ -329,7 +330,7 @@ def coco_accumulate(
     ev_delta = (~ev_ignored).to(torch.int8) - ev_inside.to(torch.int8)
     # Inert events (neither a TP nor a change of counted status, e.g. a detection outside
     # the area range matched to a ground truth outside it) change no count: drop them.
-    live = torch.nonzero(ev_tp | (ev_delta != 0)).squeeze(1)
+    live = flat_nonzero(ev_tp | (ev_delta != 0))
     ev_ta, ev_a, ev_det, ev_tp, ev_delta = (
         t.index_select(0, live) for t in (ev_ta, ev_a, ev_det, ev_tp, ev_delta)
     )
@@ -421,7 +422,7 @@ def coco_accumulate(
         tp, delta = ev.tp, ev.delta
         if not every:
             included = ev_rank < max_det
-            chosen = torch.nonzero(included).squeeze(1)  # host read: its size
+            chosen = flat_nonzero(included)  # host read: its size
             if 4 * chosen.shape[0] < 3 * num_ev:  # few events left: work on those only
                 ev = events.take(chosen)
                 tp, delta = ev.tp, ev.delta

@@ -592,30 +592,6 @@ def test_top_k_sampled_threshold(
     assert U._sampled_candidates(torch.tensor(spread), 700, descending) is None
 
 
-@pytest.mark.parametrize("n", [0, 5, 8, 13, 64, 1001, 4096])
-def test_few_nonzero_lists_flags_in_order(n: int) -> None:
-    """Flags read eight at a time (as int64 words), tails of 1-7 flags, dense masks refused."""
-    g = torch.Generator().manual_seed(n)
-    for density in (0.0, 0.01, 0.1, 0.5):
-        keep = torch.rand(n, generator=g) < density
-        if n:
-            keep[-1] = density > 0  # a flag in the tail
-        words = n // 8
-        held = int(keep[: 8 * words].view(words, 8).any(dim=1).sum())
-        out = U._few_nonzero(keep)
-        if 2 * held > words:  # the documented refusal
-            assert out is None
-        else:
-            assert out is not None and torch.equal(out, torch.nonzero(keep).squeeze(1))
-    dense = torch.ones(n, dtype=torch.bool)
-    assert (U._few_nonzero(dense) is None) == (n >= 8)
-    if n >= 64:  # a quarter of the words hold a flag: still listed
-        quarter = torch.zeros(n, dtype=torch.bool)
-        quarter[::32] = True
-        listed = U._few_nonzero(quarter)
-        assert listed is not None and torch.equal(listed, torch.nonzero(quarter).squeeze(1))
-
-
 def test_top_k_all_equal_and_empty(device: str) -> None:
     s = torch.zeros(10, device=device)
     assert U.top_k(s, 4).tolist() == [0, 1, 2, 3]

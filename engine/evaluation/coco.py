@@ -15,6 +15,7 @@ from torch import Tensor
 
 from ...kernels._bits import bits_to_rows, rows_to_bits
 from ...kernels._keys import narrow_key
+from ...kernels._nonzero import flat_nonzero
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_packed, take_rows
 from ...kernels.matching import coco_greedy_match_rounds, group_pairs, rank_within_groups
@@ -119,8 +120,8 @@ def evaluate_detection_tables(
     if params.imgIds is None and params.catIds is None:
         gt_row = torch.arange(len(gt), device=dev)
     else:
-        gt_row = torch.nonzero(image_keep[gt.image] & (cat_key[gt.category] >= 0)).squeeze(1)
-        dt_row = torch.nonzero(image_keep[dt.image] & (cat_key[dt.category] >= 0)).squeeze(1)
+        gt_row = flat_nonzero(image_keep[gt.image] & (cat_key[gt.category] >= 0))
+        dt_row = flat_nonzero(image_keep[dt.image] & (cat_key[dt.category] >= 0))
 
     # Ground truths sorted by image, category key, then annotation order: one group is a
     # contiguous run in pycocotools' scan order (also for useCats=0, grouped by image).
@@ -159,8 +160,8 @@ def evaluate_detection_tables(
     rank = rank_within_groups(dt_group, by_group, sorted_group)
     cut = rank >= params.maxDets[-1]
     if bool(cut.any()):  # host read: usually no group holds more than maxDets
-        order = order.index_select(0, torch.nonzero(~cut.index_select(0, order)).squeeze(1))
-        in_group = torch.nonzero(~cut.index_select(0, by_group)).squeeze(1)
+        order = order.index_select(0, flat_nonzero(~cut.index_select(0, order)))
+        in_group = flat_nonzero(~cut.index_select(0, by_group))
         by_group = by_group.index_select(0, in_group)
         sorted_group = sorted_group.index_select(0, in_group)
     layout, dt_seg = accumulation_layout(order, dt_seg, num_seg)
@@ -197,7 +198,7 @@ def evaluate_detection_tables(
     gt_ignore = gt_crowd[None, :] | (gt_area[None, :] < area_lo) | (gt_area[None, :] > area_hi)
     iou_thr = torch.tensor([min(t, 1 - 1e-10) for t in params.iouThrs], dtype=f64, device=dev)
     # Pairs below the smallest threshold never match (the matcher would drop them too).
-    near = torch.nonzero(pair_iou >= iou_thr.min()).squeeze(1)
+    near = flat_nonzero(pair_iou >= iou_thr.min())
     position = torch.empty(dt_key.shape[0], dtype=torch.int64, device=dev).index_copy_(
         0, layout, torch.arange(layout.shape[0], device=dev)
     )  # accumulation position of each detection (cut ones are never read)

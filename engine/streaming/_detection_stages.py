@@ -42,6 +42,7 @@ from torch import Tensor
 
 from ...kernels._bits import bits_to_rows, rows_to_bits
 from ...kernels._keys import descending_key
+from ...kernels._nonzero import flat_nonzero
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_rows
 from ...kernels.matching import (
@@ -482,7 +483,7 @@ def update_rows(batch: DetectionBatch, cfg: MapConfig, c: _Constants) -> dict[st
         pair_crowd = crowd.index_select(0, pairs.gt)
         keep = None
         if cfg.extended_summary and mode == cfg.average:
-            keep = torch.nonzero(candidate).squeeze(1)  # host read
+            keep = flat_nonzero(candidate)  # host read
             kept_dt = pairs.dt.index_select(0, keep)
             rows["gt_image"] = batch.gt_image.to(_I32)
         for iou_type in cfg.iou_types:
@@ -551,7 +552,7 @@ def _unpack_flags(flags: Tensor, num_thr: int, num_area: int) -> tuple[Tensor, G
     word = torch.div(position, 64, rounding_mode="floor")
     mask = torch.zeros(num_words, dtype=torch.int64, device=device)
     mask.index_add_(0, word, torch.ones_like(position) << (position % 64))
-    det_index = torch.nonzero(((flags & mask) != 0).any(1)).squeeze(1)
+    det_index = flat_nonzero(((flags & mask) != 0).any(1))
     sel = take_rows(byte, det_index)  # (S, 8 W)
     bit_in_byte = torch.arange(8, device=device, dtype=torch.uint8)
     bits = ((sel[:, :, None] >> bit_in_byte) & 1).view(sel.shape[0], 64 * num_words)  # bit p
@@ -593,7 +594,7 @@ def _labels(det_label: Tensor, gt_label: Tensor) -> _Labels:
     if span > 4 * both.shape[0] + 4096:  # sparse ids: sort-based
         return _Labels(torch.unique(both, sorted=True), low_v, None)
     present = torch.bincount(both - low_v, minlength=span) > 0
-    classes = torch.nonzero(present).squeeze(1) + low_v
+    classes = flat_nonzero(present) + low_v
     table = torch.cumsum(present.long(), 0) - 1
     return _Labels(classes, low_v, table.to(device))
 
@@ -615,7 +616,7 @@ def _accumulate(
     flags = states[f"det_flags_{iou_type}_{mode}"]
     det_label = states["det_label"]
     valid = (rank >= 0) & (rank < params.maxDets[-1])
-    keep = torch.nonzero(valid).squeeze(1)
+    keep = flat_nonzero(valid)
     if keep.shape[0] != score.shape[0]:  # detections past maxDets, or not evaluated
         rank, score, det_label = (t.index_select(0, keep) for t in (rank, score, det_label))
         flags = take_rows(flags, keep)
@@ -703,7 +704,7 @@ def _ious(
     )
     new = torch.ones_like(image, dtype=torch.bool)
     new[1:] = (image[1:] != image[:-1]) | (label[1:] != label[:-1])
-    starts = torch.nonzero(new).squeeze(1)
+    starts = flat_nonzero(new)
     ends = torch.cat((starts[1:], starts.new_tensor([image.shape[0]])))
     info = (
         torch.stack(
