@@ -332,6 +332,38 @@ def test_cpu_dense_margin_through_cdist(reduction: Any, dtype: torch.dtype, leng
     assert none.shape == (0,) and none.dtype == dtype
 
 
+def test_cpu_dense_margin_cdist_only_where_it_is_exact_enough(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long rows (float32 sums would drift), strided scores (copied whole by cdist) and
+    autograd (cdist's output is scaled in place) keep the per-box path, with its results."""
+    import assay.kernels.frame_scores as fs
+
+    calls: list[int] = []
+    per_box = fs._cpu_chunked
+
+    def counted(*args: Any) -> torch.Tensor:
+        calls.append(1)
+        return per_box(*args)
+
+    monkeypatch.setattr(fs, "_cpu_chunked", counted)
+    g = torch.Generator().manual_seed(3)
+    long_rows = torch.rand(3 * 1000, generator=g)
+    out = binary_frame_scores(long_rows, 1000, "margin", "sum")
+    ref = (2 * long_rows.double() - 1).abs().view(3, -1).sum(1)
+    torch.testing.assert_close(out.double(), ref, rtol=2e-7, atol=0)
+    base = torch.rand(2 * 40, generator=g)
+    strided = binary_frame_scores(base[::2], 4, "margin", "mean")
+    assert torch.equal(strided, binary_frame_scores(base[::2].contiguous(), 4, "margin", "mean"))
+    x = torch.rand(12, generator=g, requires_grad=True)
+    binary_frame_scores(x, 4, "margin", "sum").sum().backward()
+    assert x.grad is not None
+    torch.testing.assert_close(x.grad, 2 * torch.sign(2 * x.detach() - 1))
+    assert len(calls) == 3
+    longest = torch.rand(2 * fs._CDIST_MAX_LENGTH, generator=g)
+    binary_frame_scores(longest, fs._CDIST_MAX_LENGTH, "margin", "max")  # longest cdist rows
+    assert len(calls) == 3
+
+
 def test_pair_histogram_ignore_outside_the_dtype_goes_eager(triton_device: str) -> None:
     t = torch.tensor([[0, 1, 255, 2]], dtype=torch.uint8, device=triton_device)
     p = torch.tensor([[0, 1, 0, 2]], dtype=torch.uint8, device=triton_device)
