@@ -111,9 +111,14 @@ class SemanticSegmentationMetrics(StreamingMetric):
     :func:`~assay.engine.evaluation.evaluate_semantic` over all ranks' pixels.
 
     One state for what takes several torchmetrics objects: ``MulticlassJaccardIndex``
-    (``miou``, the same number; torchmetrics' ``segmentation.MeanIoU`` averages per
-    image instead), ``MulticlassAccuracy`` with ``average="micro"`` / ``"macro"``
-    (``pixel_accuracy`` / ``mean_class_accuracy``) and per-class Dice.
+    (``miou``; torchmetrics' ``segmentation.MeanIoU`` averages per image instead),
+    ``MulticlassAccuracy`` with ``average="micro"`` / ``"macro"`` (``pixel_accuracy``
+    / ``mean_class_accuracy``) and per-class Dice. The numbers are torchmetrics'
+    except in two cases, where assay follows its documented rules (docs/concepts.md):
+    an ``ignore_index`` inside ``[0, C)`` stays a class of the means (IoU 0 where it
+    is predicted on counted pixels, as in mmsegmentation; torchmetrics drops it from
+    ``miou``), and a class predicted but absent from the target has recall NaN, left
+    out of ``mean_class_accuracy`` (torchmetrics counts it as 0).
 
     Args:
         num_classes: ``C``.
