@@ -436,5 +436,8 @@ def main() -> None:
     except (ValueError, TypeError, KeyError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         # escaped: messages quote inputs, whose brackets rich would read as markup
-        Console(stderr=True).print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
+        # soft wrap: one line whatever the width (rich wraps at 80 columns off a terminal)
+        Console(stderr=True, soft_wrap=True).print(
+            f"[red]error:[/red] {escape(str(message))}", highlight=False
+        )
         raise SystemExit(2) from None

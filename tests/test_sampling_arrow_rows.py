@@ -198,3 +198,28 @@ def test_rows_without_predictions_in_a_run() -> None:
     t = PredictionTable.from_arrow(_arrow(rows))
     _assert_same(t, PredictionTable.from_box_records(rows), rows)
     assert t.boxes_per_frame().tolist() == [0, 1, 0]
+
+
+def test_frames_whose_predictions_column_has_no_type() -> None:
+    """No frame has predictions, so pyarrow types the column null: frames without boxes."""
+    table = pa.Table.from_pylist([{"frame_id": "a", "predictions": None},
+                                  {"frame_id": "b", "predictions": None}])
+    assert pa.types.is_null(table.schema.field("predictions").type)
+    t = PredictionTable.from_arrow(table)
+    assert (t.layout, t.frame_ids.tolist(), t.boxes_per_frame().tolist()) == (
+        "frames", ["a", "b"], [0, 0])
+    out = run_sampling({"num_of_samples": 1, "selection_strategy": "margin", "frames": table})
+    assert out.frame_ids == ("a",)  # both fake predictions tie: the smaller id
+    typeless = pa.Table.from_pylist([{"frame_id": "a", "prediction": None}])
+    with pytest.raises(ValueError, match=r"`frames\[0\]\.prediction` to be an object"):
+        PredictionTable.from_arrow(typeless)
+
+
+def test_classification_frames_as_an_arrow_table() -> None:
+    rows = [{"frame_id": "a", "prediction": {"probabilities": [0.5, 0.5]}},
+            {"frame_id": "b", "prediction": {"probabilities": [0.9, 0.1]}}]
+    request = {"num_of_samples": 2, "selection_strategy": "margin"}
+    from_list = run_sampling({**request, "frames": rows})
+    from_table = run_sampling({**request, "frames": pa.Table.from_pylist(rows)})
+    assert from_table.frame_ids == from_list.frame_ids == ("a", "b")
+    np.testing.assert_array_equal(from_table.scores, from_list.scores)

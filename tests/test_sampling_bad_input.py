@@ -27,8 +27,9 @@ def test_scores_outside_zero_one(bad: float) -> None:
         run_sampling(_req(frames))
     assert "frames[1].predictions[1].score" in str(err.value)
     table = pa.table({"frame_id": ["a", "b", "b"], "score": [0.5, 0.2, bad]})
-    with pytest.raises(ValueError, match=r"rows\[2\]\.score"):
+    with pytest.raises(ValueError, match=r"rows\[2\]\.score") as err:
         PredictionTable.from_arrow(table)
+    assert f"but got {bad!r} (" in str(err.value)  # the value as given, not a NumPy repr
 
 
 def test_score_of_the_wrong_type() -> None:
@@ -48,6 +49,29 @@ def test_probabilities_that_do_not_sum_to_one() -> None:
     run_sampling(_req(frames, from_logits=True))
     # within the documented tolerance is fine
     run_sampling(_req(_frames([{"probabilities": [0.5, 0.5 + 5e-4]}])))
+
+
+def test_boxes_layout_names_the_first_row_not_the_first_frame() -> None:
+    """Rows of a frame need not be adjacent: the first bad row is named, whatever its frame."""
+    rows = [
+        {"frame_id": "A", "probabilities": [0.5, 0.5]},
+        {"frame_id": "B", "probabilities": [0.5, 0.6]},
+        {"frame_id": "A", "probabilities": [0.5, 0.7]},
+    ]
+    table = pa.Table.from_pylist(rows)
+    for frames in (PredictionTable.from_records(rows), PredictionTable.from_arrow(table)):
+        with pytest.raises(ValueError, match=r"sum of 1\.1 .*rows\[1\]\.probabilities"):
+            run_sampling(_req(frames))
+    rows = [{"frame_id": "A", "score": 0.5}, {"frame_id": "B", "category_id": 1},
+            {"frame_id": "A", "category_id": 2}]
+    with pytest.raises(ValueError, match=r"`score` or `probabilities`.*rows\[1\]\)"):
+        run_sampling(_req(PredictionTable.from_records(rows)))
+
+
+def test_classification_frames_after_a_frame_without_its_prediction() -> None:
+    frames = [{"frame_id": "a"}, {"frame_id": "b", "prediction": {"probabilities": [0.5, 0.5]}}]
+    with pytest.raises(ValueError, match=r"`frames\[0\]\.prediction` to be an object"):
+        parse_request(_req(frames))
 
 
 def test_negative_and_non_finite_probabilities() -> None:

@@ -172,6 +172,7 @@ def test_main_reports_bad_input_in_one_line(
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "rows[1].score" in err
+    assert len(err) > 100 and err.count("\n") == 1  # one line, however long (not a TTY)
 
 
 def test_progress_bar_on_request(tmp_path: Path) -> None:

@@ -36,7 +36,6 @@ def _frames(seed: int, n: int = 30) -> list[dict[str, Any]]:
         if preds or rng.random() < 0.5:
             frame["predictions"] = preds
         frames.append(frame)
-    frames[0].setdefault("predictions", [])  # the dict reader decides the layout here
     return frames
 
 
@@ -224,16 +223,35 @@ def test_a_null_list_is_a_prediction_without_it(
     np.testing.assert_array_equal(t.probabilities, [[np.nan, np.nan], [0.3, 0.7]])
 
 
-def test_first_record_without_predictions_decides_the_layout(tmp_path: Path) -> None:
-    # the record reader takes the layout from the first record: boxes here, where
-    # `predictions` is an unknown field (Arrow alone would read frames)
-    path = tmp_path / "layout.jsonl"
-    path.write_text(
-        '{"frame_id": "b"}\n{"frame_id": "a", "predictions": [{"score": 0.2}]}\n',
-        encoding="utf-8",
-    )
-    with pytest.raises(ValueError, match=r"'predictions'.*rows\[1\]"):
-        read_predictions(path)
+@pytest.mark.parametrize("key", ["predictions", "prediction"])
+def test_a_first_frame_without_predictions_is_still_a_frame(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    """A first record holding only its id says nothing of the layout: the next ones do."""
+    pred: Any = [{"score": 0.2}] if key == "predictions" else {"probabilities": [0.2, 0.8]}
+    records = [{"frame_id": "b"}, {"frame_id": "a", key: pred}]
+    if key == "prediction":  # a classification frame needs its prediction: named
+        with pytest.raises(ValueError, match=r"`frames\[0\]\.prediction` to be an object"):
+            PredictionTable.from_records(records)
+        return
+    ref = PredictionTable.from_records(records)
+    assert (ref.layout, ref.boxes_per_frame().tolist()) == ("frames", [1, 0])  # by id
+    (tmp_path / "p.json").write_text(json.dumps(records), encoding="utf-8")
+    _assert_same(read_predictions(tmp_path / "p.json"), ref)
+    path = _write(tmp_path / "p.jsonl", records)
+    _assert_same(read_predictions(path), ref)
+    _no_python_reader(monkeypatch)
+    _assert_same(read_predictions(path), ref)  # Arrow reads it alike
+
+
+def test_a_first_row_without_a_box_keeps_the_boxes_layout(tmp_path: Path) -> None:
+    records = [{"frame_id": "b"}, {"frame_id": "a", "score": 0.2}]
+    ref = PredictionTable.from_records(records)
+    assert (ref.layout, ref.boxes_per_frame().tolist()) == ("boxes", [1, 0])  # by id
+    _assert_same(read_predictions(_write(tmp_path / "p.jsonl", records)), ref)
+    mixed = [{"frame_id": "b", "score": 0.2}, {"frame_id": "a", "predictions": []}]
+    with pytest.raises(ValueError, match=r"unknown field 'predictions'.*rows\[1\]"):
+        read_predictions(_write(tmp_path / "m.jsonl", mixed))
 
 
 def test_bytes_that_are_not_utf8(tmp_path: Path) -> None:

@@ -94,26 +94,6 @@ def _through_arrow(path: Path, load: Callable[[pa.Table], _T | None]) -> _T | No
         return None
 
 
-def _arrow_predictions(table: pa.Table, task: Task | None) -> PredictionTable | None:
-    """:meth:`PredictionTable.from_arrow`, or None where the record reader decides."""
-    if not _first_record_decides_layout(table):
-        return None
-    return PredictionTable.from_arrow(table, task=task)
-
-
-def _first_record_decides_layout(table: pa.Table) -> bool:
-    """Whether the first record names the layout as the record reader sees it.
-
-    The record reader takes the layout from the first record's keys; Arrow cannot tell
-    a missing ``predictions`` key from a null one, so a table whose first row has a
-    null ``predictions`` / ``prediction`` is left to the record reader.
-    """
-    for key in ("predictions", "prediction"):
-        if key in table.column_names and table.num_rows and not table.column(key)[0].is_valid:
-            return False
-    return True
-
-
 def _json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -187,7 +167,7 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
     if suffix in _PARQUET:
         return PredictionTable.from_arrow(_parquet(p, "predictions"), task=task)
     if suffix in _JSONL:
-        fast = _through_arrow(p, functools.partial(_arrow_predictions, task=task))
+        fast = _through_arrow(p, functools.partial(PredictionTable.from_arrow, task=task))
         if fast is not None:
             return fast
         return PredictionTable.from_records(read_json_lines(p, "predictions"), task=task)

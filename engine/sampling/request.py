@@ -29,9 +29,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import pyarrow as pa
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from .table import PredictionTable
+from .table import PredictionTable, frames_key
 
 __all__ = [
     "ASSAY_STRATEGIES",
@@ -166,18 +174,17 @@ class BBoxPrediction(BaseModel):
         return _check_fields(data, cls, "prediction")
 
 
-class DetectionFrame(BaseModel):
-    """A frame of a detection request: its id and its predictions (none: a frame without boxes).
-
-    Example:
-        >>> DetectionFrame(frame_id="f1", predictions=[BBoxPrediction(score=0.4)]).frame_id
-        'f1'
-    """
+class _Frame(BaseModel):
+    """What both kinds of frame share: the id (an int becomes its decimal string)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     frame_id: str
-    predictions: list[BBoxPrediction] | None = None
+
+    @field_validator("frame_id", mode="before")
+    @classmethod
+    def _int_id(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @model_validator(mode="before")
     @classmethod
@@ -185,7 +192,20 @@ class DetectionFrame(BaseModel):
         return _check_fields(data, cls, "frame")
 
 
-class ClassificationFrame(BaseModel):
+class DetectionFrame(_Frame):
+    """A frame of a detection request: its id and its predictions (none: a frame without boxes).
+
+    Example:
+        >>> DetectionFrame(frame_id="f1", predictions=[BBoxPrediction(score=0.4)]).frame_id
+        'f1'
+        >>> DetectionFrame(frame_id=7).frame_id  # as in dict frames
+        '7'
+    """
+
+    predictions: list[BBoxPrediction] | None = None
+
+
+class ClassificationFrame(_Frame):
     """A frame of a classification request: its id and its one prediction.
 
     Example:
@@ -194,15 +214,7 @@ class ClassificationFrame(BaseModel):
         [0.2, 0.8]
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    frame_id: str
     prediction: BBoxPrediction
-
-    @model_validator(mode="before")
-    @classmethod
-    def _known_fields(cls, data: Any) -> Any:
-        return _check_fields(data, cls, "frame")
 
 
 class SamplingStage(BaseModel):
@@ -533,10 +545,13 @@ def parse_request(
     if isinstance(frames, PredictionTable):
         if frames.task == "classification":
             cls = ClassificationSamplingRequest
+    elif isinstance(frames, pa.Table):
+        if "prediction" in frames.column_names:
+            cls = ClassificationSamplingRequest
     elif isinstance(frames, Sequence) and frames:
         first = frames[0]
         if isinstance(first, ClassificationFrame) or (
-            isinstance(first, Mapping) and "prediction" in first
+            isinstance(first, Mapping) and frames_key(frames) == "prediction"
         ):
             cls = ClassificationSamplingRequest
     try:

@@ -184,15 +184,23 @@ class PredictionTable:
     def first_box(self, mask: np.ndarray) -> int:
         """The prediction, among ``mask``, that comes first in the input."""
         idx = np.flatnonzero(mask)
-        key = self.frame_position[self.box_frame[idx]] * (1 << 31) + self.box_position[idx]
-        return int(idx[np.argmin(key)])
+        return int(idx[np.argmin(self._input_order(idx))])
 
     def first_box_of(self, boxes: np.ndarray, mask: np.ndarray) -> int:
         """Position in ``boxes`` of the prediction, among ``boxes[mask]``, first in the input."""
         sub = np.flatnonzero(mask)
-        b = boxes[sub]
-        key = self.frame_position[self.box_frame[b]] * (1 << 31) + self.box_position[b]
-        return int(sub[np.argmin(key)])
+        return int(sub[np.argmin(self._input_order(boxes[sub]))])
+
+    def _input_order(self, boxes: np.ndarray) -> np.ndarray:
+        """A key that sorts predictions as the input lists them.
+
+        Boxes layout: the row itself (a frame's rows need not be adjacent). Frames
+        layout: the frame's position, then the prediction's position in it.
+        """
+        key: np.ndarray = self.box_position[boxes]
+        if self.layout == "frames":
+            key = self.frame_position[self.box_frame[boxes]] * (1 << 31) + key
+        return key
 
     def first_frame(self, mask: np.ndarray) -> int:
         """The frame, among ``mask``, that comes first in the input."""
@@ -368,15 +376,22 @@ class PredictionTable:
 
     @classmethod
     def from_records(cls, records: Sequence[Any], *, task: Task | None = None) -> PredictionTable:
-        """Frames layout when the first record has ``predictions``/``prediction``, else boxes.
+        """Frames layout when a record has ``predictions``/``prediction``, else boxes.
+
+        The first record that has either key decides between detection and
+        classification frames (a frame without predictions may come first).
 
         Example:
             >>> PredictionTable.from_records([{"frame_id": "a", "score": 0.5}]).layout
             'boxes'
+            >>> PredictionTable.from_records(
+            ...     [{"frame_id": "a"}, {"frame_id": "b", "predictions": [{"score": 0.5}]}]
+            ... ).boxes_per_frame().tolist()
+            [0, 1]
         """
-        first = records[0] if len(records) else {}
-        if isinstance(first, Mapping) and ("predictions" in first or "prediction" in first):
-            kind: Task = "classification" if "prediction" in first else "detection"
+        key = frames_key(records)
+        if key is not None:
+            kind: Task = "classification" if key == "prediction" else "detection"
             if task is not None and task != kind:
                 raise ValueError(f"Expected {task} frames, but the records hold {kind} frames")
             return cls.from_frames(records, task=kind)
@@ -425,6 +440,8 @@ class PredictionTable:
                 parent = np.arange(len(col), dtype=np.int64)
                 position = np.zeros(len(col), dtype=np.int64)
             else:
+                if pa.types.is_null(col.type):  # no frame has predictions: nothing typed them
+                    col = pa.nulls(len(col), pa.list_(pa.struct([])))
                 if not pa.types.is_list(col.type) and not pa.types.is_large_list(col.type):
                     raise TypeError(
                         f"Expected column 'predictions' to be a list of objects, but got {col.type}"
@@ -488,6 +505,27 @@ class PredictionTable:
 
 
 _BOX_FIELD_SET = frozenset(BOX_FIELDS)
+
+
+def frames_key(records: Sequence[Any]) -> str | None:
+    """``"predictions"`` / ``"prediction"``: the frames key of the records, if any.
+
+    The first record decides, unless it holds nothing but a ``frame_id`` (a frame
+    without predictions, or a row without a box): then the first record that has
+    either key does. ``None``: the boxes layout.
+    """
+    first = records[0] if len(records) else None
+    if isinstance(first, Mapping) and first.keys() - {"frame_id"}:
+        candidates: Sequence[Any] = (first,)
+    else:
+        candidates = records
+    for rec in candidates:
+        if isinstance(rec, Mapping):
+            if "predictions" in rec:
+                return "predictions"
+            if "prediction" in rec:
+                return "prediction"
+    return None
 
 
 def _as_dicts(items: list[Any], name: Any) -> list[Any]:
@@ -733,7 +771,7 @@ def _arrow_box_columns(
                     b = int(np.flatnonzero(bad)[0])
                     raise ValueError(
                         f"Expected `score` to be a finite number in [0, 1], but got "
-                        f"{score[b]!r} (first offending item: {name(b, 'score')})"
+                        f"{arr[b].as_py()!r} (first offending item: {name(b, 'score')})"
                     )
     if score is None:
         score = np.full(n, np.nan)
