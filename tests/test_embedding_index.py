@@ -394,3 +394,20 @@ def test_torch_on_any_device_matches_numpy(device: str) -> None:
     q = torch.from_numpy(x[:7]).to(device)
     assert a.search(x[:7], 4).ids == b.search(q, 4).ids
     assert not math.isnan(float(b.search(q, 4).scores.sum()))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cosine_rows_whose_squares_overflow_or_underflow(dtype: type) -> None:
+    """Found by fuzzing: 1e20 in float32 became a zero vector, 1e-25 a 'zero vector' error.
+
+    The index holds float32, so float64 input is tested with values float32 can hold.
+    """
+    tiny, huge = 1e-25, 1e20
+    ix = EmbeddingIndex(2, metric="cosine", kind="flat")
+    ix.add(["tiny", "huge"], np.array([[tiny, 0.0], [0.0, huge]], dtype))
+    np.testing.assert_allclose(ix.vectors(["tiny", "huge"]), [[1.0, 0.0], [0.0, 1.0]])
+    found = ix.search(np.array([[0.0, 3.0]], dtype), 2)
+    assert list(found.ids[0]) == ["huge", "tiny"]
+    np.testing.assert_allclose(found.scores[0], [1.0, 0.0], atol=1e-7)
+    with pytest.raises(ValueError, match="zero vector"):
+        ix.add(["zero"], np.zeros((1, 2), dtype))

@@ -359,3 +359,47 @@ def test_bad_input_names_field_and_first_offender() -> None:
         kwargs.update(override)
         with pytest.raises(error, match=pattern):
             collect_similar(**kwargs)
+
+
+# ------------------------------------------------------- found by fuzzing (session 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cosine_of_vectors_whose_squares_overflow_or_underflow(dtype: type) -> None:
+    tiny, huge = (1e-25, 1e20) if dtype == np.float32 else (1e-170, 1e170)
+    ex = np.array([[1.0, 0.0]], dtype)
+    pool = np.array([[tiny, 0.0], [huge, 0.0], [0.0, 1.0]], dtype)
+    out = collect_similar(ex, ["e"], pool, ["tiny", "huge", "other"], top_n=3)
+    assert dict(zip(out.frame_ids, out.scores.tolist(), strict=True)) == pytest.approx(
+        {"huge": 1.0, "tiny": 1.0, "other": 0.0})
+
+
+def test_threshold_is_compared_as_the_scores_are_reported() -> None:
+    for dtype in (np.float32, np.float64):  # l2: 1 / (1 + 1) = 0.5 in both
+        out = collect_similar(np.array([[0.0]], dtype), ["e"], np.array([[1.0]], dtype), ["a"],
+                              metric="l2", threshold=0.5000000001)
+        assert out.frame_ids == ()
+        out = collect_similar(np.array([[0.0]], dtype), ["e"], np.array([[1.0]], dtype), ["a"],
+                              metric="l2", threshold=0.5)
+        assert out.frame_ids == ("a",)
+
+
+def test_frame_ids_differing_by_a_trailing_nul_stay_two_frames() -> None:
+    pool = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    out = collect_similar(np.array([[1.0, 0.0]], np.float32), ["e"], pool, ["c1", "c2"],
+                          pool_frames=["a", "a\x00"], threshold=-1.0)
+    assert out.num_frames_scored == 2 and set(out.frame_ids) == {"a", "a\x00"}
+
+
+def test_an_example_exactly_at_a_radius_is_not_within_it() -> None:
+    """An example's core neighbour is often another example, at exactly the radius:
+    rounding of the two distance computations must not decide its microcluster."""
+    rng = np.random.default_rng(1)
+    joined = 0
+    for _ in range(20):
+        pool = rng.normal(size=(40, 8))
+        unit = pool / np.linalg.norm(pool, axis=1, keepdims=True)
+        b = int(np.argsort(np.linalg.norm(unit - unit[0], axis=1))[1])  # 0's nearest
+        mc = fit_microclusters(pool[[0, b]], ["A", "B"], pool, pca_dim=8, core_size=2)
+        joined += int(mc.member_of[1] == 0)
+    assert joined == 0

@@ -129,14 +129,20 @@ def _faiss_metric(metric: str) -> int:
 
 
 def _unit_rows(x: np.ndarray, name: str) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=1)
-    if x.shape[0] and not (norms > 0).all():
-        row = int(np.flatnonzero(~(norms > 0))[0])
+    """Rows of length 1 (float32), for any finite non-zero row.
+
+    Each row is divided by its largest magnitude first, so its squares can neither
+    overflow (1e20 in float32) nor underflow (1e-25).
+    """
+    big = np.abs(x).max(axis=1) if x.shape[1] else np.zeros(x.shape[0], dtype=x.dtype)
+    if x.shape[0] and not (big > 0).all():
+        row = int(np.flatnonzero(~(big > 0))[0])
         raise ValueError(
             f"Expected `{name}` to be non-zero vectors for metric='cosine', but got a zero "
             f"vector (first offending item: row {row})"
         )
-    return np.ascontiguousarray(x / norms[:, None], dtype=np.float32)
+    scaled = x / big[:, None]
+    return np.ascontiguousarray(scaled / np.linalg.norm(scaled, axis=1)[:, None], dtype=np.float32)
 
 
 class EmbeddingIndex:

@@ -26,7 +26,9 @@ Scores (``method``):
       from; by default the pool).
     - Each example's *core distance* is the distance to its ``core_size``-th (16, the
       prototype's ``CORE_SIZE``) nearest reference embedding, in PCA space.
-    - Examples are taken in order: one that lies strictly within the radius of an
+    - Examples are taken in order: one that lies strictly within (by a relative
+      ``1e-9``, so that rounding cannot decide a distance equal to the radius, as an
+      example's core neighbour often is) the radius of an
       existing microcluster (the first, in creation order) joins it, the centroid
       becomes its members' mean and the radius grows to the largest per-dimension
       extent (max - min) of its members if that is larger; otherwise it starts a new
@@ -54,6 +56,8 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from pydantic import BaseModel, ConfigDict
 
@@ -75,6 +79,7 @@ CollectionMetric = Literal["cosine", "l2"]
 COLLECTION_METHODS: tuple[str, ...] = ("similarity", "microcluster")
 COLLECTION_METRICS: tuple[str, ...] = ("cosine", "l2")
 _CHUNK_ELEMENTS = 16 * 2**20  # entries of one (chunk x examples) score block
+_RADIUS_RTOL = 1e-9  # "strictly within a radius" ignores this relative rounding noise
 
 
 class Microclusters(BaseModel):
@@ -259,11 +264,33 @@ def _chunk_rows(chunk_size: int | None, width: int) -> int:
     return max(1, _CHUNK_ELEMENTS // max(width, 1))
 
 
+def _sorted_codes(ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ids in str order (object array) and each id's index among them (int64).
+
+    Through Arrow: NumPy's fixed-width str arrays drop trailing NUL characters (merging
+    ``"a"`` and ``"a"`` + NUL); UTF-8 byte order is Python's str order.
+    """
+    enc = pa.array(ids, pa.string()).dictionary_encode()
+    order = pc.sort_indices(enc.dictionary).to_numpy().astype(np.int64)
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0], dtype=np.int64)
+    names = np.asarray(enc.dictionary.take(pa.array(order)).to_pylist(), dtype=object)
+    return names, rank[enc.indices.to_numpy().astype(np.int64)]
+
+
 # ---------------------------------------------------------------------- microclusters
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
-    out: torch.Tensor = x / torch.linalg.vector_norm(x, dim=1, keepdim=True)
+    """Rows scaled to length 1, for any finite non-zero row.
+
+    Each row is first divided by its largest magnitude, so the squares in the norm can
+    neither overflow (1e20 in float32 gave a zero vector) nor underflow (1e-25 gave a
+    division by zero).
+    """
+    big = x.abs().amax(dim=1, keepdim=True)
+    scaled = x / big
+    out: torch.Tensor = scaled / torch.linalg.vector_norm(scaled, dim=1, keepdim=True)
     return out
 
 
@@ -384,7 +411,9 @@ def _greedy_microclusters(
         v = z[i]
         if centroids:
             dist = np.linalg.norm(np.stack(centroids) - v, axis=1)
-            hits = np.flatnonzero(dist < np.asarray(radii))
+            # strictly within, by a relative margin: an example's core neighbour is
+            # often another example, exactly at the radius, where rounding would decide
+            hits = np.flatnonzero(dist < np.asarray(radii) * (1.0 - _RADIUS_RTOL))
             if hits.size:
                 j = int(hits[0])
                 groups[j].append(i)
@@ -591,9 +620,9 @@ def collect_similar(
         row_score, row_match = _microcluster_rows(pl, ex, mc, dev, rows)
 
     # Crops -> frames: frame ids map to dense indices in sorted (str) order.
-    frame_names, frame_of_row = np.unique(np.asarray(frames, dtype=str), return_inverse=True)
+    frame_names, frame_of_row = _sorted_codes(frames)
     num_frames = int(frame_names.shape[0])
-    frame_idx = torch.from_numpy(frame_of_row.reshape(-1).astype(np.int64)).to(dev)
+    frame_idx = torch.from_numpy(frame_of_row).to(dev)
     frame_score = torch.full((num_frames,), -math.inf, dtype=row_score.dtype, device=dev)
     frame_score.scatter_reduce_(0, frame_idx, row_score, "amax")
     n_rows = row_score.shape[0]
@@ -604,7 +633,10 @@ def collect_similar(
 
     # Rank frames: score descending, ties by frame index (= frame id order).
     order = torch.sort(frame_score, descending=True, stable=True).indices
-    order = order[:top_n] if top_n is not None else order[frame_score[order] >= threshold]
+    if top_n is not None:
+        order = order[:top_n]
+    else:  # in float64, as the scores are reported (0.5 >= 0.5000000001 in float32)
+        order = order[frame_score[order].to(torch.float64) >= threshold]
     picked_rows = best_row[order]
     out_frames = order.cpu().numpy()
     out_scores = frame_score[order].to(torch.float64).cpu().numpy()
