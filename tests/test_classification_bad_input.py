@@ -220,6 +220,34 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], type[Exception], str]] = [
         "(datum_uid 'c', key 'k') has none",
     ),
     # columns and types
+    (  # found by fuzzing: a misspelt score column was ignored (the rows became hard labels)
+        "unknown_score_column",
+        _gt(),
+        {"datum_uid": ["a", "b", "c"], "key": ["k"] * 3, "value": ["x", "y", "y"],
+         "confidence": [0.7, 0.6, 0.8]},
+        {},
+        ClassificationFormatError,
+        "Expected the columns of `predictions` in the long layout (one 'value' per row) to be "
+        "among 'datum_uid', 'key', 'value', 'score', but got unknown column 'confidence'",
+    ),
+    (
+        "value_beside_values",
+        _gt(),
+        _pd(value=["x", "y", "y"]),
+        {},
+        ClassificationFormatError,
+        "in the valor-lite layout ('values' and 'scores' lists) to be among 'datum_uid', 'key', "
+        "'values', 'scores', but got unknown column 'value'",
+    ),
+    (
+        "unknown_groundtruth_column",
+        _gt(label=["x", "y", "x"]),
+        _pd(),
+        {},
+        ClassificationFormatError,
+        "Expected the columns of `groundtruths` to be among 'datum_uid', 'key', 'value', but "
+        "got unknown column 'label'",
+    ),
     (
         "missing_value_column",
         {"datum_uid": ["a"], "label": ["x"]},

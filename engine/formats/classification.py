@@ -19,7 +19,8 @@ JSON array of records; ``.parquet``), a ``pyarrow.Table``, a mapping of column n
 to sequence / numpy array / tensor, or a sequence of record dicts. Uids and values
 are mapped to dense indexes here, once, with pyarrow. Every record is checked; an
 error names the table, the record (0-based) and the field, for example
-``predictions[4].score``. Nothing is dropped or coerced silently.
+``predictions[4].score``. Nothing is dropped or coerced silently: a column outside
+the table's layout is an error too.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ __all__ = [
 ]
 
 DEFAULT_KEY = "class"
+_GT_COLUMNS = ("datum_uid", "key", "value")
+# the predictions' layout is told by its first column here that the table has
+_PD_COLUMNS = {
+    "values": ("datum_uid", "key", "values", "scores"),
+    "value": ("datum_uid", "key", "value", "score"),
+    "scores": ("datum_uid", "key", "scores"),
+}
+_PD_LAYOUTS = {
+    "values": " in the valor-lite layout ('values' and 'scores' lists)",
+    "value": " in the long layout (one 'value' per row)",
+    "scores": " in the dense layout ('scores' vectors)",
+}
 _JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
@@ -236,6 +249,17 @@ def _mixed_types_message(what: str, name: str, values: list[Any]) -> str:
 
 
 # ------------------------------------------------------------------------ columns
+
+
+def _known_columns(table: pa.Table, allowed: tuple[str, ...], what: str, layout: str) -> None:
+    """A column outside ``allowed`` is an error: it would be ignored (e.g. a misspelt score)."""
+    unknown = [c for c in table.column_names if c not in allowed]
+    if unknown:
+        listed = ", ".join(repr(c) for c in allowed)
+        raise ClassificationFormatError(
+            f"Expected the columns of `{what}`{layout} to be among {listed}, but got unknown "
+            f"column {unknown[0]!r} (it would be ignored)"
+        )
 
 
 def _column(table: pa.Table, name: str, what: str) -> pa.ChunkedArray:
@@ -463,6 +487,7 @@ def load_classification(
     gt_value = _string_like(
         _column(gt, "value", "groundtruths"), "groundtruths", "value", allow_int=False
     )
+    _known_columns(gt, _GT_COLUMNS, "groundtruths", "")
     pd_uid = _string_like(
         _column(pd, "datum_uid", "predictions"), "predictions", "datum_uid", allow_int=True
     )
@@ -517,6 +542,9 @@ def load_classification(
             "Expected `predictions` to have a column 'value' (one row per predicted value), "
             f"'values' and 'scores' (lists), or 'scores' (dense), but it has {pd.column_names}"
         )
+
+    layout = next(c for c in ("values", "value", "scores") if c in pd.column_names)
+    _known_columns(pd, _PD_COLUMNS[layout], "predictions", _PD_LAYOUTS[layout])
 
     (gt_uid_c, pd_uid_c), _ = _encode(gt_uid, pd_uid)
     (gt_key_c, pd_key_c), keys = _encode(gt_key, pd_key)
