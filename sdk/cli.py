@@ -86,15 +86,17 @@ def _json_payload(result: CocoResult, seconds: float, device: str) -> dict[str, 
 def _parse_list(value: str, cast: type[int] | type[float], example: str) -> list[Any]:
     """Comma-separated option values, e.g. ``--max-dets 1,10,100``."""
     kind = "ints" if cast is int else "numbers"
+    items = [v.strip() for v in value.split(",")]
+    if not any(items):
+        raise typer.BadParameter(f"expected at least one value, but got {value!r}")
     try:
-        values = [cast(v) for v in value.split(",") if v.strip()]
+        if not all(items):  # "1,,10": an empty item is a typo, not a value to skip
+            raise ValueError
+        return [cast(v) for v in items]
     except ValueError:
         raise typer.BadParameter(
             f"expected comma-separated {kind} such as {example}, but got {value!r}"
         ) from None
-    if not values:
-        raise typer.BadParameter(f"expected at least one value, but got {value!r}")
-    return values
 
 
 def _device(device: str) -> torch.device:
@@ -119,7 +121,8 @@ def evaluate_coco_command(
 ) -> None:
     """COCO detection (bbox) or instance segmentation (segm) metrics, as pycocotools' COCOeval."""
     dev = _device(device)
-    params = CocoParams(maxDets=tuple(_parse_list(max_dets, int, "1,10,100")))
+    # coerce: pydantic's report cut to one line naming the field
+    params = CocoParams.coerce({"maxDets": _parse_list(max_dets, int, "1,10,100")})
     start = time.perf_counter()
     result = evaluate_coco(gt, results, iou_type=iou_type, device=dev, params=params)  # type: ignore[arg-type]
     seconds = time.perf_counter() - start

@@ -69,27 +69,67 @@ def evaluate_coco(
     )
 
 
-def _tensor(value: ArrayLike, name: str, dtype: torch.dtype, device: torch.device | None) -> Tensor:
+def _tensor(
+    value: ArrayLike,
+    name: str,
+    dtype: torch.dtype,
+    device: torch.device | None,
+    allow_bool: bool = False,
+) -> Tensor:
     if isinstance(value, Tensor):
         t = value
     elif isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":  # object, str, ...: torch's own error otherwise
             raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {value.dtype}")
-        t = torch.from_numpy(value)
+        t = torch.from_numpy(_fits_int64(value, name))
     else:
-        try:
-            t = torch.as_tensor(np.asarray(value))
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"Expected `{name}` to be a tensor, array or sequence of numbers, but got {exc}"
-            ) from None
+        t = torch.from_numpy(_fits_int64(_sequence_array(value, name), name))
     if t.numel() == 0:  # np.asarray([]) is float64: an empty column has no type to check
         return t.to(device=device, dtype=dtype)
+    if allow_bool and t.dtype == torch.bool:
+        t = t.to(torch.uint8)
     if dtype == torch.int64 and (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool):
         raise TypeError(f"Expected `{name}` to hold integer indexes, but got dtype {t.dtype}")
     if dtype == torch.float64 and (t.is_complex() or not (t.is_floating_point() or _is_int(t))):
         raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {t.dtype}")
     return t.to(device=device, dtype=dtype)
+
+
+def _fits_int64(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr``, unless it is uint64 with a value beyond int64 (which would wrap to < 0)."""
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        i = int(np.argmax(arr.reshape(-1) > np.iinfo(np.int64).max))
+        raise ValueError(
+            f"Expected `{name}` to hold values that fit in int64, but got "
+            f"{int(arr.reshape(-1)[i])} (first offending item: {name}[{i}])"
+        )
+    return arr
+
+
+def _sequence_array(value: ArrayLike, name: str) -> np.ndarray:
+    """A list (of lists) of numbers as an array; a non-number or a ragged row is named."""
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # rows of different lengths
+        rows = list(value)
+        width = len(rows[0]) if rows and hasattr(rows[0], "__len__") else None
+        i = next(
+            (i for i, r in enumerate(rows) if not hasattr(r, "__len__") or len(r) != width),
+            0,
+        )
+        raise ValueError(
+            f"Expected `{name}` to have rows of one length ({width}), but got "
+            f"{rows[i]!r} (first offending item: {name}[{i}])"
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        flat = arr.reshape(-1).tolist()
+        i = next((i for i, v in enumerate(flat) if not isinstance(v, (int, float))), 0)
+        where = f"{name}[{i}]" if arr.ndim == 1 else f"{name} (flat position {i})"
+        raise TypeError(
+            f"Expected `{name}` to hold numbers, but got {flat[i]!r} (first offending item: "
+            f"{where})"
+        )
+    return arr
 
 
 def _is_int(t: Tensor) -> bool:
@@ -142,11 +182,12 @@ def _column(
     dtype: torch.dtype,
     device: torch.device | None,
     rows: int | None,
+    allow_bool: bool = False,
 ) -> Tensor:
     """One validated 1-D column of ``rows`` rows (``None``: any length)."""
     if key not in table:
         raise ValueError(f"Expected `{name}` to have key {key!r}, but it has keys {sorted(table)}")
-    col = _tensor(table[key], f"{name}['{key}']", dtype, device)
+    col = _tensor(table[key], f"{name}['{key}']", dtype, device, allow_bool)
     if col.numel() == 0:
         col = col.reshape(0)
     if col.ndim != 1:
@@ -248,7 +289,7 @@ def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     else:
         area = boxes[:, 2] * boxes[:, 3]
     if "iscrowd" in table:
-        crowd = _column(table, "iscrowd", "gt", torch.float64, dev, n)
+        crowd = _column(table, "iscrowd", "gt", torch.float64, dev, n, allow_bool=True)
         bad = (crowd != 0) & (crowd != 1)
         i = _first(bad)
         if i is not None:

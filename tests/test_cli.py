@@ -128,3 +128,26 @@ def test_table_shows_names_with_brackets_as_written(tmp_path: Path) -> None:
     dt.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]')
     out = runner.invoke(app, ["evaluate", "coco", str(gt), str(dt)])
     assert out.exit_code == 0 and "[red]cat" in out.output
+
+
+def test_max_dets_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by fuzzing: ``--max-dets 0`` printed pydantic's multi-line report and
+    ``1,,10`` was read as ``1,10``."""
+    from assay.cli import main
+
+    gt = _tiny_coco(tmp_path)
+    dt = tmp_path / "dt.json"
+    dt.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]')
+    monkeypatch.setattr("sys.argv",
+                        ["assay", "evaluate", "coco", str(gt), str(dt), "--max-dets", "0"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`maxDets` to be a non-empty sequence of positive ints" in err
+    for bad in ("1,,10", "1,10,", " , "):
+        out = runner.invoke(app, ["evaluate", "coco", str(gt), str(dt), "--max-dets", bad])
+        assert out.exit_code == 2, bad
+        assert "comma-separated ints" in out.output or "at least one value" in out.output

@@ -667,7 +667,18 @@ DET_CASES: list[tuple[str, Mutation, Mutation, dict[str, Any], type[Exception], 
     ("dt-scores-inf", _keep, put("scores", np.array([0.9, 0.8, np.inf])), {}, ValueError,
      _m("Expected `dt['scores'][2]` to be finite, but got inf")),
     ("dt-scores-strings", _keep, put("scores", ["0.9", "0.8", "0.7"]), {}, TypeError,
-     _m("Expected `dt['scores']` to be a tensor, array or sequence of numbers")),
+     _m("Expected `dt['scores']` to hold numbers, but got '0.9' (first offending item: "
+        "dt['scores'][0])")),
+    # found by fuzzing: torch's or numpy's own words, no record named, a wrapped index
+    ("dt-image-none", _keep, put("image", [0, None, 1]), {}, TypeError,
+     _m("Expected `dt['image']` to hold numbers, but got None (first offending item: "
+        "dt['image'][1])")),
+    ("dt-boxes-ragged", _keep, put("boxes", [[0, 0, 1, 1], [0, 0, 1], [0, 0, 1, 1]]), {},
+     ValueError, _m("Expected `dt['boxes']` to have rows of one length (4), but got [0, 0, 1] "
+                    "(first offending item: dt['boxes'][1])")),
+    ("dt-image-uint64", _keep, put("image", np.array([0, 2**64 - 1, 1], np.uint64)), {},
+     ValueError, _m("Expected `dt['image']` to hold values that fit in int64, but got "
+                    "18446744073709551615 (first offending item: dt['image'][1])")),
     ("gt-image-float-tensor", put("image", torch.tensor([0.0, 1.0, 1.0])), _keep, {},
      TypeError, _m("Expected `gt['image']` to hold integer indexes, but got dtype "
                    "torch.float32")),
@@ -930,3 +941,13 @@ def test_detections_empty_lists() -> None:
 def test_catalog_of_the_wrong_type() -> None:
     with pytest.raises(TypeError, match=r"`catalog` to be a Catalog .*but got dict"):
         assay.evaluate_detections(_gt_map(), _dt_map(), catalog={"a": 1})  # type: ignore[arg-type]
+
+
+def test_bool_iscrowd_is_read_as_zero_and_one() -> None:
+    """Found by fuzzing: a bool tensor was refused, though evaluate_coco takes True/False."""
+    gt = {**_gt_map(), "iscrowd": torch.tensor([0, 1, 0])}
+    as_int = assay.evaluate_detections(gt, _dt_map()).stats
+    flags = gt["iscrowd"].bool()
+    for crowd in (flags, flags.numpy(), flags.tolist()):
+        got = assay.evaluate_detections({**gt, "iscrowd": crowd}, _dt_map()).stats
+        np.testing.assert_array_equal(got, as_int)
