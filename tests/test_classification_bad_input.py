@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from assay import ClassificationFormatError, evaluate_classification
+from assay.engine.formats.classification import load_classification
 
 
 def _gt(**over: Any) -> dict[str, Any]:
@@ -482,3 +483,16 @@ def test_bad_files(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="Expected `predictions` to be an existing file"):
         evaluate_classification(_gt(), tmp_path / "nope.jsonl")
+
+
+def test_records_without_the_optional_key_have_the_default_one() -> None:
+    """Found by fuzzing: a record that left out `key` read as an explicit null (an error)
+    when other records had one; an explicit null is still an error."""
+    gt = [{"datum_uid": "a", "key": "class", "value": "cat"}, {"datum_uid": "b", "value": "dog"}]
+    pd = [{"datum_uid": "a", "value": "cat"}, {"datum_uid": "b", "key": "class", "value": "dog"}]
+    tables = load_classification(gt, pd)
+    assert [t.key for t in tables.keys] == ["class"]
+    assert tables.keys[0].target.tolist() == [0, 1]
+    gt[1]["key"] = None
+    with pytest.raises(TypeError, match=r"`groundtruths\[1\]\.key` to be a string, but got None"):
+        load_classification(gt, pd)

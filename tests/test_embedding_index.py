@@ -411,3 +411,10 @@ def test_cosine_rows_whose_squares_overflow_or_underflow(dtype: type) -> None:
     np.testing.assert_allclose(found.scores[0], [1.0, 0.0], atol=1e-7)
     with pytest.raises(ValueError, match="zero vector"):
         ix.add(["zero"], np.zeros((1, 2), dtype))
+
+
+def test_building_an_empty_ivf_index_says_why() -> None:
+    """Found by fuzzing: FAISS's own RuntimeError about training points came through."""
+    with pytest.raises(ValueError, match=r"Expected vectors to train the IVF lists on"):
+        EmbeddingIndex(2, kind="ivf").build()
+    assert len(EmbeddingIndex(2, kind="hnsw").build()) == 0

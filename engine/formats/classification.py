@@ -178,13 +178,15 @@ def _records_to_columns(records: Sequence[Any], what: str) -> dict[str, list[Any
         for k in rec:
             keys.setdefault(str(k), None)
     columns: dict[str, list[Any]] = {k: [] for k in keys}
-    optional = {"key", "score"}
+    # a record without the optional key has the default one (found by fuzzing: it read
+    # as an explicit null), one without a score is a hard label
+    missing = {"key": DEFAULT_KEY, "score": None}
     for i, rec in enumerate(records):
         for k in keys:
             if k in rec:
                 columns[k].append(rec[k])
-            elif k in optional:
-                columns[k].append(None)
+            elif k in missing:
+                columns[k].append(missing[k])
             else:
                 raise ClassificationFormatError(
                     f"Expected `{what}[{i}]` to have key {k!r} like the other records, but it "

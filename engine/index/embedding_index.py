@@ -349,7 +349,16 @@ class EmbeddingIndex:
         return int(rows.size)
 
     def build(self) -> EmbeddingIndex:
-        """Build (train, fill) the FAISS structure now rather than at the first search."""
+        """Build (train, fill) the FAISS structure now rather than at the first search.
+
+        Raises:
+            ValueError: an empty index of kind ``"ivf"`` (nothing to train the lists on).
+        """
+        if self._n == 0 and self.resolved_kind == "ivf":
+            raise ValueError(
+                "Expected vectors to train the IVF lists on, but the index is empty; add "
+                "vectors before build()"
+            )
         self._ensure_built()
         return self
 
