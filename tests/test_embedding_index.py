@@ -418,3 +418,9 @@ def test_building_an_empty_ivf_index_says_why() -> None:
     with pytest.raises(ValueError, match=r"Expected vectors to train the IVF lists on"):
         EmbeddingIndex(2, kind="ivf").build()
     assert len(EmbeddingIndex(2, kind="hnsw").build()) == 0
+
+
+def test_ids_from_a_numpy_str_array_are_plain_str() -> None:
+    ix = EmbeddingIndex(2)
+    ix.add(np.array(["a", "b"]), np.eye(2, dtype=np.float32))
+    assert [type(i) for i in ix.ids] == [str, str]

@@ -58,7 +58,7 @@ def as_ids(ids: Any, name: str) -> list[str]:
     """A list of str from a sequence of str, rejecting a bare str and non-str items."""
     if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray)):
         raise TypeError(f"Expected `{name}` to be a sequence of str, but got {type(ids).__name__}")
-    out = list(ids)
+    out = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)  # np.str_ -> str
     for i, item in enumerate(out):
         if not isinstance(item, str):
             raise TypeError(
