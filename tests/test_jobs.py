@@ -443,3 +443,38 @@ def test_default_executor_is_shared_and_sampling_jobs_cancel() -> None:
             job.wait(timeout=_WAIT)
     finally:
         executor.shutdown(cancel=True)
+
+
+# ------------------------------------------------------- found by fuzzing (session 10)
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt()])
+def test_a_job_raising_system_exit_fails_and_the_worker_keeps_going(
+    executor: JobExecutor, exc: BaseException
+) -> None:
+    def job(progress: Any) -> None:
+        raise exc
+
+    first = executor.submit(job)
+    record = executor.wait(first, _WAIT)
+    assert record.status == "failed" and record.error is not None
+    assert record.error.type == type(exc).__name__
+    second = executor.submit(lambda progress: "ok")
+    assert executor.wait(second, _WAIT).status == "succeeded"  # a worker was left to run it
+    assert executor.result(second) == "ok"
+
+
+def test_wait_timeouts_infinite_and_nan(executor: JobExecutor) -> None:
+    job = executor.submit(lambda progress: "ok")
+    assert executor.wait(job, float("inf")).status == "succeeded"
+    with pytest.raises(ValueError, match=r"`timeout` to be None or seconds >= 0, but got nan"):
+        executor.wait(job, float("nan"))
+
+
+def test_a_cancelled_error_nobody_asked_for_is_a_failure(executor: JobExecutor) -> None:
+    def job(progress: Any) -> None:
+        raise JobCancelledError("job-b", "sampling")  # as reading a cancelled job would
+
+    record = executor.wait(executor.submit(job), _WAIT)
+    assert (record.status, record.cancel_requested) == ("failed", False)
+    assert record.error is not None and record.error.type == "JobCancelledError"

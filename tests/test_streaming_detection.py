@@ -694,3 +694,11 @@ def test_torchmetrics_defaults_are_kept() -> None:
     assert ours.iou_thresholds == theirs.iou_thresholds
     assert ours.rec_thresholds == theirs.rec_thresholds
     assert ours.max_detection_thresholds == theirs.max_detection_thresholds
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_an_empty_batch(iou_type: str) -> None:
+    """Found by fuzzing: segm crashed on a batch of no images (bbox did not)."""
+    metric = assay.MeanAveragePrecision(iou_type=iou_type)
+    metric.update([], [])
+    assert float(metric.compute()["map"]) == -1.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import math
 import os
 import threading
 import traceback
@@ -264,9 +265,14 @@ class JobExecutor:
                 names it with its status and progress. The job keeps running.
         """
         if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or math.isnan(timeout)
+            or timeout < 0
         ):
             raise ValueError(f"Expected `timeout` to be None or seconds >= 0, but got {timeout!r}")
+        if timeout == math.inf:  # Event.wait cannot take it: no limit
+            timeout = None
         record = self._store.get(job_id)
         live = self._live.get(job_id)
         if record.done or live is None:
@@ -363,15 +369,18 @@ class JobExecutor:
         )
         try:
             result = spec.run(progress)
-        except JobCancelledError:
-            self._end(job_id, "cancelled", None)
         except BaseException as exc:  # the job says why it failed; the worker keeps going
+            if isinstance(exc, JobCancelledError) and live.cancel.is_set():
+                self._end(job_id, "cancelled", None)
+                return
+            # A JobCancelledError nobody asked for (e.g. another job's result read inside
+            # this one) is a failure. Nothing is re-raised, SystemExit and
+            # KeyboardInterrupt included: in a worker thread they would only end the
+            # worker, and the jobs queued behind it would never run.
             error = JobError.from_exception(exc)
             traceback.clear_frames(exc.__traceback__)  # keep the trace, free the frames' data
             live.exception = exc
             self._end(job_id, "failed", error)
-            if not isinstance(exc, Exception):
-                raise
         else:
             with self._lock:
                 record = self._store.get(job_id)

@@ -333,8 +333,9 @@ def _mask_overlaps(batch: DetectionBatch) -> _MaskOverlaps:
     assert batch.dt_masks is not None and batch.gt_masks is not None  # checked by the caller
     device = batch.dt_image.device
     d_counts, g_counts = batch.dt_counts, batch.gt_counts
-    dt_start = np.cumsum([0, *d_counts[:-1]], dtype=np.int64)
-    gt_start = np.cumsum([0, *g_counts[:-1]], dtype=np.int64)
+    # exclusive sums: as many starts as images, none for an empty batch
+    dt_start = np.cumsum(d_counts, dtype=np.int64) - np.asarray(d_counts, dtype=np.int64)
+    gt_start = np.cumsum(g_counts, dtype=np.int64) - np.asarray(g_counts, dtype=np.int64)
     by_size: dict[tuple[int, int], list[int]] = {}
     for i, (dm, gm) in enumerate(zip(batch.dt_masks, batch.gt_masks, strict=True)):
         if d_counts[i] or g_counts[i]:
