@@ -242,7 +242,9 @@ def _read_id_list(path: Path, what: str) -> list[str]:
         if not isinstance(ids, list):
             raise ValueError(f"Expected `{what}` to be a JSON array of ids, but got {str(path)!r}")
         return [str(i) for i in ids]
-    return [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    # at "\n" only: str.splitlines also splits at "\x0c", "\u2028" and others inside ids
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [ln.strip() for ln in lines if ln.strip()]
 
 
 @app.command("sample")

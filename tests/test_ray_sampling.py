@@ -172,6 +172,18 @@ def test_ties_across_shards_go_to_the_smaller_frame_id(
     assert result == assay.sample({**request, "frames": shuffled})
 
 
+def test_pool_size_when_no_frame_is_asked_for(ray_cluster: Any, tmp_path: Path) -> None:
+    """Found by fuzzing: with num_of_samples 0 no block kept a row to carry its pool count."""
+    frames = [{"frame_id": f"f{i}", "predictions": [{"score": i / 10}]} for i in range(1, 7)]
+    paths = write_prediction_shards(frames, tmp_path, num_shards=3)
+    for extra in ({}, {"labeled_ids": ["f1"]}):
+        request = {"num_of_samples": 0, "selection_strategy": "margin", **extra}
+        expected = assay.sample({**request, "frames": frames})
+        result = sample_parquet(paths, request)
+        assert result.pool_size == expected.pool_size and result.frame_ids == ()
+        assert result == expected
+
+
 def test_embeddings_from_parquet_and_a_classification_pool(
     ray_cluster: Any,
     pool: list[dict[str, Any]],

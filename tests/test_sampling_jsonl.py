@@ -301,3 +301,21 @@ def test_line_separators_inside_strings_do_not_end_a_line(tmp_path: Path) -> Non
     mixed = [{"frame_id": 1, "score": 0.5}, {"frame_id": "c\u2028", "score": 1}]  # record reader
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in mixed), "utf-8")
     assert read_predictions(path).frame_ids.tolist() == ["1", "c\u2028"]
+
+
+def test_rows_whose_frame_id_is_an_int_in_one_row_and_a_str_in_another(tmp_path: Path) -> None:
+    """Found by fuzzing: 7 and "7" were grouped apart, then called a repeated frame id."""
+    records = [{"frame_id": 7, "score": 0.5}, {"frame_id": "7", "score": 0.4},
+               {"frame_id": "8"}]
+    t = PredictionTable.from_records(records)
+    assert (t.frame_ids.tolist(), t.boxes_per_frame().tolist()) == (["7", "8"], [2, 0])
+    _assert_same(read_predictions(_write(tmp_path / "p.jsonl", records)), t)
+
+
+def test_id_files_are_split_at_newlines_only(tmp_path: Path) -> None:
+    """Found by fuzzing: str.splitlines also split ids at form feeds and U+2028."""
+    ids = ["a\u2028b", "c\x0cd", "plain"]
+    (tmp_path / "ids.txt").write_text("\r\n".join(ids) + "\n", encoding="utf-8")
+    np.save(tmp_path / "e.npy", np.eye(3, dtype=np.float32))
+    got, vectors = read_embeddings(tmp_path / "e.npy", ids=tmp_path / "ids.txt")
+    assert got == ids and vectors.shape == (3, 3)

@@ -71,6 +71,8 @@ __all__ = [
 
 RAY_INSTALL_HINT = 'pip install "assay[ray]"'
 _POOL = "_pool_frames"  # per block: frames in the pool (on the block's first output row)
+# a row kept only to carry its block's pool size, when the block kept no candidate
+_CARRIER = "_pool_only"
 _LABELED = "_labeled"
 _KEYS = "_embedding_keys"
 _KEY_IS_FRAME = "_embedding_is_frame"
@@ -322,14 +324,21 @@ class _Candidates:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         if batch.num_rows and batch.column(_ERROR).null_count < batch.num_rows:
-            return batch.append_column(_POOL, pa.array(np.zeros(batch.num_rows, np.int64)))
+            zeros = np.zeros(batch.num_rows, np.int64)
+            return batch.append_column(_POOL, pa.array(zeros)).append_column(
+                _CARRIER, pa.array(zeros.astype(bool))
+            )
         labeled = batch.column(_LABELED).to_numpy(zero_copy_only=False).astype(bool)
         keep = _keep_candidates(batch, self.depths, self.whole_pool)
         out = batch.filter(pa.array(keep))
+        in_pool = int((~labeled).sum())
+        carrier = np.zeros(out.num_rows, dtype=bool)
+        if out.num_rows == 0 and in_pool:  # nothing kept (e.g. depth 0): carry the count
+            out, carrier = batch.slice(0, 1), np.ones(1, dtype=bool)
         pool = np.zeros(out.num_rows, dtype=np.int64)
         if out.num_rows:
-            pool[0] = int((~labeled).sum())
-        return out.append_column(_POOL, pa.array(pool))
+            pool[0] = in_pool
+        return out.append_column(_POOL, pa.array(pool)).append_column(_CARRIER, pa.array(carrier))
 
 
 class _KeepIds:
@@ -536,12 +545,14 @@ def sample_parquet(
     gathered = pa.concat_tables(blocks) if blocks else None
     if progress is not None:
         progress(0.5, "merging candidates")
+    pool_size = 0
+    if gathered is not None and gathered.num_rows:
+        pool_size = int(pc.sum(gathered.column(_POOL)).as_py())
+        gathered = gathered.filter(pc.invert(gathered.column(_CARRIER)))
     if gathered is None or gathered.num_rows == 0:
         strategies = tuple(s.strategy for s in specs)
         fs = _frame_scores(_empty_scores(len(specs), needs_keys), strategies, needs_keys)
-        pool_size = 0
     else:
-        pool_size = int(pc.sum(gathered.column(_POOL)).as_py())
         _check_unique(gathered.column("frame_id").combine_chunks())
         keep = _keep_candidates(gathered, ranked, whole_pool)
         gathered = gathered.filter(pa.array(keep))

@@ -193,7 +193,9 @@ def _read_ids(path: Path) -> list[str]:
                 f"{type(ids).__name__}"
             )
         return [str(i) for i in ids]
-    return [line.rstrip("\r\n") for line in path.read_text(encoding="utf-8").splitlines() if line]
+    # at "\n" only: str.splitlines also splits at "\x0c", "\u2028" and others inside ids
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return [line.removesuffix("\r") for line in lines if line.removesuffix("\r")]
 
 
 def _table_embeddings(table: pa.Table, what: str) -> tuple[list[str], np.ndarray]:

@@ -353,10 +353,12 @@ class PredictionTable:
             records, frozenset(allowed), allowed, "a prediction row", lambda r: f"rows[{r}]"
         )
         fids = [rec.get("frame_id") for rec in records]
-        if not set(map(type, fids)) <= {str, int}:
+        if not set(map(type, fids)) <= {str}:
             for r, fid in enumerate(fids):
                 if not isinstance(fid, (str, int)) or isinstance(fid, bool):
                     raise TypeError(f"Expected `rows[{r}].frame_id` to be a str, but got {fid!r}")
+            # as decimal strings before grouping: 7 and "7" are one frame's rows
+            fids = [fid if isinstance(fid, str) else str(fid) for fid in fids]
         first_row: dict[Any, int] = {}
         for r, fid in enumerate(fids):
             first_row.setdefault(fid, r)
