@@ -228,9 +228,13 @@ def _write_sampling(result: SamplingResult, path: Path) -> None:
             writer = csv.DictWriter(fh, fieldnames=["rank", "frame_id", "score", "stage"])
             writer.writeheader()
             writer.writerows(result.rows())
-    elif suffix == ".json":
-        path.write_text(json.dumps(result.to_dict()) + "\n", encoding="utf-8")
     else:
+        path.write_text(json.dumps(result.to_dict()) + "\n", encoding="utf-8")
+
+
+def _check_output_suffix(path: Path | None) -> None:
+    """Before the run: an ``--output`` that cannot be written is refused at once."""
+    if path is not None and path.suffix.lower() not in (".jsonl", ".ndjson", ".csv", ".json"):
         raise typer.BadParameter(
             f"expected a .jsonl, .csv or .json file, but got {str(path)!r}", param_hint="--output"
         )
@@ -314,6 +318,7 @@ def sample_command(
     from .engine.sampling import read_embeddings, read_predictions, read_request
 
     dev = _device(device)
+    _check_output_suffix(output)
     request: dict[str, Any] = read_request(predictions) or {}
     if not request:
         request["frames"] = read_predictions(predictions)

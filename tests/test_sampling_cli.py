@@ -189,3 +189,18 @@ def test_demo_runs_a_sampling(tmp_path: Path) -> None:
     assert "COCO bbox evaluation" in out.stdout
     assert "Sampling: entropy" in out.stdout and "then core-set" in out.stdout
     assert "coreset" in out.stdout
+
+
+def test_an_unwritable_output_is_refused_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by fuzzing: the suffix was checked only after the whole sampling run."""
+    import assay.cli as cli
+
+    def no_run(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the sampling ran")
+
+    monkeypatch.setattr(cli, "run_sampling", no_run)
+    preds = _write(tmp_path, "jsonl", "frames")
+    out = runner.invoke(app, ["sample", str(preds), "-s", "entropy", "-n", "3", "-o", "out.tsv"])
+    assert out.exit_code == 2 and ".jsonl, .csv or .json" in out.output
