@@ -49,7 +49,7 @@ __all__ = [
 
 DEFAULT_KEY = "class"
 _GT_COLUMNS = ("datum_uid", "key", "value")
-# the predictions' layout is told by its first column here that the table has
+# the predictions' layout is told by the first of these keys that is a column of the table
 _PD_COLUMNS = {
     "values": ("datum_uid", "key", "values", "scores"),
     "value": ("datum_uid", "key", "value", "score"),
@@ -497,7 +497,13 @@ def load_classification(
     n_pd = pd.num_rows
 
     dense = False
-    if "values" in pd.column_names:
+    layout = next((c for c in _PD_COLUMNS if c in pd.column_names), None)
+    if layout is None:
+        raise ClassificationFormatError(
+            "Expected `predictions` to have a column 'value' (one row per predicted value), "
+            f"'values' and 'scores' (lists), or 'scores' (dense), but it has {pd.column_names}"
+        )
+    if layout == "values":
         names, offsets = _list_column(pd.column("values"), "predictions", "values", numeric=False)
         scores, s_off = _list_column(
             _column(pd, "scores", "predictions"), "predictions", "scores", numeric=True
@@ -509,7 +515,7 @@ def load_classification(
                 f"({int(offsets[r + 1] - offsets[r])}), but got {int(s_off[r + 1] - s_off[r])}"
             )
         record = np.repeat(np.arange(n_pd), np.diff(offsets))
-    elif "value" in pd.column_names:
+    elif layout == "value":
         names = _string_like(pd.column("value"), "predictions", "value", allow_int=False)
         scores = (
             _score_column(pd.column("score"), "predictions", "score")
@@ -517,7 +523,7 @@ def load_classification(
             else np.full(n_pd, np.nan)
         )
         record = np.arange(n_pd)
-    elif "scores" in pd.column_names:
+    else:  # dense
         dense = True
         scores, offsets = _list_column(pd.column("scores"), "predictions", "scores", numeric=True)
         record = np.repeat(np.arange(n_pd), np.diff(offsets))
@@ -539,13 +545,6 @@ def load_classification(
                     f"key {r_key!r} ({len(vals)}), but got {int(offsets[r + 1] - offsets[r])}"
                 )
             names[sel] = vals[position[sel]]
-    else:
-        raise ClassificationFormatError(
-            "Expected `predictions` to have a column 'value' (one row per predicted value), "
-            f"'values' and 'scores' (lists), or 'scores' (dense), but it has {pd.column_names}"
-        )
-
-    layout = next(c for c in ("values", "value", "scores") if c in pd.column_names)
     _known_columns(pd, _PD_COLUMNS[layout], "predictions", _PD_LAYOUTS[layout])
 
     (gt_uid_c, pd_uid_c), _ = _encode(gt_uid, pd_uid)
@@ -619,9 +618,8 @@ def load_classification(
         bad_pd = (row_key == key_code) & ~allowed[pd_val_c] if len(values) else np.zeros(0, bool)
         if bad_pd.any():
             j = int(np.flatnonzero(bad_pd)[0])
-            field = "value" if "value" in pd.column_names else "values"
             raise ClassificationFormatError(
-                f"Expected `predictions[{int(record[j])}].{field}` to be among the declared "
+                f"Expected `predictions[{int(record[j])}].{layout}` to be among the declared "
                 f"labels of key {key!r} {list(declared_vals)}, but got {names[j]!r}"
             )
 
