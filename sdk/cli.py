@@ -19,6 +19,7 @@ import torch
 
 from .engine.device import DEVICE_CHOICES, resolve_device
 from .engine.evaluation import CocoParams, CocoResult
+from .engine.formats._json_lines import split_lines
 from .engine.sampling import SamplingResult, parse_request, run_sampling
 from .evaluate import evaluate_coco
 
@@ -246,9 +247,7 @@ def _read_id_list(path: Path, what: str) -> list[str]:
         if not isinstance(ids, list):
             raise ValueError(f"Expected `{what}` to be a JSON array of ids, but got {str(path)!r}")
         return [str(i) for i in ids]
-    # at "\n" only: str.splitlines also splits at "\x0c", "\u2028" and others inside ids
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return [ln.strip() for ln in lines if ln.strip()]
+    return [ln.strip() for ln in split_lines(path.read_text(encoding="utf-8")) if ln.strip()]
 
 
 @app.command("sample")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["read_json_lines", "starts_with"]
+__all__ = ["read_json_lines", "split_lines", "starts_with"]
 
 
 def read_json_lines(path: Path, what: str, error: type[Exception] = ValueError) -> list[Any]:
@@ -57,6 +57,19 @@ def read_json_lines(path: Path, what: str, error: type[Exception] = ValueError) 
                     f"not valid JSON: {exc}"
                 ) from None
     return records
+
+
+def split_lines(text: str) -> list[str]:
+    r"""The lines of ``text``, each ended by ``\n`` only (a ``\r`` before it is dropped).
+
+    Unlike ``str.splitlines``, form feeds, U+2028 and the other Unicode line breaks
+    stay inside a line: ids read one per line may hold them.
+
+    Example:
+        >>> split_lines("a\r\nb\u2028c\f\n")
+        ['a', 'b\u2028c\x0c', '']
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def starts_with(path: Path, char: str) -> bool:

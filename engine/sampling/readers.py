@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..formats._json_lines import read_json_lines
+from ..formats._json_lines import read_json_lines, split_lines
 from .table import PredictionTable, Task
 
 __all__ = [
@@ -193,9 +193,7 @@ def _read_ids(path: Path) -> list[str]:
                 f"{type(ids).__name__}"
             )
         return [str(i) for i in ids]
-    # at "\n" only: str.splitlines also splits at "\x0c", "\u2028" and others inside ids
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return [line.removesuffix("\r") for line in lines if line.removesuffix("\r")]
+    return [line for line in split_lines(path.read_text(encoding="utf-8")) if line]
 
 
 def _table_embeddings(table: pa.Table, what: str) -> tuple[list[str], np.ndarray]:
