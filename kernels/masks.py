@@ -38,6 +38,12 @@ What each function reproduces (``maskApi.c`` of pycocotools 2.0.x):
   the last character's bit 4 = sign, counts after the third stored as differences
   from the count two before.
 
+On the CPU, with numba installed (``pip install "assay[numba]"``), large batches run
+compiled loops instead (:mod:`._numba`): :func:`rle_to_box`, :func:`rle_area`,
+:func:`rle_iou_pairs` / :func:`rle_iou`, :func:`rle_from_polygons`, the union of
+:func:`rle_merge` and the decoding of :func:`rle_from_strings` give the same results
+bit for bit; ``ASSAY_NUMBA=0`` turns them off.
+
 :func:`mask_iou` is the dense formulation for training loops: intersections of
 ``(N, H, W)`` and ``(M, H, W)`` boolean masks as one matrix product on the device,
 exact (integer-valued float32 sums stay exact below 2**24 pixels; float64 above), and
@@ -54,6 +60,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import _numba
 from ._nonzero import flat_nonzero
 from ._segments import segment_cumsum
 
@@ -380,6 +387,10 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
     if index.dtype == torch.bool:
         index = flat_nonzero(index)
     index = index.to(device=rle.device, dtype=_I64)
+    if _numba.available(rle.counts, size=rle.counts.shape[0]):
+        compiled = _numba.select(rle, index)
+        if compiled is not None:
+            return Rle(*compiled)
     lengths = rle.lengths.index_select(0, index)
     offsets = _exclusive_cumsum(lengths)
     total = int(offsets[-1])
@@ -482,6 +493,10 @@ def rle_area(rle: Rle) -> Tensor:
         tensor([3])
     """
     _check_rle("rle", rle)
+    if _numba.available(rle.counts, size=rle.counts.shape[0]):
+        compiled = _numba.areas(rle)
+        if compiled is not None:
+            return compiled
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([rle_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
@@ -509,6 +524,10 @@ def rle_to_box(rle: Rle) -> Tensor:
         tensor([[2., 1., 3., 2.]], dtype=torch.float64)
     """
     _check_rle("rle", rle)
+    if _numba.available(rle.counts, size=rle.counts.shape[0]):
+        compiled = _numba.boxes(rle)
+        if compiled is not None:
+            return compiled
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([rle_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
@@ -554,10 +573,11 @@ def rle_merge(
     if groups is None:
         groups = torch.zeros(n, dtype=_I64, device=dev)
         num_groups = 1
-    groups = groups.to(device=dev, dtype=_I64)
-    if num_groups is None:
-        num_groups = int(groups.max()) + 1 if n else 0
-    k = num_groups
+    groups, k = _check_groups(groups, n, num_groups, dev)
+    if not intersect and _numba.available(rle.counts, groups, size=rle.counts.shape[0]):
+        merged = _numba.union(*rle, groups, k)
+        if merged is not None:
+            return Rle(*merged)
     members = torch.bincount(groups, minlength=k) if n else torch.zeros(k, dtype=_I64, device=dev)
     big = torch.iinfo(torch.int64).max
     h_min = torch.full((k,), big, dtype=_I64, device=dev).scatter_reduce_(
@@ -613,6 +633,26 @@ def rle_merge(
         lengths = torch.where(valid, out.lengths, 0)
         out = Rle(out.counts[keep], _exclusive_cumsum(lengths), out.height, out.width)
     return Rle(out.counts, out.offsets, height, width)
+
+
+def _check_groups(
+    groups: Tensor, n: int, num_groups: int | None, device: torch.device
+) -> tuple[Tensor, int]:
+    """``groups`` as int64 on ``device`` and the number of groups (host reads)."""
+    if groups.shape != (n,) or groups.is_floating_point() or groups.is_complex():
+        raise ValueError(
+            f"Expected `groups` to be ({n},) integer group indexes, one per mask, but got "
+            f"shape {tuple(groups.shape)} {groups.dtype}"
+        )
+    groups = groups.to(device=device, dtype=_I64)
+    k = num_groups if num_groups is not None else (int(groups.max()) + 1 if n else 0)
+    if n and (int(groups.min()) < 0 or int(groups.max()) >= k):
+        bad = int(flat_nonzero((groups < 0) | (groups >= k))[0])
+        raise ValueError(
+            f"Expected `groups` to be in [0, {k}), but got {int(groups[bad])} (first "
+            f"offending item: groups[{bad}])"
+        )
+    return groups, k
 
 
 def _intersections(ones: _Ones, a: Tensor, b: Tensor) -> Tensor:
@@ -672,6 +712,12 @@ def rle_iou_pairs(
 
     Returns:
         ``(P,)`` float64 IoU; -1 for masks of different sizes whose boxes overlap.
+        Masks whose runs do not add up to ``height * width`` (not an RLE of that
+        size) give unspecified values (pycocotools' loop never ends on some).
+
+    Raises:
+        ValueError: pair indexes or crowd flags that are not 1-D of one length.
+        IndexError: a pair index outside its batch (the first one is named).
 
     Example:
         >>> import torch
@@ -693,14 +739,26 @@ def rle_iou_pairs(
         )
     pair_dt = pair_dt.to(device=dev, dtype=_I64)
     pair_gt = pair_gt.to(device=dev, dtype=_I64)
+    given = [pair_dt, pair_gt] + ([] if gt_crowd is None else [gt_crowd])
+    if pair_dt.ndim != 1 or any(t.shape != pair_dt.shape for t in given):
+        raise ValueError(
+            "Expected `pair_dt`, `pair_gt` and `gt_crowd` to be 1-D of one length P, but got "
+            f"shapes {', '.join(str(tuple(t.shape)) for t in given)}"
+        )
     num = pair_dt.shape[0]
     if num == 0:
         return torch.zeros(0, dtype=_F64, device=dev)
+    _check_pair_index("pair_dt", pair_dt, dt.num_masks)
+    _check_pair_index("pair_gt", pair_gt, gt.num_masks)
     crowd = (
         torch.zeros(num, dtype=torch.bool, device=dev)
         if gt_crowd is None
         else gt_crowd.to(device=dev, dtype=torch.bool)
     )
+    if _numba.available(dt.counts, gt.counts, size=num, minimum=_numba.MIN_PAIRS):
+        compiled = _numba.iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
+        if compiled is not None:
+            return compiled
     if dev.type != "cpu" or num <= _CPU_BLOCK_PAIRS:
         return _iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
     # CPU: blocks of pairs that share their masks (sorted by ground truth), each with
@@ -715,6 +773,20 @@ def rle_iou_pairs(
             rle_select(dt, d_ids), rle_select(gt, g_ids), d_inv, g_inv, crowd[sel]
         )
     return out
+
+
+def _check_pair_index(name: str, index: Tensor, num: int) -> None:
+    """Pair indexes within ``[0, num)`` (two host reads).
+
+    The torch path concatenates the batches, where a detection index past ``D`` would
+    read a ground truth; the compiled path reads raw memory.
+    """
+    if index.numel() and (int(index.min()) < 0 or int(index.max()) >= num):
+        bad = int(flat_nonzero((index < 0) | (index >= num))[0])
+        raise IndexError(
+            f"Expected `{name}` to hold mask indexes in [0, {num}), but got "
+            f"{int(index[bad])} (first offending item: {name}[{bad}])"
+        )
 
 
 def _iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor) -> Tensor:
@@ -965,11 +1037,19 @@ def _steep_crossings(
     return col, y0.index_select(0, edge) + last_t, edge
 
 
-def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tensor) -> Rle:
+def rle_from_polygons(
+    points: Tensor,
+    ring_offsets: Tensor,
+    height: Tensor,
+    width: Tensor,
+    groups: Tensor | None = None,
+    num_groups: int | None = None,
+) -> Rle:
     """Rasterise polygons like pycocotools' ``frPoly`` (``frPyObjects`` of a polygon).
 
-    Each ring is rasterised on its own (a COCO annotation with several rings is the
-    :func:`rle_merge` union of them, as ``COCO.annToRLE`` does).
+    Each ring is rasterised on its own; a COCO annotation with several rings is the
+    :func:`rle_merge` union of them (as ``COCO.annToRLE`` does), which ``groups``
+    gives in the same call.
 
     Args:
         points: ``(P, 2)`` float64 ``(x, y)`` vertices of all rings, concatenated.
@@ -977,9 +1057,13 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
             ``points[ring_offsets[r]:ring_offsets[r + 1]]`` (closed implicitly).
         height: ``(R,)`` int64 image height of each ring.
         width: ``(R,)`` int64 image width of each ring.
+        groups: ``(R,)`` int64 group of each ring in ``[0, num_groups)``: return one
+            mask per group, the union of its rings (``rle_merge(rle, groups,
+            num_groups)`` of the rings); ``None``: one mask per ring.
+        num_groups: number of groups ``K`` (default: ``groups.max() + 1``).
 
     Returns:
-        ``Rle`` of ``R`` masks.
+        ``Rle`` of ``R`` masks (``K`` with ``groups``).
 
     Example:
         >>> import torch
@@ -1004,8 +1088,33 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
     width = width.to(device=dev, dtype=_I64)
     num_rings = ring_offsets.shape[0] - 1
     num_points = points.shape[0]
+    if groups is not None:
+        groups, num_groups = _check_groups(groups, num_rings, num_groups, dev)
     if num_rings == 0:
-        return _empty_rle(dev)
+        empty = _empty_rle(dev)
+        return empty if groups is None else rle_merge(empty, groups, num_groups)
+    finite = points.isfinite().all(1)
+    if not bool(finite.all()):  # one host read
+        bad = int(flat_nonzero(~finite)[0])
+        raise ValueError(
+            f"Expected `points` to be finite, but got {points[bad].tolist()} (first offending "
+            f"item: points[{bad}])"
+        )
+    if _numba.available(points, size=num_points, minimum=_numba.MIN_VERTICES) and _slices_points(
+        points, ring_offsets, height, width
+    ):
+        compiled = _numba.polygons(points, ring_offsets, height, width, groups, num_groups or 0)
+        if compiled is not None:
+            return Rle(*compiled)
+    rings = _rasterise(points, ring_offsets, height, width)
+    return rings if groups is None else rle_merge(rings, groups, num_groups)
+
+
+def _rasterise(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tensor) -> Rle:
+    """:func:`rle_from_polygons` of every ring, torch path (checked inputs, ``R > 0``)."""
+    dev = points.device
+    num_rings = ring_offsets.shape[0] - 1
+    num_points = points.shape[0]
     length = height * width
 
     # (int)(scale * xy + .5) with C's truncation toward zero.
@@ -1063,6 +1172,20 @@ def rle_from_polygons(points: Tensor, ring_offsets: Tensor, height: Tensor, widt
     keep = flat_nonzero(pos < length.index_select(0, seg))
     return _from_toggles(
         seg.index_select(0, keep), pos.index_select(0, keep), num_rings, length, height, width
+    )
+
+
+def _slices_points(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tensor) -> bool:
+    """Whether ``ring_offsets`` slice ``points`` (host reads, CPU only).
+
+    The compiled rasteriser reads raw memory, so other offsets stay on the torch path.
+    """
+    k = ring_offsets[1:] - ring_offsets[:-1]
+    return (
+        height.shape == k.shape == width.shape
+        and int(ring_offsets[0]) == 0
+        and int(ring_offsets[-1]) == points.shape[0]
+        and not bool((k < 0).any())
     )
 
 
@@ -1270,7 +1393,8 @@ def rle_from_strings(
     buf, lengths, bad = _join_strings(strings)
     counts, runs = np.zeros(0, np.int64), np.zeros(len(strings), np.int64)
     if bad < 0:
-        counts, runs, bad = _decode_strings(buf, lengths)
+        compiled = _numba.decode_strings(buf, lengths) if _numba.available(size=buf.size) else None
+        counts, runs, bad = compiled or _decode_strings(buf, lengths)
     elif bad > 0:  # a non-ASCII string: an earlier string may be bad too
         earlier = _decode_strings(*_join_strings(strings[:bad])[:2])[2]
         bad = earlier if earlier >= 0 else bad

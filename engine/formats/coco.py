@@ -34,7 +34,6 @@ from ...kernels.masks import (
     rle_cat,
     rle_from_polygons,
     rle_from_strings,
-    rle_merge,
     rle_select,
     rle_to_box,
 )
@@ -473,13 +472,14 @@ def _polygon_masks(
             "it has none or 0"
         )
     offsets = np.concatenate(([0], np.cumsum(ring_len // 2)))
-    rle = rle_from_polygons(
+    return rle_from_polygons(
         torch.from_numpy(coords.reshape(-1, 2)),
         torch.from_numpy(offsets),
         torch.from_numpy(hw[ring_rec, 0]),
         torch.from_numpy(hw[ring_rec, 1]),
+        torch.from_numpy(ring_rec),
+        m,
     )
-    return rle_merge(rle, torch.from_numpy(ring_rec), m)
 
 
 def _rle_masks(

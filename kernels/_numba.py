@@ -1,0 +1,380 @@
+"""Optional compiled CPU paths (numba) for the RLE mask kernels; torch paths as fallback.
+
+The mask kernels of :mod:`.masks` are batched torch code: every step is a pass over
+all runs of all masks, 10-30 passes per kernel at 20-40 ns per run on the CPU. The
+loops of pycocotools' ``maskApi.c`` (one walk over a mask's runs) cost about 1-2 ns
+per run once compiled. :mod:`._numba_kernels` holds those loops, compiled by numba
+(cached on disk after the first compile), run over ranges of the masks on
+``torch.get_num_threads()`` threads (they release the GIL), and giving the torch
+paths' results bit for bit.
+
+They run for CPU tensors when numba imports (``pip install "assay[numba]"``), the
+environment variable ``ASSAY_NUMBA`` is not ``0`` (or ``false``, ``off``, ``no``),
+and the batch holds at least :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs,
+:data:`MIN_VERTICES` polygon vertices): below
+that, importing numba and loading the compiled code (~0.5 s once per process) costs
+more than the torch path. CUDA tensors always take the torch paths. Tests set the
+minimums to 0 to run these paths on small inputs.
+
+Like :mod:`._triton` for CUDA, this is the same job in one pass, written in Python;
+the torch paths stay the reference (pycocotools parity is tested on both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "MIN_PAIRS",
+    "MIN_RUNS",
+    "MIN_VERTICES",
+    "areas",
+    "available",
+    "boxes",
+    "decode_strings",
+    "iou_pairs",
+    "polygons",
+    "select",
+    "union",
+]
+
+MIN_RUNS = 1 << 16  # runs (or string bytes) of a batch
+MIN_PAIRS = 1 << 12  # pairs of an IoU batch
+MIN_VERTICES = 1 << 12  # polygon vertices of a batch (each costs ~5 boundary points per pixel)
+_CHUNKS_PER_THREAD = 4  # ranges per thread: uneven masks still share the work
+_OFF = ("0", "false", "off", "no")
+_loaded: list[ModuleType | None] = []
+
+
+def _kernels() -> ModuleType | None:
+    if not _loaded:
+        try:  # optional: any import failure -> torch paths
+            from . import _numba_kernels
+        except Exception:  # pragma: no cover - depends on the install
+            _loaded.append(None)
+        else:
+            _loaded.append(_numba_kernels)
+    return _loaded[0]
+
+
+def available(*tensors: Tensor, size: int, minimum: int | None = None) -> bool:
+    """Whether the compiled path runs: CPU tensors, ``size >= minimum``, numba imports.
+
+    ``minimum`` defaults to :data:`MIN_RUNS` (read at call time, so tests can lower it).
+    """
+    if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
+        return False
+    if any(t.device.type != "cpu" for t in tensors):
+        return False
+    if size < (MIN_RUNS if minimum is None else minimum):
+        return False
+    return _kernels() is not None
+
+
+def _np(t: Tensor, dtype: Any = np.int64) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().numpy(), dtype=dtype)
+
+
+def _ranges(n: int, chunks: int) -> list[tuple[int, int]]:
+    bounds = np.linspace(0, n, min(chunks, max(n, 1)) + 1).astype(np.int64).tolist()
+    return [(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}  # by thread count; dropped in a forked child
+
+
+def _forget_pools() -> None:
+    _pools.clear()  # a child process has none of the parent's threads
+
+
+os.register_at_fork(after_in_child=_forget_pools)
+
+
+def _run(fn: Callable[[int, int], None], n: int) -> None:
+    """``fn(lo, hi)`` over ranges covering ``[0, n)``, on torch's number of threads."""
+    threads = max(1, torch.get_num_threads())
+    if threads == 1 or n < 2:
+        if n:
+            fn(0, n)
+        return
+    pool = _pools.get(threads)
+    if pool is None:
+        pool = _pools.setdefault(
+            threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="assay-rle")
+        )
+    parts = _ranges(n, threads * _CHUNKS_PER_THREAD)
+    for future in [pool.submit(fn, lo, hi) for lo, hi in parts]:
+        future.result()
+
+
+def _copy_ranges(
+    k: ModuleType,
+    src: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    out_offsets: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``out[out_offsets[i]:][:lengths[i]] = src[starts[i]:][:lengths[i]]`` for every ``i``."""
+    _run(lambda lo, hi: k.copy_ranges(src, starts, lengths, out_offsets, lo, hi, out), len(starts))
+
+
+def _ragged_take(
+    k: ModuleType, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """``concat(src[starts[i]:starts[i] + lengths[i]])``."""
+    offsets = _offsets(lengths)
+    out = np.empty(int(offsets[-1]), dtype=src.dtype)
+    _copy_ranges(k, src, starts, lengths, offsets, out)
+    return out
+
+
+def select(rle: Sequence[Tensor], index: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """Masks ``rle[index]`` (as ``masks.rle_select``): the four ``Rle`` fields.
+
+    ``None`` when the offsets do not slice the counts or an index is out of range.
+    """
+    k, arrays = _kernels(), _rle(rle)
+    if k is None or arrays is None:
+        return None
+    c, o, h, w = arrays
+    i = _np(index)
+    if i.ndim != 1 or (i.size and (i.min() < 0 or i.max() >= h.shape[0])):
+        return None
+    lengths = (o[1:] - o[:-1])[i]
+    counts = _ragged_take(k, c, np.ascontiguousarray(o[:-1][i]), lengths)
+    return (
+        torch.from_numpy(counts),
+        torch.from_numpy(_offsets(lengths)),
+        torch.from_numpy(h[i]),
+        torch.from_numpy(w[i]),
+    )
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    out = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out
+
+
+def _rle(rle: Sequence[Tensor]) -> list[np.ndarray] | None:
+    """``(counts, offsets, height, width)`` as int64 arrays, or ``None``.
+
+    ``None`` when the offsets do not slice the counts: the loops read raw memory, so
+    the torch path runs then and reports what it reports.
+    """
+    c, o, h, w = (_np(t) for t in rle)
+    n = h.shape[0]
+    if (
+        o.shape != (n + 1,)
+        or w.shape != (n,)
+        or o[0] < 0
+        or o[-1] > c.shape[0]
+        or (n and (np.diff(o) < 0).any())
+    ):
+        return None
+    return [c, o, h, w]
+
+
+def _boxes(k: ModuleType, rle: list[np.ndarray]) -> np.ndarray:
+    c, o, h, w = rle
+    out = np.empty((h.shape[0], 4), dtype=np.float64)
+    _run(lambda lo, hi: k.box_range(c, o, h, w, lo, hi, out), h.shape[0])
+    return out
+
+
+def boxes(rle: Sequence[Tensor]) -> Tensor | None:
+    """``rleToBbox`` of every mask: ``(N, 4)`` float64 ``xywh`` (as ``masks.rle_to_box``)."""
+    k, arrays = _kernels(), _rle(rle)
+    if k is None or arrays is None:
+        return None
+    return torch.from_numpy(_boxes(k, arrays))
+
+
+def areas(rle: Sequence[Tensor]) -> Tensor | None:
+    """Set pixels of every mask: ``(N,)`` int64 (as ``masks.rle_area``)."""
+    k, arrays = _kernels(), _rle(rle)
+    if k is None or arrays is None:
+        return None
+    c, o = arrays[:2]
+    out = np.empty(o.shape[0] - 1, dtype=np.int64)
+    _run(lambda lo, hi: k.area_range(c, o, lo, hi, out), out.shape[0])
+    return torch.from_numpy(out)
+
+
+def iou_pairs(
+    dt: Sequence[Tensor],
+    gt: Sequence[Tensor],
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    crowd: Tensor,
+) -> Tensor | None:
+    """``rleIou`` of aligned pairs (as ``masks.rle_iou_pairs``).
+
+    ``dt`` / ``gt`` are ``(counts, offsets, height, width)``; the caller checked the
+    pair indexes.
+    """
+    k, d, g = _kernels(), _rle(dt), _rle(gt)
+    if k is None or d is None or g is None:
+        return None
+    d_box, g_box = _boxes(k, d), _boxes(k, g)
+    pd, pg = _np(pair_dt), _np(pair_gt)
+    cr = _np(crowd, np.bool_)
+    out = np.empty(pd.shape[0], dtype=np.float64)
+
+    def work(lo: int, hi: int) -> None:
+        k.iou_pairs_range(*d, d_box, *g, g_box, pd, pg, cr, lo, hi, out)
+
+    _run(work, pd.shape[0])
+    return torch.from_numpy(out)
+
+
+def polygons(
+    points: Tensor,
+    ring_offsets: Tensor,
+    height: Tensor,
+    width: Tensor,
+    groups: Tensor | None = None,
+    num_groups: int = 0,
+) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """``rleFrPoly`` of every ring (as ``masks.rle_from_polygons``).
+
+    Returns the four ``Rle`` fields of the rings, or with ``groups`` (ascending) of
+    the union of each group's rings. Each ring's counts are written into
+    room for its crossings plus one, counted first, and united from there. ``None``
+    when numba does not import or the groups are not ascending.
+    """
+    k = _kernels()
+    g = None if groups is None else _np(groups)
+    if k is None or (g is not None and g.size and (np.diff(g) < 0).any()):
+        return None
+    xy = _np(points, np.float64)
+    ro = _np(ring_offsets)
+    h, w = _np(height), _np(width)
+    num = h.shape[0]
+    bound = np.empty(num, dtype=np.int64)
+    _run(lambda lo, hi: k.polygon_bound_range(xy, ro, w, lo, hi, bound), num)
+    cap = _offsets(bound)
+    buf = np.empty(int(cap[-1]), dtype=np.int64)
+    written = np.empty(num, dtype=np.int64)
+
+    def work(lo: int, hi: int) -> None:
+        size = int(bound[lo:hi].max())
+        cols, tmp = np.empty(size, np.int64), np.empty(size, np.int64)
+        hist = np.empty(int(w[lo:hi].max()) + 2, np.int64)
+        k.polygon_range(xy, ro, h, w, lo, hi, cap, buf, written, cols, tmp, hist)
+
+    _run(work, num)
+    if g is not None:
+        return _union(k, buf, np.ascontiguousarray(cap[:-1]), written, h, w, g, num_groups)
+    counts = _ragged_take(k, buf, cap[:-1], written)
+    return (
+        torch.from_numpy(counts),
+        torch.from_numpy(_offsets(written)),
+        torch.from_numpy(h),
+        torch.from_numpy(w),
+    )
+
+
+def union(
+    counts: Tensor, offsets: Tensor, height: Tensor, width: Tensor, groups: Tensor, num_groups: int
+) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """Union of the masks of each group (as ``masks.rle_merge``): the four ``Rle`` fields.
+
+    ``None`` when the groups are not in ascending order (the caller then takes the
+    torch path, which sorts) or the offsets do not slice the counts.
+    """
+    k, arrays = _kernels(), _rle((counts, offsets, height, width))
+    if k is None or arrays is None:
+        return None
+    c, o, h, w = arrays
+    g = _np(groups)
+    if g.shape != h.shape or (g.size and (np.diff(g) < 0).any()):
+        return None
+    return _union(k, c, o[:-1], o[1:] - o[:-1], h, w, g, num_groups)
+
+
+def _union(
+    k: ModuleType,
+    c: np.ndarray,
+    run_start: np.ndarray,
+    run_len: np.ndarray,
+    h: np.ndarray,
+    w: np.ndarray,
+    g: np.ndarray,
+    num_groups: int,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`union` of masks ``c[run_start[i]:][:run_len[i]]`` in ascending groups ``g``."""
+    n = h.shape[0]
+    members = np.bincount(g, minlength=num_groups)[:num_groups]
+    member_offsets = _offsets(members)
+    first = np.minimum(member_offsets[:-1], max(n - 1, 0))
+    h_first, w_first = (h[first], w[first]) if n else (np.zeros_like(first),) * 2
+    odd = ((h != h_first[g]) | (w != w_first[g])) if n else np.zeros(0, bool)
+    mixed = np.bincount(g, weights=odd, minlength=num_groups)[:num_groups] > 0
+    valid = (members > 0) & ~mixed
+    out_h, out_w = np.where(valid, h_first, 0), np.where(valid, w_first, 0)
+    multi = np.flatnonzero(valid & (members > 1))
+    single = np.flatnonzero(valid & (members == 1))
+    # Merged groups: written into room for their total runs + 2 each.
+    group_runs = np.bincount(g, weights=run_len, minlength=num_groups)[:num_groups]
+    cap_len = group_runs.astype(np.int64)[multi] + 2
+    cap = _offsets(cap_len)
+    buf = np.empty(int(cap[-1]), dtype=np.int64)
+    merged_len = np.empty(multi.shape[0], dtype=np.int64)
+    m_start = np.ascontiguousarray(member_offsets[multi])
+    m_end = np.ascontiguousarray(member_offsets[multi + 1])
+    total = np.ascontiguousarray((out_h * out_w)[multi], dtype=np.int64)
+    run_end = run_start + run_len
+
+    def work(lo: int, hi: int) -> None:
+        size = int(cap_len[lo:hi].max())
+        starts, ends = np.empty(size, np.int64), np.empty(size, np.int64)
+        k.union_range(
+            c, run_start, run_end, total, m_start, m_end, lo, hi, cap, buf, merged_len, starts, ends
+        )
+
+    _run(work, multi.shape[0])
+    # Every group's counts: merged, the single member's own, or none.
+    out_len = np.zeros(num_groups, dtype=np.int64)
+    out_len[multi] = merged_len
+    out_len[single] = run_len[first[single]]
+    out_offsets = _offsets(out_len)
+    out = np.empty(int(out_offsets[-1]), dtype=np.int64)
+    _copy_ranges(k, buf, cap[:-1], merged_len, out_offsets[multi], out)
+    _copy_ranges(k, c, run_start[first[single]], out_len[single], out_offsets[single], out)
+    return (
+        torch.from_numpy(out),
+        torch.from_numpy(out_offsets),
+        torch.from_numpy(out_h.astype(np.int64)),
+        torch.from_numpy(out_w.astype(np.int64)),
+    )
+
+
+def decode_strings(
+    buf: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """``rleFrString`` of concatenated strings (as ``masks._decode_strings``)."""
+    k = _kernels()
+    if k is None:  # pragma: no cover - callers check available()
+        return None
+    n = lengths.shape[0]
+    ends = np.cumsum(lengths, dtype=np.int64)
+    runs = np.empty(n, dtype=np.int64)
+    bad = np.empty(n, dtype=np.bool_)
+    data = np.ascontiguousarray(buf, dtype=np.uint8)
+    _run(lambda lo, hi: k.string_runs_range(data, ends, lo, hi, runs, bad), n)
+    offsets = _offsets(runs)
+    counts = np.empty(int(offsets[-1]), dtype=np.int64)
+    _run(lambda lo, hi: k.decode_strings_range(data, ends, offsets, lo, hi, counts, bad), n)
+    first_bad = np.flatnonzero(bad)
+    return counts, runs, int(first_bad[0]) if first_bad.size else -1
