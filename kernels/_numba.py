@@ -138,25 +138,46 @@ def _ragged_take(
     return out
 
 
-def select(rle: Sequence[Tensor], index: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
-    """Masks ``rle[index]`` (as ``masks.rle_select``): the four ``Rle`` fields.
+def select(
+    rles: Sequence[Sequence[Tensor]], index: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
+    """Masks ``index`` of the concatenation of ``rles``, copied once: the four ``Rle`` fields.
 
-    ``None`` when the offsets do not slice the counts or an index is out of range.
+    As ``masks.rle_select`` of ``masks.rle_cat``. ``None`` when some offsets do not
+    slice their counts or an index is out of range.
     """
-    k, arrays = _kernels(), _rle(rle)
-    if k is None or arrays is None:
+    k = _kernels()
+    parts = [_rle(r) for r in rles]
+    if k is None or any(p is None for p in parts):
         return None
-    c, o, h, w = arrays
+    arrays = [p for p in parts if p is not None]
+    sizes = np.array([a[2].shape[0] for a in arrays], dtype=np.int64)
+    first = _offsets(sizes)
     i = _np(index)
-    if i.ndim != 1 or (i.size and (i.min() < 0 or i.max() >= h.shape[0])):
+    if i.ndim != 1 or (i.size and (i.min() < 0 or i.max() >= first[-1])):
         return None
-    lengths = (o[1:] - o[:-1])[i]
-    counts = _ragged_take(k, c, np.ascontiguousarray(o[:-1][i]), lengths)
+    part = np.searchsorted(first, i, side="right") - 1
+    local = i - first[part]
+    lengths = np.empty(i.shape[0], dtype=np.int64)
+    starts = np.empty(i.shape[0], dtype=np.int64)
+    h = np.empty(i.shape[0], dtype=np.int64)
+    w = np.empty(i.shape[0], dtype=np.int64)
+    for p, (_, o, ph, pw) in enumerate(arrays):  # a few batches
+        sel = np.flatnonzero(part == p) if len(arrays) > 1 else np.arange(i.shape[0])
+        at = local[sel]
+        lengths[sel] = o[at + 1] - o[at]
+        starts[sel] = o[at]
+        h[sel], w[sel] = ph[at], pw[at]
+    offsets = _offsets(lengths)
+    out = np.empty(int(offsets[-1]), dtype=np.int64)
+    for p, (c, *_) in enumerate(arrays):
+        sel = np.flatnonzero(part == p)
+        _copy_ranges(k, c, starts[sel], lengths[sel], offsets[sel], out)
     return (
-        torch.from_numpy(counts),
-        torch.from_numpy(_offsets(lengths)),
-        torch.from_numpy(h[i]),
-        torch.from_numpy(w[i]),
+        torch.from_numpy(out),
+        torch.from_numpy(offsets),
+        torch.from_numpy(h),
+        torch.from_numpy(w),
     )
 
 

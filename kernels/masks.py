@@ -70,6 +70,7 @@ __all__ = [
     "mask_iou",
     "rle_area",
     "rle_cat",
+    "rle_compiled_loops",
     "rle_decode",
     "rle_encode",
     "rle_from_boxes",
@@ -336,14 +337,18 @@ def _as_long(x: Tensor | Sequence[int] | np.ndarray, device: torch.device) -> Te
 # ------------------------------------------------------------------------ construction
 
 
-def rle_cat(rles: Sequence[Rle]) -> Rle:
+def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
     """Concatenate batches of masks.
 
     Args:
         rles: batches on one device.
+        index: ``(K,)`` int64 masks of the concatenation to keep, in that order (what
+            :func:`rle_select` of the concatenation gives, without building it first);
+            ``None``: all of them.
 
     Returns:
-        One ``Rle`` holding the masks of ``rles[0]``, then ``rles[1]``, ...
+        One ``Rle`` holding the masks of ``rles[0]``, then ``rles[1]``, ... (those at
+        ``index``).
 
     Example:
         >>> import torch
@@ -355,6 +360,13 @@ def rle_cat(rles: Sequence[Rle]) -> Rle:
         return _empty_rle(torch.device("cpu"))
     for i, r in enumerate(rles):
         _check_rle(f"rles[{i}]", r)
+    if index is not None:
+        total = sum(int(r.counts.shape[0]) for r in rles)
+        if _numba.available(*(r.counts for r in rles), size=total):
+            compiled = _numba.select(rles, index)
+            if compiled is not None:
+                return Rle(*compiled)
+        return rle_select(rle_cat(rles), index)
     shift = torch.cumsum(torch.tensor([0] + [int(r.counts.shape[0]) for r in rles[:-1]]), 0)
     offsets = [rles[0].offsets[:1]] + [
         r.offsets[1:] + int(s) for r, s in zip(rles, shift.tolist(), strict=True)
@@ -365,6 +377,20 @@ def rle_cat(rles: Sequence[Rle]) -> Rle:
         torch.cat([r.height for r in rles]),
         torch.cat([r.width for r in rles]),
     )
+
+
+def rle_compiled_loops() -> bool:
+    """Whether large CPU batches run the compiled loops here.
+
+    True when numba imports and ``ASSAY_NUMBA`` is not ``0``. Callers that cut work
+    into cache-sized blocks for the torch paths can skip that then: the compiled loops
+    make one pass per mask whatever the batch size.
+
+    Example:
+        >>> isinstance(rle_compiled_loops(), bool)
+        True
+    """
+    return _numba.available(size=max(_numba.MIN_RUNS, _numba.MIN_PAIRS, _numba.MIN_VERTICES))
 
 
 def rle_select(rle: Rle, index: Tensor) -> Rle:
@@ -388,7 +414,7 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
         index = flat_nonzero(index)
     index = index.to(device=rle.device, dtype=_I64)
     if _numba.available(rle.counts, size=rle.counts.shape[0]):
-        compiled = _numba.select(rle, index)
+        compiled = _numba.select([rle], index)
         if compiled is not None:
             return Rle(*compiled)
     lengths = rle.lengths.index_select(0, index)

@@ -26,6 +26,7 @@ from assay.kernels import (
     Rle,
     RleStringError,
     rle_area,
+    rle_cat,
     rle_from_polygons,
     rle_from_strings,
     rle_iou,
@@ -589,6 +590,23 @@ def test_select_equals_torch(paths: _Paths) -> None:
     flags = torch.from_numpy(rng.random(60) < 0.5)
     got, ref = paths.both("select", lambda: rle_select(rle, flags))
     _same_rle(got, ref)
+
+
+def test_cat_with_index_equals_select_of_cat(paths: _Paths) -> None:
+    rng = np.random.default_rng(19)
+    parts = [_rle(*_zoo(rng, n)) for n in (7, 0, 30, 12)]
+    parts.insert(1, rle_select(parts[0], torch.zeros(0, dtype=torch.int64)))  # no masks
+    total = sum(p.num_masks for p in parts)
+    index = torch.from_numpy(rng.permutation(total))
+    got, ref = paths.both("select", lambda: rle_cat(parts, index))
+    _same_rle(got, ref)
+    _same_rle(got, rle_select(rle_cat(parts), index))
+    repeats = torch.tensor([total - 1, 0, 0, 7, total - 1])
+    got, ref = paths.both("select", lambda: rle_cat(parts, repeats))
+    _same_rle(got, ref)
+    # an index past the concatenation: the torch path reports it
+    with paths.compiled_path("select", "fallback"), pytest.raises(IndexError):
+        rle_cat(parts, torch.tensor([0, total]))
 
 
 # ---------------------------------------------------------------------------- merge

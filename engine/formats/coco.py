@@ -32,9 +32,9 @@ from ...kernels.masks import (
     RleStringError,
     rle_area,
     rle_cat,
+    rle_compiled_loops,
     rle_from_polygons,
     rle_from_strings,
-    rle_select,
     rle_to_box,
 )
 from ..tables import Catalog, DetectionTable, GroundTruthTable
@@ -602,7 +602,7 @@ def _in_record_order(parts: list[Rle], rows: list[np.ndarray], n: int) -> Rle:
     order = np.concatenate(rows)
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.arange(n)
-    return rle_select(rle_cat(parts), torch.from_numpy(inverse))
+    return rle_cat(parts, torch.from_numpy(inverse))
 
 
 def _image_namer(image_name: Callable[[int], str], image: np.ndarray) -> Callable[[int], str]:
@@ -646,10 +646,12 @@ def _segmentation_column(
             f"{_short(segs[i])} ({_type_name(segs[i])})"
         )
     hw = sizes[image]
-    # Blocks of records: each block's kernels work on arrays that stay in cache.
+    # Blocks of records: each block's kernels work on arrays that stay in cache (the
+    # torch paths; the compiled CPU loops take everything at once).
+    block = max(n, 1) if rle_compiled_loops() else _SEGM_BLOCK
     blocks: list[Rle] = []
-    for lo in range(0, n, _SEGM_BLOCK):
-        hi = min(lo + _SEGM_BLOCK, n)
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
         parts: list[Rle] = []
         rows: list[np.ndarray] = []
         for kind, build in ((is_poly, _polygon_masks), (is_rle, _rle_masks)):
