@@ -116,10 +116,6 @@ def _column(records: Sequence[Any], key: str, where: str) -> list[Any]:
         raise
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, _NUM_TYPES) and not isinstance(value, bool)
-
-
 def _is_int(value: Any) -> bool:
     return isinstance(value, _INT_TYPES) and not isinstance(value, bool)
 
@@ -171,6 +167,10 @@ def _as_array(values: list[Any], typecode: str) -> np.ndarray | None:
     if suspect and set(map(type, map(values.__getitem__, suspect))) & {bool, np.bool_}:
         return None
     return out
+
+
+def _converts_real(value: Any) -> bool:
+    return _converts(value, "d")
 
 
 def _reals_one_by_one(values: list[Any]) -> np.ndarray:
@@ -447,14 +447,14 @@ def _polygon_masks(
             f"numbers {_short(rings[r])}{note}"
         )
     flat = list(chain.from_iterable(rings))
-    types = set(map(type, flat))
-    if not types <= {float, int} and not _types_ok(types, _NUM_TYPES):
-        r = next(r for r, v in enumerate(rings) if not all(map(_is_number, v)))
-        v = next(v for v in rings[r] if not _is_number(v))
-        raise TypeError(f"Expected {ring_name(r)} to hold numbers, but got {v!r} ({_type_name(v)})")
-    try:
-        coords = np.fromiter(flat, dtype=np.float64, count=len(flat))
-    except OverflowError:  # an int beyond float64
+    coords = _as_array(flat, "d")  # any real (as boxes), one C-level conversion
+    if coords is None:  # a value that is not a real, or an int beyond float64
+        r = next((r for r, v in enumerate(rings) if not all(map(_converts_real, v))), -1)
+        if r >= 0:
+            v = next(v for v in rings[r] if not _converts_real(v))
+            raise TypeError(
+                f"Expected {ring_name(r)} to hold numbers, but got {v!r} ({_type_name(v)})"
+            )
         coords = _reals_one_by_one(flat)
     finite = np.isfinite(coords)
     if not finite.all():
@@ -554,16 +554,15 @@ def _rle_masks(
         lists = list(compress(counts, is_list))
         runs = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         values = list(chain.from_iterable(lists))
-        if not _types_ok(set(map(type, values)), _INT_TYPES):
-            j = next(j for j, v in enumerate(lists) if not all(map(_is_int, v)))
-            v = next(v for v in lists[j] if not _is_int(v))
-            raise TypeError(
-                f"Expected {name(int(idx[j]), '.counts')} to hold ints, but got {v!r} "
-                f"({_type_name(v)})"
-            )
-        try:
-            arr = np.fromiter(values, dtype=np.int64, count=len(values))
-        except OverflowError:
+        arr = _as_array(values, "q")  # one C-level conversion
+        if arr is None:  # a value that is not an int, or one beyond int64
+            j = next((j for j, v in enumerate(lists) if not all(map(_is_int, v))), -1)
+            if j >= 0:
+                v = next(v for v in lists[j] if not _is_int(v))
+                raise TypeError(
+                    f"Expected {name(int(idx[j]), '.counts')} to hold ints, but got {v!r} "
+                    f"({_type_name(v)})"
+                )
             arr = np.array([v if 0 <= v < _MAX_RUN else -1 for v in values], dtype=np.int64)
         out_of_range = (arr < 0) | (arr >= _MAX_RUN)
         if out_of_range.any():
