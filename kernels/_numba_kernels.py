@@ -228,12 +228,12 @@ def polygon_range(
                     est_f = (target + 0.5 - x0) / sl
                     est = np.int64(np.floor(min(max(est_f, -1.0), 2.0**52)))
                     last_t = 0
+                    rising = x1 > x0
                     for off in range(-2, 3):
                         t_i = min(max(est + off, 0), dy - 1)
                         u = np.int64(np.trunc((x0 + sl * t_i) + 0.5))
-                        near = u <= target if x1 > x0 else u > target
-                        if near and t_i > last_t:
-                            last_t = t_i
+                        near = (u <= target) == rising  # rising: u <= target, else u > target
+                        last_t = max(last_t, t_i * near)  # branch-free
                     yv = float(y0 + last_t)
                 yd = (yv + 0.5) / 5.0 - 0.5
                 if yd < 0:

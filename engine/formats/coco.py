@@ -582,8 +582,12 @@ def _rle_masks(
         )
         rows.append(idx)
     rle = _in_record_order(parts, rows, m)
-    total = np.add.reduceat(np.append(rle.counts.numpy(), 0), rle.offsets[:-1].numpy())
-    total[rle.lengths.numpy() == 0] = 0
+    runs, starts = rle.counts.numpy(), rle.offsets[:-1].numpy()
+    empty = rle.lengths.numpy() == 0
+    if empty.any():  # reduceat reads one value at an empty mask's start (maybe the end)
+        runs = np.append(runs, 0)
+    total = np.add.reduceat(runs, starts) if m else np.zeros(0, dtype=np.int64)
+    total[empty] = 0
     wrong = total != size[:, 0] * size[:, 1]
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
