@@ -23,6 +23,7 @@ Usage::
     python benchmarks/bench_coco_segm.py                      # 5,000 images
     python benchmarks/bench_coco_segm.py --images 300 --repeat 1
     python benchmarks/bench_coco_segm.py --peers assay hotcoco pycocotools --json out.json
+    python benchmarks/bench_coco_segm.py --peers assay hotcoco --repeat 15 --interleave
 """
 
 from __future__ import annotations
@@ -264,7 +265,49 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=DATA, help=f"shared data folder ({DATA})")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the results as JSON")
     p.add_argument("--tolerance", type=float, default=1e-6, help="stats agreement (1e-6)")
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run the peers in turns (one run each per round, order rotating) and also "
+        "print each peer's median and the median of its per-round ratio to assay: on a "
+        "noisy machine the paired ratio is steadier than a ratio of two bests",
+    )
     return p.parse_args(argv)
+
+
+def interleaved(
+    peers: list[Peer], base: Coco, data: Coco, repeat: int
+) -> tuple[dict[str, list[float]], dict[str, np.ndarray]]:
+    """``repeat`` rounds; each round runs every peer once, the order rotating."""
+    for peer in peers:
+        peer.run(fresh(base))  # warm-up
+    times: dict[str, list[float]] = {p.name: [] for p in peers}
+    stats: dict[str, np.ndarray] = {}
+    for r in range(repeat):
+        for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
+            state = fresh(data)
+            gc.collect()
+            t0 = time.perf_counter()
+            stats[peer.name] = peer.run(state)
+            times[peer.name].append(time.perf_counter() - t0)
+            del state
+    return times, stats
+
+
+def paired_lines(rows: list[Row]) -> list[str]:
+    """Median seconds and median per-round ratio to assay of interleaved rows."""
+    base = next((r for r in rows if r.peer == "assay" and r.all_seconds), None)
+    lines = ["interleaved rounds: median seconds; median of (peer / assay) per round"]
+    for row in rows:
+        if not row.all_seconds:
+            continue
+        line = f"  {row.peer}: median {float(np.median(row.all_seconds)):.3f} s"
+        if base is not None and row is not base:
+            ratio = np.divide(row.all_seconds, base.all_seconds)
+            line += f", x assay {float(np.median(ratio)):.2f} (rounds: "
+            line += ", ".join(f"{x:.2f}" for x in ratio) + ")"
+        lines.append(line)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         f"load average before: {[round(x, 2) for x in os.getloadavg()]}",
     ]
     rows: list[Row] = []
+    if args.interleave:
+        return _main_interleaved(args, rows, header, base, data)
     for name in [p for p in PEERS if p in args.peers]:
         row = Row(name)
         rows.append(row)
@@ -314,6 +359,36 @@ def main(argv: list[str] | None = None) -> int:
         row.seconds = min(times)
         row.stats = [float(x) for x in stats]
         print(f"{name}: {row.seconds:.3f} s", file=sys.stderr, flush=True)
+    return _report(args, rows, header)
+
+
+def _main_interleaved(
+    args: argparse.Namespace, rows: list[Row], header: list[str], base: Coco, data: Coco
+) -> int:
+    peers: list[Peer] = []
+    for name in [p for p in PEERS if p in args.peers]:
+        row = Row(name)
+        rows.append(row)
+        if name == "assay-cuda" and not torch.cuda.is_available():
+            row.status = "skipped: no CUDA"
+            continue
+        try:
+            peers.append(make_peer(name))
+            row.version = peers[-1].version
+        except ImportError as exc:
+            row.status = f"skipped: {exc}"
+    print(f"{len(peers)} peers, {args.repeat} interleaved rounds ...", file=sys.stderr, flush=True)
+    times, stats = interleaved(peers, base, data, args.repeat)
+    for row in rows:
+        if row.peer in times:
+            row.all_seconds = times[row.peer]
+            row.seconds = min(times[row.peer])
+            row.stats = [float(x) for x in stats[row.peer]]
+    header[0] = header[0].replace("(best of repeats)", "(best of interleaved rounds)")
+    return _report(args, rows, header)
+
+
+def _report(args: argparse.Namespace, rows: list[Row], header: list[str]) -> int:
     reference = next((r.stats for r in rows if r.peer == "assay" and r.stats), None)
     for row in rows:
         if row.stats is not None and reference is not None:
@@ -322,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
                 row.status = f"MISMATCH > {args.tolerance:g}"
     header.append(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
     print(render(rows, header))
+    if args.interleave:
+        print("\n".join(paired_lines(rows)))
     if args.json:
         args.json.write_text(
             json.dumps({"header": header, "rows": [asdict(r) for r in rows]}, indent=2)
