@@ -249,6 +249,17 @@ def render(rows: list[Row], header: list[str]) -> str:
     return "\n".join(out)
 
 
+def _numba_line() -> str:
+    """Whether assay's CPU mask kernels run compiled here, and numba's version."""
+    from assay.kernels import rle_compiled_loops
+
+    try:
+        version = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        version = "not installed"
+    return f"{'on' if rle_compiled_loops() else 'off'} (numba {version})"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--images", type=int, default=5000, help="number of images (default 5000)")
@@ -332,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__} | device "
         f"{device_name('cuda' if cuda else 'cpu')} | CPUs "
         f"{os.cpu_count()} (torch threads {torch.get_num_threads()}) | git {git_commit()}",
+        f"compiled mask loops (numba): {_numba_line()}",
         f"load average before: {[round(x, 2) for x in os.getloadavg()]}",
     ]
     rows: list[Row] = []

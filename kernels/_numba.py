@@ -89,30 +89,45 @@ def _ranges(n: int, chunks: int) -> list[tuple[int, int]]:
     return [(lo, hi) for lo, hi in pairwise(bounds) if hi > lo]
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}  # by thread count; dropped in a forked child
+_pool: list[tuple[int, ThreadPoolExecutor]] = []  # at most one; dropped in a forked child
 
 
-def _forget_pools() -> None:
-    _pools.clear()  # a child process has none of the parent's threads
+def _forget_pool() -> None:
+    _pool.clear()  # a child process has none of the parent's threads
 
 
-os.register_at_fork(after_in_child=_forget_pools)
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    """The pool of ``threads`` workers (a pool of another size is shut down)."""
+    if _pool and _pool[0][0] != threads:
+        _pool.pop()[1].shutdown(wait=False)
+    if not _pool:
+        _pool.append(
+            (threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="assay-rle"))
+        )
+    return _pool[0][1]
 
 
 def _run(fn: Callable[[int, int], None], n: int) -> None:
-    """``fn(lo, hi)`` over ranges covering ``[0, n)``, on torch's number of threads."""
+    """``fn(lo, hi)`` over ranges covering ``[0, n)``, on torch's number of threads.
+
+    Ranges the pool cannot take (interpreter shutdown: a thread that outlives the main
+    one) run on the calling thread; one thread in torch: one range, here.
+    """
     threads = max(1, torch.get_num_threads())
     if threads == 1 or n < 2:
         if n:
             fn(0, n)
         return
-    pool = _pools.get(threads)
-    if pool is None:
-        pool = _pools.setdefault(
-            threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="assay-rle")
-        )
-    parts = _ranges(n, threads * _CHUNKS_PER_THREAD)
-    for future in [pool.submit(fn, lo, hi) for lo, hi in parts]:
+    futures = []
+    for lo, hi in _ranges(n, threads * _CHUNKS_PER_THREAD):
+        try:
+            futures.append(_executor(threads).submit(fn, lo, hi))
+        except RuntimeError:  # "cannot schedule new futures after (interpreter) shutdown"
+            fn(lo, hi)
+    for future in futures:
         future.result()
 
 
@@ -283,7 +298,8 @@ def polygons(
     h, w = _np(height), _np(width)
     num = h.shape[0]
     bound = np.empty(num, dtype=np.int64)
-    _run(lambda lo, hi: k.polygon_bound_range(xy, ro, w, lo, hi, bound), num)
+    span = np.empty(num, dtype=np.int64)
+    _run(lambda lo, hi: k.polygon_bound_range(xy, ro, w, lo, hi, bound, span), num)
     cap = _offsets(bound)
     buf = np.empty(int(cap[-1]), dtype=np.int64)
     written = np.empty(num, dtype=np.int64)
@@ -291,7 +307,7 @@ def polygons(
     def work(lo: int, hi: int) -> None:
         size = int(bound[lo:hi].max())
         cols, tmp = np.empty(size, np.int64), np.empty(size, np.int64)
-        hist = np.empty(int(w[lo:hi].max()) + 2, np.int64)
+        hist = np.empty(int(span[lo:hi].max()) + 2, np.int64)
         k.polygon_range(xy, ro, h, w, lo, hi, cap, buf, written, cols, tmp, hist)
 
     _run(work, num)

@@ -145,11 +145,11 @@ def iou_pairs_range(
                 break  # would loop forever here
         if inter == 0:
             continue
-        if crowd[p]:
+        if crowd[p]:  # the detection's area: its (non-empty) ones runs, as the torch path
             union = 0
             for j in range(a0 + 1, a0 + ka, 2):
-                union += dc[j]
-        out[p] = inter / union
+                union += max(dc[j], 0)
+        out[p] = inter / max(union, 1)  # as the torch path (only invalid runs reach 0)
 
 
 @njit(cache=True, nogil=True)
@@ -180,15 +180,25 @@ def _edge(xy, s, k, j):
 
 
 @njit(cache=True, nogil=True)
-def polygon_bound_range(xy, ring_offsets, width, lo, hi, out):
-    """``out[r]``: the number of column crossings of ring ``r``, plus one."""
+def polygon_bound_range(xy, ring_offsets, width, lo, hi, out, span):
+    """Room for each ring's counts and the width of its counting sort.
+
+    ``out[r]``: the number of column crossings of ring ``r``, plus one; ``span[r]``:
+    the number of columns from its first crossed column to its last.
+    """
     for r in range(lo, hi):
         s, k = ring_offsets[r], ring_offsets[r + 1] - ring_offsets[r]
         total = 1
+        first, last = width[r], -1
         for j in range(k):
             n_lo, n_hi = _edge(xy, s, k, j)[6:]
-            total += max(min(n_hi, width[r] - 1) - n_lo + 1, 0)
+            n_hi = min(n_hi, width[r] - 1)
+            if n_hi >= n_lo:
+                total += n_hi - n_lo + 1
+                first = min(first, n_lo)
+                last = max(last, n_hi)
         out[r] = total
+        span[r] = max(last - first + 1, 0)
 
 
 @njit(cache=True, nogil=True)
@@ -204,7 +214,7 @@ def polygon_range(
     two edges (the shared vertex) never survive. Then maskApi's sort (here by column,
     then within the column), differences and folding of repeated points.
     ``num_counts[r]`` gets the number of counts. ``cols`` / ``tmp`` are scratch of at
-    least a ring's crossings, ``hist`` of at least the widest image plus one.
+    least a ring's crossings, ``hist`` of at least a ring's column span plus one.
     """
     for r in range(lo, hi):
         s, k = ring_offsets[r], ring_offsets[r + 1] - ring_offsets[r]

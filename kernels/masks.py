@@ -41,8 +41,9 @@ What each function reproduces (``maskApi.c`` of pycocotools 2.0.x):
 On the CPU, with numba installed (``pip install "assay[numba]"``), large batches run
 compiled loops instead (:mod:`._numba`): :func:`rle_to_box`, :func:`rle_area`,
 :func:`rle_iou_pairs` / :func:`rle_iou`, :func:`rle_from_polygons`, the union of
-:func:`rle_merge` and the decoding of :func:`rle_from_strings` give the same results
-bit for bit; ``ASSAY_NUMBA=0`` turns them off.
+:func:`rle_merge`, the decoding of :func:`rle_from_strings`, :func:`rle_select` and
+:func:`rle_cat` with an ``index`` give the same results bit for bit; ``ASSAY_NUMBA=0``
+turns them off.
 
 :func:`mask_iou` is the dense formulation for training loops: intersections of
 ``(N, H, W)`` and ``(M, H, W)`` boolean masks as one matrix product on the device,
@@ -89,6 +90,7 @@ _F64 = torch.float64
 _KEY_SHIFT = 33  # (mask, position) sort keys: positions are < 2**32 (uint32 in maskApi)
 _MAX_COUNT = 1 << 32  # run lengths are uint32 in maskApi
 _MAX_CHARS = 12  # characters of one encoded value (int64 holds 12 * 5 bits)
+_MAX_COORD = (2**31 - 1) / 5  # polygon coordinates: maskApi's (int)(5 * v + .5)
 # On the CPU, batches are cut into blocks of about this many runs (pairs): every pass
 # then stays in cache and below the allocator's mmap threshold, so the cost per run
 # does not grow with the batch (a fresh, page-faulted buffer per temporary does).
@@ -157,8 +159,36 @@ class RleStringError(ValueError):
 
 
 def _check_rle(name: str, rle: object) -> Rle:
+    """``rle`` itself, after checking its structure where that is free (CPU tensors).
+
+    The offsets must slice the counts (``(N + 1,)``, nondecreasing, from 0 to
+    ``len(counts)``), with ``(N,)`` heights and widths: other offsets would make the
+    ragged expansions read out of bounds. Device tensors are not read (no host sync).
+    """
     if not isinstance(rle, Rle):
         raise TypeError(f"Expected `{name}` to be an Rle, but got {type(rle).__name__}")
+    if rle.offsets.device.type != "cpu":
+        return rle
+    counts, offsets = rle.counts, rle.offsets
+    n = rle.height.shape[0] if rle.height.ndim == 1 else -1
+    shapes = (tuple(counts.shape), tuple(offsets.shape), tuple(rle.height.shape))
+    if counts.ndim != 1 or n < 0 or offsets.shape != (n + 1,) or rle.width.shape != (n,):
+        raise ValueError(
+            f"Expected `{name}` to have 1-D counts, (N + 1,) offsets and (N,) height and "
+            f"width, but got shapes {shapes[0]}, {shapes[1]}, {shapes[2]}, "
+            f"{tuple(rle.width.shape)}"
+        )
+    o = offsets.numpy()
+    steps = np.diff(o)
+    if o[0] != 0 or o[-1] != counts.shape[0] or (steps < 0).any():
+        bad = (
+            0 if o[0] != 0 else (int(np.flatnonzero(steps < 0)[0]) + 1 if (steps < 0).any() else n)
+        )
+        raise ValueError(
+            f"Expected `{name}.offsets` to rise from 0 to len(counts) = {counts.shape[0]} "
+            f"(mask i's runs are counts[offsets[i]:offsets[i + 1]]), but got {int(o[bad])} "
+            f"(first offending item: offsets[{bad}])"
+        )
     return rle
 
 
@@ -342,9 +372,9 @@ def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
 
     Args:
         rles: batches on one device.
-        index: ``(K,)`` int64 masks of the concatenation to keep, in that order (what
-            :func:`rle_select` of the concatenation gives, without building it first);
-            ``None``: all of them.
+        index: ``(K,)`` int64 masks of the concatenation to keep, in that order, or an
+            ``(N,)`` bool mask (what :func:`rle_select` of the concatenation gives,
+            without building it first); ``None``: all of them.
 
     Returns:
         One ``Rle`` holding the masks of ``rles[0]``, then ``rles[1]``, ... (those at
@@ -361,6 +391,9 @@ def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
     for i, r in enumerate(rles):
         _check_rle(f"rles[{i}]", r)
     if index is not None:
+        if index.dtype == torch.bool:
+            index = flat_nonzero(index)
+        index = index.to(device=rles[0].device, dtype=_I64)
         total = sum(int(r.counts.shape[0]) for r in rles)
         if _numba.available(*(r.counts for r in rles), size=total):
             compiled = _numba.select(rles, index)
@@ -586,6 +619,9 @@ def rle_merge(
         but a leading one), which is what pycocotools returns for canonical inputs
         (every encoder here and in pycocotools produces canonical runs).
 
+    Raises:
+        ValueError: ``groups`` that are not ``(N,)`` integers in ``[0, num_groups)``.
+
     Example:
         >>> import torch
         >>> m = torch.zeros(3, 2, 2, dtype=torch.bool)
@@ -742,8 +778,8 @@ def rle_iou_pairs(
         size) give unspecified values (pycocotools' loop never ends on some).
 
     Raises:
-        ValueError: pair indexes or crowd flags that are not 1-D of one length.
-        IndexError: a pair index outside its batch (the first one is named).
+        ValueError: pair indexes or crowd flags that are not 1-D of one length, or a
+            pair index outside its batch (the first one is named).
 
     Example:
         >>> import torch
@@ -809,7 +845,7 @@ def _check_pair_index(name: str, index: Tensor, num: int) -> None:
     """
     if index.numel() and (int(index.min()) < 0 or int(index.max()) >= num):
         bad = int(flat_nonzero((index < 0) | (index >= num))[0])
-        raise IndexError(
+        raise ValueError(
             f"Expected `{name}` to hold mask indexes in [0, {num}), but got "
             f"{int(index[bad])} (first offending item: {name}[{bad}])"
         )
@@ -1091,6 +1127,11 @@ def rle_from_polygons(
     Returns:
         ``Rle`` of ``R`` masks (``K`` with ``groups``).
 
+    Raises:
+        ValueError: a vertex that is not finite or beyond maskApi's C ints (``|v| >=
+            (2**31 - 1) / 5``), a negative height or width, or ``groups`` that are not
+            ``(R,)`` integers in ``[0, num_groups)``.
+
     Example:
         >>> import torch
         >>> pts = torch.tensor([[1.0, 1.0], [4.0, 1.0], [4.0, 3.0], [1.0, 3.0]],
@@ -1119,12 +1160,22 @@ def rle_from_polygons(
     if num_rings == 0:
         empty = _empty_rle(dev)
         return empty if groups is None else rle_merge(empty, groups, num_groups)
-    finite = points.isfinite().all(1)
-    if not bool(finite.all()):  # one host read
-        bad = int(flat_nonzero(~finite)[0])
+    # maskApi's int arithmetic: 5 * v + .5 must fit an int (|v| < 2**31 / 5). One host
+    # read each; beyond it (or not finite) pycocotools has no defined answer.
+    inside = (points.abs() < _MAX_COORD).all(1)
+    if not bool(inside.all()):
+        bad = int(flat_nonzero(~inside)[0])
         raise ValueError(
-            f"Expected `points` to be finite, but got {points[bad].tolist()} (first offending "
-            f"item: points[{bad}])"
+            f"Expected `points` to be finite and within +-{_MAX_COORD:,.0f} (pycocotools "
+            f"scales them by 5 into a C int), but got {points[bad].tolist()} (first "
+            f"offending item: points[{bad}])"
+        )
+    sized = (height >= 0) & (width >= 0)
+    if not bool(sized.all()):
+        bad = int(flat_nonzero(~sized)[0])
+        raise ValueError(
+            f"Expected `height` and `width` to be >= 0, but got {int(height[bad])} x "
+            f"{int(width[bad])} (first offending item: ring {bad})"
         )
     if _numba.available(points, size=num_points, minimum=_numba.MIN_VERTICES) and _slices_points(
         points, ring_offsets, height, width

@@ -353,7 +353,7 @@ def test_iou_pairs_out_of_range_index_names_the_argument(
     index = {"pair_dt": torch.tensor([0, 1, 2, 3]), "pair_gt": torch.tensor([4, 3, 2, 1])}
     index[name] = index[name].clone()
     index[name][2] = bad
-    with paths.compiled_path("iou_pairs", "skip"), pytest.raises(IndexError) as info:
+    with paths.compiled_path("iou_pairs", "skip"), pytest.raises(ValueError) as info:
         rle_iou_pairs(rle, rle, index["pair_dt"], index["pair_gt"])
     message = str(info.value)
     assert f"`{name}`" in message and f"{name}[2]" in message and str(bad) in message
@@ -367,7 +367,7 @@ def test_iou_pairs_index_past_the_batch_is_refused_on_both_paths(
     the check it would silently read ground truth 0."""
     paths.mp.setenv("ASSAY_NUMBA", numba_env)
     rle = _rle([[3, 2, 4]] * 3, [(3, 3)] * 3)
-    with pytest.raises(IndexError, match=r"`pair_dt`.*\[0, 3\).*pair_dt\[2\]"):
+    with pytest.raises(ValueError, match=r"`pair_dt`.*\[0, 3\).*pair_dt\[2\]"):
         rle_iou_pairs(rle, rle, torch.tensor([0, 1, 3]), torch.tensor([0, 0, 0]))
 
 
@@ -855,3 +855,81 @@ def test_switch_reads_the_environment(
     assert NB.available(t, size=5, minimum=6) is False
     monkeypatch.setattr(NB, "MIN_RUNS", 10)
     assert NB.available(t, size=9) is False
+
+
+# ------------------------------------------------------------- review follow-ups
+
+
+def test_cat_with_bool_index_equals_torch(paths: _Paths) -> None:
+    a = Rle(torch.tensor([1, 3]), torch.tensor([0, 2]), torch.tensor([2]), torch.tensor([2]))
+    b = Rle(torch.tensor([4]), torch.tensor([0, 1]), torch.tensor([2]), torch.tensor([2]))
+    flags = torch.tensor([False, True])
+    got, ref = paths.both("select", lambda: rle_cat([a, b], flags))
+    _same_rle(got, ref)
+    assert got.counts.tolist() == [4]
+
+
+def test_crowd_iou_of_negative_runs_equals_torch(paths: _Paths) -> None:
+    """Invalid runs (negative counts that still add up to h * w): no division by zero."""
+    d = Rle(torch.tensor([0, 5, 0, -5, 4]), torch.tensor([0, 5]), torch.tensor([2]),
+            torch.tensor([2]))
+    g = Rle(torch.tensor([0, 4]), torch.tensor([0, 2]), torch.tensor([2]), torch.tensor([2]))
+    pair = torch.tensor([0])
+    crowd = torch.tensor([True])
+    got, ref = paths.both("iou_pairs", lambda: rle_iou_pairs(d, g, pair, pair, crowd))
+    _same_float(got, ref)
+
+
+@pytest.mark.parametrize("numba_env", ["1", "0"])
+def test_offsets_that_do_not_slice_the_runs_are_refused(paths: _Paths, numba_env: str) -> None:
+    paths.mp.setenv("ASSAY_NUMBA", numba_env)
+    rle = Rle(torch.tensor([1, 2, 3, 4]), torch.tensor([0, 5, 2]), torch.tensor([2, 2]),
+              torch.tensor([2, 2]))
+    for call in (
+        lambda: rle_select(rle, torch.tensor([0, 1])),
+        lambda: rle_merge(rle),
+        lambda: rle_area(rle),
+        lambda: rle_to_box(rle),
+    ):
+        with pytest.raises(ValueError, match=r"`rle.offsets` to rise from 0 to len\(counts\) = 4"):
+            call()
+    short = Rle(torch.tensor([4]), torch.tensor([0, 1]), torch.tensor([2, 2]), torch.tensor([2]))
+    with pytest.raises(ValueError, match="1-D counts, \\(N \\+ 1,\\) offsets"):
+        rle_area(short)
+
+
+@pytest.mark.parametrize("numba_env", ["1", "0"])
+def test_polygon_coordinates_beyond_maskapi_ints_are_refused(
+    paths: _Paths, numba_env: str
+) -> None:
+    paths.mp.setenv("ASSAY_NUMBA", numba_env)
+    pts = torch.tensor([[1.0, 1.0], [5e8, 3.0], [5.0, 5.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"within \+-429,496,729.*points\[1\]"):
+        rle_from_polygons(pts, torch.tensor([0, 3]), torch.tensor([10]), torch.tensor([12]))
+    with pytest.raises(ValueError, match=r"`height` and `width` to be >= 0.*ring 0"):
+        rle_from_polygons(pts[[0, 2]], torch.tensor([0, 2]), torch.tensor([10]),
+                          torch.tensor([-2]))
+
+
+def test_polygon_in_a_huge_image_equals_torch(paths: _Paths) -> None:
+    """The counting sort is as wide as the ring, not the image."""
+    pts = torch.tensor([[1.0, 1.0], [40.0, 3.0], [5.0, 30.0]], dtype=torch.float64)
+    args = (pts, torch.tensor([0, 3]), torch.tensor([50]), torch.tensor([10**13]))
+    got, ref = paths.both("polygons", lambda: rle_from_polygons(*args))
+    _same_rle(got, ref)
+
+
+def test_one_pool_and_work_after_shutdown(paths: _Paths) -> None:
+    """One thread pool (resized with torch's thread count); a pool that takes no more
+    work (interpreter shutdown) leaves the ranges to the calling thread."""
+    rng = np.random.default_rng(20)
+    rle = _rle(*_zoo(rng, 40))
+    ref = rle_to_box(rle)
+    with _threads(3):
+        rle_to_box(rle)
+    with _threads(2):
+        _same_float(rle_to_box(rle), ref)
+        assert len(NB._pool) == 1 and NB._pool[0][0] == 2
+        NB._pool[0][1].shutdown(wait=True)
+        _same_float(rle_to_box(rle), ref)
+    NB._pool.clear()

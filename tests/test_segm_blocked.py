@@ -23,6 +23,7 @@ from oracles import assert_matches_cocoeval, run_pycocotools
 
 @pytest.fixture
 def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSAY_NUMBA", "0")  # the blocks are the torch paths' (numba: one pass)
     monkeypatch.setattr(masks, "_CPU_BLOCK_RUNS", 64)
     monkeypatch.setattr(masks, "_CPU_BLOCK_PAIRS", 7)
     monkeypatch.setattr(coco_format, "_SEGM_BLOCK", 5)

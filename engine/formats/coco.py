@@ -53,6 +53,7 @@ _ARRAY_COLUMNS = ("image_id", "x", "y", "width", "height", "score", "category_id
 _IOU_TYPES = ("bbox", "segm")
 _MAX_RUN = 1 << 32  # run lengths are uint32 in pycocotools' maskApi
 _SEGM_BLOCK = 2048  # segmentations decoded per block (kernels' arrays stay in cache)
+_MAX_POLYGON_COORD = (2**31 - 1) / 5  # maskApi's (int)(5 * v + .5) (rle_from_polygons)
 
 
 class CocoFormatError(ValueError):
@@ -161,7 +162,7 @@ def _as_array(values: list[Any], typecode: str) -> np.ndarray | None:
     """
     try:
         out = np.frombuffer(array(typecode, values), dtype=_ARRAY_DTYPES[typecode])
-    except (TypeError, OverflowError):
+    except (TypeError, OverflowError, ValueError):  # ValueError: Decimal('sNaN')
         return None
     suspect = np.flatnonzero((out == 0) | (out == 1)).tolist()
     if suspect and set(map(type, map(values.__getitem__, suspect))) & {bool, np.bool_}:
@@ -456,12 +457,14 @@ def _polygon_masks(
                 f"Expected {ring_name(r)} to hold numbers, but got {v!r} ({_type_name(v)})"
             )
         coords = _reals_one_by_one(flat)
-    finite = np.isfinite(coords)
+    finite = np.abs(coords) < _MAX_POLYGON_COORD  # also False for NaN
     if not finite.all():
         point_ring = np.repeat(np.arange(len(rings)), ring_len)
         r = int(point_ring[np.flatnonzero(~finite)[0]])
         raise CocoFormatError(
-            f"Expected {ring_name(r)} to hold finite numbers, but got {_short(rings[r])}"
+            f"Expected {ring_name(r)} to hold finite numbers within +-"
+            f"{_MAX_POLYGON_COORD:,.0f} (pycocotools scales them by 5 into a C int), but got "
+            f"{_short(rings[r])}"
         )
     unknown = hw[:, 0] < 0
     if unknown.any():
@@ -651,7 +654,7 @@ def _segmentation_column(
     hw = sizes[image]
     # Blocks of records: each block's kernels work on arrays that stay in cache (the
     # torch paths; the compiled CPU loops take everything at once).
-    block = max(n, 1) if rle_compiled_loops() else _SEGM_BLOCK
+    block = max(n, 1) if n <= _SEGM_BLOCK or rle_compiled_loops() else _SEGM_BLOCK
     blocks: list[Rle] = []
     for lo in range(0, n, block):
         hi = min(lo + block, n)
