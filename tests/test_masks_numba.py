@@ -499,40 +499,45 @@ def test_polygons_far_outside_equal_torch_and_pycocotools(paths: _Paths) -> None
     assert rle_to_strings(got) == expected
 
 
-def test_polygons_and_merge_equal_pycocotools_ann_to_rle(paths: _Paths) -> None:
-    """COCO.annToRLE on the compiled paths: merge(frPyObjects(rings, h, w)) per annotation."""
-    rng = np.random.default_rng(5)
+def _annotations(
+    seed: int, num: int, max_size: int
+) -> tuple[list[list[np.ndarray]], list[tuple[int, int]], list[np.ndarray], list[tuple[int, int]],
+           torch.Tensor]:
+    """``num`` annotations of 1-3 rings: per annotation rings and size, then per ring
+    the rings, sizes and annotation index."""
+    rng = np.random.default_rng(seed)
     anns, sizes = [], []
-    for _ in range(160):
-        h, w = (int(v) for v in rng.integers(1, 60, 2))
+    for _ in range(num):
+        h, w = (int(v) for v in rng.integers(1, max_size, 2))
         kinds = rng.integers(0, 10, int(rng.integers(1, 4)))
         anns.append([_ring(rng, h, w, int(kd)) for kd in kinds])
         sizes.append((h, w))
     rings = [r for a in anns for r in a]
     hw = [s for a, s in zip(anns, sizes, strict=True) for _ in a]
     groups = torch.tensor([i for i, a in enumerate(anns) for _ in a])
-    with paths.compiled_path("polygons"), paths.compiled_path("union"):
-        ours = rle_merge(rle_from_polygons(*_poly_tensors(rings, hw)), groups, len(anns))
-    expected = [
+    return anns, sizes, rings, hw, groups
+
+
+def _ann_to_rle(anns: list[list[np.ndarray]], sizes: list[tuple[int, int]]) -> list[Any]:
+    """pycocotools' ``COCO.annToRLE`` counts: merge(frPyObjects(rings, h, w))."""
+    return [
         M.merge(M.frPyObjects([r.reshape(-1).tolist() for r in a], h, w))["counts"]
         for a, (h, w) in zip(anns, sizes, strict=True)
     ]
-    assert rle_to_strings(ours) == expected
+
+
+def test_polygons_and_merge_equal_pycocotools_ann_to_rle(paths: _Paths) -> None:
+    """COCO.annToRLE on the compiled paths: merge(frPyObjects(rings, h, w)) per annotation."""
+    anns, sizes, rings, hw, groups = _annotations(5, 160, 60)
+    with paths.compiled_path("polygons"), paths.compiled_path("union"):
+        ours = rle_merge(rle_from_polygons(*_poly_tensors(rings, hw)), groups, len(anns))
+    assert rle_to_strings(ours) == _ann_to_rle(anns, sizes)
     assert ours.height.tolist() == [h for h, _ in sizes]
 
 
 def test_grouped_polygons_equal_merge_of_rings_and_pycocotools(paths: _Paths) -> None:
     """``rle_from_polygons(..., groups)``: one call, equal to ``rle_merge`` of the rings."""
-    rng = np.random.default_rng(15)
-    anns, sizes = [], []
-    for _ in range(120):
-        h, w = (int(v) for v in rng.integers(1, 50, 2))
-        kinds = rng.integers(0, 10, int(rng.integers(1, 4)))
-        anns.append([_ring(rng, h, w, int(kd)) for kd in kinds])
-        sizes.append((h, w))
-    rings = [r for a in anns for r in a]
-    hw = [s for a, s in zip(anns, sizes, strict=True) for _ in a]
-    groups = torch.tensor([i for i, a in enumerate(anns) for _ in a])
+    anns, sizes, rings, hw, groups = _annotations(15, 120, 50)
     args = _poly_tensors(rings, hw)
     # two trailing groups without rings: pycocotools' empty RLE (0 x 0, no runs)
     got, ref = paths.both(
@@ -543,11 +548,7 @@ def test_grouped_polygons_equal_merge_of_rings_and_pycocotools(paths: _Paths) ->
         merged = rle_merge(rle_from_polygons(*args), groups, len(anns) + 2)
     _same_rle(got, merged)
     assert got.height.tolist()[-2:] == [0, 0] and got.lengths.tolist()[-2:] == [0, 0]
-    expected = [
-        M.merge(M.frPyObjects([r.reshape(-1).tolist() for r in a], h, w))["counts"]
-        for a, (h, w) in zip(anns, sizes, strict=True)
-    ]
-    assert rle_to_strings(rle_select(got, torch.arange(len(anns)))) == expected
+    assert rle_to_strings(rle_select(got, torch.arange(len(anns)))) == _ann_to_rle(anns, sizes)
 
 
 def test_grouped_polygons_unsorted_groups_fall_back(paths: _Paths) -> None:
