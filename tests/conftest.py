@@ -23,6 +23,22 @@ def device(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["torch", "compiled"])
+def mask_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The RLE mask kernels' CPU paths: eager torch (``ASSAY_NUMBA=0``), or the numba
+    loops for every batch size (skipped without numba)."""
+    if request.param == "torch":
+        monkeypatch.setenv("ASSAY_NUMBA", "0")
+        return "torch"
+    pytest.importorskip("numba")
+    from assay.kernels import _numba
+
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    for name in ("MIN_RUNS", "MIN_PAIRS", "MIN_VERTICES"):
+        monkeypatch.setattr(_numba, name, 0)
+    return "compiled"
+
+
 @pytest.fixture(params=["interpret", "cuda"])
 def triton_device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The Triton paths: compiled on CUDA, or interpreted on CPU (skip if neither can run)."""

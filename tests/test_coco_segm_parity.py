@@ -34,6 +34,10 @@ from oracles import (
 
 M = pytest.importorskip("pycocotools.mask")
 
+# Every test on both CPU paths of the mask kernels: eager torch, and the compiled (numba)
+# loops for every batch size (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("mask_path")
+
 EXACT = 1e-12
 PUBLISHED = 1e-10  # faster-coco-eval's assertAlmostEqual(places=10)
 THREE_DECIMALS = 5e-4 + 1e-12
