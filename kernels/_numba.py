@@ -66,6 +66,14 @@ def _kernels() -> ModuleType | None:
     return _loaded[0]
 
 
+def _compiled() -> ModuleType:
+    """The compiled loops; callers asked :func:`available` first."""
+    k = _kernels()
+    if k is None:  # pragma: no cover - available() said yes
+        raise RuntimeError("the compiled mask loops are not available (numba did not import)")
+    return k
+
+
 def available(*tensors: Tensor, size: int, minimum: int | None = None) -> bool:
     """Whether the compiled path runs: CPU tensors, ``size >= minimum``, numba imports.
 
@@ -158,14 +166,11 @@ def select(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor] | None:
     """Masks ``index`` of the concatenation of ``rles``, copied once: the four ``Rle`` fields.
 
-    As ``masks.rle_select`` of ``masks.rle_cat``. ``None`` when some offsets do not
-    slice their counts or an index is out of range.
+    As ``masks.rle_select`` of ``masks.rle_cat``. ``None`` when an index is out of
+    range (the torch path reports it).
     """
-    k = _kernels()
-    parts = [_rle(r) for r in rles]
-    if k is None or any(p is None for p in parts):
-        return None
-    arrays = [p for p in parts if p is not None]
+    k = _compiled()
+    arrays = [_rle(r) for r in rles]
     sizes = np.array([a[2].shape[0] for a in arrays], dtype=np.int64)
     first = _offsets(sizes)
     i = _np(index)
@@ -177,16 +182,15 @@ def select(
     starts = np.empty(i.shape[0], dtype=np.int64)
     h = np.empty(i.shape[0], dtype=np.int64)
     w = np.empty(i.shape[0], dtype=np.int64)
-    for p, (_, o, ph, pw) in enumerate(arrays):  # a few batches
-        sel = np.flatnonzero(part == p) if len(arrays) > 1 else np.arange(i.shape[0])
+    picks = [np.flatnonzero(part == p) for p in range(len(arrays))]  # a few batches
+    for sel, (_, o, ph, pw) in zip(picks, arrays, strict=True):
         at = local[sel]
         lengths[sel] = o[at + 1] - o[at]
         starts[sel] = o[at]
         h[sel], w[sel] = ph[at], pw[at]
     offsets = _offsets(lengths)
     out = np.empty(int(offsets[-1]), dtype=np.int64)
-    for p, (c, *_) in enumerate(arrays):
-        sel = np.flatnonzero(part == p)
+    for sel, (c, *_) in zip(picks, arrays, strict=True):
         _copy_ranges(k, c, starts[sel], lengths[sel], offsets[sel], out)
     return (
         torch.from_numpy(out),
@@ -202,23 +206,13 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rle(rle: Sequence[Tensor]) -> list[np.ndarray] | None:
-    """``(counts, offsets, height, width)`` as int64 arrays, or ``None``.
+def _rle(rle: Sequence[Tensor]) -> list[np.ndarray]:
+    """``(counts, offsets, height, width)`` as int64 arrays.
 
-    ``None`` when the offsets do not slice the counts: the loops read raw memory, so
-    the torch path runs then and reports what it reports.
+    The loops read raw memory: callers pass only masks whose structure
+    ``masks._check_rle`` checked (offsets slicing the counts, ``(N,)`` sizes).
     """
-    c, o, h, w = (_np(t) for t in rle)
-    n = h.shape[0]
-    if (
-        o.shape != (n + 1,)
-        or w.shape != (n,)
-        or o[0] < 0
-        or o[-1] > c.shape[0]
-        or (n and (np.diff(o) < 0).any())
-    ):
-        return None
-    return [c, o, h, w]
+    return [_np(t) for t in rle]
 
 
 def _boxes(k: ModuleType, rle: list[np.ndarray]) -> np.ndarray:
@@ -228,20 +222,15 @@ def _boxes(k: ModuleType, rle: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def boxes(rle: Sequence[Tensor]) -> Tensor | None:
+def boxes(rle: Sequence[Tensor]) -> Tensor:
     """``rleToBbox`` of every mask: ``(N, 4)`` float64 ``xywh`` (as ``masks.rle_to_box``)."""
-    k, arrays = _kernels(), _rle(rle)
-    if k is None or arrays is None:
-        return None
-    return torch.from_numpy(_boxes(k, arrays))
+    return torch.from_numpy(_boxes(_compiled(), _rle(rle)))
 
 
-def areas(rle: Sequence[Tensor]) -> Tensor | None:
+def areas(rle: Sequence[Tensor]) -> Tensor:
     """Set pixels of every mask: ``(N,)`` int64 (as ``masks.rle_area``)."""
-    k, arrays = _kernels(), _rle(rle)
-    if k is None or arrays is None:
-        return None
-    c, o = arrays[:2]
+    k = _compiled()
+    c, o = _rle(rle)[:2]
     out = np.empty(o.shape[0] - 1, dtype=np.int64)
     _run(lambda lo, hi: k.area_range(c, o, lo, hi, out), out.shape[0])
     return torch.from_numpy(out)
@@ -253,15 +242,13 @@ def iou_pairs(
     pair_dt: Tensor,
     pair_gt: Tensor,
     crowd: Tensor,
-) -> Tensor | None:
+) -> Tensor:
     """``rleIou`` of aligned pairs (as ``masks.rle_iou_pairs``).
 
     ``dt`` / ``gt`` are ``(counts, offsets, height, width)``; the caller checked the
     pair indexes.
     """
-    k, d, g = _kernels(), _rle(dt), _rle(gt)
-    if k is None or d is None or g is None:
-        return None
+    k, d, g = _compiled(), _rle(dt), _rle(gt)
     d_box, g_box = _boxes(k, d), _boxes(k, g)
     pd, pg = _np(pair_dt), _np(pair_gt)
     cr = _np(crowd, np.bool_)
@@ -287,11 +274,11 @@ def polygons(
     Returns the four ``Rle`` fields of the rings, or with ``groups`` (ascending) of
     the union of each group's rings. Each ring's counts are written into
     room for its crossings plus one, counted first, and united from there. ``None``
-    when numba does not import or the groups are not ascending.
+    when the groups are not ascending (the torch path sorts them).
     """
-    k = _kernels()
+    k = _compiled()
     g = None if groups is None else _np(groups)
-    if k is None or (g is not None and g.size and (np.diff(g) < 0).any()):
+    if g is not None and g.size and (np.diff(g) < 0).any():
         return None
     xy = _np(points, np.float64)
     ro = _np(ring_offsets)
@@ -328,16 +315,13 @@ def union(
     """Union of the masks of each group (as ``masks.rle_merge``): the four ``Rle`` fields.
 
     ``None`` when the groups are not in ascending order (the caller then takes the
-    torch path, which sorts) or the offsets do not slice the counts.
+    torch path, which sorts); ``masks._check_groups`` checked their shape and range.
     """
-    k, arrays = _kernels(), _rle((counts, offsets, height, width))
-    if k is None or arrays is None:
-        return None
-    c, o, h, w = arrays
+    c, o, h, w = _rle((counts, offsets, height, width))
     g = _np(groups)
-    if g.shape != h.shape or (g.size and (np.diff(g) < 0).any()):
+    if g.size and (np.diff(g) < 0).any():
         return None
-    return _union(k, c, o[:-1], o[1:] - o[:-1], h, w, g, num_groups)
+    return _union(_compiled(), c, o[:-1], o[1:] - o[:-1], h, w, g, num_groups)
 
 
 def _union(
@@ -397,13 +381,9 @@ def _union(
     )
 
 
-def decode_strings(
-    buf: np.ndarray, lengths: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, int] | None:
+def decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """``rleFrString`` of concatenated strings (as ``masks._decode_strings``)."""
-    k = _kernels()
-    if k is None:  # pragma: no cover - callers check available()
-        return None
+    k = _compiled()
     n = lengths.shape[0]
     ends = np.cumsum(lengths, dtype=np.int64)
     runs = np.empty(n, dtype=np.int64)

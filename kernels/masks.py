@@ -553,9 +553,7 @@ def rle_area(rle: Rle) -> Tensor:
     """
     _check_rle("rle", rle)
     if _numba.available(rle.counts, size=rle.counts.shape[0]):
-        compiled = _numba.areas(rle)
-        if compiled is not None:
-            return compiled
+        return _numba.areas(rle)
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([rle_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
@@ -584,9 +582,7 @@ def rle_to_box(rle: Rle) -> Tensor:
     """
     _check_rle("rle", rle)
     if _numba.available(rle.counts, size=rle.counts.shape[0]):
-        compiled = _numba.boxes(rle)
-        if compiled is not None:
-            return compiled
+        return _numba.boxes(rle)
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([rle_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
@@ -818,9 +814,7 @@ def rle_iou_pairs(
         else gt_crowd.to(device=dev, dtype=torch.bool)
     )
     if _numba.available(dt.counts, gt.counts, size=num, minimum=_numba.MIN_PAIRS):
-        compiled = _numba.iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
-        if compiled is not None:
-            return compiled
+        return _numba.iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
     if dev.type != "cpu" or num <= _CPU_BLOCK_PAIRS:
         return _iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
     # CPU: blocks of pairs that share their masks (sorted by ground truth), each with
@@ -1470,8 +1464,8 @@ def rle_from_strings(
     buf, lengths, bad = _join_strings(strings)
     counts, runs = np.zeros(0, np.int64), np.zeros(len(strings), np.int64)
     if bad < 0:
-        compiled = _numba.decode_strings(buf, lengths) if _numba.available(size=buf.size) else None
-        counts, runs, bad = compiled or _decode_strings(buf, lengths)
+        decode = _numba.decode_strings if _numba.available(size=buf.size) else _decode_strings
+        counts, runs, bad = decode(buf, lengths)
     elif bad > 0:  # a non-ASCII string: an earlier string may be bad too
         earlier = _decode_strings(*_join_strings(strings[:bad])[:2])[2]
         bad = earlier if earlier >= 0 else bad

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ...kernels.masks import (
+    _MAX_COORD,  # rle_from_polygons' bound (maskApi's C ints)
     Rle,
     RleStringError,
     rle_area,
@@ -53,7 +54,6 @@ _ARRAY_COLUMNS = ("image_id", "x", "y", "width", "height", "score", "category_id
 _IOU_TYPES = ("bbox", "segm")
 _MAX_RUN = 1 << 32  # run lengths are uint32 in pycocotools' maskApi
 _SEGM_BLOCK = 2048  # segmentations decoded per block (kernels' arrays stay in cache)
-_MAX_POLYGON_COORD = (2**31 - 1) / 5  # maskApi's (int)(5 * v + .5) (rle_from_polygons)
 
 
 class CocoFormatError(ValueError):
@@ -457,13 +457,13 @@ def _polygon_masks(
                 f"Expected {ring_name(r)} to hold numbers, but got {v!r} ({_type_name(v)})"
             )
         coords = _reals_one_by_one(flat)
-    finite = np.abs(coords) < _MAX_POLYGON_COORD  # also False for NaN
+    finite = np.abs(coords) < _MAX_COORD  # also False for NaN
     if not finite.all():
         point_ring = np.repeat(np.arange(len(rings)), ring_len)
         r = int(point_ring[np.flatnonzero(~finite)[0]])
         raise CocoFormatError(
             f"Expected {ring_name(r)} to hold finite numbers within +-"
-            f"{_MAX_POLYGON_COORD:,.0f} (pycocotools scales them by 5 into a C int), but got "
+            f"{_MAX_COORD:,.0f} (pycocotools scales them by 5 into a C int), but got "
             f"{_short(rings[r])}"
         )
     unknown = hw[:, 0] < 0
