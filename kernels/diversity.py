@@ -250,10 +250,25 @@ def k_center_greedy(
 
 
 def _initial_distances(x: Tensor, centers: Tensor, chunk_size: int | None) -> Tensor:
-    """Distance to the nearest of ``centers``, exact (``cdist``: the CPU's per-pick form)."""
+    """Distance to the nearest of ``centers``, exact (``cdist``: the CPU's per-pick form).
+
+    Past ``_EXACT_MAX_CENTERS`` the nearest center comes from :func:`min_sq_distances`.
+    On the CPU its distance is then taken by ``cdist`` too, not by ``sqrt`` of the
+    squared one: torch's CPU ``sqrt`` may run MKL's vector square root, within an ulp
+    but not correctly rounded (an MKL build gave ``sqrt(2.0)`` one ulp low). Equal
+    distances then stay equal to the per-pick updates', and ties keep the lowest index.
+    """
     m = centers.shape[0]
     if m > _EXACT_MAX_CENTERS:
-        return min_sq_distances(x, centers, chunk_size=chunk_size)[0].sqrt_()
+        min_sq, near = min_sq_distances(x, centers, chunk_size=chunk_size)
+        if x.device.type != "cpu":
+            return min_sq.sqrt_()
+        rows = _rows_per_chunk(x, x.shape[1], chunk_size)
+        origin = x.new_zeros(1, x.shape[1])
+        for start in range(0, x.shape[0], rows):
+            diff = x[start : start + rows] - centers.index_select(0, near[start : start + rows])
+            min_sq[start : start + rows] = _distances(diff, origin).squeeze(1)
+        return min_sq
     rows = _rows_per_chunk(x, m * x.shape[1], chunk_size)
     out = torch.empty(x.shape[0], dtype=x.dtype, device=x.device)
     for start in range(0, x.shape[0], rows):

@@ -206,3 +206,25 @@ def test_kmeans_plus_plus_follows_the_d2_law() -> None:
     sigma = np.sqrt(exact * (1 - exact) / runs)
     assert np.all(np.abs(freq - exact) <= 4 * sigma + 1e-12), (freq, exact)
     assert np.all(np.diag(counts) == 0)
+
+
+def test_k_center_greedy_initial_distances_need_no_correctly_rounded_sqrt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MKL builds of torch take the CPU ``sqrt`` from MKL, within an ulp, not correctly
+    rounded (``sqrt(2.0)`` one ulp low on the GPU machine of session 12). The initial
+    distances to more than ``_EXACT_MAX_CENTERS`` centers must then still equal the
+    per-pick updates' ``cdist``, or exact ties go to the wrong index: here every
+    ``sqrt`` is made one ulp low, and the picks must not move."""
+    def low_sqrt(t: torch.Tensor) -> torch.Tensor:
+        exact = torch.sqrt(t)
+        return torch.nextafter(exact, torch.zeros_like(exact))
+
+    monkeypatch.setattr(torch.Tensor, "sqrt_", lambda self: self.copy_(low_sqrt(self)))
+    monkeypatch.setattr(torch.Tensor, "sqrt", lambda self: low_sqrt(self))
+    raw = _data("grid", 100, 4, seed=2)
+    x = torch.tensor(raw, dtype=torch.float64)
+    initial = np.arange(0, 100, 2)  # 50 > 32 centers: the expanded form finds the nearest
+    res = k_center_greedy(x, 100, initial=torch.tensor(initial), chunk_size=9)
+    ref_idx, _ = np_k_center(raw, 100, initial=initial)
+    np.testing.assert_array_equal(res.indices.numpy(), ref_idx)

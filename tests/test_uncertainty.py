@@ -506,11 +506,21 @@ def test_top_k_matches_lexsort(device: str, descending: bool, k: int, with_tiebr
 def test_top_k_single_pass_of_devices(
     device: str, descending: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Devices take every score in one ``topk`` (no blocks, no sampled cut): same picks."""
+    """Devices take every score in one ``topk`` (no blocks, no sampled cut): same picks.
+
+    Without a tie-break that one pass lists the better and the first tied indexes
+    (``_better_then_first_tied``): checked on many ties, signed zeros, infinities,
+    int scores, ``k`` of one, of all, and at a tie run's edges.
+    """
     assert U._topk_block(torch.empty(5003, device="meta"), 7) == 5003
     assert U._topk_block(torch.empty(5003), 7) == U._TOPK_BLOCK
     monkeypatch.setattr(U, "_topk_block", lambda x, k: max(x.shape[0], 1))
     monkeypatch.setattr(U, "_TOPK_SAMPLED_MIN", 1 << 62)
+    calls = []
+    one_pass = U._better_then_first_tied
+    monkeypatch.setattr(
+        U, "_better_then_first_tied", lambda *a: calls.append(1) or one_pass(*a)
+    )
     rng = np.random.default_rng(8)
     scores = rng.integers(0, 30, size=5003)
     tiebreak = rng.permutation(5003)
@@ -520,6 +530,19 @@ def test_top_k_single_pass_of_devices(
         out = U.top_k(s, k, descending=descending, tiebreak=tb)
         ref = np_top_k(scores.astype(np.float64), k, descending, tiebreak)
         np.testing.assert_array_equal(out.cpu().numpy(), ref)
+    assert not calls  # a tie-break takes the integer-key path
+    signed = rng.choice([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf], size=5003)
+    for values, dtype in ((scores, torch.float32), (scores, torch.int64), (signed, torch.float64)):
+        s = torch.tensor(values, device=device).to(dtype)
+        ref_scores = s.cpu().double().numpy()
+        counts = np.sort(ref_scores)[::-1] if descending else np.sort(ref_scores)
+        edges = np.flatnonzero(counts[1:] != counts[:-1])  # k at the end of a run of ties
+        for k in (1, 2, 300, int(edges[0]) + 1, int(edges[-1]) + 1, 5002, 5003):
+            out = U.top_k(s, k, descending=descending)
+            np.testing.assert_array_equal(
+                out.cpu().numpy(), np_top_k(ref_scores, k, descending, None)
+            )
+    assert len(calls) == 21
 
 
 @pytest.mark.parametrize("descending", [True, False])
