@@ -22,7 +22,11 @@ _ROOT = Path(__file__).resolve().parent
 
 # Triton's and numba's kernels have no doctests, and importing them needs Triton /
 # numba (optional).
-collect_ignore = ["kernels/_triton_kernels.py", "kernels/_numba_kernels.py"]
+collect_ignore = [
+    "kernels/_triton_kernels.py",
+    "kernels/_numba_kernels.py",
+    "kernels/_numba_frame_kernels.py",
+]
 
 if not torch.cuda.is_available():
     # Triton (if installed) runs its kernels through its interpreter here, so the

@@ -1,4 +1,6 @@
-"""Optional compiled CPU paths (numba) for the RLE mask kernels; torch paths as fallback.
+"""Optional compiled CPU paths (numba): RLE mask kernels, per-frame box scores.
+
+The torch paths are the fallback and the reference.
 
 The mask kernels of :mod:`.masks` are batched torch code: every step is a pass over
 all runs of all masks, 10-30 passes per kernel at 20-40 ns per run on the CPU. The
@@ -8,20 +10,34 @@ per run once compiled. :mod:`._numba_kernels` holds those loops, compiled by num
 ``torch.get_num_threads()`` threads (they release the GIL), and giving the torch
 paths' results bit for bit.
 
-They run for CPU tensors when numba imports (``pip install "assay[numba]"``), the
+They run for CPU tensors when numba imports (``pip install "assay[numba]"``) and the
 environment variable ``ASSAY_NUMBA`` is not ``0`` (or ``false``, ``off``, ``no``),
-and the batch holds at least :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs,
-:data:`MIN_VERTICES` polygon vertices): below
-that, importing numba and loading the compiled code (~0.5 s once per process) costs
-more than the torch path. CUDA tensors always take the torch paths. Tests set the
-minimums to 0 to run these paths on small inputs.
+for batches big enough to pay for them. Importing numba and loading the compiled code
+costs about 0.6 s, once per process: until the loops are loaded, a batch takes them
+only when the torch path would cost about that much (:data:`MIN_RUNS_COLD` runs or
+string bytes, :data:`MIN_PAIRS_COLD` IoU pairs, :data:`MIN_VERTICES_COLD` polygon
+vertices; the COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`);
+once loaded, from :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs,
+:data:`MIN_VERTICES` vertices), where the thread pool starts to pay. So a small
+evaluation never loads numba (100 COCO images: 0.2 s, against 0.9-1.1 s with the
+load), and a big one loads it once. CUDA tensors always take the torch paths. Tests
+set the minimums to 0 to run these paths on small inputs.
 
 Like :mod:`._triton` for CUDA, this is the same job in one pass, written in Python;
 the torch paths stay the reference (pycocotools parity is tested on both).
+
+:func:`frame_scores` is the CPU's one pass of
+:func:`.frame_scores.binary_frame_scores` (:mod:`._numba_frame_kernels`): each box's
+score and its frame's reduction in registers, where the eager path writes and reads
+per-box temporaries (1-3.5 ns per box saved when frames have varying lengths, about
+0.5 ns for fixed-length frames). Cold, it is taken from :data:`MIN_BOXES_COLD` boxes
+in frames of varying lengths (fixed-length frames: :data:`MIN_DENSE_BOXES_COLD`),
+once loaded from :data:`MIN_BOXES`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,36 +50,72 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "MIN_BOXES",
+    "MIN_BOXES_COLD",
+    "MIN_DENSE_BOXES_COLD",
+    "MIN_MASKS_COLD",
     "MIN_PAIRS",
+    "MIN_PAIRS_COLD",
     "MIN_RUNS",
+    "MIN_RUNS_COLD",
     "MIN_VERTICES",
+    "MIN_VERTICES_COLD",
     "areas",
     "available",
     "boxes",
     "decode_strings",
+    "frame_scores",
+    "frame_scores_available",
     "iou_pairs",
     "polygons",
     "select",
     "union",
 ]
 
+# once the loops are loaded in the process: batches from these sizes take them
 MIN_RUNS = 1 << 16  # runs (or string bytes) of a batch
 MIN_PAIRS = 1 << 12  # pairs of an IoU batch
 MIN_VERTICES = 1 << 12  # polygon vertices of a batch (each costs ~5 boundary points per pixel)
+MIN_BOXES = 1 << 16  # boxes of a frame-score call
+# before: batches whose torch path costs about the load (~0.6 s); per-item torch costs
+# on the 2-vCPU reference machine (docs/performance.md)
+MIN_RUNS_COLD = 1 << 25  # mask areas 8 ns per run, boxes 23
+MIN_PAIRS_COLD = 1 << 17  # IoU 3.3 us per pair (190 runs per mask)
+MIN_VERTICES_COLD = 1 << 19  # rasterising 830 ns per vertex
+MIN_MASKS_COLD = 1 << 13  # masks the COCO loader reads: ~45 us each, all stages
+MIN_BOXES_COLD = 1 << 27  # boxes in frames of varying lengths: 1-3.5 ns saved per box
+MIN_DENSE_BOXES_COLD = 1 << 30  # boxes in fixed-length frames: ~0.5 ns saved per box
 _CHUNKS_PER_THREAD = 4  # ranges per thread: uneven masks still share the work
 _OFF = ("0", "false", "off", "no")
-_loaded: list[ModuleType | None] = []
+_loaded: dict[str, ModuleType | None] = {}
+_FRAME_LOOPS = {  # entropy stays eager: torch vectorises its two logs per box
+    "margin": "margin_frames",
+    "least_confidence": "least_frames",
+    "ratio": "ratio_frames",
+    "probability": "probability_frames",
+}
+_FRAME_REDUCTIONS = ("min", "max", "mean", "sum")
+
+
+def _module(name: str) -> ModuleType | None:
+    """The compiled-loop module ``name`` of this package, or None if it cannot import."""
+    if name not in _loaded:
+        try:  # optional: any import failure -> torch paths
+            _loaded[name] = importlib.import_module(f".{name}", __package__)
+        except Exception:  # pragma: no cover - depends on the install
+            _loaded[name] = None
+    return _loaded[name]
 
 
 def _kernels() -> ModuleType | None:
-    if not _loaded:
-        try:  # optional: any import failure -> torch paths
-            from . import _numba_kernels
-        except Exception:  # pragma: no cover - depends on the install
-            _loaded.append(None)
-        else:
-            _loaded.append(_numba_kernels)
-    return _loaded[0]
+    return _module("_numba_kernels")
+
+
+def _enabled(tensors: Sequence[Tensor]) -> bool:
+    """``ASSAY_NUMBA`` is not off and every tensor is on the CPU."""
+    if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
+        return False
+    return all(t.device.type == "cpu" for t in tensors)
 
 
 def _compiled() -> ModuleType:
@@ -74,18 +126,23 @@ def _compiled() -> ModuleType:
     return k
 
 
-def available(*tensors: Tensor, size: int, minimum: int | None = None) -> bool:
-    """Whether the compiled path runs: CPU tensors, ``size >= minimum``, numba imports.
+def available(
+    *tensors: Tensor, size: int, minimum: int | None = None, cold: int | None = None
+) -> bool:
+    """Whether the compiled mask loops run for a batch of ``size`` (CPU tensors).
 
-    ``minimum`` defaults to :data:`MIN_RUNS` (read at call time, so tests can lower it).
+    ``size >= minimum`` once the loops are loaded in this process, ``size >= cold``
+    before (the first such batch loads them). ``minimum`` defaults to
+    :data:`MIN_RUNS`, ``cold`` to :data:`MIN_RUNS_COLD` (read at call time, so tests
+    can lower them).
     """
-    if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
+    if not _enabled(tensors):
         return False
-    if any(t.device.type != "cpu" for t in tensors):
-        return False
-    if size < (MIN_RUNS if minimum is None else minimum):
-        return False
-    return _kernels() is not None
+    if _loaded.get("_numba_kernels") is not None:
+        need = MIN_RUNS if minimum is None else minimum
+    else:
+        need = MIN_RUNS_COLD if cold is None else cold
+    return size >= need and _kernels() is not None
 
 
 def _np(t: Tensor, dtype: Any = np.int64) -> np.ndarray:
@@ -395,3 +452,55 @@ def decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np
     _run(lambda lo, hi: k.decode_strings_range(data, ends, offsets, lo, hi, counts, bad), n)
     first_bad = np.flatnonzero(bad)
     return counts, runs, int(first_bad[0]) if first_bad.size else -1
+
+
+def frame_scores_available(*tensors: Tensor, size: int, dense: bool) -> bool:
+    """Whether :func:`frame_scores` runs for a call over ``size`` boxes (CPU tensors).
+
+    Once the loop is loaded in this process, from :data:`MIN_BOXES` boxes; before,
+    from :data:`MIN_BOXES_COLD` (:data:`MIN_DENSE_BOXES_COLD` for ``dense``,
+    fixed-length frames), where the time saved pays for loading it.
+    """
+    if not _enabled(tensors):
+        return False
+    if _loaded.get("_numba_frame_kernels") is not None:
+        need = MIN_BOXES
+    else:
+        need = MIN_DENSE_BOXES_COLD if dense else MIN_BOXES_COLD
+    return size >= need and _module("_numba_frame_kernels") is not None
+
+
+def frame_scores(
+    scores: Tensor,
+    lengths: Tensor | int,
+    score: str,
+    reduction: str,
+    normalize: bool,
+    empty: float,
+) -> Tensor:
+    """``binary_frame_scores`` of float32 / float64 CPU ``scores`` in one compiled pass.
+
+    The caller checked the arguments (as ``binary_frame_scores`` does) and asked
+    :func:`frame_scores_available`. Lengths are not checked against the scores (the
+    loop clips each frame to them); the result is in the dtype of ``scores``.
+    """
+    k = _module("_numba_frame_kernels")
+    assert k is not None  # callers asked frame_scores_available()
+    s = scores.detach().contiguous().numpy()
+    if isinstance(lengths, int):
+        num_frames, length = s.shape[0] // lengths, lengths
+        starts = counts = np.zeros(0, dtype=np.int64)
+    else:
+        num_frames, length = lengths.shape[0], 0
+        counts = _np(lengths)
+        starts = np.zeros(num_frames, dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+    out = np.empty(num_frames, dtype=s.dtype)
+    loop = getattr(k, _FRAME_LOOPS[score])
+    args = (_FRAME_REDUCTIONS.index(reduction), normalize, float(empty))
+
+    def work(lo: int, hi: int) -> None:
+        loop(s, starts, counts, length, *args, lo, hi, out)
+
+    _run(work, num_frames)
+    return torch.from_numpy(out)

@@ -3,8 +3,9 @@
 CVAL's detection sampling scores each box's two-class distribution ``(s, 1 - s)``
 and reduces the boxes of a frame with its ``bbox_selection_policy``. With the boxes
 stored frame after frame, :func:`binary_frame_scores` does both: on CUDA with Triton
-one kernel reads each box score once and writes one value per frame; elsewhere the
-eager kernels of :mod:`.uncertainty` are composed (per-box score, then
+one kernel reads each box score once and writes one value per frame; on the CPU, for
+big calls and with numba installed, one compiled loop does the same (:mod:`._numba`);
+elsewhere the eager kernels of :mod:`.uncertainty` are composed (per-box score, then
 :func:`~.uncertainty.segment_reduce_contiguous`), with the same results to rounding.
 """
 
@@ -16,7 +17,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from . import _triton
+from . import _numba, _triton
 from .uncertainty import (
     Reduction,
     _check_int_length,
@@ -130,6 +131,15 @@ def binary_frame_scores(
         and not scores.requires_grad
     ):
         return _cpu_margin_rows(scores.view(-1, lengths), reduction)
+    if (
+        score != "entropy"  # its two logs per box are faster vectorised in torch
+        and scores.dtype in (torch.float32, torch.float64)
+        and not scores.requires_grad
+        and _numba.frame_scores_available(
+            *tensors, size=scores.shape[0], dense=isinstance(lengths, int)
+        )
+    ):
+        return _numba.frame_scores(scores, lengths, score, reduction, normalize, empty)
     return _cpu_chunked(scores, lengths, score, reduction, normalize, empty)
 
 

@@ -412,18 +412,25 @@ def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
     )
 
 
-def rle_compiled_loops() -> bool:
-    """Whether large CPU batches run the compiled loops here.
+def rle_compiled_loops(num_masks: int | None = None) -> bool:
+    """Whether CPU batches run the compiled loops here (numba; ``assay[numba]``).
 
-    True when numba imports and ``ASSAY_NUMBA`` is not ``0``. Callers that cut work
-    into cache-sized blocks for the torch paths can skip that then: the compiled loops
-    make one pass per mask whatever the batch size.
+    Args:
+        num_masks: ``None``: whether the loops can run at all (numba imports and
+            ``ASSAY_NUMBA`` is not ``0``). A number of masks: whether a job over that
+            many takes them: the loops are loaded in this process already, or the job
+            is big enough to pay for loading them (about 0.6 s; from
+            ``2**13`` masks), in which case this call loads them. Callers that cut
+            work into cache-sized blocks for the torch paths can skip that then: the
+            compiled loops make one pass per mask whatever the batch size.
 
     Example:
         >>> isinstance(rle_compiled_loops(), bool)
         True
     """
-    return _numba.available(size=max(_numba.MIN_RUNS, _numba.MIN_PAIRS, _numba.MIN_VERTICES))
+    if num_masks is None:
+        return _numba.available(size=0, minimum=0, cold=0)
+    return _numba.available(size=num_masks, minimum=0, cold=_numba.MIN_MASKS_COLD)
 
 
 def rle_select(rle: Rle, index: Tensor) -> Rle:
@@ -813,7 +820,9 @@ def rle_iou_pairs(
         if gt_crowd is None
         else gt_crowd.to(device=dev, dtype=torch.bool)
     )
-    if _numba.available(dt.counts, gt.counts, size=num, minimum=_numba.MIN_PAIRS):
+    if _numba.available(
+        dt.counts, gt.counts, size=num, minimum=_numba.MIN_PAIRS, cold=_numba.MIN_PAIRS_COLD
+    ):
         return _numba.iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
     if dev.type != "cpu" or num <= _CPU_BLOCK_PAIRS:
         return _iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
@@ -1171,9 +1180,9 @@ def rle_from_polygons(
             f"Expected `height` and `width` to be >= 0, but got {int(height[bad])} x "
             f"{int(width[bad])} (first offending item: ring {bad})"
         )
-    if _numba.available(points, size=num_points, minimum=_numba.MIN_VERTICES) and _slices_points(
-        points, ring_offsets, height, width
-    ):
+    if _numba.available(
+        points, size=num_points, minimum=_numba.MIN_VERTICES, cold=_numba.MIN_VERTICES_COLD
+    ) and _slices_points(points, ring_offsets, height, width):
         compiled = _numba.polygons(points, ring_offsets, height, width, groups, num_groups or 0)
         if compiled is not None:
             return Rle(*compiled)

@@ -525,6 +525,8 @@ def segment_reduce_contiguous(
         _check_int_length(lengths, values.shape[0], "values")
         return _reduce_rows(values.view(-1, lengths), reduction)
     out = torch.segment_reduce(values, reduction, lengths=lengths, unsafe=True)
+    if out.requires_grad:  # autograd keeps the reduction's output for its backward
+        return out.masked_fill(lengths == 0, empty)
     return out.masked_fill_(lengths == 0, empty)
 
 

@@ -34,7 +34,15 @@ def mask_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     from assay.kernels import _numba
 
     monkeypatch.setenv("ASSAY_NUMBA", "1")
-    for name in ("MIN_RUNS", "MIN_PAIRS", "MIN_VERTICES"):
+    for name in (
+        "MIN_RUNS",
+        "MIN_PAIRS",
+        "MIN_VERTICES",
+        "MIN_RUNS_COLD",
+        "MIN_PAIRS_COLD",
+        "MIN_VERTICES_COLD",
+        "MIN_MASKS_COLD",
+    ):
         monkeypatch.setattr(_numba, name, 0)
     return "compiled"
 

@@ -7,17 +7,24 @@ import copy
 import hashlib
 import io
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 __all__ = [
+    "FRAME_LENGTHS",
     "array_sha256",
     "assert_matches_cocoeval",
+    "box_scores_with_edges",
+    "check_frames",
     "first_diverging_cell",
     "load_json",
+    "np_box_scores",
+    "np_frame_scores",
     "run_pycocotools",
 ]
 
@@ -79,3 +86,54 @@ def first_diverging_cell(ours: np.ndarray, theirs: np.ndarray, atol: float) -> s
         f"{len(bad)} cells differ; first {list(idx)}: "
         f"assay {float(ours[idx])!r} vs pycocotools {float(theirs[idx])!r}"
     )
+
+
+# ------------------------------------------------------------ frame scores
+
+
+def np_box_scores(s: np.ndarray, score: str, normalize: bool) -> np.ndarray:
+    """Per-box score of ``(s, 1 - s)`` in float64 (``binary_frame_scores``' reference)."""
+    s = s.astype(np.float64)
+    q = 1 - s
+    if score == "entropy":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = -(np.where(s > 0, s * np.log(s), 0.0) + np.where(q > 0, q * np.log1p(-s), 0.0))
+        return h / math.log(2) if normalize else h
+    if score == "margin":
+        return np.abs(2 * s - 1)
+    if score == "least_confidence":
+        return np.minimum(s, q) * (2 if normalize else 1)
+    if score == "ratio":
+        return np.minimum(s, q) / np.maximum(s, q)
+    return s
+
+
+def np_frame_scores(s: np.ndarray, lengths: list[int], score: str, reduction: str,
+                    normalize: bool) -> np.ndarray:
+    u = np_box_scores(s, score, normalize)
+    out, start = [], 0
+    for n in lengths:
+        v = u[start : start + n]
+        start += n
+        out.append(np.nan if n == 0 else {"min": np.min, "max": np.max, "sum": np.sum,
+                                          "mean": np.mean}[reduction](v))
+    return np.array(out)
+
+
+def box_scores_with_edges(n: int, dtype: torch.dtype, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    s = torch.rand(n, generator=g, dtype=torch.float64)
+    s[:4] = torch.tensor([0.0, 1.0, 0.5, 1e-30])
+    s[4:8] = torch.tensor([1 - 1e-7, 1e-7, 0.25, 0.75])
+    return s.to(dtype)
+
+
+FRAME_LENGTHS = [0, 3, 7, 0, 20, 1, 100, 33, 0, 64, 65, 2]
+
+
+def check_frames(out: torch.Tensor, s: torch.Tensor, lengths: list[int], score: str,
+                 reduction: str, normalize: bool) -> None:
+    ref = np_frame_scores(s.double().cpu().numpy(), lengths, score, reduction, normalize)
+    rtol = 1e-5 if s.dtype == torch.float32 else 1e-12
+    np.testing.assert_allclose(out.double().cpu().numpy(), ref, rtol=rtol, atol=1e-300)
+    assert out.dtype == s.dtype and out.shape == (len(lengths),)

@@ -27,6 +27,7 @@ from assay.kernels import (
     RleStringError,
     rle_area,
     rle_cat,
+    rle_compiled_loops,
     rle_from_polygons,
     rle_from_strings,
     rle_iou,
@@ -117,12 +118,22 @@ class _Paths:
         return got.value, ref.value
 
 
+MINIMUMS = (
+    "MIN_RUNS",
+    "MIN_PAIRS",
+    "MIN_VERTICES",
+    "MIN_RUNS_COLD",
+    "MIN_PAIRS_COLD",
+    "MIN_VERTICES_COLD",
+    "MIN_MASKS_COLD",
+)
+
+
 @pytest.fixture
 def paths(monkeypatch: pytest.MonkeyPatch) -> _Paths:
     """Compiled paths for any batch size (minimums 0, ``ASSAY_NUMBA=1``)."""
-    monkeypatch.setattr(NB, "MIN_RUNS", 0)
-    monkeypatch.setattr(NB, "MIN_PAIRS", 0)
-    monkeypatch.setattr(NB, "MIN_VERTICES", 0)
+    for name in MINIMUMS:
+        monkeypatch.setattr(NB, name, 0)
     monkeypatch.setenv("ASSAY_NUMBA", "1")
     return _Paths(monkeypatch)
 
@@ -847,15 +858,38 @@ def test_switch_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch, value: str | None, taken: bool
 ) -> None:
     monkeypatch.setattr(NB, "MIN_RUNS", 0)
+    monkeypatch.setattr(NB, "MIN_RUNS_COLD", 0)
     if value is None:
         monkeypatch.delenv("ASSAY_NUMBA", raising=False)
     else:
         monkeypatch.setenv("ASSAY_NUMBA", value)
     t = torch.zeros(3, dtype=torch.int64)
     assert NB.available(t, size=0) is taken
-    assert NB.available(t, size=5, minimum=6) is False
+    assert NB.available(t, size=5, minimum=6, cold=6) is False
     monkeypatch.setattr(NB, "MIN_RUNS", 10)
+    monkeypatch.setattr(NB, "MIN_RUNS_COLD", 10)
     assert NB.available(t, size=9) is False
+
+
+def test_loading_waits_for_a_batch_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the loops are loaded in the process, only batches over the cold minimums
+    take them (and load them); after, the warm minimums apply. A small COCO job then
+    never pays numba's ~0.6 s load."""
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    monkeypatch.setattr(NB, "_loaded", {})  # a process that has not loaded them yet
+    t = torch.zeros(3, dtype=torch.int64)
+    assert not NB.available(t, size=NB.MIN_RUNS)  # warm size, cold process
+    assert not NB.available(t, size=NB.MIN_PAIRS_COLD - 1, cold=NB.MIN_PAIRS_COLD)
+    assert not rle_compiled_loops(NB.MIN_MASKS_COLD - 1)
+    assert "_numba_kernels" not in NB._loaded  # nothing loaded by asking
+    assert NB.available(t, size=NB.MIN_VERTICES_COLD, cold=NB.MIN_VERTICES_COLD)
+    assert NB._loaded["_numba_kernels"] is not None  # the first big batch loaded them
+    assert NB.available(t, size=NB.MIN_RUNS)  # now warm
+    assert not NB.available(t, size=NB.MIN_RUNS - 1)
+    assert rle_compiled_loops(1) and rle_compiled_loops()
+    monkeypatch.setattr(NB, "_loaded", {})
+    assert rle_compiled_loops(NB.MIN_MASKS_COLD)  # a big COCO job loads them too
+    assert NB._loaded["_numba_kernels"] is not None
 
 
 # ------------------------------------------------------------- review follow-ups

@@ -21,6 +21,7 @@ from assay.kernels.segmentation import (
     pixel_confusion_matrix,
     pixel_confusion_matrix_with_invalid,
 )
+from oracles import FRAME_LENGTHS, box_scores_with_edges, check_frames
 
 # ------------------------------------------------------------------ pixel pairs
 
@@ -157,53 +158,6 @@ def test_eager_confusion_with_invalid(
 # ------------------------------------------------------------ frame scores
 
 
-def _np_box_scores(s: np.ndarray, score: str, normalize: bool) -> np.ndarray:
-    s = s.astype(np.float64)
-    q = 1 - s
-    if score == "entropy":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            h = -(np.where(s > 0, s * np.log(s), 0.0) + np.where(q > 0, q * np.log1p(-s), 0.0))
-        return h / math.log(2) if normalize else h
-    if score == "margin":
-        return np.abs(2 * s - 1)
-    if score == "least_confidence":
-        return np.minimum(s, q) * (2 if normalize else 1)
-    if score == "ratio":
-        return np.minimum(s, q) / np.maximum(s, q)
-    return s
-
-
-def _np_frame_scores(s: np.ndarray, lengths: list[int], score: str, reduction: str,
-                     normalize: bool) -> np.ndarray:
-    u = _np_box_scores(s, score, normalize)
-    out, start = [], 0
-    for n in lengths:
-        v = u[start : start + n]
-        start += n
-        out.append(np.nan if n == 0 else {"min": np.min, "max": np.max, "sum": np.sum,
-                                          "mean": np.mean}[reduction](v))
-    return np.array(out)
-
-
-def _box_scores_with_edges(n: int, dtype: torch.dtype, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    s = torch.rand(n, generator=g, dtype=torch.float64)
-    s[:4] = torch.tensor([0.0, 1.0, 0.5, 1e-30])
-    s[4:8] = torch.tensor([1 - 1e-7, 1e-7, 0.25, 0.75])
-    return s.to(dtype)
-
-
-_LENGTHS = [0, 3, 7, 0, 20, 1, 100, 33, 0, 64, 65, 2]
-
-
-def _check_frames(out: torch.Tensor, s: torch.Tensor, lengths: list[int], score: str,
-                  reduction: str, normalize: bool) -> None:
-    ref = _np_frame_scores(s.double().cpu().numpy(), lengths, score, reduction, normalize)
-    rtol = 1e-5 if s.dtype == torch.float32 else 1e-12
-    np.testing.assert_allclose(out.double().cpu().numpy(), ref, rtol=rtol, atol=1e-300)
-    assert out.dtype == s.dtype and out.shape == (len(lengths),)
-
-
 @pytest.mark.parametrize("score", ["entropy", "margin", "least_confidence", "ratio", "probability"])
 @pytest.mark.parametrize("reduction", ["min", "max", "mean", "sum"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -212,15 +166,15 @@ def test_fused_frame_scores_match_reference(
 ) -> None:
     from assay.kernels import _triton
 
-    s = _box_scores_with_edges(sum(_LENGTHS), dtype, 7).to(triton_device)
-    lengths = torch.tensor(_LENGTHS, device=triton_device)
+    s = box_scores_with_edges(sum(FRAME_LENGTHS), dtype, 7).to(triton_device)
+    lengths = torch.tensor(FRAME_LENGTHS, device=triton_device)
     assert _triton.available(s, lengths)
     for normalize in (False, True):
         out = binary_frame_scores(s, lengths, score, reduction, normalize=normalize)
-        _check_frames(out, s, _LENGTHS, score, reduction, normalize)
+        check_frames(out, s, FRAME_LENGTHS, score, reduction, normalize)
     dense = s[:280]
     out = binary_frame_scores(dense, 20, score, reduction, empty=-1.0)
-    _check_frames(out, dense, [20] * 14, score, reduction, False)
+    check_frames(out, dense, [20] * 14, score, reduction, False)
 
 
 def test_fused_frame_scores_edges(triton_device: str) -> None:
@@ -250,11 +204,11 @@ def test_eager_frame_scores_match_reference(device: str, score: Any, reduction: 
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSAY_TRITON", "0")
     for dtype in (torch.float32, torch.float64):
-        s = _box_scores_with_edges(sum(_LENGTHS), dtype, 8).to(device)
+        s = box_scores_with_edges(sum(FRAME_LENGTHS), dtype, 8).to(device)
         for normalize in (False, True):
-            out = binary_frame_scores(s, torch.tensor(_LENGTHS, device=device), score, reduction,
-                                      normalize=normalize)
-            _check_frames(out, s, _LENGTHS, score, reduction, normalize)
+            lengths = torch.tensor(FRAME_LENGTHS, device=device)
+            out = binary_frame_scores(s, lengths, score, reduction, normalize=normalize)
+            check_frames(out, s, FRAME_LENGTHS, score, reduction, normalize)
 
 
 @pytest.mark.parametrize(
@@ -315,7 +269,7 @@ def test_cpu_dense_margin_through_cdist(reduction: Any, dtype: torch.dtype, leng
     import assay.kernels.frame_scores as fs
 
     frames = 41
-    s = _box_scores_with_edges(frames * length, dtype, length)
+    s = box_scores_with_edges(frames * length, dtype, length)
     eager = fs._cpu_chunked(s, length, "margin", reduction, False, math.nan)
 
     def per_box_path(*args: Any) -> None:
@@ -323,7 +277,7 @@ def test_cpu_dense_margin_through_cdist(reduction: Any, dtype: torch.dtype, leng
 
     monkeypatch.setattr(fs, "_cpu_chunked", per_box_path)
     out = binary_frame_scores(s, length, "margin", reduction)
-    _check_frames(out, s, [length] * frames, "margin", reduction, False)
+    check_frames(out, s, [length] * frames, "margin", reduction, False)
     if reduction == "max":
         assert torch.equal(out, eager)
     else:

@@ -653,8 +653,9 @@ def _segmentation_column(
         )
     hw = sizes[image]
     # Blocks of records: each block's kernels work on arrays that stay in cache (the
-    # torch paths; the compiled CPU loops take everything at once).
-    block = max(n, 1) if n <= _SEGM_BLOCK or rle_compiled_loops() else _SEGM_BLOCK
+    # torch paths; the compiled CPU loops, loaded or worth loading for n masks, take
+    # everything at once).
+    block = max(n, 1) if n <= _SEGM_BLOCK or rle_compiled_loops(n) else _SEGM_BLOCK
     blocks: list[Rle] = []
     for lo in range(0, n, block):
         hi = min(lo + block, n)

@@ -1,0 +1,156 @@
+"""The compiled (numba) CPU loop of ``binary_frame_scores`` against NumPy and the eager path.
+
+The loop runs for big CPU calls when numba imports (``kernels/_numba.py``); here its
+minimums are set to 0 so that small inputs take it, and a spy checks it was taken.
+``min`` / ``max`` of the scores that need no rounding (margin, least confidence, the
+score itself) are bit-identical to the eager path; the rest agree to rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from assay.kernels import _numba as NB
+from assay.kernels import binary_frame_scores
+from oracles import FRAME_LENGTHS, box_scores_with_edges, check_frames, np_frame_scores
+
+pytest.importorskip("numba")
+
+COMPILED = ["margin", "least_confidence", "ratio", "probability"]  # entropy stays eager
+REDUCTIONS = ["min", "max", "mean", "sum"]
+
+
+class _Spy:
+    def __init__(self) -> None:
+        self.calls = 0
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> _Spy:
+    """Minimums 0, ``ASSAY_NUMBA=1``, and a count of the compiled loop's calls."""
+    for name in ("MIN_BOXES", "MIN_BOXES_COLD", "MIN_DENSE_BOXES_COLD"):
+        monkeypatch.setattr(NB, name, 0)
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    calls = _Spy()
+    compiled = NB.frame_scores
+
+    def counted(*args: Any) -> torch.Tensor:
+        calls.calls += 1
+        return compiled(*args)
+
+    monkeypatch.setattr(NB, "frame_scores", counted)
+    return calls
+
+
+def _eager(monkeypatch: pytest.MonkeyPatch, fn: Any) -> torch.Tensor:
+    with monkeypatch.context() as m:
+        m.setenv("ASSAY_NUMBA", "0")
+        return fn()
+
+
+@pytest.mark.parametrize("score", COMPILED)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_frame_scores_match_reference_and_eager(
+    spy: _Spy, monkeypatch: pytest.MonkeyPatch, score: Any, reduction: Any, dtype: torch.dtype
+) -> None:
+    s = box_scores_with_edges(sum(FRAME_LENGTHS), dtype, 7)
+    lengths = torch.tensor(FRAME_LENGTHS)
+    exact = reduction in ("min", "max") and score != "ratio"
+    for normalize in (False, True):
+        out = binary_frame_scores(s, lengths, score, reduction, normalize=normalize)
+        check_frames(out, s, FRAME_LENGTHS, score, reduction, normalize)
+        ref = _eager(
+            monkeypatch,
+            lambda n=normalize: binary_frame_scores(s, lengths, score, reduction, normalize=n),
+        )
+        if exact:
+            torch.testing.assert_close(out, ref, rtol=0, atol=0, equal_nan=True)
+    dense = s[:280]
+    out = binary_frame_scores(dense, 20, score, reduction, empty=-1.0)
+    check_frames(out, dense, [20] * 14, score, reduction, False)
+    # dense margin other than min keeps its cdist form (faster than the loop)
+    assert spy.calls == 2 + (score != "margin" or reduction == "min")
+
+
+def test_compiled_frame_scores_many_frames_over_threads(
+    spy: _Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enough frames for every thread of the pool; results independent of the split."""
+    g = torch.Generator().manual_seed(3)
+    lengths = torch.randint(0, 41, (20_011,), generator=g)
+    lengths[:50] = 0  # empty frames at the start and the end of ranges
+    lengths[-50:] = 0
+    s = torch.rand(int(lengths.sum()), generator=g, dtype=torch.float32)
+    ref = np_frame_scores(s.double().numpy(), lengths.tolist(), "margin", "min", False)
+    for threads in (1, 2, 3):
+        with monkeypatch.context() as m:
+            m.setattr(torch, "get_num_threads", lambda t=threads: t)
+            out = binary_frame_scores(s, lengths, "margin", "min")
+        np.testing.assert_allclose(out.double().numpy(), ref, rtol=0, atol=0)
+    assert spy.calls == 3
+
+
+def test_compiled_frame_scores_edges(spy: _Spy) -> None:
+    s = torch.rand(50, dtype=torch.float64)
+    no_frames = torch.zeros(0, dtype=torch.long)
+    assert binary_frame_scores(s[:0], no_frames, "margin", "min").shape == (0,)
+    none = binary_frame_scores(s[:0], torch.zeros(3, dtype=torch.long), "ratio", "mean", empty=-2.0)
+    assert none.tolist() == [-2.0, -2.0, -2.0]
+    # the empty value is written in the scores' dtype (0.1 is not a float32)
+    s32 = s.float()
+    tenth = binary_frame_scores(s32[:2], torch.tensor([0, 2, 0]), "margin", "max", empty=0.1)
+    assert tenth[0].item() == torch.tensor(0.1, dtype=torch.float32).item()
+    assert tenth.dtype == torch.float32
+    # int32 lengths and a strided scores view
+    view = s[::2]
+    out = binary_frame_scores(view, torch.tensor([5, 0, 20], dtype=torch.int32), "probability",
+                              "sum")
+    check_frames(out, view, [5, 0, 20], "probability", "sum", False)
+    # lengths past the scores (a caller's error, not checked) read nothing beyond them
+    out = NB.frame_scores(s[:5], torch.tensor([3, 9, 4]), "probability", "sum", False, math.nan)
+    assert out[:2].tolist() == pytest.approx([float(s[:3].sum()), float(s[3:5].sum())])
+    assert math.isnan(out[2].item())
+    out = NB.frame_scores(s[:5], torch.tensor([-4, 2]), "probability", "max", False, math.nan)
+    assert math.isnan(out[0].item()) and out[1].item() == float(s[:2].max())
+    assert spy.calls == 6  # four through binary_frame_scores, two direct
+
+
+def test_entropy_grad_and_cuda_stay_eager(spy: _Spy) -> None:
+    s = box_scores_with_edges(sum(FRAME_LENGTHS), torch.float64, 9)
+    lengths = torch.tensor(FRAME_LENGTHS)
+    out = binary_frame_scores(s, lengths, "entropy", "max")
+    check_frames(out, s, FRAME_LENGTHS, "entropy", "max", False)
+    g = s.clone().requires_grad_(True)
+    binary_frame_scores(g, lengths, "margin", "sum").nansum().backward()
+    assert g.grad is not None  # the eager path, differentiable
+    torch.testing.assert_close(g.grad, 2 * torch.sign(2 * s - 1))  # d|2s - 1| / ds
+    assert spy.calls == 0
+
+
+def test_compiled_frame_scores_follow_the_switch_and_the_minimums(
+    spy: _Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = torch.rand(400, dtype=torch.float64)
+    lengths = torch.full((20,), 20)
+    monkeypatch.setenv("ASSAY_NUMBA", "off")
+    binary_frame_scores(s, lengths, "margin", "min")
+    assert spy.calls == 0
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    monkeypatch.setattr(NB, "_loaded", {})  # a process that has not loaded the loop
+    monkeypatch.setattr(NB, "MIN_BOXES_COLD", 401)
+    monkeypatch.setattr(NB, "MIN_DENSE_BOXES_COLD", 400)
+    binary_frame_scores(s, lengths, "margin", "min")  # ragged: under its cold minimum
+    assert spy.calls == 0 and "_numba_frame_kernels" not in NB._loaded
+    binary_frame_scores(s, 20, "margin", "min")  # dense: at its own
+    assert spy.calls == 1 and NB._loaded["_numba_frame_kernels"] is not None
+    monkeypatch.setattr(NB, "MIN_BOXES", 401)
+    binary_frame_scores(s, lengths, "margin", "min")  # loaded: the warm minimum applies
+    assert spy.calls == 1
+    monkeypatch.setattr(NB, "MIN_BOXES", 400)
+    binary_frame_scores(s, lengths, "margin", "min")
+    assert spy.calls == 2
