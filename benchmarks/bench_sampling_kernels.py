@@ -28,8 +28,10 @@ Three parts, one process, generated data (seeded, never downloaded):
     ``2 |s - 1/2|``, so reduce ``|s - 1/2|`` and double; the largest box entropy is
     that of the frame's largest score below 1/2 or smallest score from 1/2 up, so
     reduce those two per frame and take two entropies per frame) and ``fused``
-    (``binary_frame_scores``: score and reduction in one Triton kernel on CUDA, the
-    eager kernels elsewhere; contiguous layouts only). All ways must return the same
+    (``binary_frame_scores``: score and reduction in one Triton kernel on CUDA; on
+    the CPU one compiled loop (extra numba) where it is loaded or the call pays for
+    loading it, ``--numba-loaded`` loads it first; the eager kernels elsewhere;
+    contiguous layouts only). All ways must return the same
     frames (checked bit for bit; ``same`` column; ``fused`` up to rounding: frames
     whose scores differ in the last bits may swap at the k-th value). Effective GB/s
     = bytes of input read (4 B per box score, plus 8 B per frame of lengths, or 8 B
@@ -521,9 +523,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--numba-loaded", action="store_true",
+                        help="load the CPU frame-score loop (extra numba) before timing, as a "
+                             "process that has used it would have; else it loads only for "
+                             "calls big enough to pay for the load (2**28 boxes)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    if args.numba_loaded:
+        from assay.kernels import _numba
+
+        if not _numba.installed() or _numba._module("_numba_frame_kernels") is None:
+            parser.error("--numba-loaded: numba is not installed (pip install 'assay[numba]')")
     unknown = [s for s in args.strategies if s not in STRATEGIES]
     if unknown:
         parser.error(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}")
@@ -534,9 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         "device": device_name(args.device),
         "threads": torch.get_num_threads(),
         "git_commit": git_commit(),
+        "numba_loop_loaded_first": args.numba_loaded,
     }
     print(f"sampling kernels | torch {env['torch']} | {env['device']} | "
-          f"{env['threads']} threads | git {env['git_commit']}")
+          f"{env['threads']} threads | git {env['git_commit']} | CPU frame loop "
+          f"{'loaded first' if args.numba_loaded else 'loaded when a call pays for it'}")
     result: dict[str, Any] = {"env": env, "args": {k: str(v) for k, v in vars(args).items()}}
 
     copy_gbps = float("nan")

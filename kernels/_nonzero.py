@@ -12,7 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["flat_nonzero"]
+__all__ = ["flat_nonzero", "static_nonzero_runs_on"]
+
+# torch.nonzero_static: CPU since torch 2.1, CUDA since 2.6 (pytorch#141838)
+_STATIC_CUDA = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 6)
 
 
 def flat_nonzero(mask: Tensor) -> Tensor:
@@ -37,3 +40,17 @@ def flat_nonzero(mask: Tensor) -> Tensor:
     if mask.device.type != "cpu" or mask.is_floating_point():
         return torch.nonzero(mask).view(-1)
     return torch.from_numpy(np.flatnonzero(mask.numpy()).astype(np.int64, copy=False))
+
+
+def static_nonzero_runs_on(device: torch.device) -> bool:
+    """Whether ``torch.nonzero_static`` runs on ``device`` with this torch.
+
+    The CPU always (torch >= 2.1); CUDA from torch 2.6; other devices (MPS, XPU...)
+    are not assumed to have it. Callers keep a path without it.
+
+    Example:
+        >>> import torch
+        >>> static_nonzero_runs_on(torch.device("cpu"))
+        True
+    """
+    return device.type == "cpu" or (device.type == "cuda" and _STATIC_CUDA)

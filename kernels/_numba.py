@@ -14,13 +14,15 @@ They run for CPU tensors when numba imports (``pip install "assay[numba]"``) and
 environment variable ``ASSAY_NUMBA`` is not ``0`` (or ``false``, ``off``, ``no``),
 for batches big enough to pay for them. Importing numba and loading the compiled code
 costs about 0.6 s, once per process: until the loops are loaded, a batch takes them
-only when the torch path would cost about that much (:data:`MIN_RUNS_COLD` runs or
-string bytes, :data:`MIN_PAIRS_COLD` IoU pairs, :data:`MIN_VERTICES_COLD` polygon
-vertices; the COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`);
+only when the time they save pays for that (:data:`MIN_RUNS_COLD` runs or string
+bytes, :data:`MIN_PAIRS_COLD` IoU pairs, :data:`MIN_VERTICES_COLD` polygon vertices;
+the COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`);
 once loaded, from :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs,
 :data:`MIN_VERTICES` vertices), where the thread pool starts to pay. So a small
-evaluation never loads numba (100 COCO images: 0.2 s, against 0.9-1.1 s with the
-load), and a big one loads it once. CUDA tensors always take the torch paths. Tests
+evaluation does not load numba (``coco_val2014_100``, 1,573 masks: 0.15 s, against
+0.9-1.1 s with the load), and a big one loads it once (5,000 images: 1.2-1.3 s for
+the first evaluation in a process, ~0.6 s after). :func:`installed` says whether
+they can run without loading them. CUDA tensors always take the torch paths. Tests
 set the minimums to 0 to run these paths on small inputs.
 
 Like :mod:`._triton` for CUDA, this is the same job in one pass, written in Python;
@@ -38,6 +40,7 @@ once loaded from :data:`MIN_BOXES`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -66,6 +69,7 @@ __all__ = [
     "decode_strings",
     "frame_scores",
     "frame_scores_available",
+    "installed",
     "iou_pairs",
     "polygons",
     "select",
@@ -77,14 +81,15 @@ MIN_RUNS = 1 << 16  # runs (or string bytes) of a batch
 MIN_PAIRS = 1 << 12  # pairs of an IoU batch
 MIN_VERTICES = 1 << 12  # polygon vertices of a batch (each costs ~5 boundary points per pixel)
 MIN_BOXES = 1 << 16  # boxes of a frame-score call
-# before: batches whose torch path costs about the load (~0.6 s); per-item torch costs
-# on the 2-vCPU reference machine (docs/performance.md)
-MIN_RUNS_COLD = 1 << 25  # mask areas 8 ns per run, boxes 23
-MIN_PAIRS_COLD = 1 << 17  # IoU 3.3 us per pair (190 runs per mask)
-MIN_VERTICES_COLD = 1 << 19  # rasterising 830 ns per vertex
-MIN_MASKS_COLD = 1 << 13  # masks the COCO loader reads: ~45 us each, all stages
-MIN_BOXES_COLD = 1 << 27  # boxes in frames of varying lengths: 1-3.5 ns saved per box
-MIN_DENSE_BOXES_COLD = 1 << 30  # boxes in fixed-length frames: ~0.5 ns saved per box
+# before: batches where the time saved pays for the load (0.6-0.9 s); the compiled
+# loops save most of the torch path's time, whose per-item costs on the 2-vCPU
+# reference machine (docs/performance.md) set these
+MIN_RUNS_COLD = 1 << 26  # mask areas 8 ns per run, boxes 23: 0.5-1.5 s
+MIN_PAIRS_COLD = 1 << 18  # IoU 3.3 us per pair (190 runs per mask): 0.9 s
+MIN_VERTICES_COLD = 1 << 20  # rasterising 830 ns per vertex: 0.9 s
+MIN_MASKS_COLD = 1 << 14  # masks the COCO loader reads, ~45 us each over all stages: 0.7 s
+MIN_BOXES_COLD = 1 << 28  # boxes in frames of varying lengths, 1-3.5 ns saved: 0.3-0.9 s
+MIN_DENSE_BOXES_COLD = 1 << 30  # boxes in fixed-length frames, ~0.5 ns saved: 0.5 s
 _CHUNKS_PER_THREAD = 4  # ranges per thread: uneven masks still share the work
 _OFF = ("0", "false", "off", "no")
 _loaded: dict[str, ModuleType | None] = {}
@@ -109,6 +114,20 @@ def _module(name: str) -> ModuleType | None:
 
 def _kernels() -> ModuleType | None:
     return _module("_numba_kernels")
+
+
+def installed() -> bool:
+    """Whether the compiled loops can run here, without loading them.
+
+    ``ASSAY_NUMBA`` is not off, numba is installed, and no earlier import of the loops
+    failed in this process. (Loading them costs 0.6-0.9 s; the paths load them when a
+    batch pays for it.)
+    """
+    if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
+        return False
+    if any(module is None for module in _loaded.values()):
+        return False
+    return importlib.util.find_spec("numba") is not None
 
 
 def _enabled(tensors: Sequence[Tensor]) -> bool:

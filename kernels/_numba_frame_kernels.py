@@ -7,7 +7,8 @@ written per frame, over one range ``[lo, hi)`` of frames (the caller splits the 
 over threads; the loop releases the GIL). The eager path (per-box scores, then a
 segment reduction) is the reference; this loop computes each box's score in float64
 and adds in float64, so its results equal the eager ones to rounding (``min`` /
-``max`` of ``margin``, ``least_confidence`` and ``probability`` bit for bit).
+``max`` of ``margin``, ``least_confidence`` and ``probability`` exactly, up to the
+sign of a zero, which the eager ``amin`` leaves to its order too).
 
 Frames are read as ``[starts[f], starts[f] + lengths[f])`` clipped to the scores, so
 lengths that do not add up (which the kernel does not check) give wrong frames, never

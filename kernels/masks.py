@@ -416,20 +416,21 @@ def rle_compiled_loops(num_masks: int | None = None) -> bool:
     """Whether CPU batches run the compiled loops here (numba; ``assay[numba]``).
 
     Args:
-        num_masks: ``None``: whether the loops can run at all (numba imports and
-            ``ASSAY_NUMBA`` is not ``0``). A number of masks: whether a job over that
-            many takes them: the loops are loaded in this process already, or the job
-            is big enough to pay for loading them (about 0.6 s; from
-            ``2**13`` masks), in which case this call loads them. Callers that cut
-            work into cache-sized blocks for the torch paths can skip that then: the
-            compiled loops make one pass per mask whatever the batch size.
+        num_masks: ``None``: whether the loops can run here at all (numba is
+            installed and ``ASSAY_NUMBA`` is not ``0``), without loading them. A
+            number of masks: whether a job over that many takes them: the loops are
+            loaded in this process already, or the job is big enough to pay for
+            loading them (0.6-0.9 s; from ``2**14`` masks), in which case this call
+            loads them. Callers that cut work into cache-sized blocks for the torch
+            paths can skip that then: the compiled loops make one pass per mask
+            whatever the batch size.
 
     Example:
         >>> isinstance(rle_compiled_loops(), bool)
         True
     """
     if num_masks is None:
-        return _numba.available(size=0, minimum=0, cold=0)
+        return _numba.installed()
     return _numba.available(size=num_masks, minimum=0, cold=_numba.MIN_MASKS_COLD)
 
 

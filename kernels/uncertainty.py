@@ -65,7 +65,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._nonzero import flat_nonzero
+from ._nonzero import flat_nonzero, static_nonzero_runs_on
 
 __all__ = [
     "REDUCTIONS",
@@ -639,7 +639,7 @@ def top_k(
             rank = cand if tiebreak is None else tiebreak.index_select(0, cand)
             sub = scores.index_select(0, cand)
             return cand.index_select(0, top_k(sub, k, descending=descending, tiebreak=rank))
-    if tiebreak is None and _topk_block(scores, k) >= n:
+    if tiebreak is None and _topk_block(scores, k) >= n and static_nonzero_runs_on(device):
         picked = _better_then_first_tied(scores, k, descending)
     else:
         kth_pool = scores.index_select(0, _topk_indices(scores, k, descending))

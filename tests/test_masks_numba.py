@@ -888,8 +888,15 @@ def test_loading_waits_for_a_batch_worth_it(monkeypatch: pytest.MonkeyPatch) -> 
     assert not NB.available(t, size=NB.MIN_RUNS - 1)
     assert rle_compiled_loops(1) and rle_compiled_loops()
     monkeypatch.setattr(NB, "_loaded", {})
-    assert rle_compiled_loops(NB.MIN_MASKS_COLD)  # a big COCO job loads them too
+    assert rle_compiled_loops() and NB.installed()  # asking without a size loads nothing
+    assert NB._loaded == {}
+    assert rle_compiled_loops(NB.MIN_MASKS_COLD)  # a big COCO job loads them
     assert NB._loaded["_numba_kernels"] is not None
+    monkeypatch.setattr(NB, "_loaded", {"_numba_kernels": None})  # their import failed
+    assert not NB.installed() and not rle_compiled_loops()
+    monkeypatch.setattr(NB, "_loaded", {})
+    monkeypatch.setenv("ASSAY_NUMBA", "off")
+    assert not NB.installed() and not rle_compiled_loops()
 
 
 # ------------------------------------------------------------- review follow-ups

@@ -57,3 +57,42 @@ def test_blocked_kernels_equal_unblocked(
     assert torch.equal(masks.rle_area(rle), area)
     assert torch.equal(masks.rle_to_box(rle), box)
     assert torch.equal(masks.rle_iou_pairs(rle, rle, pd, pg, crowd), iou)
+
+
+def test_loader_blocks_follow_the_compiled_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader reads records in blocks for the torch paths, and all at once when the
+    compiled loops run: loaded already, or worth loading for this many masks."""
+    pytest.importorskip("numba")
+    from assay.kernels import _numba
+
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    monkeypatch.setattr(coco_format, "_SEGM_BLOCK", 4)
+    monkeypatch.setattr(_numba, "MIN_MASKS_COLD", 10)
+    calls: list[int] = []
+    polygon_masks = coco_format._polygon_masks
+
+    def counted(segs: list, *args: object) -> object:
+        calls.append(len(segs))
+        return polygon_masks(segs, *args)
+
+    monkeypatch.setattr(coco_format, "_polygon_masks", counted)
+    square = [[1.0, 1.0, 5.0, 1.0, 5.0, 5.0, 1.0, 5.0]]
+
+    def load(n: int) -> None:
+        calls.clear()
+        records = [{"segmentation": square} for _ in range(n)]
+        image = np.zeros(n, dtype=np.int64)
+        sizes = np.array([[8, 8]], dtype=np.int64)
+        rle = coco_format._segmentation_column(records, "dt", image, sizes, str)
+        assert rle.num_masks == n and torch.equal(masks.rle_area(rle), torch.full((n,), 16))
+
+    monkeypatch.setattr(_numba, "_loaded", {})  # cold: the loops are not loaded
+    load(9)  # under the cold minimum: blocks of 4
+    assert calls == [4, 4, 1] and "_numba_kernels" not in _numba._loaded
+    load(10)  # at it: all at once, and the loops are loaded
+    assert calls == [10] and _numba._loaded["_numba_kernels"] is not None
+    load(9)  # warm: all at once
+    assert calls == [9]
+    monkeypatch.setenv("ASSAY_NUMBA", "0")
+    load(9)
+    assert calls == [4, 4, 1]

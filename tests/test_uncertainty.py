@@ -543,6 +543,11 @@ def test_top_k_single_pass_of_devices(
                 out.cpu().numpy(), np_top_k(ref_scores, k, descending, None)
             )
     assert len(calls) == 21
+    # a device without nonzero_static (MPS, CUDA before torch 2.6): the integer key
+    monkeypatch.setattr(U, "static_nonzero_runs_on", lambda device: False)
+    out = U.top_k(s, 300, descending=descending)
+    np.testing.assert_array_equal(out.cpu().numpy(), np_top_k(ref_scores, 300, descending, None))
+    assert len(calls) == 21
 
 
 @pytest.mark.parametrize("descending", [True, False])
