@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import torch
-from oracles import run_pycocotools
+from oracles import NUMBA_MASK_MINIMUMS, run_pycocotools
 from triton_interpreter import interpreter_ready
 
 _REPO = Path(__file__).resolve().parents[1]
@@ -34,15 +34,7 @@ def mask_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     from assay.kernels import _numba
 
     monkeypatch.setenv("ASSAY_NUMBA", "1")
-    for name in (
-        "MIN_RUNS",
-        "MIN_PAIRS",
-        "MIN_VERTICES",
-        "MIN_RUNS_COLD",
-        "MIN_PAIRS_COLD",
-        "MIN_VERTICES_COLD",
-        "MIN_MASKS_COLD",
-    ):
+    for name in NUMBA_MASK_MINIMUMS:
         monkeypatch.setattr(_numba, name, 0)
     return "compiled"
 

@@ -17,6 +17,7 @@ import torch
 
 __all__ = [
     "FRAME_LENGTHS",
+    "NUMBA_MASK_MINIMUMS",
     "array_sha256",
     "assert_matches_cocoeval",
     "box_scores_with_edges",
@@ -27,6 +28,19 @@ __all__ = [
     "np_frame_scores",
     "run_pycocotools",
 ]
+
+
+# the batch-size minimums of the compiled mask loops (assay.kernels._numba): tests set
+# them to 0 to run those loops on small inputs
+NUMBA_MASK_MINIMUMS = (
+    "MIN_RUNS",
+    "MIN_PAIRS",
+    "MIN_VERTICES",
+    "MIN_RUNS_COLD",
+    "MIN_PAIRS_COLD",
+    "MIN_VERTICES_COLD",
+    "MIN_MASKS_COLD",
+)
 
 
 def run_pycocotools(

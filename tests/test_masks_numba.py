@@ -38,6 +38,7 @@ from assay.kernels import (
     rle_to_strings,
 )
 from assay.kernels import _numba as NB
+from oracles import NUMBA_MASK_MINIMUMS
 
 pytest.importorskip("numba")
 M = pytest.importorskip("pycocotools.mask")
@@ -118,21 +119,10 @@ class _Paths:
         return got.value, ref.value
 
 
-MINIMUMS = (
-    "MIN_RUNS",
-    "MIN_PAIRS",
-    "MIN_VERTICES",
-    "MIN_RUNS_COLD",
-    "MIN_PAIRS_COLD",
-    "MIN_VERTICES_COLD",
-    "MIN_MASKS_COLD",
-)
-
-
 @pytest.fixture
 def paths(monkeypatch: pytest.MonkeyPatch) -> _Paths:
     """Compiled paths for any batch size (minimums 0, ``ASSAY_NUMBA=1``)."""
-    for name in MINIMUMS:
+    for name in NUMBA_MASK_MINIMUMS:
         monkeypatch.setattr(NB, name, 0)
     monkeypatch.setenv("ASSAY_NUMBA", "1")
     return _Paths(monkeypatch)
