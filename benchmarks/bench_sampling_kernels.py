@@ -526,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--numba-loaded", action="store_true",
                         help="load the CPU frame-score loop (extra numba) before timing, as a "
                              "process that has used it would have; else it loads only for "
-                             "calls big enough to pay for the load (2**28 boxes)")
+                             "calls big enough to pay for the load (2**28 boxes, 2**30 in "
+                             "fixed-length frames)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -534,7 +535,8 @@ def main(argv: list[str] | None = None) -> int:
         from assay.kernels import _numba
 
         if not _numba.installed() or _numba._module("_numba_frame_kernels") is None:
-            parser.error("--numba-loaded: numba is not installed (pip install 'assay[numba]')")
+            parser.error("--numba-loaded: the compiled loops cannot run here (numba not "
+                         "installed or broken, or ASSAY_NUMBA=0; pip install 'assay[numba]')")
     unknown = [s for s in args.strategies if s not in STRATEGIES]
     if unknown:
         parser.error(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}")

@@ -8,14 +8,31 @@ copied and nothing waits; other devices keep ``torch.nonzero``.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = ["flat_nonzero", "static_nonzero_runs_on"]
 
+
+def _release_at_least(version: str, release: tuple[int, int, int]) -> bool:
+    """Whether torch ``version`` is ``release`` or later; a pre-release of it is not.
+
+    ``"2.6.0"``, ``"2.13.0+cpu"``: yes for ``(2, 6, 0)``; ``"2.6.0a0+git"``,
+    ``"2.6.0.dev20241001"``, ``"2.5.1"`` and anything unparsable: no.
+    """
+    found = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?([^+]*)", version)
+    if found is None:
+        return False
+    major, minor, patch, rest = found.groups()
+    have = (int(major), int(minor), int(patch or 0))
+    return have > release or (have == release and not rest)
+
+
 # torch.nonzero_static: CPU since torch 2.1, CUDA since 2.6 (pytorch#141838)
-_STATIC_CUDA = tuple(int(v) for v in torch.__version__.split(".")[:2]) >= (2, 6)
+_STATIC_CUDA = _release_at_least(torch.__version__, (2, 6, 0))
 
 
 def flat_nonzero(mask: Tensor) -> Tensor:

@@ -13,13 +13,14 @@ paths' results bit for bit.
 They run for CPU tensors when numba imports (``pip install "assay[numba]"``) and the
 environment variable ``ASSAY_NUMBA`` is not ``0`` (or ``false``, ``off``, ``no``),
 for batches big enough to pay for them. Importing numba and loading the compiled code
-costs about 0.6 s, once per process: until the loops are loaded, a batch takes them
-only when the time they save pays for that (:data:`MIN_RUNS_COLD` runs or string
-bytes, :data:`MIN_PAIRS_COLD` IoU pairs, :data:`MIN_VERTICES_COLD` polygon vertices;
-the COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`);
-once loaded, from :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs,
-:data:`MIN_VERTICES` vertices), where the thread pool starts to pay. So a small
-evaluation does not load numba (``coco_val2014_100``, 1,573 masks: 0.15 s, against
+costs 0.6-0.9 s, once per process: until the loops are loaded, a batch takes them
+only when the time they save is of that order (rules of thumb, where the costlier
+kernels break even: :data:`MIN_RUNS_COLD` runs or string bytes,
+:data:`MIN_PAIRS_COLD` IoU pairs, :data:`MIN_VERTICES_COLD` polygon vertices; the
+COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`); once loaded,
+from :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs, :data:`MIN_VERTICES`
+vertices), where the thread pool starts to pay. So a small evaluation does not load
+numba (``coco_val2014_100``, 1,573 masks: 0.15 s, against
 0.9-1.1 s with the load), and a big one loads it once (5,000 images: 1.2-1.3 s for
 the first evaluation in a process, ~0.6 s after). :func:`installed` says whether
 they can run without loading them. CUDA tensors always take the torch paths. Tests
@@ -81,9 +82,10 @@ MIN_RUNS = 1 << 16  # runs (or string bytes) of a batch
 MIN_PAIRS = 1 << 12  # pairs of an IoU batch
 MIN_VERTICES = 1 << 12  # polygon vertices of a batch (each costs ~5 boundary points per pixel)
 MIN_BOXES = 1 << 16  # boxes of a frame-score call
-# before: batches where the time saved pays for the load (0.6-0.9 s); the compiled
-# loops save most of the torch path's time, whose per-item costs on the 2-vCPU
-# reference machine (docs/performance.md) set these
+# before: batches where the time saved is of the order of the load (0.6-0.9 s); the
+# compiled loops save most of the torch path's time, whose per-item costs on the 2-vCPU
+# reference machine (docs/performance.md) set these (rules of thumb: the costlier
+# kernels break even there, the cheapest, mask areas, only past 2**27 runs)
 MIN_RUNS_COLD = 1 << 26  # mask areas 8 ns per run, boxes 23: 0.5-1.5 s
 MIN_PAIRS_COLD = 1 << 18  # IoU 3.3 us per pair (190 runs per mask): 0.9 s
 MIN_VERTICES_COLD = 1 << 20  # rasterising 830 ns per vertex: 0.9 s
@@ -117,11 +119,12 @@ def _kernels() -> ModuleType | None:
 
 
 def installed() -> bool:
-    """Whether the compiled loops can run here, without loading them.
+    """Whether the compiled loops may run here, without loading them.
 
     ``ASSAY_NUMBA`` is not off, numba is installed, and no earlier import of the loops
-    failed in this process. (Loading them costs 0.6-0.9 s; the paths load them when a
-    batch pays for it.)
+    failed in this process. numba's import is tried only when a batch loads them; if it
+    fails then, the torch paths run and this says False from then on. (Loading them
+    costs 0.6-0.9 s; the paths load them when a batch pays for it.)
     """
     if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
         return False
@@ -478,7 +481,7 @@ def frame_scores_available(*tensors: Tensor, size: int, dense: bool) -> bool:
 
     Once the loop is loaded in this process, from :data:`MIN_BOXES` boxes; before,
     from :data:`MIN_BOXES_COLD` (:data:`MIN_DENSE_BOXES_COLD` for ``dense``,
-    fixed-length frames), where the time saved pays for loading it.
+    fixed-length frames), where the time saved is of the order of the load.
     """
     if not _enabled(tensors):
         return False

@@ -41,7 +41,7 @@ import torch
 from torch import Tensor
 
 from ._keys import descending_key
-from ._nonzero import flat_nonzero
+from ._nonzero import flat_nonzero, static_nonzero_runs_on
 
 __all__ = [
     "AVERAGES",
@@ -667,8 +667,10 @@ def _auc_ap(scores: Tensor, positive: Tensor, metric: str, terms: Tensor) -> tup
     keys, order = _sort_rows(scores)
     ranked_pos = positive.reshape(-1).index_select(0, order)
     pos = positive.sum(1)
-    if dev.type == "cpu":
-        at = flat_nonzero(ranked_pos)  # flat ranks of the positives, ascending
+    if dev.type == "cpu" or not static_nonzero_runs_on(dev):
+        # flat ranks of the positives, ascending (devices without nonzero_static:
+        # torch.nonzero, which reads its size on the host)
+        at = flat_nonzero(ranked_pos)
         valid, last = None, at
     else:  # static size, no host sync: the padding (rank m) is masked
         at = torch.nonzero_static(ranked_pos, size=m, fill_value=m).view(-1)
@@ -917,8 +919,8 @@ def _rank(scores: Tensor, positive: Tensor) -> _Ends:
     torch.ne(keys[1:], keys[:-1], out=ends[:-1])  # rows end where their keys do
     ends[-1] = True
     groups = ends.view(b, n).sum(1)
-    if dev.type == "cpu":
-        flat = flat_nonzero(ends)
+    if dev.type == "cpu" or not static_nonzero_runs_on(dev):
+        flat = flat_nonzero(ends)  # devices without nonzero_static: a host read
     else:  # static size, no host sync: the padding repeats the last group end
         flat = torch.nonzero_static(ends, size=m, fill_value=m - 1).view(-1)
     k = flat.shape[0]

@@ -416,8 +416,9 @@ def rle_compiled_loops(num_masks: int | None = None) -> bool:
     """Whether CPU batches run the compiled loops here (numba; ``assay[numba]``).
 
     Args:
-        num_masks: ``None``: whether the loops can run here at all (numba is
-            installed and ``ASSAY_NUMBA`` is not ``0``), without loading them. A
+        num_masks: ``None``: whether the loops may run here at all (numba is
+            installed, ``ASSAY_NUMBA`` is not ``0`` and no import of them failed),
+            without loading them. A
             number of masks: whether a job over that many takes them: the loops are
             loaded in this process already, or the job is big enough to pay for
             loading them (0.6-0.9 s; from ``2**14`` masks), in which case this call

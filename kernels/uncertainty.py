@@ -601,8 +601,8 @@ def top_k(
     (``topk``), take every score strictly better than ``t`` and, among the scores
     equal to ``t``, those with the smallest tie-break ranks (a ``topk`` over an integer
     key; without a tie-break and in one pass, the first in index order, listed by
-    ``nonzero_static``), then order the ``k`` picks by (score, tie-break, index) with
-    stable sorts.
+    ``nonzero_static`` where it runs: the CPU, CUDA from torch 2.6), then order the
+    ``k`` picks by (score, tie-break, index) with stable sorts.
     On the CPU both ``topk`` run block by block (two stages, in cache); on devices
     in one pass. No host synchronisation on devices; long CPU inputs are
     first cut to the scores at least as good as the ``k``-th best of a sample.

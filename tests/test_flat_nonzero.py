@@ -1,10 +1,11 @@
-"""flat_nonzero: NumPy's nonzero on the CPU, torch's elsewhere, the same positions."""
+"""flat_nonzero: NumPy's nonzero on the CPU, torch's elsewhere, the same positions; where
+nonzero_static runs."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from assay.kernels._nonzero import flat_nonzero
+from assay.kernels._nonzero import _release_at_least, flat_nonzero, static_nonzero_runs_on
 
 
 @pytest.mark.parametrize("dtype", [torch.bool, torch.uint8, torch.int8, torch.int32, torch.int64,
@@ -36,3 +37,31 @@ def test_flat_nonzero_refuses_other_shapes(device: str) -> None:
     for shape in ((), (2, 3)):
         with pytest.raises(ValueError, match=r"Expected a 1-D mask, but got shape"):
             flat_nonzero(torch.ones(shape, dtype=torch.bool, device=device))
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("2.6.0", True),
+        ("2.6.1", True),
+        ("2.10.0", True),
+        ("2.13.0+cpu", True),
+        ("3.0.0", True),
+        ("2.6+cu124", True),
+        ("2.5.1", False),
+        ("2.6.0a0+git1234", False),  # a pre-release of 2.6 may predate its CUDA kernel
+        ("2.6.0.dev20241001", False),
+        ("2.6.0rc1", False),
+        ("garbage", False),
+    ],
+)
+def test_release_at_least_reads_torch_versions(version: str, expected: bool) -> None:
+    """``nonzero_static`` runs on CUDA from torch 2.6: the gate's version parse."""
+    assert _release_at_least(version, (2, 6, 0)) is expected
+
+
+def test_static_nonzero_runs_on_devices() -> None:
+    assert static_nonzero_runs_on(torch.device("cpu"))
+    assert not static_nonzero_runs_on(torch.device("meta"))  # nor MPS, XPU, ...
+    cuda = _release_at_least(torch.__version__, (2, 6, 0))
+    assert static_nonzero_runs_on(torch.device("cuda")) is cuda

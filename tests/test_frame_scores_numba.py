@@ -74,9 +74,9 @@ def test_compiled_frame_scores_match_reference_and_eager(
     dense = s[:280]
     out = binary_frame_scores(dense, 20, score, reduction, empty=-1.0)
     check_frames(out, dense, [20] * 14, score, reduction, False)
-    if exact:
+    if exact and (score != "margin" or reduction == "min"):  # else cdist, not the loop
         ref = _eager(monkeypatch, lambda: binary_frame_scores(dense, 20, score, reduction))
-        torch.testing.assert_close(out, ref, rtol=0, atol=0)
+        torch.testing.assert_close(out, ref, rtol=0, atol=0, equal_nan=True)
     # dense margin other than min keeps its cdist form (faster than the loop)
     assert spy.calls == 2 + (score != "margin" or reduction == "min")
 
