@@ -658,3 +658,40 @@ def test_every_input_form_gives_the_same_table() -> None:
     results = [run_sampling({**req, "frames": t}) for t in tables]
     assert all(r == results[0] for r in results)
     assert PredictionTable.from_frames(ref.to_frames()).to_frames() == ref.to_frames()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_score_only_frames_in_order_take_one_kernel_call(
+    strategy: str, policy: str, device: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Boxes with only a score, frame after frame (the usual detection export): the box
+    score and the frame's reduction are one ``binary_frame_scores`` call; the same frame
+    scores as the per-box path (min / max exactly, mean / sum to rounding) and the
+    reference."""
+    from assay.engine.sampling import scoring
+
+    rng = np.random.default_rng(STRATEGIES.index(strategy) * 7 + POLICIES.index(policy))
+    frames = []
+    for i in range(80):
+        k = 0 if rng.random() < 0.15 else int(rng.integers(1, 9))
+        scores = rng.choice([*TIE_SCORES, *rng.random(4).tolist()], size=k)
+        preds = [{"score": float(s)} for s in scores]
+        frames.append({"frame_id": f"f{i:03d}", "predictions": preds})
+    req = _request(frames, num_of_samples=10, selection_strategy=strategy,
+                   bbox_selection_policy=policy)
+    assert req.frames.boxes_in_frame_order()
+    calls = []
+    one_call = scoring._binary_frames
+    monkeypatch.setattr(scoring, "_binary_frames", lambda *a: calls.append(1) or one_call(*a))
+    got = score_frames(req, device=device).scores[:, 0]
+    assert calls == [1]
+    ref = ref_frame_scores(frames, strategy, policy)
+    np.testing.assert_allclose(got, [ref[f["frame_id"]] for f in frames], rtol=0, atol=1e-12)
+    monkeypatch.setattr(scoring, "_BINARY", {})  # the per-box path
+    per_box = score_frames(req, device=device).scores[:, 0]
+    if policy in ("min", "max"):
+        np.testing.assert_array_equal(got, per_box)
+    else:
+        np.testing.assert_allclose(got, per_box, rtol=1e-14, atol=0)
+    assert calls == [1]

@@ -22,7 +22,10 @@ The frame score is the ``bbox_selection_policy`` (min, max, mean, sum) of its bo
 scores, one segment reduction over all frames. A frame without boxes gets CVAL's fake
 prediction (``score = 0.5``; ``0`` for ``probability``) when ``use_null_detections`` is
 true and is an error otherwise. Everything runs on whole columns through
-``assay.kernels.uncertainty``.
+``assay.kernels.uncertainty``; when every box has only a ``score`` and the boxes come
+frame after frame (the usual detection export), the box score and the frame's
+reduction are one call of :func:`~assay.kernels.binary_frame_scores` (one Triton kernel
+on CUDA; cache-sized chunks, or a compiled loop, on the CPU).
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import Tensor
 
+from ...kernels.frame_scores import BinaryScore, binary_frame_scores
 from ...kernels.uncertainty import (
+    Reduction,
     bald,
     binary_distribution,
     entropy,
@@ -383,6 +388,44 @@ def _fake_score(strategy: str, table: PredictionTable, device: torch.device) -> 
     return _score_only(strategy, half)
 
 
+# score strategies of boxes with only a score -> binary_frame_scores' score and normalize
+_BINARY: dict[str, tuple[BinaryScore, bool]] = {
+    "least": ("least_confidence", True),
+    "margin": ("margin", False),
+    "ratio": ("ratio", False),
+    "entropy": ("entropy", True),
+    "probability": ("probability", False),
+}
+_POLICIES: dict[str, tuple[Reduction, Reduction]] = {  # policy, and for 1 - margin
+    "min": ("min", "max"),
+    "max": ("max", "min"),
+    "mean": ("mean", "mean"),
+    "sum": ("sum", "sum"),
+}
+
+
+def _binary_frames(
+    strategy: str, scores: Tensor, lengths: Tensor, policy: str, fake: float
+) -> Tensor:
+    """Frame scores of boxes with only a ``score``, stored frame after frame, in one call.
+
+    The same numbers as the per-box scores reduced by ``segment_reduce_contiguous`` (min
+    and max exactly; mean and sum to rounding, which adds in another order). ``margin``
+    ranks ``1 - |2s - 1|``: its min / max are ``1 -`` the max / min of the margins (one
+    rounding of each, and ``1 - x`` is monotone), its mean / sum ``1 -`` the mean and
+    ``n -`` the sum. Frames without boxes get ``fake``.
+    """
+    score, normalize = _BINARY[strategy]
+    reduction, of_margin = _POLICIES[policy]
+    if strategy != "margin":
+        return binary_frame_scores(
+            scores, lengths, score, reduction, normalize=normalize, empty=fake
+        )
+    out = binary_frame_scores(scores, lengths, "margin", of_margin)
+    base = lengths.to(out.dtype) if policy == "sum" else 1.0
+    return torch.where(lengths == 0, fake, torch.sub(base, out))
+
+
 def _embedding_keys(table: PredictionTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embedding ids of the predictions, and the frame id where a frame has none."""
     emb = table.embedding_id
@@ -460,6 +503,9 @@ def score_frames(
     else:
         box_frame = np.concatenate([table.box_frame, empty]) if empty.size else table.box_frame
         segments = torch.from_numpy(box_frame).to(dev)
+    # boxes with only a score, frame after frame: score and reduce in one kernel call
+    one_call = segments is None and table.num_boxes and not table.has_probabilities().any()
+    scores_only: Tensor | None = None
     for i, spec in enumerate(specs):
         if progress is not None:
             progress(i / max(len(specs), 1), f"scoring frames: {spec.strategy}")
@@ -467,6 +513,18 @@ def score_frames(
             continue
         if spec.strategy == "random":
             cols[:, i] = random_keys(table.frame_ids, req.seed)
+            continue
+        if one_call and spec.strategy in _BINARY:
+            if scores_only is None:
+                _missing(
+                    table, np.isnan(table.score), spec.strategy, "a `score` or `probabilities`"
+                )
+                scores_only = _read_only_tensor(table.score).to(dev)
+            fake = float(_fake_score(spec.strategy, table, dev)) if empty.size else math.nan
+            frame = _binary_frames(
+                spec.strategy, scores_only, lengths, spec.bbox_selection_policy, fake
+            )
+            cols[:, i] = frame.cpu().numpy()
             continue
         if spec.strategy not in box_cache:
             box_cache[spec.strategy] = _box_scores(req, spec.strategy, dev, checked)
