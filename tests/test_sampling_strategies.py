@@ -667,8 +667,8 @@ def test_score_only_frames_in_order_take_one_kernel_call(
 ) -> None:
     """Boxes with only a score, frame after frame (the usual detection export): the box
     score and the frame's reduction are one ``binary_frame_scores`` call; the same frame
-    scores as the per-box path (min / max exactly, mean / sum to rounding) and the
-    reference."""
+    scores as the per-box path (min / max exactly but for entropy on CUDA, mean / sum
+    to rounding) and the reference."""
     from assay.engine.sampling import scoring
 
     rng = np.random.default_rng(STRATEGIES.index(strategy) * 7 + POLICIES.index(policy))
@@ -690,7 +690,8 @@ def test_score_only_frames_in_order_take_one_kernel_call(
     np.testing.assert_allclose(got, [ref[f["frame_id"]] for f in frames], rtol=0, atol=1e-12)
     monkeypatch.setattr(scoring, "_BINARY", {})  # the per-box path
     per_box = score_frames(req, device=device).scores[:, 0]
-    if policy in ("min", "max"):
+    # CUDA's fused kernel takes entropy's logarithms its own way (to rounding)
+    if policy in ("min", "max") and not (device == "cuda" and strategy == "entropy"):
         np.testing.assert_array_equal(got, per_box)
     else:
         np.testing.assert_allclose(got, per_box, rtol=1e-14, atol=0)

@@ -410,7 +410,8 @@ def _binary_frames(
     """Frame scores of boxes with only a ``score``, stored frame after frame, in one call.
 
     The same numbers as the per-box scores reduced by ``segment_reduce_contiguous`` (min
-    and max exactly; mean and sum to rounding, which adds in another order). ``margin``
+    and max exactly, but for entropy on CUDA, whose fused kernel takes the logarithms
+    its own way; mean and sum to rounding, which adds in another order). ``margin``
     ranks ``1 - |2s - 1|``: its min / max are ``1 -`` the max / min of the margins (one
     rounding of each, and ``1 - x`` is monotone), its mean / sum ``1 -`` the mean and
     ``n -`` the sum. Frames without boxes get ``fake``.
