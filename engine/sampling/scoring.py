@@ -22,10 +22,11 @@ The frame score is the ``bbox_selection_policy`` (min, max, mean, sum) of its bo
 scores, one segment reduction over all frames. A frame without boxes gets CVAL's fake
 prediction (``score = 0.5``; ``0`` for ``probability``) when ``use_null_detections`` is
 true and is an error otherwise. Everything runs on whole columns through
-``assay.kernels.uncertainty``; when every box has only a ``score`` and the boxes come
-frame after frame (the usual detection export), the box score and the frame's
-reduction are one call of :func:`~assay.kernels.binary_frame_scores` (one Triton kernel
-on CUDA; cache-sized chunks, or a compiled loop, on the CPU).
+``assay.kernels.uncertainty``; when every box has only a ``score``, the boxes come
+frame after frame (the usual detection export) and the policy is min or max, the box
+score and the frame's reduction are one call of
+:func:`~assay.kernels.binary_frame_scores` (one Triton kernel on CUDA; cache-sized
+chunks, or a compiled loop, on the CPU), with the same numbers.
 """
 
 from __future__ import annotations
@@ -396,12 +397,22 @@ _BINARY: dict[str, tuple[BinaryScore, bool]] = {
     "entropy": ("entropy", True),
     "probability": ("probability", False),
 }
-_POLICIES: dict[str, tuple[Reduction, Reduction]] = {  # policy, and for 1 - margin
-    "min": ("min", "max"),
-    "max": ("max", "min"),
-    "mean": ("mean", "mean"),
-    "sum": ("sum", "sum"),
-}
+# policies the one call takes, and the reduction of the margins for CVAL's 1 - margin
+_POLICIES: dict[str, tuple[Reduction, Reduction]] = {"min": ("min", "max"), "max": ("max", "min")}
+
+
+def _one_call(strategy: str, policy: str, device: torch.device) -> bool:
+    """Whether :func:`_binary_frames` gives the per-box path's numbers bit for bit.
+
+    min / max: every path computes each box's score by the same operations (entropy on
+    CUDA excepted: the fused kernel takes its logarithms its own way) and picks one of
+    them. mean / sum stay per box: the fused and compiled paths add in their own order,
+    and a table's path depends on its layout (frame order, probabilities on any box),
+    so frames with the same boxes could score differently in another pool or shard.
+    """
+    if strategy not in _BINARY or policy not in _POLICIES:
+        return False
+    return not (strategy == "entropy" and device.type != "cpu")
 
 
 def _binary_frames(
@@ -409,12 +420,10 @@ def _binary_frames(
 ) -> Tensor:
     """Frame scores of boxes with only a ``score``, stored frame after frame, in one call.
 
-    The same numbers as the per-box scores reduced by ``segment_reduce_contiguous`` (min
-    and max exactly, but for entropy on CUDA, whose fused kernel takes the logarithms
-    its own way; mean and sum to rounding, which adds in another order). ``margin``
-    ranks ``1 - |2s - 1|``: its min / max are ``1 -`` the max / min of the margins (one
-    rounding of each, and ``1 - x`` is monotone), its mean / sum ``1 -`` the mean and
-    ``n -`` the sum. Frames without boxes get ``fake``.
+    The per-box scores' min or max (:func:`_one_call`), as ``segment_reduce_contiguous``
+    of them gives. ``margin`` ranks ``1 - |2s - 1|``: its min / max are ``1 -`` the max
+    / min of the margins (one rounding of each, and ``1 - x`` is monotone). Frames
+    without boxes get ``fake``.
     """
     score, normalize = _BINARY[strategy]
     reduction, of_margin = _POLICIES[policy]
@@ -423,8 +432,7 @@ def _binary_frames(
             scores, lengths, score, reduction, normalize=normalize, empty=fake
         )
     out = binary_frame_scores(scores, lengths, "margin", of_margin)
-    base = lengths.to(out.dtype) if policy == "sum" else 1.0
-    return torch.where(lengths == 0, fake, torch.sub(base, out))
+    return torch.where(lengths == 0, fake, torch.sub(1.0, out))
 
 
 def _embedding_keys(table: PredictionTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -515,7 +523,7 @@ def score_frames(
         if spec.strategy == "random":
             cols[:, i] = random_keys(table.frame_ids, req.seed)
             continue
-        if one_call and spec.strategy in _BINARY:
+        if one_call and _one_call(spec.strategy, spec.bbox_selection_policy, dev):
             if scores_only is None:
                 _missing(
                     table, np.isnan(table.score), spec.strategy, "a `score` or `probabilities`"
