@@ -706,7 +706,9 @@ def test_frame_scores_do_not_depend_on_the_pool_layout(
 ) -> None:
     """A frame scores the same bits whichever path its pool takes: boxes in frame order
     (one kernel call for min / max), shuffled frames (a scatter), or a pool where
-    another frame has probabilities (per box). Ray shards and the whole pool must agree."""
+    another frame has probabilities (per box). Ray shards and the whole pool must agree.
+    (On CUDA a shuffled pool's sums use atomic adds, whose last bits vary between runs:
+    ``segment_reduce`` documents it; mean / sum agree to rounding there.)"""
     frames = _score_only_frames(3 + POLICIES.index(policy), n=60)
     other = {"frame_id": "zz", "predictions": [{"probabilities": [0.25] * C}]}
     rng = np.random.default_rng(4)
@@ -719,6 +721,10 @@ def test_frame_scores_do_not_depend_on_the_pool_layout(
         fs = score_frames(req, device=device)
         for fid, v in zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True):
             scored.setdefault(fid, set()).add(v)
+    if device == "cuda" and policy in ("mean", "sum"):
+        for v in scored.values():
+            np.testing.assert_allclose(min(v), max(v), rtol=1e-14, atol=0)
+        return
     assert all(len(v) == 1 for v in scored.values()), {
         f: v for f, v in scored.items() if len(v) > 1
     }
