@@ -126,9 +126,7 @@ def installed() -> bool:
     fails then, the torch paths run and this says False from then on. (Loading them
     costs 0.6-0.9 s; the paths load them when a batch pays for it.)
     """
-    if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
-        return False
-    if any(module is None for module in _loaded.values()):
+    if not _enabled(()) or any(module is None for module in _loaded.values()):
         return False
     return importlib.util.find_spec("numba") is not None
 
@@ -138,6 +136,16 @@ def _enabled(tensors: Sequence[Tensor]) -> bool:
     if os.environ.get("ASSAY_NUMBA", "1").strip().lower() in _OFF:
         return False
     return all(t.device.type == "cpu" for t in tensors)
+
+
+def _takes(name: str, size: int, warm: int, cold: int) -> bool:
+    """Whether a batch of ``size`` takes the loops of module ``name``.
+
+    ``size >= warm`` once the module is loaded in this process, ``size >= cold``
+    before; a batch that qualifies loads it (``False`` if its import fails).
+    """
+    need = warm if _loaded.get(name) is not None else cold
+    return size >= need and _module(name) is not None
 
 
 def _compiled() -> ModuleType:
@@ -160,11 +168,8 @@ def available(
     """
     if not _enabled(tensors):
         return False
-    if _loaded.get("_numba_kernels") is not None:
-        need = MIN_RUNS if minimum is None else minimum
-    else:
-        need = MIN_RUNS_COLD if cold is None else cold
-    return size >= need and _kernels() is not None
+    warm = MIN_RUNS if minimum is None else minimum
+    return _takes("_numba_kernels", size, warm, MIN_RUNS_COLD if cold is None else cold)
 
 
 def _np(t: Tensor, dtype: Any = np.int64) -> np.ndarray:
@@ -485,11 +490,8 @@ def frame_scores_available(*tensors: Tensor, size: int, dense: bool) -> bool:
     """
     if not _enabled(tensors):
         return False
-    if _loaded.get("_numba_frame_kernels") is not None:
-        need = MIN_BOXES
-    else:
-        need = MIN_DENSE_BOXES_COLD if dense else MIN_BOXES_COLD
-    return size >= need and _module("_numba_frame_kernels") is not None
+    cold = MIN_DENSE_BOXES_COLD if dense else MIN_BOXES_COLD
+    return _takes("_numba_frame_kernels", size, MIN_BOXES, cold)
 
 
 def frame_scores(
