@@ -370,11 +370,12 @@ def coco_accumulate(
     block_of_slot = torch.cumsum(hits, 0) - slot_ak * num_rec - 1
     ev_slot_ak = slot_offset.index_select(0, ev_ak)
     ev_slot = torch.div(ev_ta, num_area, rounding_mode="floor") * slots_per_ta + ev_slot_ak
+    score_sink = num_thr * slots_per_ta
+    # (T, A, K, R) slot of the score each recall threshold reads (always below the sink).
     read_slot = (
         torch.arange(num_thr, device=device)[:, None, None, None] * slots_per_ta
         + (slot_offset.view(num_area, num_cat)[:, :, None] + thr_counts)[None]
-    )
-    score_sink = num_thr * slots_per_ta
+    ).clamp_(max=score_sink)
     env_sink = num_seg * num_rec
     ev_score = score.index_select(0, ev_det)
     events = _Events(ev_seg, ev_tp, ev_delta, ev_upto, ev_ak, ev_slot_ak, ev_slot, ev_score)
@@ -390,23 +391,26 @@ def coco_accumulate(
     scores = torch.empty(shape, dtype=f64, device=device)
     recall = torch.empty((num_thr, num_cat, num_area, num_max), dtype=f64, device=device)
     absent = counted == 0  # (A, K): -1 everywhere, as pycocotools leaves them
+    env_shape = (num_thr, num_area, num_cat, num_rec)
     # Envelope start: 0, or -1 where nothing is counted (no true positive lands there).
-    start = torch.where(absent, -1.0, 0.0).to(f64)[None, :, :, None]
-    env_init = torch.cat(
-        (start.expand(num_thr, -1, -1, num_rec).reshape(-1), start.new_zeros(1))  # + sink
-    )
+    env_start = torch.where(absent, -1.0, 0.0).to(f64)[None, :, :, None].expand(env_shape)
     first_score_ak = torch.where(absent, -1.0, first_score)[..., None]  # (A, K, 1)
+    no_count = thr_counts == 0  # (A, K, R): the score of the first detection
     back = None
     if not in_order:
         unsort = [0] * num_rec
         for position, original in enumerate(rec_order):
             unsort[original] = position
         back = torch.tensor(unsort, dtype=torch.int64, device=device)
+    # The (T, A, K, R) work is the same size at any number of detections: its buffers
+    # are made once and reused by every pass (on the CPU a fresh 2.6 MB buffer per step
+    # costs more in page faults than the step itself on small evaluations).
     cum_buf = torch.empty(inside.shape, dtype=count_dtype, device=device)
-    env_shape = (num_thr, num_area, num_cat, num_rec)
-    env_buf = torch.empty_like(env_init)
+    env_buf = torch.zeros(num_seg * num_rec + 1, dtype=f64, device=device)  # + sink
     env_scratch = torch.empty(env_shape, dtype=f64, device=device)
     score_buf = torch.empty(score_sink + 1, dtype=f64, device=device)
+    by_count = torch.empty(env_shape, dtype=f64, device=device)
+    read_index = read_slot.view(-1)
     for mi, max_det in enumerate(max_dets):
         # Every detection counted as if unmatched: counted iff inside the area range.
         # Detections are cut to max(max_dets): the largest one includes them all.
@@ -443,9 +447,11 @@ def coco_accumulate(
         block = block_of_slot.index_select(0, ev.slot_ak + tp_count)
         keep = tp & (block >= 0)
         # Categories without counted ground truth (no true positives) stay at -1.
-        env = env_buf.copy_(env_init)
-        env.scatter_reduce_(0, torch.where(keep, ev.seg * num_rec + block, env_sink), pr, "amax")
-        q = _suffix_max_(env[:-1].view(env_shape), env_scratch)
+        env_buf[:-1].view(env_shape).copy_(env_start)
+        env_buf.scatter_reduce_(
+            0, torch.where(keep, ev.seg * num_rec + block, env_sink), pr, "amax"
+        )
+        q = _suffix_max_(env_buf[:-1].view(env_shape), env_scratch)
 
         # True positives of each segment: the running count at its last event.
         tp_total = (
@@ -456,18 +462,23 @@ def coco_accumulate(
         # Score at each recall threshold: the c-th true positive, or the first detection.
         score_buf.zero_()
         score_buf.scatter_(0, torch.where(tp, ev.slot + tp_count, score_sink), ev.score)
-        by_count = score_buf.index_select(0, read_slot.clamp(max=score_sink).reshape(-1))
-        at_score = torch.where(thr_counts == 0, first_score_ak, by_count.view(q.shape))
-        if back is not None:
+        torch.index_select(score_buf, 0, read_index, out=by_count.view(-1))
+        # Written straight into the (T, R, K, A) column, seen in (T, A, K, R) order.
+        precision_out = precision[..., mi].permute(0, 3, 2, 1)
+        scores_out = scores[..., mi].permute(0, 3, 2, 1)
+        if back is None:
+            precision_out.copy_(q)
+            torch.where(no_count, first_score_ak, by_count, out=scores_out)
+        else:
             # Back to the caller's threshold order. pycocotools fills thresholds in that
             # order and stops at the first one recall never reaches (IndexError),
             # leaving the rest 0. With ascending thresholds unreached cells are 0 already.
+            at_score = torch.where(no_count, first_score_ak, by_count)
             reached = (thr_counts <= tp_total[..., None]).index_select(3, back)
             filled = reached.to(torch.uint8).cummin(-1).values.bool()
-            q = torch.where(filled, q.index_select(3, back), 0.0)
-            at_score = torch.where(filled, at_score.index_select(3, back), 0.0)
-        precision[..., mi] = q.permute(0, 3, 2, 1)
-        scores[..., mi] = at_score.permute(0, 3, 2, 1)
+            zero = q.new_zeros(())
+            torch.where(filled, q.index_select(3, back), zero, out=precision_out)
+            torch.where(filled, at_score.index_select(3, back), zero, out=scores_out)
         rec = tp_total / counted.to(f64).clamp(min=1)
         recall[..., mi] = torch.where(absent, -1.0, rec).permute(0, 2, 1)
     return CocoAccumulation(precision, recall, scores)
