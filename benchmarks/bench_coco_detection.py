@@ -32,6 +32,8 @@ Usage::
     python benchmarks/bench_coco_detection.py                    # everything, ~3 min
     python benchmarks/bench_coco_detection.py --peers assay-dicts assay-tensors hotcoco
     python benchmarks/bench_coco_detection.py --images 500 --no-memory --json out.json
+    python benchmarks/bench_coco_detection.py --peers assay-tensors hotcoco --no-memory \
+        --repeat 15 --interleave      # paired per-round ratios, steadier on a busy VM
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ import torch
 from assay.engine.evaluation import STAT_NAMES
 from assay.engine.synthetic import coco_to_tables, make_coco_detection
 from provenance import cpu_model, device_name, git_commit
+from rounds import interleaved_rounds, paired_lines
 
 REPO = Path(__file__).resolve().parents[1]
 PEERS = (
@@ -344,6 +347,28 @@ def time_peer(peer: Peer, data: Data, repeat: int) -> tuple[list[float], np.ndar
     return times, stats
 
 
+def time_rounds(peers: dict[str, Peer], rows: list[Row], data: Data, repeat: int) -> None:
+    """Time ``peers`` in interleaved rounds (``rounds.interleaved_rounds``) into ``rows``."""
+    print(f"{len(peers)} peers: {repeat} interleaved rounds ...", file=sys.stderr, flush=True)
+    for peer in peers.values():
+        warm_up(peer)
+    try:
+        times, stats = interleaved_rounds(
+            {name: (lambda p=peer: p.prepare(data), peer.run) for name, peer in peers.items()},
+            repeat,
+        )
+    except Exception as exc:  # a peer's failure fails the rounds: every row says so
+        for row in rows:
+            if row.peer in peers:
+                row.status = f"failed: {type(exc).__name__}: {exc}"
+        return
+    for row in rows:
+        if row.peer in peers:
+            row.all_seconds = times[row.peer]
+            row.seconds = min(times[row.peer])
+            row.stats = [float(x) for x in stats[row.peer]]
+
+
 def _peak_rss_kb() -> int:
     """This process's peak RSS in kB: VmHWM, which ``clear_refs`` resets.
 
@@ -575,6 +600,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the results as JSON")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--tolerance", type=float, default=1e-6, help="stats agreement (1e-6)")
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run the peers in turns (one run each per round, order rotating; "
+        "pycocotools runs --pycocotools-repeat times after them) and also print each "
+        "peer's median and the median of its per-round ratio to the assay rows: on a "
+        "noisy machine the paired ratio is steadier than a ratio of two bests",
+    )
     p.add_argument("--only", choices=ALL_ROWS, help=argparse.SUPPRESS)
     p.add_argument("--measure-memory", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -627,6 +660,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     rows: list[Row] = []
+    rounds: dict[str, Peer] = {}
     for name in names:
         row = Row(name)
         rows.append(row)
@@ -636,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             row.status = f"skipped: {exc}"
             print(f"{name}: skipped ({exc})", file=sys.stderr)
+            continue
+        if args.interleave and name != "pycocotools":
+            rounds[name] = peer
             continue
         repeat = args.pycocotools_repeat if name == "pycocotools" else args.repeat
         print(f"{name}: timing, {repeat} run(s) ...", file=sys.stderr, flush=True)
@@ -649,6 +686,9 @@ def main(argv: list[str] | None = None) -> int:
         row.seconds = min(times)
         row.stats = [float(x) for x in stats]
         print(f"{name}: {row.seconds:.3f} s (runs {[round(t, 3) for t in times]})", file=sys.stderr)
+
+    if rounds:
+        time_rounds(rounds, rows, data, args.repeat)
 
     by = {r.peer: r for r in rows}
     reference = next(
@@ -684,6 +724,9 @@ def main(argv: list[str] | None = None) -> int:
             "assay stats: "
             + ", ".join(f"{n}={v:.4f}" for n, v in zip(STAT_NAMES, reference, strict=True))
         )
+    if args.interleave:
+        times = {r.peer: r.all_seconds for r in rows if r.peer in rounds}
+        print("\n".join(paired_lines(times, ["assay-tensors", "assay-dicts"])))
     notes = sorted({r.memory_note for r in rows if r.memory_note})
     if notes:
         print("memory: " + "; ".join(notes))

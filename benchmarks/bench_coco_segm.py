@@ -46,6 +46,7 @@ import assay
 import numpy as np
 import torch
 from provenance import device_name, git_commit
+from rounds import interleaved_rounds, paired_lines
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ASSAY_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -286,41 +287,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def interleaved(
-    peers: list[Peer], base: Coco, data: Coco, repeat: int
-) -> tuple[dict[str, list[float]], dict[str, np.ndarray]]:
-    """``repeat`` rounds; each round runs every peer once, the order rotating."""
-    for peer in peers:
-        peer.run(fresh(base))  # warm-up
-    times: dict[str, list[float]] = {p.name: [] for p in peers}
-    stats: dict[str, np.ndarray] = {}
-    for r in range(repeat):
-        for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
-            state = fresh(data)
-            gc.collect()
-            t0 = time.perf_counter()
-            stats[peer.name] = peer.run(state)
-            times[peer.name].append(time.perf_counter() - t0)
-            del state
-    return times, stats
-
-
-def paired_lines(rows: list[Row]) -> list[str]:
-    """Median seconds and median per-round ratio to assay of interleaved rows."""
-    base = next((r for r in rows if r.peer == "assay" and r.all_seconds), None)
-    lines = ["interleaved rounds: median seconds; median of (peer / assay) per round"]
-    for row in rows:
-        if not row.all_seconds:
-            continue
-        line = f"  {row.peer}: median {float(np.median(row.all_seconds)):.3f} s"
-        if base is not None and row is not base:
-            ratio = np.divide(row.all_seconds, base.all_seconds)
-            line += f", x assay {float(np.median(ratio)):.2f} (rounds: "
-            line += ", ".join(f"{x:.2f}" for x in ratio) + ")"
-        lines.append(line)
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.threads:
@@ -390,7 +356,11 @@ def _main_interleaved(
         except ImportError as exc:
             row.status = f"skipped: {exc}"
     print(f"{len(peers)} peers, {args.repeat} interleaved rounds ...", file=sys.stderr, flush=True)
-    times, stats = interleaved(peers, base, data, args.repeat)
+    for peer in peers:
+        peer.run(fresh(base))  # warm-up
+    times, stats = interleaved_rounds(
+        {peer.name: (lambda: fresh(data), peer.run) for peer in peers}, args.repeat
+    )
     for row in rows:
         if row.peer in times:
             row.all_seconds = times[row.peer]
@@ -410,7 +380,7 @@ def _report(args: argparse.Namespace, rows: list[Row], header: list[str]) -> int
     header.append(f"load average after: {[round(x, 2) for x in os.getloadavg()]}")
     print(render(rows, header))
     if args.interleave:
-        print("\n".join(paired_lines(rows)))
+        print("\n".join(paired_lines({r.peer: r.all_seconds for r in rows}, ["assay"])))
     if args.json:
         args.json.write_text(
             json.dumps({"header": header, "rows": [asdict(r) for r in rows]}, indent=2)
