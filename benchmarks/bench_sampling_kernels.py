@@ -534,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.numba_loaded:
         from assay.kernels import _numba
 
-        if not _numba.installed() or _numba._module("_numba_frame_kernels") is None:
+        if not _numba.preload(masks=False):
             parser.error("--numba-loaded: the compiled loops cannot run here (numba not "
                          "installed or broken, or ASSAY_NUMBA=0; pip install 'assay[numba]')")
     unknown = [s for s in args.strategies if s not in STRATEGIES]

@@ -17,7 +17,6 @@ tests on machines without a GPU (see the root ``conftest.py``).
 from __future__ import annotations
 
 import contextlib
-import os
 import warnings
 from types import ModuleType
 from typing import Any
@@ -25,9 +24,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ._env import switch, switched_off
+
 _loaded: list[ModuleType | None] = []  # the kernels module once imported (None: no Triton)
 _failed: list[str] = []  # a launch failed (no compiler, unsupported GPU, ...): eager from then on
-_OFF = ("0", "false", "off", "no")
 
 __all__ = [
     "available",
@@ -68,8 +68,8 @@ def available(*tensors: Tensor) -> bool:
     compiler for Triton's launcher, a GPU Triton does not support, ...) it stays off
     for the process, with one warning.
     """
-    mode = os.environ.get("ASSAY_TRITON", "1").strip().lower()
-    if mode in _OFF or _failed:
+    mode = switch("ASSAY_TRITON")
+    if switched_off("ASSAY_TRITON") or _failed:
         return False
     if mode == "interpret":
         return _kernels() is not None and _interpreting()

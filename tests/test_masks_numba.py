@@ -889,6 +889,19 @@ def test_loading_waits_for_a_batch_worth_it(monkeypatch: pytest.MonkeyPatch) -> 
     assert not NB.installed() and not rle_compiled_loops()
 
 
+def test_preload_makes_the_warm_minimums_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    monkeypatch.setattr(NB, "_loaded", {})
+    t = torch.zeros(3, dtype=torch.int64)
+    assert NB.preload(frames=False)
+    assert set(NB._loaded) == {"_numba_kernels"}
+    assert NB.available(t, size=NB.MIN_RUNS)  # warm without a big batch first
+    assert NB.preload() and NB._loaded["_numba_frame_kernels"] is not None
+    monkeypatch.setattr(NB, "_loaded", {})
+    monkeypatch.setenv("ASSAY_NUMBA", "0")
+    assert not NB.preload() and NB._loaded == {}  # switched off: nothing loads
+
+
 # ------------------------------------------------------------- review follow-ups
 
 

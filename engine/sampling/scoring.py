@@ -397,8 +397,8 @@ _BINARY: dict[str, tuple[BinaryScore, bool]] = {
     "entropy": ("entropy", True),
     "probability": ("probability", False),
 }
-# policies the one call takes, and the reduction of the margins for CVAL's 1 - margin
-_POLICIES: dict[str, tuple[Reduction, Reduction]] = {"min": ("min", "max"), "max": ("max", "min")}
+# policies the one call takes -> the reduction of the margins for CVAL's 1 - margin
+_POLICIES: dict[str, Reduction] = {"min": "max", "max": "min"}
 
 
 def _one_call(strategy: str, policy: str, device: torch.device) -> bool:
@@ -426,12 +426,12 @@ def _binary_frames(
     without boxes get ``fake``.
     """
     score, normalize = _BINARY[strategy]
-    reduction, of_margin = _POLICIES[policy]
+    reduction: Reduction = "min" if policy == "min" else "max"
     if strategy != "margin":
         return binary_frame_scores(
             scores, lengths, score, reduction, normalize=normalize, empty=fake
         )
-    out = binary_frame_scores(scores, lengths, "margin", of_margin)
+    out = binary_frame_scores(scores, lengths, "margin", _POLICIES[policy])
     return torch.where(lengths == 0, fake, torch.sub(1.0, out))
 
 
