@@ -350,17 +350,21 @@ def time_peer(peer: Peer, data: Data, repeat: int) -> tuple[list[float], np.ndar
 def time_rounds(peers: dict[str, Peer], rows: list[Row], data: Data, repeat: int) -> None:
     """Time ``peers`` in interleaved rounds (``rounds.interleaved_rounds``) into ``rows``."""
     print(f"{len(peers)} peers: {repeat} interleaved rounds ...", file=sys.stderr, flush=True)
-    for peer in peers.values():
-        warm_up(peer)
+    by = {row.peer: row for row in rows}
+    for name, peer in list(peers.items()):
+        try:
+            warm_up(peer)
+        except Exception as exc:  # a peer's failure is a row, not a crash
+            by[name].status = f"failed: {type(exc).__name__}: {exc}"
+            del peers[name]
     try:
         times, stats = interleaved_rounds(
             {name: (lambda p=peer: p.prepare(data), peer.run) for name, peer in peers.items()},
             repeat,
         )
-    except Exception as exc:  # a peer's failure fails the rounds: every row says so
-        for row in rows:
-            if row.peer in peers:
-                row.status = f"failed: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # one run failing spoils the pairing of the rounds: all fail
+        for name in peers:
+            by[name].status = f"failed in the rounds: {type(exc).__name__}: {exc}"
         return
     for row in rows:
         if row.peer in peers:
@@ -529,7 +533,8 @@ def render(rows: list[Row], env: dict[str, Any], data: dict[str, Any], command: 
         )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     out = [
-        "COCO bbox evaluation, whole pipeline from in-memory COCO dicts (best of repeats)",
+        "COCO bbox evaluation, whole pipeline from in-memory COCO dicts (best of "
+        + ("interleaved rounds)" if "--interleave" in command.split() else "repeats)"),
         f"command: {command}",
         (
             f"data: {data['images']} images, {data['gt']} GT ({data['crowd']} crowd), "
@@ -604,7 +609,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--interleave",
         action="store_true",
         help="run the peers in turns (one run each per round, order rotating; "
-        "pycocotools runs --pycocotools-repeat times after them) and also print each "
+        "pycocotools runs --pycocotools-repeat times before them) and also print each "
         "peer's median and the median of its per-round ratio to the assay rows: on a "
         "noisy machine the paired ratio is steadier than a ratio of two bests",
     )
