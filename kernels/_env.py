@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["switch", "switched_off"]
+__all__ = ["OFF", "switch", "switched_off"]
 
-_OFF = ("0", "false", "off", "no")
+OFF = ("0", "false", "off", "no")  # values of a switch that turn its path off
 
 
 def switch(variable: str) -> str:
@@ -26,4 +26,4 @@ def switched_off(variable: str) -> bool:
         >>> switched_off("ASSAY_UNSET_EXAMPLE_SWITCH")
         False
     """
-    return switch(variable) in _OFF
+    return switch(variable) in OFF

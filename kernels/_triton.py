@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ._env import switch, switched_off
+from ._env import OFF, switch
 
 _loaded: list[ModuleType | None] = []  # the kernels module once imported (None: no Triton)
 _failed: list[str] = []  # a launch failed (no compiler, unsupported GPU, ...): eager from then on
@@ -69,7 +69,7 @@ def available(*tensors: Tensor) -> bool:
     for the process, with one warning.
     """
     mode = switch("ASSAY_TRITON")
-    if switched_off("ASSAY_TRITON") or _failed:
+    if mode in OFF or _failed:
         return False
     if mode == "interpret":
         return _kernels() is not None and _interpreting()

@@ -371,7 +371,8 @@ def coco_accumulate(
     ev_slot_ak = slot_offset.index_select(0, ev_ak)
     ev_slot = torch.div(ev_ta, num_area, rounding_mode="floor") * slots_per_ta + ev_slot_ak
     score_sink = num_thr * slots_per_ta
-    # (T, A, K, R) slot of the score each recall threshold reads (always below the sink).
+    # (T, A, K, R) slot of the score each recall threshold reads: below the sink, as
+    # thr_counts <= counted (the clamp only guards that bound).
     read_slot = (
         torch.arange(num_thr, device=device)[:, None, None, None] * slots_per_ta
         + (slot_offset.view(num_area, num_cat)[:, :, None] + thr_counts)[None]

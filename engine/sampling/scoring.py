@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -426,7 +426,7 @@ def _binary_frames(
     without boxes get ``fake``.
     """
     score, normalize = _BINARY[strategy]
-    reduction: Reduction = "min" if policy == "min" else "max"
+    reduction = cast(Reduction, policy)  # "min" or "max": _one_call admitted only those
     if strategy != "margin":
         return binary_frame_scores(
             scores, lengths, score, reduction, normalize=normalize, empty=fake
