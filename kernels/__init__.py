@@ -78,6 +78,7 @@ from .ranking import (
     accumulation_layout,
     accumulation_order,
     coco_accumulate,
+    detection_group_orders,
     detection_order,
 )
 from .uncertainty import (
@@ -125,6 +126,7 @@ __all__ = [
     "coco_box_iou_pairs",
     "coco_greedy_match",
     "coco_greedy_match_rounds",
+    "detection_group_orders",
     "detection_order",
     "entropy",
     "group_pairs",

@@ -5,12 +5,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["descending_key", "narrow_key"]
+__all__ = ["compact_descending_key", "descending_key", "narrow_key"]
 
 # Non-negative ranges each dtype holds, narrowest first. On the CPU torch's stable sort
 # of integers is a radix sort whose cost follows the key's width: 500k keys take about
 # 1.9 ms as uint8, 2.8 ms as int16, 3.7 ms as int32 and 8 ms as int64.
 _NARROW = ((1 << 8, torch.uint8), (1 << 15, torch.int16), (1 << 31, torch.int32))
+# compact_descending_key: decimal places it tries, and how many leading values pick them.
+_MAX_PLACES = 6
+_SAMPLE = 4096
 
 
 def narrow_key(key: Tensor, bound: int | None) -> Tensor:
@@ -70,3 +73,58 @@ def descending_key(values: Tensor) -> Tensor:
     key.bitwise_not_()  # decreasing value; +0.0 -> -1, -0.0 -> 0
     key -= key >> shift  # negative keys up by one: +0.0 -> 0
     return key
+
+
+def compact_descending_key(values: Tensor) -> tuple[Tensor, int] | None:
+    """A small-range integer key of float ``values``: ascending key = descending value.
+
+    :func:`descending_key` spans its whole integer dtype. This key lies in
+    ``[0, span)``, ``span`` about the number of values the data's precision allows
+    between its extremes, so it packs with other keys into one narrower radix sort. It
+    exists when every value is a decimal of at most six places (the float64 nearest
+    ``n / 10**p``, as scores written with ``round(s, 3)`` are) or a float32 value (a
+    model's output); otherwise the result is ``None``. Equal keys are exactly equal
+    values (``-0.0`` equal to ``0.0``); NaN gives ``None``.
+
+    Deciding reads values back (host reads), so only CPU tensors get a key; any other
+    device gets ``None`` (callers keep their synchronisation-free path there).
+
+    Args:
+        values: float tensor of any shape.
+
+    Returns:
+        ``(key, span)``: int64 key of ``values``' shape with ``0 <= key < span``, or
+        ``None``.
+
+    Example:
+        >>> import torch
+        >>> key, span = compact_descending_key(torch.tensor([0.5, 0.25, 0.75, 0.5, 0.0],
+        ...                                                  dtype=torch.float64))
+        >>> key.tolist(), span
+        ([25, 50, 0, 25, 75], 76)
+        >>> compact_descending_key(torch.tensor([0.1], dtype=torch.float64) / 3) is None
+        True
+    """
+    if values.device.type != "cpu" or values.numel() == 0 or not values.is_floating_point():
+        return None
+    flat = values.to(torch.float64)
+    sample = flat.reshape(-1)[:_SAMPLE]
+    for places in range(_MAX_PLACES + 1):
+        # n / 10**p rounds once (10**p is exact), so a value equal to it is the float64
+        # nearest that decimal, and distinct decimals (|n| < 2**53) are distinct values
+        # in the same order: n ranks the values exactly.
+        scale = float(10**places)
+        if not bool(((sample * scale).round() / scale == sample).all()):
+            continue
+        count = (flat * scale).round_()
+        if bool((count / scale == flat).all()):
+            lo, hi = (float(v) for v in torch.aminmax(count))
+            if max(-lo, hi) < 2**53:  # exact integers (infinities are not)
+                return int(hi) - count.to(torch.int64), int(hi) - int(lo) + 1
+        break
+    single = flat.to(torch.float32)
+    if not bool((single.to(torch.float64) == flat).all()):  # NaN fails here too
+        return None
+    key = descending_key(single).to(torch.int64)
+    lo, hi = (int(v) for v in torch.aminmax(key))
+    return key.sub_(lo), hi - lo + 1

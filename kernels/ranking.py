@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ._keys import descending_key, narrow_key
+from ._keys import compact_descending_key, descending_key, narrow_key
 from ._nonzero import flat_nonzero
 from ._segments import segment_cumsum
 from .matching import GreedyMatches
@@ -34,6 +34,7 @@ __all__ = [
     "accumulation_layout",
     "accumulation_order",
     "coco_accumulate",
+    "detection_group_orders",
     "detection_order",
 ]
 
@@ -93,6 +94,67 @@ def detection_order(
     key = descending_key(score.to(torch.float64))
     by_score = torch.sort(key.index_select(0, pre), stable=True).indices
     return pre.index_select(0, by_score)
+
+
+def detection_group_orders(
+    score: Tensor,
+    image: Tensor,
+    category: Tensor,
+    num_categories: int,
+    num_images: int | None = None,
+    *,
+    by_category: bool = True,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`detection_order`, and the same detections grouped for matching.
+
+    A group is an (image, category) pair (``by_category``) or an image (pycocotools'
+    ``useCats=0``); inside a group detections keep ``detection_order``'s order.
+    On the CPU, when the scores have a compact key (decimals of a few places, or
+    float32 values: :func:`~assay.kernels._keys.compact_descending_key`) and groups
+    are by category, two sorts give both orders: one of (group, score key) packed into
+    one integer, then a stable one of the score key alone in group order, which leaves
+    ties in (image, category, input) order as ``detection_order`` does. Otherwise
+    ``detection_order`` and a stable sort of its result by group.
+
+    Args:
+        score: ``(D,)`` float detection scores (no NaN).
+        image: ``(D,)`` int64 dense image index (ascending image id).
+        category: ``(D,)`` int64 dense category index.
+        num_categories: number of categories (``category < num_categories``).
+        num_images: number of images (``image < num_images``) when known: narrower
+            sort keys, and the packed sort.
+        by_category: group by (image, category) rather than by image.
+
+    Returns:
+        ``(order, by_group, sorted_group)``: ``(D,)`` int64 ``detection_order``;
+        ``(D,)`` int64 permutation by group, then in ``order``'s order; the group at
+        each of its positions (ascending; a narrower integer dtype when
+        ``num_images`` is given).
+
+    Example:
+        >>> import torch
+        >>> order, by_group, group = detection_group_orders(
+        ...     torch.tensor([0.5, 0.9, 0.5, 0.5], dtype=torch.float64),
+        ...     torch.tensor([1, 0, 0, 0]), torch.tensor([0, 0, 1, 0]), num_categories=2,
+        ...     num_images=2)
+        >>> order, by_group, group.long()
+        (tensor([1, 3, 2, 0]), tensor([1, 3, 2, 0]), tensor([0, 0, 1, 2]))
+    """
+    group = image * num_categories + category if by_category else image
+    bound = None if num_images is None else num_images * (num_categories if by_category else 1)
+    compact = compact_descending_key(score) if by_category and bound is not None else None
+    if compact is not None and bound is not None and bound * compact[1] < 2**63:
+        key, span = compact
+        packed = narrow_key(group * span + key, bound * span)
+        by_group = torch.sort(packed, stable=True).indices
+        sorted_group = narrow_key(group, bound).index_select(0, by_group)
+        by_score = torch.sort(narrow_key(key, span).index_select(0, by_group), stable=True)
+        return by_group.index_select(0, by_score.indices), by_group, sorted_group
+    order = detection_order(score, image, category, num_categories, num_images=num_images)
+    sorted_group, group_sort = torch.sort(
+        narrow_key(group, bound).index_select(0, order), stable=True
+    )
+    return order, order.index_select(0, group_sort), sorted_group
 
 
 def accumulation_order(

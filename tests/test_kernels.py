@@ -11,6 +11,7 @@ import assay.kernels.boxes as boxes_module
 import numpy as np
 import pytest
 import torch
+from assay.kernels._keys import compact_descending_key
 from assay.kernels.boxes import (
     box_area,
     box_convert,
@@ -28,6 +29,7 @@ from assay.kernels.ranking import (
     accumulation_layout,
     accumulation_order,
     coco_accumulate,
+    detection_group_orders,
     detection_order,
 )
 
@@ -368,6 +370,97 @@ def test_detection_and_accumulation_order_match_reference(seed: int, device: str
     _assert_on(segments, device, I64, (n,))
     assert torch.equal(same, layout)
     assert segments.tolist() == category[layout.cpu().numpy()].tolist()
+
+
+def _scores(kind: str, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Scores of one kind, with ties: decimals of a few places, float32 values, or
+    arbitrary float64 (no compact key)."""
+    if kind.startswith("places"):
+        places = int(kind[-1])
+        values = np.round(rng.uniform(-2, 2, n) * rng.choice([1, 0.01], n), places)
+        return np.where(rng.random(n) < 0.05, -0.0, values)
+    if kind == "float32":
+        return np.round(rng.random(n), 2).astype(np.float32).astype(np.float64)
+    if kind == "float32-extremes":
+        values = rng.choice(np.array([np.inf, -np.inf, 1e30, -0.0, 0.0, 3.5], np.float32), n)
+        return values.astype(np.float64)
+    return np.round(rng.random(n), 2) / 3  # float64 only
+
+
+COMPACT_KINDS = ["places0", "places1", "places3", "places6", "float32", "float32-extremes"]
+
+
+@pytest.mark.parametrize("kind", [*COMPACT_KINDS, "float64"])
+@pytest.mark.parametrize("seed", range(3))
+def test_compact_descending_key_ranks_like_the_values(kind: str, seed: int) -> None:
+    score = _scores(kind, np.random.default_rng(seed), 5000)
+    compact = compact_descending_key(torch.as_tensor(score))
+    if kind == "float64":
+        assert compact is None
+        return
+    assert compact is not None
+    key, span = compact
+    assert key.dtype == I64
+    assert int(key.min()) == 0
+    assert int(key.max()) == span - 1
+    # Ascending key = descending value; equal keys = equal values (-0.0 == 0.0).
+    order = np.argsort(-score, kind="stable")
+    assert torch.sort(key, stable=True).indices.tolist() == order.tolist()
+    sorted_key, sorted_score = key.numpy()[order], score[order]
+    assert ((np.diff(sorted_key) == 0) == (sorted_score[1:] == sorted_score[:-1])).all()
+
+
+def test_compact_descending_key_declines() -> None:
+    f64 = torch.tensor([0.5, 0.25], dtype=F64)
+    assert compact_descending_key(torch.tensor([0.5, float("nan")], dtype=F64)) is None
+    assert compact_descending_key(torch.tensor([1e17, 3.0], dtype=F64)) is None  # n >= 2**53
+    assert compact_descending_key(torch.zeros(0, dtype=F64)) is None
+    assert compact_descending_key(torch.tensor([1, 2])) is None  # integers
+    # Leading values pick the places; later ones with more places fall to float32 keys.
+    mixed = torch.cat((torch.full((5000,), 0.5, dtype=F64), torch.tensor([0.125], dtype=F64)))
+    key, span = compact_descending_key(mixed)  # type: ignore[misc]
+    assert key.tolist()[-2:] == [0, span - 1]
+    if torch.cuda.is_available():  # deciding reads values back: CPU only
+        assert compact_descending_key(f64.cuda()) is None
+
+
+@pytest.mark.parametrize("kind", [*COMPACT_KINDS, "float64"])
+@pytest.mark.parametrize("by_category", [True, False])
+@pytest.mark.parametrize("num_images", [None, 7])
+def test_detection_group_orders_match_reference(
+    kind: str, by_category: bool, num_images: int | None, device: str
+) -> None:
+    rng = np.random.default_rng(len(kind))
+    n = 3000
+    score = _scores(kind, rng, n)
+    image = rng.integers(0, 7, n)
+    category = rng.integers(0, 5, n)
+    group = image * 5 + category if by_category else image
+    order, by_group, sorted_group = detection_group_orders(
+        _t(score, device), _t(image, device, I64), _t(category, device, I64), 5,
+        num_images=num_images, by_category=by_category,
+    )
+    ref = sorted(range(n), key=lambda i: (-score[i], image[i], category[i], i))
+    position = {d: p for p, d in enumerate(ref)}
+    _assert_on(order, device, I64, (n,))
+    _assert_on(by_group, device, I64, (n,))
+    assert order.tolist() == ref
+    assert by_group.tolist() == sorted(range(n), key=lambda i: (group[i], position[i]))
+    assert sorted_group.tolist() == group[by_group.cpu().numpy()].tolist()
+    assert torch.equal(order, detection_order(
+        _t(score, device), _t(image, device, I64), _t(category, device, I64), 5
+    ))
+
+
+def test_detection_group_orders_on_empty_inputs(device: str) -> None:
+    none = torch.zeros(0, dtype=I64, device=device)
+    for num_images in (None, 3):
+        outputs = detection_group_orders(
+            torch.zeros(0, dtype=F64, device=device), none, none, 3, num_images=num_images
+        )
+        for out in outputs[:2]:
+            _assert_on(out, device, I64, (0,))
+        assert outputs[2].shape == (0,)
 
 
 # --------------------------------------------------------------------------- greedy matching

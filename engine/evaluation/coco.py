@@ -14,12 +14,11 @@ import torch
 from torch import Tensor
 
 from ...kernels._bits import bits_to_rows, rows_to_bits
-from ...kernels._keys import narrow_key
 from ...kernels._nonzero import flat_nonzero
 from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_packed, take_rows
 from ...kernels.matching import coco_greedy_match_rounds, group_pairs, rank_within_groups
-from ...kernels.ranking import accumulation_layout, coco_accumulate, detection_order
+from ...kernels.ranking import accumulation_layout, coco_accumulate, detection_group_orders
 from ..device import resolve_device
 from ..tables import Catalog, DetectionTable, GroundTruthTable
 from .params import CocoParams, IouType
@@ -153,10 +152,9 @@ def evaluate_detection_tables(
 
     # Rank inside each group by descending score; keep the top maxDets[-1]; then lay the
     # detections out in accumulation order (category, -score, image, rank).
-    order = detection_order(dt_score, dt_image, dt_key, num_keys, num_images=num_img)
-    group_key = narrow_key(dt_group, num_groups).index_select(0, order)
-    sorted_group, group_sort = torch.sort(group_key, stable=True)
-    by_group = order.index_select(0, group_sort)
+    order, by_group, sorted_group = detection_group_orders(
+        dt_score, dt_image, dt_key, num_keys, num_images=num_img, by_category=bool(params.useCats)
+    )
     rank = rank_within_groups(dt_group, by_group, sorted_group)
     cut = rank >= params.maxDets[-1]
     if bool(cut.any()):  # host read: usually no group holds more than maxDets
