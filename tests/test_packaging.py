@@ -100,12 +100,18 @@ def test_py_typed_marker_ships() -> None:
     assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["assay"]
 
 
-def test_import_assay_leaves_torchmetrics_unloaded() -> None:
-    # the streaming metrics (torchmetrics subclasses, ~2 s to import) load on first use
+def test_import_assay_leaves_torchmetrics_and_faiss_unloaded() -> None:
+    # the streaming metrics (torchmetrics subclasses, ~2 s to import) and faiss (~0.2 s)
+    # load on first use
     code = (
-        "import sys, assay, assay.cli\n"
+        "import sys, numpy as np, assay, assay.cli\n"
         "assert 'torchmetrics' not in sys.modules, 'torchmetrics imported'\n"
+        "assert 'faiss' not in sys.modules, 'faiss imported'\n"
         "assay.MeanAveragePrecision\n"
         "assert 'torchmetrics' in sys.modules\n"
+        "index = assay.engine.index.EmbeddingIndex(2)\n"
+        "index.add(['a'], np.ones((1, 2), np.float32))\n"
+        "index.search(np.ones((1, 2), np.float32), 1)\n"
+        "assert 'faiss' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

@@ -15,13 +15,15 @@ import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
-import faiss
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
 from ..device import resolve_device
 from ._inputs import as_matrix, check_int
+
+# faiss is imported by the functions that use it: its import takes ~0.2 s, which every
+# `import assay` paid although most jobs never search or cluster.
 
 __all__ = [
     "KMEANS_INITS",
@@ -132,6 +134,8 @@ def kmeans(
         >>> result.assignment.tolist() in ([0, 0, 1, 1], [1, 1, 0, 0])
         True
     """
+    import faiss
+
     xs = as_matrix(x, "x")
     n, d = xs.shape
     k = check_int(k, "k", minimum=1)
@@ -177,6 +181,8 @@ def kmeans(
 
 
 def _nearest_centroid(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    import faiss
+
     _, labels = faiss.knn(x, centroids, 1)
     return labels.reshape(-1).astype(np.int64, copy=False)
 

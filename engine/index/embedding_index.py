@@ -52,11 +52,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import faiss
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from ._inputs import as_ids, as_matrix, check_int, first_duplicate
+
+# faiss is imported by the functions that use it: its import takes ~0.2 s, which every
+# `import assay` paid although most jobs never search or cluster.
 
 __all__ = [
     "AUTO_FLAT_MAX",
@@ -125,6 +127,8 @@ class SearchResult(BaseModel):
 
 
 def _faiss_metric(metric: str) -> int:
+    import faiss
+
     return int(faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT)
 
 
@@ -396,6 +400,8 @@ class EmbeddingIndex:
         Raises:
             ValueError: ``k <= 0``, wrong shape, NaN / inf, a zero query under cosine.
         """
+        import faiss
+
         k = check_int(k, "k", minimum=1)
         q = as_matrix(queries, "queries", dim=self._dim)
         if nprobe is not None:
@@ -453,6 +459,8 @@ class EmbeddingIndex:
         has been built, ``index.faiss`` and ``tombstones.npy`` (so loading does not
         retrain). Existing files of those names are overwritten.
         """
+        import faiss
+
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         built = self._faiss is not None
@@ -604,6 +612,8 @@ class EmbeddingIndex:
         self._faiss.add_with_ids(x, keys)
 
     def _sync_after_remove(self, removed_keys: np.ndarray) -> None:
+        import faiss
+
         if self._faiss is None:
             return
         if self._built_kind != self.resolved_kind:
@@ -616,6 +626,8 @@ class EmbeddingIndex:
                 self._drop_faiss()
 
     def _ensure_built(self) -> None:
+        import faiss
+
         kind = self.resolved_kind
         if kind == "flat" or (self._faiss is not None and self._built_kind == kind):
             return
@@ -641,6 +653,8 @@ class EmbeddingIndex:
         self._built_n = self._n
 
     def _load_faiss(self, folder: Path, built_kind: str, built_n: int) -> None:
+        import faiss
+
         index_file = folder / "index.faiss"
         try:
             index = faiss.read_index(str(index_file))
