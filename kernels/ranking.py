@@ -110,11 +110,12 @@ def detection_group_orders(
     A group is an (image, category) pair (``by_category``) or an image (pycocotools'
     ``useCats=0``); inside a group detections keep ``detection_order``'s order.
     On the CPU, when the scores have a compact key (decimals of a few places, or
-    float32 values: :func:`~assay.kernels._keys.compact_descending_key`) and groups
-    are by category, two sorts give both orders: one of (group, score key) packed into
-    one integer, then a stable one of the score key alone in group order, which leaves
-    ties in (image, category, input) order as ``detection_order`` does. Otherwise
-    ``detection_order`` and a stable sort of its result by group.
+    float32 values: :func:`~assay.kernels._keys.compact_descending_key`), groups are
+    by category and ``num_images`` is given, two sorts give both orders: one of
+    (group, score key) packed into one integer, then a stable one of the score key
+    alone in group order, which leaves ties in (image, category, input) order as
+    ``detection_order`` does. Otherwise ``detection_order`` and a stable sort of its
+    result by group (three sorts).
 
     Args:
         score: ``(D,)`` float detection scores (no NaN).
@@ -134,12 +135,15 @@ def detection_group_orders(
     Example:
         >>> import torch
         >>> order, by_group, group = detection_group_orders(
-        ...     torch.tensor([0.5, 0.9, 0.5, 0.5], dtype=torch.float64),
-        ...     torch.tensor([1, 0, 0, 0]), torch.tensor([0, 0, 1, 0]), num_categories=2,
+        ...     torch.tensor([0.5, 0.9, 0.5, 0.7], dtype=torch.float64),
+        ...     torch.tensor([0, 1, 0, 0]), torch.tensor([0, 0, 1, 0]), num_categories=2,
         ...     num_images=2)
-        >>> order, by_group, group.long()
-        (tensor([1, 3, 2, 0]), tensor([1, 3, 2, 0]), tensor([0, 0, 1, 2]))
+        >>> order  # descending score; the tie at 0.5 by (image, category)
+        tensor([1, 3, 0, 2])
+        >>> by_group, group.long()  # groups 0 (image 0, category 0), 1 and 2
+        (tensor([3, 0, 2, 1]), tensor([0, 0, 1, 2]))
     """
+    image, category = image.long(), category.long()  # the packed key needs int64
     group = image * num_categories + category if by_category else image
     bound = None if num_images is None else num_images * (num_categories if by_category else 1)
     compact = compact_descending_key(score) if by_category and bound is not None else None

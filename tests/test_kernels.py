@@ -8,6 +8,7 @@ from typing import Any
 
 import assay
 import assay.kernels.boxes as boxes_module
+import assay.kernels.ranking as ranking_module
 import numpy as np
 import pytest
 import torch
@@ -399,11 +400,16 @@ def test_compact_descending_key_ranks_like_the_values(kind: str, seed: int) -> N
         assert compact is None
         return
     assert compact is not None
+    _assert_ranks(compact, score)
+
+
+def _assert_ranks(compact: tuple[torch.Tensor, int], score: np.ndarray) -> None:
+    """The key spans [0, span); ascending key = descending value; equal keys = equal
+    values (-0.0 == 0.0)."""
     key, span = compact
     assert key.dtype == I64
     assert int(key.min()) == 0
     assert int(key.max()) == span - 1
-    # Ascending key = descending value; equal keys = equal values (-0.0 == 0.0).
     order = np.argsort(-score, kind="stable")
     assert torch.sort(key, stable=True).indices.tolist() == order.tolist()
     sorted_key, sorted_score = key.numpy()[order], score[order]
@@ -416,10 +422,17 @@ def test_compact_descending_key_declines() -> None:
     assert compact_descending_key(torch.tensor([1e17, 3.0], dtype=F64)) is None  # n >= 2**53
     assert compact_descending_key(torch.zeros(0, dtype=F64)) is None
     assert compact_descending_key(torch.tensor([1, 2])) is None  # integers
-    # Leading values pick the places; later ones with more places fall to float32 keys.
-    mixed = torch.cat((torch.full((5000,), 0.5, dtype=F64), torch.tensor([0.125], dtype=F64)))
-    key, span = compact_descending_key(mixed)  # type: ignore[misc]
-    assert key.tolist()[-2:] == [0, span - 1]
+    # The leading values pick the places; every value is checked at them. A later value
+    # that needs more places sends the data to the float32 key (0.125), or to None
+    # (0.16: not a float32 value), never to a key of too few places.
+    for tail, float32 in (([0.125, 0.25], True), ([0.16, 0.2], False), ([0.25, 0.2], False)):
+        score = np.array([0.5] * 5000 + tail)
+        compact = compact_descending_key(torch.as_tensor(score))
+        if float32:
+            assert compact is not None
+            _assert_ranks(compact, score)
+        else:
+            assert compact is None
     if torch.cuda.is_available():  # deciding reads values back: CPU only
         assert compact_descending_key(f64.cuda()) is None
 
@@ -428,18 +441,29 @@ def test_compact_descending_key_declines() -> None:
 @pytest.mark.parametrize("by_category", [True, False])
 @pytest.mark.parametrize("num_images", [None, 7])
 def test_detection_group_orders_match_reference(
-    kind: str, by_category: bool, num_images: int | None, device: str
+    kind: str, by_category: bool, num_images: int | None, device: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    rng = np.random.default_rng(len(kind))
+    rng = np.random.default_rng([*COMPACT_KINDS, "float64"].index(kind))
     n = 3000
     score = _scores(kind, rng, n)
     image = rng.integers(0, 7, n)
     category = rng.integers(0, 5, n)
     group = image * 5 + category if by_category else image
+    keys: list[bool] = []  # whether a compact key came back (the two-sort path)
+
+    def spy(values: torch.Tensor) -> tuple[torch.Tensor, int] | None:
+        compact = compact_descending_key(values)
+        keys.append(compact is not None)
+        return compact
+
+    monkeypatch.setattr(ranking_module, "compact_descending_key", spy)
     order, by_group, sorted_group = detection_group_orders(
         _t(score, device), _t(image, device, I64), _t(category, device, I64), 5,
         num_images=num_images, by_category=by_category,
     )
+    two_sorts = device == "cpu" and kind != "float64" and by_category and num_images is not None
+    assert keys == ([two_sorts] if by_category and num_images is not None else [])
     ref = sorted(range(n), key=lambda i: (-score[i], image[i], category[i], i))
     position = {d: p for p, d in enumerate(ref)}
     _assert_on(order, device, I64, (n,))
@@ -450,6 +474,20 @@ def test_detection_group_orders_match_reference(
     assert torch.equal(order, detection_order(
         _t(score, device), _t(image, device, I64), _t(category, device, I64), 5
     ))
+
+
+def test_detection_group_orders_of_int32_indexes() -> None:
+    # The packed (group, score) key is int64 whatever the index dtype: 3,000 groups x
+    # a float32 score span of ~2**30 overflows int32.
+    rng = np.random.default_rng(0)
+    score = torch.as_tensor(rng.random(2000).astype(np.float32))
+    image = torch.as_tensor(rng.integers(0, 1000, 2000), dtype=torch.int32)
+    category = torch.as_tensor(rng.integers(0, 3, 2000), dtype=torch.int32)
+    got = detection_group_orders(score, image, category, 3, num_images=1000)
+    want = detection_group_orders(score, image.long(), category.long(), 3, num_images=1000)
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a.long(), b.long())
+    assert bool((got[2][1:] >= got[2][:-1]).all())
 
 
 def test_detection_group_orders_on_empty_inputs(device: str) -> None:
