@@ -18,6 +18,7 @@ import io
 import json
 import re
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import assay
@@ -705,6 +706,18 @@ def test_small_case_matches_pycocotools(device: str) -> None:
         run_pycocotools(gt, dt, "segm"),
         atol=EXACT,
     )
+
+
+def test_rle_given_as_any_mapping() -> None:
+    """An RLE may be any Mapping (read-only proxies here), not only a dict."""
+    gt, dt = _segm_scene(3, "pru", "r", False)
+    want = assay.evaluate_coco(gt, dt, "segm").stats
+    proxy_gt = copy.deepcopy(gt)
+    for ann in proxy_gt["annotations"]:
+        if isinstance(ann["segmentation"], dict):
+            ann["segmentation"] = MappingProxyType(ann["segmentation"])
+    proxy_dt = [{**d, "segmentation": MappingProxyType(d["segmentation"])} for d in dt]
+    np.testing.assert_array_equal(assay.evaluate_coco(proxy_gt, proxy_dt, "segm").stats, want)
 
 
 def test_noncanonical_runs_stop_merging_like_pycocotools(device: str) -> None:

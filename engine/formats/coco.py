@@ -643,7 +643,12 @@ def _segmentation_column(
             " (iou_type='segm' evaluates masks)",
         ) from None
     is_poly = np.fromiter(map(isinstance, segs, repeat(list)), dtype=bool, count=n)
-    is_rle = np.fromiter(map(isinstance, segs, repeat(Mapping)), dtype=bool, count=n)
+    # dict first: isinstance against the Mapping ABC costs ~0.2 us a record (16 ms for
+    # 79k masks); only the records that are neither a list nor a dict take it.
+    is_rle = np.fromiter(map(isinstance, segs, repeat(dict)), dtype=bool, count=n)
+    other = np.flatnonzero(~(is_poly | is_rle))
+    if other.size:
+        is_rle[other] = [isinstance(segs[i], Mapping) for i in other]
     if not (is_poly | is_rle).all():
         i = int(np.flatnonzero(~(is_poly | is_rle))[0])
         raise TypeError(
