@@ -1,14 +1,15 @@
 """Compiled (numba) CPU loop of ``binary_frame_scores``; imported by :mod:`._numba` only.
 
 One walk over each frame's box scores: the per-box score of ``(s, 1 - s)`` (margin,
-least confidence, ratio or the score itself; entropy stays eager, where torch
-vectorises its two logarithms) and the frame's reduction in registers, one value
+least confidence, ratio or the score itself; entropy's ``mean`` / ``sum`` stay eager,
+where torch vectorises its two logarithms, and its ``min`` / ``max`` reduce least
+confidence here first) and the frame's reduction in registers, one value
 written per frame, over one range ``[lo, hi)`` of frames (the caller splits the frames
 over threads; the loop releases the GIL). The eager path (per-box scores, then a
-segment reduction) is the reference; this loop computes each box's score in float64
-and adds in float64, so its results equal the eager ones to rounding (``min`` /
-``max`` of ``margin``, ``least_confidence`` and ``probability`` exactly, up to the
-sign of a zero, which the eager ``amin`` leaves to its order too).
+segment reduction) is the reference. For ``min`` / ``max`` this loop computes each
+box's score in the scores' dtype by the eager kernels' operations, so it gives their
+numbers exactly (up to the sign of a zero, which the eager ``amin`` leaves to its order
+too); ``mean`` / ``sum`` compute and add in float64, equal to rounding.
 
 Frames are read as ``[starts[f], starts[f] + lengths[f])`` clipped to the scores, so
 lengths that do not add up (which the kernel does not check) give wrong frames, never
@@ -34,14 +35,14 @@ MIN, MAX, MEAN, SUM = 0, 1, 2, 3
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _box(s, score, normalize):
-    """One box's score of ``(s, 1 - s)``, in float64 (as the eager multilabel kernels)."""
-    q = 1.0 - s
+def _box(s, score, normalize, one, two):
+    """One box's score of ``(s, 1 - s)``, in the type of ``s``, ``one`` and ``two``."""
+    q = one - s
     if score == MARGIN:
-        return abs(2.0 * s - 1.0)
+        return abs(two * s - one)
     if score == LEAST:
         u = min(s, q)
-        return 2.0 * u if normalize else u
+        return two * u if normalize else u
     if score == RATIO:
         return min(s, q) / max(s, q)
     return s
@@ -67,21 +68,25 @@ def _frames(score, scores, starts, lengths, length, reduction, normalize, empty,
         if last <= first:
             out[f] = empty
             continue
-        if reduction == MIN:
-            acc = math.inf
-            for b in range(first, last):
-                acc = min(acc, _box(float(scores[b]), score, normalize))
-        elif reduction == MAX:
-            acc = -math.inf
-            for b in range(first, last):
-                acc = max(acc, _box(float(scores[b]), score, normalize))
-        else:
-            acc = 0.0
-            for b in range(first, last):
-                acc += _box(float(scores[b]), score, normalize)
-            if reduction == MEAN:
-                acc /= last - first
-        out[f] = acc
+        if reduction < MEAN:  # MIN or MAX
+            # in the scores' dtype, as the eager kernels compute them: the same numbers
+            one, two = scores.dtype.type(1.0), scores.dtype.type(2.0)
+            if reduction == MIN:
+                acc = scores.dtype.type(math.inf)
+                for b in range(first, last):
+                    acc = min(acc, _box(scores[b], score, normalize, one, two))
+            else:
+                acc = scores.dtype.type(-math.inf)
+                for b in range(first, last):
+                    acc = max(acc, _box(scores[b], score, normalize, one, two))
+            out[f] = acc
+            continue
+        total = 0.0  # sums in float64
+        for b in range(first, last):
+            total += _box(float(scores[b]), score, normalize, 1.0, 2.0)
+        if reduction == MEAN:
+            total /= last - first
+        out[f] = total
 
 
 # the per-score entry points; arguments as _frames' after ``score``

@@ -7,6 +7,8 @@ one kernel reads each box score once and writes one value per frame; on the CPU,
 big calls and with numba installed, one compiled loop does the same (:mod:`._numba`);
 elsewhere the eager kernels of :mod:`.uncertainty` are composed (per-box score, then
 :func:`~.uncertainty.segment_reduce_contiguous`), with the same results to rounding.
+Off Triton, entropy's ``min`` / ``max`` reduce first: the frame's extreme box by least
+confidence, then one entropy per frame instead of two logarithms per box.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = ["BINARY_SCORES", "BinaryScore", "binary_frame_scores"]
 BinaryScore = Literal["entropy", "margin", "least_confidence", "ratio", "probability"]
 BINARY_SCORES: tuple[str, ...] = ("entropy", "margin", "least_confidence", "ratio", "probability")
 _CPU_CHUNK_BOXES = 1 << 19  # boxes per chunk on the CPU (2 MB of float32 scores)
+_CPU_CHUNK_FRAMES = 1 << 16  # frame values per chunk of a per-frame entropy on the CPU
 # cdist adds a row one value after another: beyond this many boxes per frame a float32
 # sum drifts from torch.sum's (pairwise) by more than rounding (L = 1000: 1.4e-6)
 _CDIST_MAX_LENGTH = 64
@@ -67,7 +70,9 @@ def binary_frame_scores(
     ``normalize``), ``margin`` ``|2s - 1|``, ``least_confidence`` ``min(s, 1 - s)``
     (``x 2`` with ``normalize``), ``ratio`` ``min / max``, or ``probability`` (``s``
     itself); the same numbers as :func:`~.uncertainty.entropy` and the others with
-    ``multilabel=True`` on ``s[:, None]``. Then ``reduction`` over each frame.
+    ``multilabel=True`` on ``s[:, None]``. Then ``reduction`` over each frame (entropy's
+    ``min`` / ``max``: the entropy of the frame's extreme box, found without a logarithm;
+    equal to the per-box maximum to rounding).
 
     Args:
         scores: ``(N,)`` float box scores in ``[0, 1]``, frame after frame, no NaN.
@@ -117,6 +122,8 @@ def binary_frame_scores(
         )
         if out is not None:
             return out
+    if score == "entropy" and reduction in ("min", "max") and not scores.requires_grad:
+        return _entropy_of_extreme_boxes(scores, lengths, reduction, normalize, empty)
     if scores.device.type != "cpu":
         return segment_reduce_contiguous(
             _box_scores(scores, score, normalize), lengths, reduction, empty=empty
@@ -141,6 +148,35 @@ def binary_frame_scores(
     ):
         return _numba.frame_scores(scores, lengths, score, reduction, normalize, empty)
     return _cpu_chunked(scores, lengths, score, reduction, normalize, empty)
+
+
+def _entropy_of_extreme_boxes(
+    scores: Tensor, lengths: Tensor | int, reduction: Reduction, normalize: bool, empty: float
+) -> Tensor:
+    """``entropy`` ``min`` / ``max`` of each frame: one entropy per frame, not per box.
+
+    Binary entropy falls as ``d = |s - 1/2|`` grows, and ``u = min(s, 1 - s)`` is
+    ``1/2 - d`` exactly (``s`` itself below 1/2; ``1 - s`` is exact from 1/2 to 1,
+    Sterbenz). So the frame's most (least) uncertain box is the one of largest
+    (smallest) ``u``; its ``least_confidence`` reduction gives that ``u``, which is the
+    box's ``s`` or ``1 - s``, of the same entropy (the two formulas agree to rounding;
+    ``u`` is the side of full relative precision). The per-box path computes two
+    logarithms per box; this one reduces first (10 M frames x 20 float32 boxes on 2
+    threads: 0.13 s instead of 0.6-0.85 s). The result equals the per-box path's to
+    rounding, not bit for bit: that path's rounding may rank two nearly equal boxes the
+    other way.
+    """
+    u = binary_frame_scores(scores, lengths, "least_confidence", reduction)
+    if u.device.type != "cpu":
+        out = entropy(u[:, None], multilabel=True, normalize=normalize)
+    else:  # in cache-sized chunks: its temporaries stay in cache (1.5x faster at 10 M)
+        out = torch.empty_like(u)
+        for i in range(0, u.shape[0], _CPU_CHUNK_FRAMES):
+            part = u[i : i + _CPU_CHUNK_FRAMES, None]
+            out[i : i + _CPU_CHUNK_FRAMES] = entropy(part, multilabel=True, normalize=normalize)
+    if isinstance(lengths, Tensor) and not math.isnan(empty):
+        out.masked_fill_(lengths == 0, empty)  # the reduction wrote nan there
+    return out
 
 
 def _cpu_margin_rows(rows: Tensor, reduction: str) -> Tensor:

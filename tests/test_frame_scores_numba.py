@@ -61,7 +61,7 @@ def test_compiled_frame_scores_match_reference_and_eager(
 ) -> None:
     s = box_scores_with_edges(sum(FRAME_LENGTHS), dtype, 7)
     lengths = torch.tensor(FRAME_LENGTHS)
-    exact = reduction in ("min", "max") and score != "ratio"
+    exact = reduction in ("min", "max")
     for normalize in (False, True):
         out = binary_frame_scores(s, lengths, score, reduction, normalize=normalize)
         check_frames(out, s, FRAME_LENGTHS, score, reduction, normalize)
@@ -124,16 +124,29 @@ def test_compiled_frame_scores_edges(spy: _Spy) -> None:
     assert spy.calls == 6  # four through binary_frame_scores, two direct
 
 
-def test_entropy_and_autograd_stay_eager(spy: _Spy) -> None:
+def test_entropy_reduces_through_the_loop_and_autograd_stays_eager(spy: _Spy) -> None:
+    """Entropy ``min`` / ``max`` reduce least confidence in the loop (then one entropy per
+    frame); ``mean`` / ``sum`` and autograd stay eager."""
     s = box_scores_with_edges(sum(FRAME_LENGTHS), torch.float64, 9)
     lengths = torch.tensor(FRAME_LENGTHS)
-    out = binary_frame_scores(s, lengths, "entropy", "max")
-    check_frames(out, s, FRAME_LENGTHS, "entropy", "max", False)
+    for reduction in ("mean", "sum"):
+        out = binary_frame_scores(s, lengths, "entropy", reduction)
+        check_frames(out, s, FRAME_LENGTHS, "entropy", reduction, False)
+    assert spy.calls == 0
+    for reduction in ("min", "max"):
+        out = binary_frame_scores(s, lengths, "entropy", reduction, empty=-1.0)
+        check_frames(out.where(lengths > 0, math.nan), s, FRAME_LENGTHS, "entropy", reduction,
+                     False)
+        assert (out[lengths == 0] == -1.0).all()
+    assert spy.calls == 2
     g = s.clone().requires_grad_(True)
     binary_frame_scores(g, lengths, "margin", "sum").nansum().backward()
     assert g.grad is not None  # the eager path, differentiable
     torch.testing.assert_close(g.grad, 2 * torch.sign(2 * s - 1))  # d|2s - 1| / ds
-    assert spy.calls == 0
+    h = s.clone().requires_grad_(True)
+    binary_frame_scores(h, lengths, "entropy", "max").nansum().backward()
+    assert h.grad is not None
+    assert spy.calls == 2
 
 
 def test_compiled_frame_scores_follow_the_switch_and_the_minimums(

@@ -21,7 +21,7 @@ from assay.kernels.segmentation import (
     pixel_confusion_matrix,
     pixel_confusion_matrix_with_invalid,
 )
-from oracles import FRAME_LENGTHS, box_scores_with_edges, check_frames
+from oracles import FRAME_LENGTHS, box_scores_with_edges, check_frames, np_box_scores
 
 # ------------------------------------------------------------------ pixel pairs
 
@@ -211,6 +211,54 @@ def test_eager_frame_scores_match_reference(device: str, score: Any, reduction: 
             check_frames(out, s, FRAME_LENGTHS, score, reduction, normalize)
 
 
+def _boxes_near_the_middle(dtype: torch.dtype, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frames of scores whose entropies are the hardest to rank: both sides of 1/2 within a
+    few ulps, a box and its mirror ``1 - s`` (equal entropy), tiny and nearly-1 scores, 0, 1."""
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.finfo(dtype).eps
+    half = torch.tensor(0.5, dtype=dtype)
+    ulps = torch.randint(-6, 7, (400,), generator=g).to(dtype)
+    near = half + ulps * eps / 4  # below 1/2 the spacing is eps / 4, above eps / 2
+    far = torch.rand(400, generator=g, dtype=torch.float64).pow(8).to(dtype)
+    mirrored = torch.cat([far[:100], 1 - far[:100]])  # s and 1 - s: exact from 1/4 to 1
+    edges = torch.tensor([0.0, 1.0, 0.5, 1e-30, 1 - 2e-7, 2e-7, 0.25, 0.75], dtype=dtype)
+    pool = torch.cat([near, far, 1 - far, mirrored, edges])
+    s = pool[torch.randperm(pool.shape[0], generator=g)]
+    lengths = torch.randint(0, 7, (400,), generator=g)  # ~1,200 of the 1,408 boxes
+    lengths[-1] = s.shape[0] - lengths[:-1].sum()  # the rest in the last frame
+    return s, lengths
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("reduction", ["min", "max"])
+def test_entropy_extremes_reduce_first(
+    device: str, dtype: torch.dtype, reduction: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``entropy`` ``min`` / ``max`` take the frame's least-confidence extreme, then one
+    entropy: the NumPy reference's numbers, and the per-box path's to rounding."""
+    import assay.kernels.frame_scores as fs
+    from assay.kernels import segment_reduce_contiguous
+
+    monkeypatch.setenv("ASSAY_TRITON", "0")  # the eager CPU / device path
+    s, lengths = _boxes_near_the_middle(dtype, 5)
+    s, lengths = s.to(device), lengths.to(device)
+    eps = torch.finfo(dtype).eps
+    for normalize in (False, True):
+        out = binary_frame_scores(s, lengths, "entropy", reduction, normalize=normalize)
+        check_frames(out, s, lengths.tolist(), "entropy", reduction, normalize)
+        per_box = segment_reduce_contiguous(fs._box_scores(s, "entropy", normalize), lengths,
+                                            reduction)
+        torch.testing.assert_close(out, per_box, rtol=4 * eps, atol=0, equal_nan=True)
+    # a frame's extreme box is found exactly: its entropy is 0 only where every box is 0 / 1
+    certain = torch.tensor([0.0, 1.0, 1.0, 0.0, 1e-30], dtype=dtype, device=device)
+    out = binary_frame_scores(certain, torch.tensor([2, 1, 0, 2], device=device), "entropy",
+                              reduction, empty=-1.0)
+    last = float(np_box_scores(np.array([1e-30 if dtype == torch.float64 else float(certain[4])]),
+                               "entropy", False)[0])
+    expected = [0.0, 0.0, -1.0, 0.0 if reduction == "min" else last]
+    assert out.cpu().tolist() == pytest.approx(expected, rel=4 * eps, abs=0)
+
+
 @pytest.mark.parametrize(
     ("args", "pattern"),
     [
@@ -243,13 +291,18 @@ def test_cpu_chunks_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) 
         for reduction in ("min", "max", "mean", "sum"):
             whole = segment_reduce_contiguous(fs._box_scores(s, score, True), lengths, reduction)
             out = binary_frame_scores(s, lengths, score, reduction, normalize=True)
-            assert torch.equal(out.isnan(), whole.isnan())
-            assert torch.equal(out.nan_to_num(), whole.nan_to_num())
+            if score == "entropy" and reduction in ("min", "max"):  # reduced first
+                torch.testing.assert_close(out, whole, rtol=4e-16, atol=0, equal_nan=True)
+            else:
+                assert torch.equal(out.isnan(), whole.isnan())
+                assert torch.equal(out.nan_to_num(), whole.nan_to_num())
             dense = s[: 3 * (s.shape[0] // 3)]
             whole = segment_reduce_contiguous(fs._box_scores(dense, score, False), 3, reduction)
             out = binary_frame_scores(dense, 3, score, reduction)
             if score == "margin" and reduction != "min":  # through cdist: another order
                 torch.testing.assert_close(out, whole, rtol=1e-15, atol=0)
+            elif score == "entropy" and reduction in ("min", "max"):  # reduced first
+                torch.testing.assert_close(out, whole, rtol=4e-16, atol=0)
             else:
                 assert torch.equal(out, whole)
     none = torch.zeros(0, dtype=torch.long)

@@ -26,7 +26,8 @@ true and is an error otherwise. Everything runs on whole columns through
 frame after frame (the usual detection export) and the policy is min or max, the box
 score and the frame's reduction are one call of
 :func:`~assay.kernels.binary_frame_scores` (one Triton kernel on CUDA; cache-sized
-chunks, or a compiled loop, on the CPU), with the same numbers.
+chunks, or a compiled loop, on the CPU), with the same numbers (not for entropy, whose
+one call equals the per-box path to rounding only: it stays per box).
 """
 
 from __future__ import annotations
@@ -390,29 +391,29 @@ def _fake_score(strategy: str, table: PredictionTable, device: torch.device) -> 
 
 
 # score strategies of boxes with only a score -> binary_frame_scores' score and normalize
+# (not entropy: see _one_call)
 _BINARY: dict[str, tuple[BinaryScore, bool]] = {
     "least": ("least_confidence", True),
     "margin": ("margin", False),
     "ratio": ("ratio", False),
-    "entropy": ("entropy", True),
     "probability": ("probability", False),
 }
 # policies the one call takes -> the reduction of the margins for CVAL's 1 - margin
 _POLICIES: dict[str, Reduction] = {"min": "max", "max": "min"}
 
 
-def _one_call(strategy: str, policy: str, device: torch.device) -> bool:
+def _one_call(strategy: str, policy: str) -> bool:
     """Whether :func:`_binary_frames` gives the per-box path's numbers bit for bit.
 
-    min / max: every path computes each box's score by the same operations (entropy on
-    CUDA excepted: the fused kernel takes its logarithms its own way) and picks one of
-    them. mean / sum stay per box: the fused and compiled paths add in their own order,
-    and a table's path depends on its layout (frame order, probabilities on any box),
-    so frames with the same boxes could score differently in another pool or shard.
+    min / max: every path computes each box's score by the same operations and picks one
+    of them. Entropy is not taken: ``binary_frame_scores`` reduces first and takes one
+    entropy per frame (and CUDA's fused kernel takes its logarithms its own way), equal
+    to the per-box path to rounding only. mean / sum stay per box: the fused and
+    compiled paths add in their own order. A table's path depends on its layout (frame
+    order, probabilities on any box), so either would let frames with the same boxes
+    score differently in another pool or shard.
     """
-    if strategy not in _BINARY or policy not in _POLICIES:
-        return False
-    return not (strategy == "entropy" and device.type != "cpu")
+    return strategy in _BINARY and policy in _POLICIES
 
 
 def _binary_frames(
@@ -523,7 +524,7 @@ def score_frames(
         if spec.strategy == "random":
             cols[:, i] = random_keys(table.frame_ids, req.seed)
             continue
-        if one_call and _one_call(spec.strategy, spec.bbox_selection_policy, dev):
+        if one_call and _one_call(spec.strategy, spec.bbox_selection_policy):
             if scores_only is None:
                 _missing(
                     table, np.isnan(table.score), spec.strategy, "a `score` or `probabilities`"
