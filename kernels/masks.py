@@ -372,9 +372,9 @@ def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
 
     Args:
         rles: batches on one device.
-        index: ``(K,)`` int64 masks of the concatenation to keep, in that order, or an
-            ``(N,)`` bool mask (what :func:`rle_select` of the concatenation gives,
-            without building it first); ``None``: all of them.
+        index: ``(K,)`` integer masks of the concatenation to keep, in that order, or
+            an ``(N,)`` bool mask (what :func:`rle_select` of the concatenation gives,
+            without building it first; checked as there); ``None``: all of them.
 
     Returns:
         One ``Rle`` holding the masks of ``rles[0]``, then ``rles[1]``, ... (those at
@@ -391,6 +391,7 @@ def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
     for i, r in enumerate(rles):
         _check_rle(f"rles[{i}]", r)
     if index is not None:
+        _check_index("index", index, sum(r.num_masks for r in rles))
         if index.dtype == torch.bool:
             index = flat_nonzero(index)
         index = index.to(device=rles[0].device, dtype=_I64)
@@ -435,15 +436,49 @@ def rle_compiled_loops(num_masks: int | None = None) -> bool:
     return _numba.available(size=num_masks, minimum=0, cold=_numba.MIN_MASKS_COLD)
 
 
+def _check_index(name: str, index: object, n: int) -> None:
+    """A ``(K,)`` integer index into ``n`` masks, or an ``(n,)`` bool mask.
+
+    The values are checked where that is free (CPU tensors): a device index is not read
+    (no host sync), and one out of range fails in torch's gather there.
+    """
+    if not isinstance(index, Tensor):
+        raise TypeError(f"Expected `{name}` to be a tensor, but got {type(index).__name__}")
+    if index.ndim != 1:
+        raise ValueError(f"Expected `{name}` of shape (K,), but got {tuple(index.shape)}")
+    if index.dtype == torch.bool:
+        if index.shape[0] != n:
+            raise ValueError(
+                f"Expected `{name}` as a bool mask to hold one flag per mask ({n}), but got "
+                f"{index.shape[0]} flags"
+            )
+        return
+    if index.is_floating_point() or index.is_complex():
+        raise TypeError(f"Expected `{name}` to be an integer or bool tensor, but got {index.dtype}")
+    if index.device.type == "cpu" and index.shape[0]:
+        i = index.numpy()
+        bad = np.flatnonzero((i < 0) | (i >= n))
+        if bad.size:
+            raise ValueError(
+                f"Expected `{name}` to hold mask indexes in [0, {n}), but got "
+                f"{int(i[bad[0]])} (first offending item: {name}[{int(bad[0])}])"
+            )
+
+
 def rle_select(rle: Rle, index: Tensor) -> Rle:
     """Masks ``rle[index]`` (a gather along the mask axis; repeats allowed).
 
     Args:
         rle: ``N`` masks.
-        index: ``(K,)`` int64 mask indexes in ``[0, N)``, or a ``(N,)`` bool mask.
+        index: ``(K,)`` integer mask indexes in ``[0, N)``, or a ``(N,)`` bool mask.
 
     Returns:
         ``Rle`` of ``K`` masks.
+
+    Raises:
+        TypeError: ``index`` not an integer or bool tensor.
+        ValueError: ``index`` not 1-D, a bool mask not of length ``N``, or (CPU
+            tensors) an index outside ``[0, N)``.
 
     Example:
         >>> import torch
@@ -452,6 +487,7 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
         [1, 1, 0, 1]
     """
     _check_rle("rle", rle)
+    _check_index("index", index, rle.height.shape[0])
     if index.dtype == torch.bool:
         index = flat_nonzero(index)
     index = index.to(device=rle.device, dtype=_I64)

@@ -631,6 +631,25 @@ def test_cat_and_select(device: str) -> None:
     np.testing.assert_array_equal(rle_decode(keep).cpu().numpy(), np.stack([a[0], b[0]]))
 
 
+@pytest.mark.parametrize(
+    ("index", "error", "pattern"),
+    [
+        (torch.tensor([1, 5]), ValueError, r"indexes in \[0, 3\), but got 5 \(first offending "
+         r"item: index\[1\]\)"),
+        (torch.tensor([-1]), ValueError, r"in \[0, 3\), but got -1 \(first offending item: "
+         r"index\[0\]\)"),
+        (torch.tensor([1.5]), TypeError, r"integer or bool tensor, but got torch.float32"),
+        (torch.tensor([[0]]), ValueError, r"of shape \(K,\), but got \(1, 1\)"),
+        (torch.tensor([True, False]), ValueError, r"one flag per mask \(3\), but got 2 flags"),
+        ([0, 1], TypeError, r"`index` to be a tensor, but got list"),
+    ],
+)
+def test_select_bad_index(index: Any, error: type[Exception], pattern: str) -> None:
+    rle = _rle(np.ones((3, 2, 2), dtype=bool), "cpu")
+    with pytest.raises(error, match=pattern):
+        rle_select(rle, index)
+
+
 def test_rle_to_moves_every_tensor(device: str) -> None:
     rle = _rle(np.ones((1, 2, 2), dtype=bool), "cpu").to(device)
     assert {t.device.type for t in rle} == {device}
