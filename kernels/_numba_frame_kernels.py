@@ -58,6 +58,7 @@ def _frames(score, scores, starts, lengths, length, reduction, normalize, empty,
     compiled for one score (4-5x faster than branching per box).
     """
     n = scores.shape[0]
+    one, two = scores.dtype.type(1.0), scores.dtype.type(2.0)  # min / max: the scores' dtype
     for f in range(lo, hi):
         if length > 0:
             first = f * length
@@ -70,7 +71,6 @@ def _frames(score, scores, starts, lengths, length, reduction, normalize, empty,
             continue
         if reduction < MEAN:  # MIN or MAX
             # in the scores' dtype, as the eager kernels compute them: the same numbers
-            one, two = scores.dtype.type(1.0), scores.dtype.type(2.0)
             if reduction == MIN:
                 acc = scores.dtype.type(math.inf)
                 for b in range(first, last):

@@ -63,6 +63,7 @@ def binary_frame_scores(
     *,
     normalize: bool = False,
     empty: float = math.nan,
+    reduce_first: bool = True,
 ) -> Tensor:
     """Score every box's ``(s, 1 - s)`` and reduce each frame's boxes, in one pass.
 
@@ -70,9 +71,9 @@ def binary_frame_scores(
     ``normalize``), ``margin`` ``|2s - 1|``, ``least_confidence`` ``min(s, 1 - s)``
     (``x 2`` with ``normalize``), ``ratio`` ``min / max``, or ``probability`` (``s``
     itself); the same numbers as :func:`~.uncertainty.entropy` and the others with
-    ``multilabel=True`` on ``s[:, None]``. Then ``reduction`` over each frame (entropy's
-    ``min`` / ``max``: the entropy of the frame's extreme box, found without a logarithm;
-    equal to the per-box maximum to rounding).
+    ``multilabel=True`` on ``s[:, None]``. Then ``reduction`` over each frame. Entropy's
+    ``min`` / ``max`` off Triton (``reduce_first``): the entropy of the frame's extreme
+    box, found without a logarithm, equal to the per-box extreme to rounding.
 
     Args:
         scores: ``(N,)`` float box scores in ``[0, 1]``, frame after frame, no NaN.
@@ -83,6 +84,11 @@ def binary_frame_scores(
             ``bbox_selection_policy``).
         normalize: scale ``entropy`` and ``least_confidence`` so ``s = 1/2`` scores 1.
         empty: the value of a frame without boxes (default ``nan``).
+        reduce_first: entropy ``min`` / ``max`` find the extreme box by least confidence
+            and take one entropy per frame (4-5x faster on the CPU). ``False``: every
+            box's entropy, then the reduction, bit for bit the eager per-box kernels'
+            numbers on the CPU (where frames must score the same bits whatever path
+            their pool takes).
 
     Returns:
         ``(F,)`` per-frame scores in the dtype of ``scores``, on its device.
@@ -122,7 +128,12 @@ def binary_frame_scores(
         )
         if out is not None:
             return out
-    if score == "entropy" and reduction in ("min", "max") and not scores.requires_grad:
+    if (
+        reduce_first
+        and score == "entropy"
+        and reduction in ("min", "max")
+        and not scores.requires_grad
+    ):
         return _entropy_of_extreme_boxes(scores, lengths, reduction, normalize, empty)
     if scores.device.type != "cpu":
         return segment_reduce_contiguous(

@@ -21,7 +21,7 @@ from oracles import FRAME_LENGTHS, box_scores_with_edges, check_frames, np_frame
 
 pytest.importorskip("numba")
 
-COMPILED = ["margin", "least_confidence", "ratio", "probability"]  # entropy stays eager
+COMPILED = ["margin", "least_confidence", "ratio", "probability"]  # entropy: see below
 REDUCTIONS = ["min", "max", "mean", "sum"]
 
 

@@ -293,6 +293,9 @@ def test_cpu_chunks_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) 
             out = binary_frame_scores(s, lengths, score, reduction, normalize=True)
             if score == "entropy" and reduction in ("min", "max"):  # reduced first
                 torch.testing.assert_close(out, whole, rtol=4e-16, atol=0, equal_nan=True)
+                per_box = binary_frame_scores(s, lengths, score, reduction, normalize=True,
+                                              reduce_first=False)
+                assert torch.equal(per_box.nan_to_num(), whole.nan_to_num())
             else:
                 assert torch.equal(out.isnan(), whole.isnan())
                 assert torch.equal(out.nan_to_num(), whole.nan_to_num())

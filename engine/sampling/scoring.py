@@ -26,8 +26,8 @@ true and is an error otherwise. Everything runs on whole columns through
 frame after frame (the usual detection export) and the policy is min or max, the box
 score and the frame's reduction are one call of
 :func:`~assay.kernels.binary_frame_scores` (one Triton kernel on CUDA; cache-sized
-chunks, or a compiled loop, on the CPU), with the same numbers (not for entropy, whose
-one call equals the per-box path to rounding only: it stays per box).
+chunks, or a compiled loop, on the CPU), with the same numbers (entropy computed per
+box there too: ``reduce_first=False``; on CUDA it stays on the per-box path).
 """
 
 from __future__ import annotations
@@ -391,29 +391,30 @@ def _fake_score(strategy: str, table: PredictionTable, device: torch.device) -> 
 
 
 # score strategies of boxes with only a score -> binary_frame_scores' score and normalize
-# (not entropy: see _one_call)
 _BINARY: dict[str, tuple[BinaryScore, bool]] = {
     "least": ("least_confidence", True),
     "margin": ("margin", False),
     "ratio": ("ratio", False),
+    "entropy": ("entropy", True),
     "probability": ("probability", False),
 }
 # policies the one call takes -> the reduction of the margins for CVAL's 1 - margin
 _POLICIES: dict[str, Reduction] = {"min": "max", "max": "min"}
 
 
-def _one_call(strategy: str, policy: str) -> bool:
+def _one_call(strategy: str, policy: str, device: torch.device) -> bool:
     """Whether :func:`_binary_frames` gives the per-box path's numbers bit for bit.
 
     min / max: every path computes each box's score by the same operations and picks one
-    of them. Entropy is not taken: ``binary_frame_scores`` reduces first and takes one
-    entropy per frame (and CUDA's fused kernel takes its logarithms its own way), equal
-    to the per-box path to rounding only. mean / sum stay per box: the fused and
-    compiled paths add in their own order. A table's path depends on its layout (frame
-    order, probabilities on any box), so either would let frames with the same boxes
-    score differently in another pool or shard.
+    of them (entropy with ``reduce_first=False``; CUDA's fused kernel takes its
+    logarithms its own way, so entropy there stays per box). mean / sum stay per box:
+    the fused and compiled paths add in their own order, and a table's path depends on
+    its layout (frame order, probabilities on any box), so frames with the same boxes
+    could score differently in another pool or shard.
     """
-    return strategy in _BINARY and policy in _POLICIES
+    if strategy not in _BINARY or policy not in _POLICIES:
+        return False
+    return not (strategy == "entropy" and device.type != "cpu")
 
 
 def _binary_frames(
@@ -430,7 +431,7 @@ def _binary_frames(
     reduction = cast(Reduction, policy)  # "min" or "max": _one_call admitted only those
     if strategy != "margin":
         return binary_frame_scores(
-            scores, lengths, score, reduction, normalize=normalize, empty=fake
+            scores, lengths, score, reduction, normalize=normalize, empty=fake, reduce_first=False
         )
     out = binary_frame_scores(scores, lengths, "margin", _POLICIES[policy])
     return torch.where(lengths == 0, fake, torch.sub(1.0, out))
@@ -524,7 +525,7 @@ def score_frames(
         if spec.strategy == "random":
             cols[:, i] = random_keys(table.frame_ids, req.seed)
             continue
-        if one_call and _one_call(spec.strategy, spec.bbox_selection_policy):
+        if one_call and _one_call(spec.strategy, spec.bbox_selection_policy, dev):
             if scores_only is None:
                 _missing(
                     table, np.isnan(table.score), spec.strategy, "a `score` or `probabilities`"
