@@ -22,7 +22,7 @@ from torch import Tensor
 from . import _numba, _triton
 from .uncertainty import (
     Reduction,
-    _check_int_length,
+    _check_lengths,
     _check_reduction,
     entropy,
     least_confidence,
@@ -95,14 +95,16 @@ def binary_frame_scores(
 
     Raises:
         ValueError: an unknown ``score`` or ``reduction``, ``scores`` or ``lengths``
-            not 1-D, or an ``int`` length that does not divide ``N``.
+            not 1-D, an ``int`` length that does not divide ``N``, or CPU lengths that
+            are negative or do not add up to ``N``.
         TypeError: ``scores`` not floating point, ``lengths`` neither an int nor an
             integer tensor.
 
     Not checked (a check would synchronise; kernels trust their callers): scores in
-    ``[0, 1]`` without NaN, lengths ``>= 0`` summing to ``N``. Outside these the
-    Triton and eager paths may differ (e.g. ``min`` / ``max`` skip a NaN in Triton);
-    the Triton kernel never reads outside ``scores``.
+    ``[0, 1]`` without NaN, and on devices lengths ``>= 0`` summing to ``N`` (CPU
+    lengths are checked). Outside these the Triton and eager paths may differ (e.g.
+    ``min`` / ``max`` skip a NaN in Triton); the Triton kernel never reads outside
+    ``scores``.
 
     Example:
         >>> import torch
@@ -116,8 +118,6 @@ def binary_frame_scores(
         raise ValueError(f"Expected `score` to be one of {list(BINARY_SCORES)}, but got {score!r}")
     _check_reduction(reduction)
     _check_shapes(scores, lengths)
-    if isinstance(lengths, int):
-        _check_int_length(lengths, scores.shape[0], "scores")
     if isinstance(lengths, Tensor) and lengths.dtype not in (torch.int32, torch.int64):
         lengths = lengths.long()  # torch.segment_reduce takes int32 / int64 lengths
     tensors = (scores,) if isinstance(lengths, int) else (scores, lengths)
@@ -216,23 +216,12 @@ def _check_shapes(scores: Tensor, lengths: Tensor | int) -> None:
         raise TypeError(f"Expected `scores` to be a floating-point tensor, but got {what}")
     if scores.ndim != 1:
         raise ValueError(f"Expected `scores` of shape (N,), but got {tuple(scores.shape)}")
-    if isinstance(lengths, bool) or not isinstance(lengths, (int, Tensor)):
-        raise TypeError(
-            "Expected `lengths` to be an int or an integer tensor, but got "
-            f"{type(lengths).__name__}"
+    _check_lengths(lengths, scores.shape[0], "scores")
+    if isinstance(lengths, Tensor) and lengths.device != scores.device:
+        raise ValueError(
+            f"Expected `lengths` on the device of `scores` ({scores.device}), but got "
+            f"{lengths.device}"
         )
-    if isinstance(lengths, Tensor):
-        if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-            raise TypeError(
-                f"Expected `lengths` to be an integer tensor, but got dtype {lengths.dtype}"
-            )
-        if lengths.ndim != 1:
-            raise ValueError(f"Expected `lengths` of shape (F,), but got {tuple(lengths.shape)}")
-        if lengths.device != scores.device:
-            raise ValueError(
-                f"Expected `lengths` on the device of `scores` ({scores.device}), but got "
-                f"{lengths.device}"
-            )
 
 
 def _cpu_chunked(

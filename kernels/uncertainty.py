@@ -512,6 +512,12 @@ def segment_reduce_contiguous(
     Returns:
         ``(S,)`` reductions in the dtype of ``values``.
 
+    Raises:
+        TypeError: ``lengths`` neither an int nor an integer tensor.
+        ValueError: an unknown ``reduction``; an ``int`` length that does not divide
+            ``N``; lengths not 1-D or, on the CPU, negative or not adding up to ``N``
+            (device lengths are not read: a check would synchronise).
+
     Example:
         >>> import torch
         >>> v = torch.tensor([0.2, 0.9, 0.4, 0.5])
@@ -521,9 +527,11 @@ def segment_reduce_contiguous(
         tensor([1.1000, 0.9000])
     """
     _check_reduction(reduction)
+    _check_lengths(lengths, values.shape[0], "values")
     if isinstance(lengths, int):
-        _check_int_length(lengths, values.shape[0], "values")
         return _reduce_rows(values.view(-1, lengths), reduction)
+    if lengths.dtype not in (torch.int32, torch.int64):
+        lengths = lengths.long()  # torch.segment_reduce takes int32 / int64 lengths
     out = torch.segment_reduce(values, reduction, lengths=lengths, unsafe=True)
     if out.requires_grad:  # autograd keeps the reduction's output for its backward
         return out.masked_fill(lengths == 0, empty)
@@ -534,6 +542,44 @@ def _check_reduction(reduction: str) -> None:
     if reduction not in REDUCTIONS:  # torch would compute another reduction silently
         raise ValueError(
             f"Expected `reduction` to be one of {list(REDUCTIONS)}, but got {reduction!r}"
+        )
+
+
+def _check_lengths(lengths: object, n: int, what: str) -> None:
+    """``lengths``: an ``int L >= 1`` dividing ``n``, or ``(S,)`` integer lengths.
+
+    A lengths tensor on the CPU must also hold lengths ``>= 0`` that add up to the ``n``
+    ``what`` (``torch.segment_reduce`` would read past them, or leave some out); device
+    lengths are not read (no host sync).
+    """
+    if isinstance(lengths, bool) or not isinstance(lengths, (int, Tensor)):
+        raise TypeError(
+            f"Expected `lengths` to be an int or an integer tensor, but got "
+            f"{type(lengths).__name__}"
+        )
+    if isinstance(lengths, int):
+        _check_int_length(lengths, n, what)
+        return
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(
+            f"Expected `lengths` to be an integer tensor, but got dtype {lengths.dtype}"
+        )
+    if lengths.ndim != 1:
+        raise ValueError(f"Expected `lengths` of shape (S,), but got {tuple(lengths.shape)}")
+    if lengths.device.type != "cpu" or not lengths.shape[0]:
+        if not lengths.shape[0] and n:
+            raise ValueError(f"Expected `lengths` to add up to the {n} {what}, but got none")
+        return
+    if int(lengths.min()) < 0:
+        first = int(flat_nonzero(lengths < 0)[0])
+        raise ValueError(
+            f"Expected `lengths` >= 0, but got {int(lengths[first])} (first offending item: "
+            f"lengths[{first}])"
+        )
+    total = int(lengths.sum())
+    if total != n:
+        raise ValueError(
+            f"Expected `lengths` to add up to the {n} {what}, but they add up to {total}"
         )
 
 

@@ -15,7 +15,7 @@ import assay
 import numpy as np
 import pytest
 import torch
-from assay.kernels import binary_frame_scores
+from assay.kernels import binary_frame_scores, segment_reduce_contiguous
 from assay.kernels.segmentation import (
     fused_confusion_available,
     pixel_confusion_matrix,
@@ -440,14 +440,27 @@ _INT = r"`lengths` to be an int or an integer tensor, but got"
         (torch.zeros(4), torch.tensor([2.0, 2.0]), TypeError,
          r"integer tensor, but got dtype torch.float32"),
         (torch.zeros(4), torch.tensor([[2, 2]]), ValueError,
-         r"`lengths` of shape \(F,\), but got \(1, 2\)"),
+         r"`lengths` of shape \(S,\), but got \(1, 2\)"),
+        # past the scores: torch.segment_reduce read outside them (garbage, or a crash)
+        (torch.zeros(4), torch.tensor([3, 3]), ValueError,
+         r"`lengths` to add up to the 4 scores, but they add up to 6"),
+        (torch.zeros(4), torch.tensor([3, 0]), ValueError,
+         r"`lengths` to add up to the 4 scores, but they add up to 3"),
+        (torch.zeros(4), torch.tensor([6, -2]), ValueError,
+         r"`lengths` >= 0, but got -2 \(first offending item: lengths\[1\]\)"),
+        (torch.zeros(4), torch.zeros(0, dtype=torch.long), ValueError,
+         r"`lengths` to add up to the 4 scores, but got none"),
     ],
 )
 def test_frame_scores_bad_inputs(
     scores: Any, lengths: Any, error: type[Exception], pattern: str
 ) -> None:
-    with pytest.raises(error, match=pattern):
-        binary_frame_scores(scores, lengths, "margin", "min")
+    for reduction in ("min", "sum"):
+        with pytest.raises(error, match=pattern):
+            binary_frame_scores(scores, lengths, "margin", reduction)
+        if isinstance(lengths, torch.Tensor) and scores.is_floating_point() and scores.ndim == 1:
+            with pytest.raises(error, match=pattern.replace("scores", "values")):
+                segment_reduce_contiguous(scores, lengths, reduction)
 
 
 def test_pair_histogram_near_two_to_the_31_pixels() -> None:
