@@ -27,8 +27,10 @@ about 2**18 elements (one column when ``N`` is larger) so that the sort works in
 and count in int64, so ROC AUC is the exact rational ``U / (P * N)`` in float64.
 Ranking metrics never look at score values beyond their order, so probabilities,
 logits or any other scores work; calibration needs probabilities. Values are not
-checked here (that would synchronise): ``target`` must hold class indexes in
-``[0, num_classes)``.
+checked here (that would synchronise): ``target``, and ``(N,)`` integer ``preds``,
+must hold class indexes in ``[0, num_classes)`` (outside it counts land in the wrong
+cell or fail in torch's gather). The streaming metrics
+(:mod:`assay.engine.streaming.classification`) and the one-call evaluations check them.
 """
 
 from __future__ import annotations
