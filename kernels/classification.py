@@ -29,8 +29,8 @@ Ranking metrics never look at score values beyond their order, so probabilities,
 logits or any other scores work; calibration needs probabilities. Values are not
 checked here (that would synchronise): ``target``, and ``(N,)`` integer ``preds``,
 must hold class indexes in ``[0, num_classes)`` (outside it counts land in the wrong
-cell or fail in torch's gather). The streaming metrics
-(:mod:`assay.engine.streaming.classification`) and the one-call evaluations check them.
+cell or fail in torch's gather). The layers above (the streaming metrics, the one-call
+evaluations) check them.
 """
 
 from __future__ import annotations
