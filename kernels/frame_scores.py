@@ -24,11 +24,11 @@ from .uncertainty import (
     Reduction,
     _check_lengths,
     _check_reduction,
+    _segment_reduce_contiguous,
     entropy,
     least_confidence,
     margin,
     ratio,
-    segment_reduce_contiguous,
 )
 
 __all__ = ["BINARY_SCORES", "BinaryScore", "binary_frame_scores"]
@@ -118,6 +118,19 @@ def binary_frame_scores(
         raise ValueError(f"Expected `score` to be one of {list(BINARY_SCORES)}, but got {score!r}")
     _check_reduction(reduction)
     _check_shapes(scores, lengths)
+    return _binary_frame_scores(scores, lengths, score, reduction, normalize, empty, reduce_first)
+
+
+def _binary_frame_scores(
+    scores: Tensor,
+    lengths: Tensor | int,
+    score: str,
+    reduction: Reduction,
+    normalize: bool,
+    empty: float,
+    reduce_first: bool,
+) -> Tensor:
+    """:func:`binary_frame_scores` of arguments already checked."""
     if isinstance(lengths, Tensor) and lengths.dtype not in (torch.int32, torch.int64):
         lengths = lengths.long()  # torch.segment_reduce takes int32 / int64 lengths
     tensors = (scores,) if isinstance(lengths, int) else (scores, lengths)
@@ -136,8 +149,8 @@ def binary_frame_scores(
     ):
         return _entropy_of_extreme_boxes(scores, lengths, reduction, normalize, empty)
     if scores.device.type != "cpu":
-        return segment_reduce_contiguous(
-            _box_scores(scores, score, normalize), lengths, reduction, empty=empty
+        return _segment_reduce_contiguous(
+            _box_scores(scores, score, normalize), lengths, reduction, empty
         )
     if (
         isinstance(lengths, int)
@@ -177,7 +190,15 @@ def _entropy_of_extreme_boxes(
     rounding, not bit for bit: that path's rounding may rank two nearly equal boxes the
     other way.
     """
-    u = binary_frame_scores(scores, lengths, "least_confidence", reduction)
+    u = _binary_frame_scores(
+        scores,
+        lengths,
+        "least_confidence",
+        reduction,
+        normalize=False,
+        empty=math.nan,
+        reduce_first=True,
+    )
     if u.device.type != "cpu":
         out = entropy(u[:, None], multilabel=True, normalize=normalize)
     else:  # in cache-sized chunks: its temporaries stay in cache (1.5x faster at 10 M)
@@ -255,7 +276,7 @@ def _cpu_chunked(
     out = torch.empty(num_frames, dtype=scores.dtype)
     for f0, f1, b0, b1 in zip(frames[:-1], frames[1:], boxes[:-1], boxes[1:], strict=True):
         part = lengths if isinstance(lengths, int) else lengths[f0:f1]
-        out[f0:f1] = segment_reduce_contiguous(
-            _box_scores(scores[b0:b1], score, normalize), part, reduction, empty=empty
+        out[f0:f1] = _segment_reduce_contiguous(
+            _box_scores(scores[b0:b1], score, normalize), part, reduction, empty
         )
     return out

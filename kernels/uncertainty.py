@@ -528,6 +528,13 @@ def segment_reduce_contiguous(
     """
     _check_reduction(reduction)
     _check_lengths(lengths, values.shape[0], "values")
+    return _segment_reduce_contiguous(values, lengths, reduction, empty)
+
+
+def _segment_reduce_contiguous(
+    values: Tensor, lengths: Tensor | int, reduction: str, empty: float
+) -> Tensor:
+    """:func:`segment_reduce_contiguous` of arguments already checked."""
     if isinstance(lengths, int):
         return _reduce_rows(values.view(-1, lengths), reduction)
     if lengths.dtype not in (torch.int32, torch.int64):
@@ -566,9 +573,9 @@ def _check_lengths(lengths: object, n: int, what: str) -> None:
         )
     if lengths.ndim != 1:
         raise ValueError(f"Expected `lengths` of shape (S,), but got {tuple(lengths.shape)}")
+    if not lengths.shape[0] and n:
+        raise ValueError(f"Expected `lengths` to add up to the {n} {what}, but got none")
     if lengths.device.type != "cpu" or not lengths.shape[0]:
-        if not lengths.shape[0] and n:
-            raise ValueError(f"Expected `lengths` to add up to the {n} {what}, but got none")
         return
     if int(lengths.min()) < 0:
         first = int(flat_nonzero(lengths < 0)[0])
