@@ -1,0 +1,115 @@
+"""The shared kernel argument checks (assay.kernels._checks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from assay.kernels._checks import (
+    check_dtype,
+    check_int,
+    check_permutation,
+    check_range,
+    check_same_device,
+    check_size,
+    check_sorted,
+    check_tensor,
+    reads_values,
+)
+
+T = torch.tensor
+
+
+def test_check_tensor_type_and_dims():
+    with pytest.raises(TypeError, match=r"Expected `x` to be a torch.Tensor, but got list"):
+        check_tensor("x", [1, 2], 1)
+    with pytest.raises(ValueError, match=r"Expected `x` to have shape 1-D or 2-D, but got \(\)"):
+        check_tensor("x", T(1.0), (1, 2))
+    assert check_tensor("x", torch.zeros(2, 3), (1, 2)).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "kind", "ok"),
+    [
+        (torch.int64, "integer", True),
+        (torch.uint8, "integer", True),
+        (torch.bool, "integer", False),
+        (torch.float32, "integer", False),
+        (torch.bool, "integer or bool", True),
+        (torch.int32, "integer or bool", True),
+        (torch.float16, "floating", True),
+        (torch.int64, "floating", False),
+        (torch.bool, "bool", True),
+        (torch.uint8, "bool", False),
+    ],
+)
+def test_check_dtype(dtype, kind, ok):
+    x = torch.zeros(2, dtype=dtype)
+    if ok:
+        check_dtype("x", x, kind)
+    else:
+        with pytest.raises(TypeError, match=rf"to be .* tensor, but got dtype {dtype}"):
+            check_dtype("x", x, kind)
+
+
+def test_check_size():
+    check_size("x", torch.zeros(2, 3), 3, "columns", dim=1)
+    with pytest.raises(ValueError, match=r"`x` to hold one per pair \(4\), but got shape \(2, 3\)"):
+        check_size("x", torch.zeros(2, 3), 4, "one per pair")
+
+
+def test_check_int():
+    assert check_int("k", np.int32(3)) == 3
+    assert check_int("k", 1, minimum=1) == 1
+    for bad in (2.0, True, "3", None):
+        with pytest.raises(TypeError, match="Expected `k` to be an int"):
+            check_int("k", bad)
+    with pytest.raises(ValueError, match=r"Expected `k` to be an int >= 1, but got 0"):
+        check_int("k", 0, minimum=1)
+
+
+def test_check_range_names_first_offender_in_nd():
+    x = T([[0, 1], [7, -2]])
+    with pytest.raises(ValueError, match=r"in \[0, 3\), but got 7 \(first .*: x\[1, 0\]\)"):
+        check_range("x", x, 0, 3, "ids")
+    with pytest.raises(ValueError, match=r"in \[0, inf\), but got -2 \(first .*: x\[1, 1\]\)"):
+        check_range("x", x, 0, None, "ids")
+    with pytest.raises(ValueError, match=r"in \[-inf, 5\), but got 7"):
+        check_range("x", x, None, 5, "ids")
+    check_range("x", x, -2, 8, "ids")
+    check_range("x", torch.zeros(0, dtype=torch.long), 0, 0, "ids")
+
+
+def test_value_checks_do_not_read_device_tensors():
+    # meta tensors have no data: a check that read them would raise
+    meta = torch.empty(5, dtype=torch.long, device="meta")
+    assert not reads_values(meta)
+    check_range("x", meta, 0, 1, "ids")
+    check_sorted("x", meta)
+    check_permutation("x", meta, 5)
+    with pytest.raises(ValueError, match="one index per entry"):
+        check_permutation("x", meta, 4)
+
+
+def test_check_sorted():
+    check_sorted("g", T([0, 0, 1, 5]))
+    check_sorted("g", T([3]))
+    with pytest.raises(ValueError, match=r"got 1 after 2 \(first offending item: g\[3\]\)"):
+        check_sorted("g", T([0, 2, 2, 1, 0]))
+
+
+def test_check_permutation():
+    check_permutation("o", T([2, 0, 1]), 3)
+    check_permutation("o", torch.zeros(0, dtype=torch.long), 0)
+    with pytest.raises(ValueError, match=r"got 1 more than once \(first offending item: o\[0\]\)"):
+        check_permutation("o", T([1, 2, 1, 2]), 4)
+    with pytest.raises(ValueError, match=r"in \[0, 3\), but got 3"):
+        check_permutation("o", T([0, 1, 3]), 3)
+    with pytest.raises(ValueError, match=r"one index per entry \(3\), but got shape \(2,\)"):
+        check_permutation("o", T([0, 1]), 3)
+
+
+def test_check_same_device():
+    check_same_device(a=torch.zeros(1), b=torch.zeros(1))
+    with pytest.raises(ValueError, match=r"`b` on the device of `a` \(cpu\), but got meta"):
+        check_same_device(a=torch.zeros(1), b=torch.empty(1, device="meta"))
