@@ -170,11 +170,11 @@ def reads_values(*xs: Tensor) -> bool:
 def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: str) -> None:
     """CPU ``x``'s values must lie in ``[low, high)`` (``None``: unbounded on that side).
 
-    One ``aminmax`` pass; the first offending item is looked up only on failure. Device
-    tensors are not read.
+    One ``aminmax`` pass; the first offending item is looked up only on failure. A NaN
+    is out of every range. Device tensors are not read.
 
     Raises:
-        ValueError: a value outside, naming the first.
+        ValueError: a value outside (or NaN), naming the first.
 
     Example:
         >>> import torch
@@ -183,12 +183,17 @@ def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: s
         ...
         ValueError: Expected `pair_gt` to hold gt indexes in [0, 3), but got 5 ...: pair_gt[2])
     """
+    interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high})"
+    if not x.is_floating_point():  # a bound beyond the dtype cannot be broken (and wraps)
+        info = torch.iinfo(x.dtype)
+        low = None if low is not None and low <= info.min else low
+        high = None if high is not None and high > info.max else high
     if not reads_values(x) or not x.numel() or (low is None and high is None):
         return
-    lo, hi = torch.aminmax(x)
-    if (low is None or bool(lo >= low)) and (high is None or bool(hi < high)):
+    lo, hi = (v.item() for v in torch.aminmax(x))  # NaN fails both tests
+    if (low is None or lo >= low) and (high is None or hi < high):
         return
-    bad = torch.zeros_like(x, dtype=torch.bool)
+    bad = x.isnan() if x.is_floating_point() else torch.zeros_like(x, dtype=torch.bool)
     if low is not None:
         bad |= x < low
     if high is not None:
@@ -198,7 +203,6 @@ def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: s
     item = ", ".join(str(i) for i in where)
     value = x.reshape(-1)[first]
     shown = value.item()
-    interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high})"
     raise ValueError(
         f"Expected `{name}` to hold {what} in {interval}, but got {shown} "
         f"(first offending item: {name}[{item}])"

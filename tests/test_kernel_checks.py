@@ -80,6 +80,22 @@ def test_check_range_names_first_offender_in_nd():
     check_range("x", torch.zeros(0, dtype=torch.long), 0, 0, "ids")
 
 
+def test_check_range_bounds_beyond_the_dtype_do_not_wrap():
+    check_range("x", T([1, 100, 255], dtype=torch.uint8), 0, 300, "ids")
+    check_range("x", T([-128, 127], dtype=torch.int8), -200, 128, "ids")
+    with pytest.raises(ValueError, match=r"in \[0, 300\), but got -1"):
+        check_range("x", T([5, -1], dtype=torch.int8), 0, 300, "ids")
+    with pytest.raises(ValueError, match=r"in \[-1000, 2\), but got 7"):
+        check_range("x", T([-5, 7], dtype=torch.int8), -1000, 2, "ids")
+
+
+def test_check_range_refuses_nan():
+    with pytest.raises(ValueError, match=r"in \[0, 1\), but got nan \(first .*: x\[1\]\)"):
+        check_range("x", T([0.5, float("nan"), 2.0]), 0, 1, "IoUs")
+    with pytest.raises(ValueError, match=r"but got nan \(first .*: x\[0\]\)"):
+        check_range("x", T([float("nan")]), None, 1, "IoUs")
+
+
 def test_value_checks_do_not_read_device_tensors():
     # meta tensors have no data: a check that read them would raise
     meta = torch.empty(5, dtype=torch.long, device="meta")
