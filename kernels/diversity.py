@@ -28,9 +28,14 @@ candidates' distances differ by less than about ``1e-6`` relative (float32). Tie
 to the lowest index (``argmax``/``argmin`` return the first extreme). No host
 synchronisation: ``k`` steps of tensor work on the input's device.
 
-Preconditions (not checked: kernels trust their callers): ``x`` is floating point
-without NaN/inf; index tensors hold valid, distinct int64 indexes on ``x``'s device;
-a ``generator`` lives on ``x``'s device.
+Checks. Metadata on every device (tensors, float dtypes, shapes, ``int`` counts and
+indexes, devices). On the CPU also the values: ``initial`` in range and distinct (a
+pass and a sort of its ``L`` indexes); NaN or inf in ``x`` is named once the picks
+show it (a NaN or inf distance, read from the ``(N,)`` running minimum: ``1/D`` of one
+pick's work, no pass over ``x`` on valid input). Devices do not read values:
+out-of-range indexes trip a device-side assert, duplicates in ``initial`` leave fewer
+points to pick, and NaN gives unspecified picks. ``min_sq_distances`` lets NaN through
+to its outputs (a NaN distance; its nearest center is then unspecified).
 """
 
 from __future__ import annotations
@@ -42,6 +47,16 @@ import torch
 from torch import Tensor
 
 from . import _triton
+from ._checks import (
+    check_dtype,
+    check_int,
+    check_range,
+    check_same_device,
+    check_size,
+    check_tensor,
+    reads_values,
+)
+from ._nonzero import flat_nonzero
 
 __all__ = ["KCenterResult", "k_center_greedy", "kmeans_plus_plus", "min_sq_distances"]
 
@@ -65,6 +80,49 @@ class KCenterResult(NamedTuple):
 
     indices: Tensor
     radii: Tensor
+
+
+def _check_points(name: str, x: object, shape: str) -> Tensor:
+    """``x`` must be a 2-D floating-point tensor."""
+    checked = check_tensor(name, x, 2, shape)
+    check_dtype(name, checked, "floating")
+    return checked
+
+
+def _check_chunk_size(chunk_size: object) -> None:
+    if chunk_size is not None:
+        check_int("chunk_size", chunk_size, minimum=1)
+
+
+def _check_distinct(name: str, index: Tensor) -> None:
+    """CPU 1-D ``index`` must not repeat a value; device values are not read.
+
+    One sort of its ``L`` entries, whatever ``N``; the first entry holding a repeated
+    value is looked up only on failure.
+    """
+    if not reads_values(index) or index.shape[0] < 2:
+        return
+    ordered = torch.sort(index).values
+    repeated = ordered[1:] == ordered[:-1]
+    if not bool(repeated.any()):
+        return
+    first = int(flat_nonzero(torch.isin(index, ordered[1:][repeated]))[0])
+    raise ValueError(
+        f"Expected `{name}` to hold distinct indexes, but got {index[first].item()} more than "
+        f"once (first offending item: {name}[{first}])"
+    )
+
+
+def _raise_if_not_finite(x: Tensor) -> None:
+    """Name the first NaN or inf entry of ``x``, if there is one."""
+    bad = flat_nonzero(~torch.isfinite(x).reshape(-1))
+    if not bad.shape[0]:
+        return
+    row, col = divmod(int(bad[0]), x.shape[1])
+    raise ValueError(
+        f"Expected `x` to hold finite values, but got {x[row, col].item()} (first offending "
+        f"item: x[{row}, {col}])"
+    )
 
 
 def _rows_per_chunk(x: Tensor, width: int, chunk_size: int | None) -> int:
@@ -91,12 +149,31 @@ def min_sq_distances(
         (``-1`` when ``M == 0``; on exact ties the lowest index when ``M <= 32``,
         see the module notes beyond).
 
+    Raises:
+        TypeError: ``x`` or ``centers`` not a floating-point tensor, or of two dtypes;
+            ``chunk_size`` not an int.
+        ValueError: not 2-D, another ``D``, another device; ``chunk_size < 1``.
+
     Example:
         >>> import torch
         >>> x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [1.0, 1.0]])
         >>> min_sq_distances(x, torch.tensor([[0.0, 0.0], [3.0, 3.0]]))
         (tensor([0., 1., 2.]), tensor([0, 1, 0]))
     """
+    _check_points("x", x, "(N, D)")
+    _check_points("centers", centers, "(M, D)")
+    if centers.dtype != x.dtype:
+        raise TypeError(
+            f"Expected `centers` to have the dtype of `x` ({x.dtype}), but got {centers.dtype}"
+        )
+    check_size("centers", centers, x.shape[1], "one coordinate per dimension of `x`", dim=1)
+    check_same_device(x=x, centers=centers)
+    _check_chunk_size(chunk_size)
+    return _min_sq_distances(x, centers, chunk_size)
+
+
+def _min_sq_distances(x: Tensor, centers: Tensor, chunk_size: int | None) -> tuple[Tensor, Tensor]:
+    """:func:`min_sq_distances` of arguments already checked."""
     n, m = x.shape[0], centers.shape[0]
     if m == 0 or n == 0:
         return (
@@ -197,12 +274,14 @@ def k_center_greedy(
     chunk for the distances to ``initial``, never ``N x N``.
 
     Args:
-        x: ``(N, D)`` float embeddings.
-        k: number of picks; ``min(k, N - len(initial))`` are returned.
-        initial: ``(L,)`` int64 indices already selected (labeled); they are never
-            picked. Default: none.
-        first: without ``initial``, the first pick (default 0; pass a seeded random
-            index for a random start). Must be ``None`` when ``initial`` is given.
+        x: ``(N, D)`` float embeddings, finite.
+        k: number of picks (``>= 0``); ``min(k, N - len(initial))`` are returned.
+        initial: ``(L,)`` int64 (or narrower integer) distinct row indexes already
+            selected (labeled); they are never picked. Default: none. A bool mask is
+            refused: pass ``mask.nonzero().view(-1)``.
+        first: without ``initial``, the first pick, an ``int`` in ``[0, N)`` (default 0;
+            pass a seeded random index for a random start). Must be ``None`` when
+            ``initial`` is given.
         chunk_size: rows per chunk for the distances to ``initial`` (default: about
             ``2**22`` elements of the ``(rows, len(initial))`` block on the CPU,
             ``2**26`` on CUDA); the per-pick updates size their own chunks.
@@ -211,7 +290,13 @@ def k_center_greedy(
         ``KCenterResult(indices (k,) int64, radii (k,))``.
 
     Raises:
-        ValueError: if both ``initial`` and ``first`` are given.
+        TypeError: ``x`` not a floating-point tensor, ``initial`` not an integer
+            tensor, ``k``, ``first`` or ``chunk_size`` not an int.
+        ValueError: both ``initial`` and ``first`` given; ``x`` not 2-D; ``initial``
+            not 1-D or on another device; ``k < 0``, ``first`` outside ``[0, N)``,
+            ``chunk_size < 1``; on the CPU, ``initial`` outside ``[0, N)`` or repeating
+            an index, and NaN or inf in ``x`` once the picks meet it (see the module
+            notes).
 
     Example:
         >>> import torch
@@ -225,13 +310,48 @@ def k_center_greedy(
         raise ValueError(
             f"Expected `first` to be None when `initial` is given, but got first={first}"
         )
+    _check_points("x", x, "(N, D)")
+    k = check_int("k", k)
+    n = x.shape[0]
+    if first is not None:
+        first = check_int("first", first)
+        if first >= n:
+            raise ValueError(f"Expected `first` to be a row of `x` in [0, {n}), but got {first}")
+    if initial is not None:
+        initial = check_tensor("initial", initial, 1, "(L,)")
+        if initial.dtype == torch.bool:
+            raise TypeError(
+                "Expected `initial` to be an integer tensor of row indexes, but got dtype "
+                "torch.bool (for a mask, pass mask.nonzero().view(-1))"
+            )
+        check_dtype("initial", initial, "integer")
+        check_same_device(x=x, initial=initial)
+        initial = initial.long()  # index_fill_ takes int64 indexes
+        check_range("initial", initial, 0, n, "row indexes of `x`")
+        _check_distinct("initial", initial)
+    _check_chunk_size(chunk_size)
+    result, dist = _k_center_greedy(x, k, initial, first, chunk_size)
+    if result.indices.shape[0] and reads_values(dist):
+        # a NaN or inf row of x makes its distance to every center NaN or inf, which
+        # stays in the running minimum until picked, and then is that pick's radius
+        # (a first pick without `initial` has radius inf by definition)
+        radii = result.radii[1:] if initial is None else result.radii
+        if not (bool(torch.isfinite(radii).all()) and bool((dist < math.inf).all())):
+            _raise_if_not_finite(x)
+    return result
+
+
+def _k_center_greedy(
+    x: Tensor, k: int, initial: Tensor | None, first: int | None, chunk_size: int | None
+) -> tuple[KCenterResult, Tensor]:
+    """:func:`k_center_greedy` of arguments already checked; also the running minimum."""
     n = x.shape[0]
     num_initial = 0 if initial is None else initial.shape[0]
     k = max(0, min(k, n - num_initial))
     indices = torch.empty(k, dtype=torch.int64, device=x.device)
     radii = torch.empty(k, dtype=x.dtype, device=x.device)
     if k == 0:
-        return KCenterResult(indices, radii)
+        return KCenterResult(indices, radii), radii
     if initial is not None and num_initial > 0:
         dist = _initial_distances(x, x.index_select(0, initial), chunk_size)
         dist.index_fill_(0, initial, -math.inf)
@@ -246,7 +366,7 @@ def k_center_greedy(
         radii[j : j + 1] = dist.index_select(0, pick)
         _update_nearest(dist, x, x.index_select(0, pick))
         dist.index_fill_(0, pick, -math.inf)
-    return KCenterResult(indices, radii)
+    return KCenterResult(indices, radii), dist
 
 
 def _initial_distances(x: Tensor, centers: Tensor, chunk_size: int | None) -> Tensor:
@@ -260,7 +380,7 @@ def _initial_distances(x: Tensor, centers: Tensor, chunk_size: int | None) -> Te
     """
     m = centers.shape[0]
     if m > _EXACT_MAX_CENTERS:
-        min_sq, near = min_sq_distances(x, centers, chunk_size=chunk_size)
+        min_sq, near = _min_sq_distances(x, centers, chunk_size)
         if x.device.type != "cpu":
             return min_sq.sqrt_()
         rows = _rows_per_chunk(x, x.shape[1], chunk_size)
@@ -288,14 +408,21 @@ def kmeans_plus_plus(
     the points not yet chosen, so the seeds are always distinct indices.
 
     Args:
-        x: ``(N, D)`` float points.
-        k: number of seeds; ``min(k, N)`` are returned.
+        x: ``(N, D)`` float points, finite.
+        k: number of seeds (``>= 0``); ``min(k, N)`` are returned.
         generator: a ``torch.Generator`` on ``x``'s device (default: the global RNG).
         chunk_size: unused (the per-seed updates size their own chunks); kept for symmetry
-            with the other kernels.
+            with the other kernels (an ``int >= 1`` or ``None``).
 
     Returns:
         ``(k,)`` int64 distinct row indices of ``x``, in the order drawn.
+
+    Raises:
+        TypeError: ``x`` not a floating-point tensor, ``k`` or ``chunk_size`` not an
+            int, ``generator`` not a ``torch.Generator``.
+        ValueError: ``x`` not 2-D, ``k < 0``, ``chunk_size < 1``, ``generator`` on
+            another device; on the CPU, NaN or inf in ``x`` once a draw meets it (its
+            weight is NaN: no pass over ``x`` on valid input).
 
     Example:
         >>> import torch
@@ -304,6 +431,30 @@ def kmeans_plus_plus(
         >>> sorted(int(i) // 2 for i in seeds)  # one seed in each pair
         [0, 1]
     """
+    _check_points("x", x, "(N, D)")
+    k = check_int("k", k)
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(
+                f"Expected `generator` to be a torch.Generator, but got {type(generator).__name__}"
+            )
+        if torch.device(generator.device) != x.device:
+            raise ValueError(
+                f"Expected `generator` on the device of `x` ({x.device}), but got "
+                f"{generator.device}; create it with torch.Generator(device=x.device)"
+            )
+    _check_chunk_size(chunk_size)
+    try:
+        return _kmeans_plus_plus(x, k, generator)
+    except RuntimeError as error:  # multinomial's CPU check of NaN weights failed
+        failure = error
+    if reads_values(x):
+        _raise_if_not_finite(x)  # name the NaN / inf entry behind the NaN weight
+    raise failure
+
+
+def _kmeans_plus_plus(x: Tensor, k: int, generator: torch.Generator | None) -> Tensor:
+    """:func:`kmeans_plus_plus` of arguments already checked."""
     n = x.shape[0]
     k = max(0, min(k, n))
     seeds = torch.empty(k, dtype=torch.int64, device=x.device)

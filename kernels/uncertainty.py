@@ -48,11 +48,17 @@ and a stable sort): ``least`` = ``least_confidence(p, normalize=True)``; ``margi
 log2 C`` is the same number); ``probability`` = ``p[..., 0]``. A frame without boxes
 becomes one fake uniform prediction there (``(0, 1)`` for ``probability``).
 
-Preconditions (not checked here: kernels trust their callers, checks would
-synchronise): inputs are floating point; probabilities lie in ``[0, 1]`` (and sum to
-1 over the classes where a distribution is meant); no NaN; ``C >= 2`` for
-``normalize=True`` and for the top-2 scores (``C == 1`` treats the missing second
-class as probability 0); tensors passed together live on one device.
+Checked at every entry (metadata, any device, free): tensors, floating-point inputs,
+shapes (``C >= 1`` for the top-k scores, ``C >= 2`` for ``normalize=True``, ``S >= 1``
+draws), one weight per class, integer segments and lengths of the right size, ``int``
+counts, one device. Values are read on the CPU only, and only where that is cheap
+against the kernel: ``lengths`` (one pass), ``top_k``'s NaN scores (one ``amax``),
+``binary_distribution``'s ``[0, 1]``; out-of-range ``segments`` are named when torch's
+own CPU bounds check fails. Preconditions left to the caller (a check would cost a full
+extra pass over inputs of 200M boxes, or synchronise on a device): probabilities lie in
+``[0, 1]`` (and sum to 1 over the classes where a distribution is meant); no NaN in the
+scores' inputs (a NaN input gives a NaN score); on devices, indexes in range.
+``C == 1`` treats the missing second class as probability 0 in the top-2 scores.
 """
 
 from __future__ import annotations
@@ -65,6 +71,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._checks import (
+    check_dtype,
+    check_int,
+    check_range,
+    check_same_device,
+    check_size,
+    check_tensor,
+    reads_values,
+)
 from ._nonzero import flat_nonzero, static_nonzero_runs_on
 
 __all__ = [
@@ -170,6 +185,70 @@ def _top2(x: Tensor) -> tuple[Tensor, Tensor]:
     return first, torch.full_like(first, -math.inf)
 
 
+# ----------------------------------------------------------------- argument checks
+
+
+def _check_float_input(name: str, x: object, min_ndim: int, shape: str) -> Tensor:
+    """``x`` must be a floating-point tensor of at least ``min_ndim`` dims (metadata only)."""
+    ndim = x.ndim if isinstance(x, Tensor) and x.ndim >= min_ndim else min_ndim
+    checked = check_tensor(name, x, ndim, shape)
+    check_dtype(name, checked, "floating")
+    return checked
+
+
+def _check_classes(name: str, x: Tensor, minimum: int, why: str = "") -> None:
+    """``x``'s last dim must hold at least ``minimum`` classes."""
+    if x.shape[-1] < minimum:
+        raise ValueError(
+            f"Expected `{name}` to hold C >= {minimum} classes in its last dim{why}, but got "
+            f"shape {tuple(x.shape)}"
+        )
+
+
+def _check_probabilities(x: object, minimum: int, normalize: bool, multilabel: bool) -> Tensor:
+    """``(..., C)`` float ``x`` with ``C >= minimum`` (and enough classes to normalise)."""
+    checked = _check_float_input("x", x, 1, "(..., C)")
+    _check_classes("x", checked, minimum)
+    if normalize:  # the maximum divided by: log C (C log 2 per label), C / (C - 1)
+        _check_classes("x", checked, 1 if multilabel else 2, " with normalize=True")
+    return checked
+
+
+def _check_samples(samples: object) -> Tensor:
+    """``(S, ..., C)`` float ``samples`` with ``S >= 1`` draws."""
+    checked = _check_float_input("samples", samples, 2, "(S, ..., C)")
+    if not checked.shape[0]:
+        raise ValueError(
+            f"Expected `samples` to hold S >= 1 draws in its first dim, but got shape "
+            f"{tuple(checked.shape)}"
+        )
+    return checked
+
+
+def _check_weights(weights: object, x: Tensor) -> None:
+    """``(C,)`` float per-class weights on ``x``'s device."""
+    checked = check_tensor("weights", weights, 1, "(C,)")
+    check_dtype("weights", checked, "floating")
+    check_size("weights", checked, x.shape[-1], "one weight per class")
+    check_same_device(x=x, weights=checked)
+
+
+def _check_unit_interval(name: str, x: Tensor) -> None:
+    """CPU ``x``'s values must lie in ``[0, 1]`` (NaN refused); device values are not read."""
+    if not reads_values(x) or not x.numel():
+        return
+    lo, hi = torch.aminmax(x)
+    if bool(lo >= 0) and bool(hi <= 1):  # False for NaN, which aminmax propagates
+        return
+    bad = ~((x >= 0) & (x <= 1))
+    first = int(flat_nonzero(bad.reshape(-1))[0])
+    where = ", ".join(str(int(i)) for i in torch.unravel_index(torch.tensor(first), x.shape))
+    raise ValueError(
+        f"Expected `{name}` to hold values in [0, 1], but got {x.reshape(-1)[first].item()} "
+        f"(first offending item: {name}[{where}])"
+    )
+
+
 # ------------------------------------------------------------------------- scores
 
 
@@ -195,7 +274,13 @@ def entropy(
             CVAL's ``entropy`` strategy is ``normalize=True`` with its weights.
 
     Returns:
-        ``(...)`` entropies in the dtype of ``x``; ``0 log 0`` counts as 0.
+        ``(...)`` entropies in the dtype of ``x``; ``0 log 0`` counts as 0; no classes
+        (``C == 0``): 0.
+
+    Raises:
+        TypeError: ``x`` or ``weights`` not a floating-point tensor.
+        ValueError: ``x`` 0-d; ``C < 2`` with ``normalize`` (``C < 1`` with
+            ``multilabel``); ``weights`` not ``(C,)`` or on another device.
 
     Example:
         >>> import torch
@@ -204,6 +289,9 @@ def entropy(
         >>> entropy(torch.zeros(1, 3), from_logits=True, normalize=True).round(decimals=4)
         tensor([1.])
     """
+    _check_probabilities(x, 0, normalize, multilabel)
+    if weights is not None:
+        _check_weights(weights, x)
     c = x.shape[-1]
     if multilabel:
         p, logp, q, logq = _label_log_probs(x, from_logits)
@@ -233,11 +321,16 @@ def margin(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) ->
         ``(...)`` margins in ``[0, 1]``, dtype of ``x``. CVAL's ``margin`` strategy
         ranks ``1 - margin``.
 
+    Raises:
+        TypeError: ``x`` not a floating-point tensor.
+        ValueError: ``x`` 0-d or without classes (``C == 0``).
+
     Example:
         >>> import torch
         >>> margin(torch.tensor([[0.7, 0.2, 0.1], [0.4, 0.4, 0.2]]))
         tensor([0.5000, 0.0000])
     """
+    _check_probabilities(x, 1, False, multilabel)
     if multilabel:
         # from probabilities |2x - 1|: one rounding of the exact value (2x is exact), the
         # same as 2 |x - 1/2|, in one pass plus the in-place abs
@@ -272,6 +365,11 @@ def least_confidence(
     Returns:
         ``(...)`` scores in the dtype of ``x``.
 
+    Raises:
+        TypeError: ``x`` not a floating-point tensor.
+        ValueError: ``x`` 0-d, without classes, or ``C < 2`` with ``normalize`` (and
+            without ``multilabel``).
+
     Example:
         >>> import torch
         >>> least_confidence(torch.tensor([[0.7, 0.2, 0.1]]))
@@ -279,6 +377,7 @@ def least_confidence(
         >>> least_confidence(torch.tensor([[0.5, 0.5]]), normalize=True)
         tensor([1.])
     """
+    _check_probabilities(x, 1, normalize, multilabel)
     c = x.shape[-1]
     if multilabel:
         if from_logits:
@@ -305,11 +404,16 @@ def ratio(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> 
         ``(...)`` ratios in ``[0, 1]``, dtype of ``x`` (``nan`` for an all-zero row of
         probabilities, which is not a distribution).
 
+    Raises:
+        TypeError: ``x`` not a floating-point tensor.
+        ValueError: ``x`` 0-d or without classes (``C == 0``).
+
     Example:
         >>> import torch
         >>> ratio(torch.tensor([[0.6, 0.3, 0.1]]))
         tensor([0.5000])
     """
+    _check_probabilities(x, 1, False, multilabel)
     if multilabel:
         if from_logits:
             per_label = x.abs().neg_().exp_()
@@ -350,15 +454,20 @@ def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
         multilabel: per-label Bernoulli mutual information, summed over labels.
 
     Returns:
-        ``(...)`` mutual information in the dtype of ``samples``.
+        ``(...)`` mutual information in the dtype of ``samples``; no classes: 0.
+
+    Raises:
+        TypeError: ``samples`` not a floating-point tensor.
+        ValueError: ``samples`` with fewer than 2 dims or no draws (``S == 0``).
 
     Example:
         >>> import torch
         >>> bald(torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]]))  # two confident, opposite draws
         tensor([0.6931])
     """
+    _check_samples(samples)
     s = samples.shape[0]
-    log_s = math.log(s) if s > 0 else 0.0
+    log_s = math.log(s)
     if multilabel:
         p, logp, q, logq = _label_log_probs(samples, from_logits)
         mean_h = -(p * logp + q * logq).mean(dim=0)
@@ -399,12 +508,17 @@ def variation_ratio(
     Returns:
         ``(...)`` variation ratios in ``[0, 1 - 1/C]``, dtype of ``samples``.
 
+    Raises:
+        TypeError: ``samples`` not a floating-point tensor.
+        ValueError: ``samples`` with fewer than 2 dims, no draws or no classes.
+
     Example:
         >>> import torch
         >>> votes = torch.tensor([[[0.9, 0.1]], [[0.2, 0.8]], [[0.6, 0.4]], [[0.7, 0.3]]])
         >>> variation_ratio(votes)
         tensor([0.2500])
     """
+    _check_classes("samples", _check_samples(samples), 1)
     s = samples.shape[0]
     if multilabel:
         positive = samples > 0 if from_logits else samples > 0.5
@@ -428,12 +542,19 @@ def binary_distribution(scores: Tensor) -> Tensor:
     Returns:
         ``(..., 2)`` with ``[..., 0] = s`` and ``[..., 1] = 1 - s``.
 
+    Raises:
+        TypeError: ``scores`` not a floating-point tensor.
+        ValueError: on the CPU, a score outside ``[0, 1]`` or NaN (device values are not
+            read).
+
     Example:
         >>> import torch
         >>> binary_distribution(torch.tensor([0.75, 0.5]))
         tensor([[0.7500, 0.2500],
                 [0.5000, 0.5000]])
     """
+    _check_float_input("scores", scores, 0, "(...)")
+    _check_unit_interval("scores", scores)
     return torch.stack((scores, 1 - scores), dim=-1)
 
 
@@ -457,8 +578,8 @@ def segment_reduce(
 
     Args:
         values: ``(N,)`` float values.
-        segments: ``(N,)`` int64 segment of each value, in ``[0, num_segments)``
-            (unsorted is fine).
+        segments: ``(N,)`` integer (int64, or any width) segment of each value, in
+            ``[0, num_segments)`` (unsorted is fine).
         num_segments: number of segments ``S``.
         reduction: ``"min"``, ``"max"``, ``"mean"`` or ``"sum"`` (CVAL's
             ``bbox_selection_policy``).
@@ -466,6 +587,15 @@ def segment_reduce(
 
     Returns:
         ``(S,)`` reductions in the dtype of ``values``.
+
+    Raises:
+        TypeError: ``values`` not a floating-point tensor, ``segments`` not an integer
+            tensor, ``num_segments`` not an int.
+        ValueError: an unknown ``reduction``; tensors not 1-D, of different lengths or on
+            different devices; ``num_segments < 0``; on the CPU, a segment outside
+            ``[0, num_segments)``, named once torch's own bounds check has failed (valid
+            input pays nothing; a pass of its own would add 3-5% on 20M values). Device
+            segments are not read: out-of-range ones trip a device-side assert.
 
     Example:
         >>> import torch
@@ -476,6 +606,27 @@ def segment_reduce(
         tensor([ 0.7000, -1.0000,  0.3000, -1.0000])
     """
     _check_reduction(reduction)
+    check_tensor("values", values, 1, "(N,)")
+    check_dtype("values", values, "floating")
+    check_tensor("segments", segments, 1, "(N,)")
+    check_dtype("segments", segments, "integer")
+    check_size("segments", segments, values.shape[0], "one segment per value")
+    check_same_device(values=values, segments=segments)
+    num_segments = check_int("num_segments", num_segments)
+    if segments.dtype not in (torch.int32, torch.int64):
+        segments = segments.long()  # scatter / index_add take int32 / int64 indexes
+    try:
+        return _segment_reduce(values, segments, num_segments, reduction, empty)
+    except (IndexError, RuntimeError) as error:  # the CPU kernels' bounds checks failed
+        failure = error
+    check_range("segments", segments, 0, num_segments, "segment indexes")  # name it
+    raise failure
+
+
+def _segment_reduce(
+    values: Tensor, segments: Tensor, num_segments: int, reduction: str, empty: float
+) -> Tensor:
+    """:func:`segment_reduce` of arguments already checked."""
     if reduction in ("min", "max"):
         out = torch.full((num_segments,), empty, dtype=values.dtype, device=values.device)
         return out.scatter_reduce_(0, segments, values, _SCATTER[reduction], include_self=False)
@@ -513,10 +664,12 @@ def segment_reduce_contiguous(
         ``(S,)`` reductions in the dtype of ``values``.
 
     Raises:
-        TypeError: ``lengths`` neither an int nor an integer tensor.
-        ValueError: an unknown ``reduction``; an ``int`` length that does not divide
-            ``N``; lengths not 1-D or, on the CPU, negative or not adding up to ``N``
-            (device lengths are not read: a check would synchronise).
+        TypeError: ``values`` not a floating-point tensor; ``lengths`` neither an int
+            nor an integer tensor.
+        ValueError: an unknown ``reduction``; ``values`` not 1-D; an ``int`` length that
+            does not divide ``N``; lengths not 1-D, on another device or, on the CPU,
+            negative or not adding up to ``N`` (device lengths are not read: a check
+            would synchronise).
 
     Example:
         >>> import torch
@@ -527,7 +680,11 @@ def segment_reduce_contiguous(
         tensor([1.1000, 0.9000])
     """
     _check_reduction(reduction)
+    check_tensor("values", values, 1, "(N,)")
+    check_dtype("values", values, "floating")
     _check_lengths(lengths, values.shape[0], "values")
+    if isinstance(lengths, Tensor):
+        check_same_device(values=values, lengths=lengths)
     return _segment_reduce_contiguous(values, lengths, reduction, empty)
 
 
@@ -661,15 +818,27 @@ def top_k(
     first cut to the scores at least as good as the ``k``-th best of a sample.
 
     Args:
-        scores: ``(N,)`` float or int scores, no NaN (callers validate first).
-        k: number of indices wanted; ``min(k, N)`` are returned.
+        scores: ``(N,)`` float or int scores, no NaN.
+        k: number of indices wanted (``>= 0``); ``min(k, N)`` are returned.
         descending: ``True``: largest scores first; ``False``: smallest first.
-        tiebreak: ``(N,)`` int64 ranks, unique, ``< 2**63 - 1`` (e.g. each frame's
-            position in frame-id order); equal scores go to the smaller rank. Default:
-            the index.
+        tiebreak: ``(N,)`` integer ranks (int64 or narrower), unique, strictly between
+            ``-2**63`` and ``2**63 - 1`` (e.g. each frame's position in frame-id order);
+            equal scores go to the smaller rank. Default: the index. Uniqueness is not
+            checked (that takes a sort: 0.4 s for 10M ranks, against 13 ms for the
+            ``top_k``): among equal scores with equal ranks, which are taken and in what
+            order is unspecified.
 
     Returns:
         ``(min(k, N),)`` int64 indices into ``scores``.
+
+    Raises:
+        TypeError: ``scores`` not a float or integer tensor, ``tiebreak`` not an
+            integer tensor, ``k`` not an int.
+        ValueError: ``scores`` or ``tiebreak`` not 1-D, of different lengths or on
+            different devices; ``k < 0``; on the CPU, a NaN score (one ``amax`` pass,
+            about 1 ms per 10M float32 scores) and an int64 rank at either limit (named
+            when it reaches the picks: no pass of its own). Device values are not read:
+            there NaN scores give unspecified picks or a device-side index assert.
 
     Example:
         >>> import torch
@@ -681,6 +850,44 @@ def top_k(
         >>> top_k(s, 2, descending=False)
         tensor([3, 0])
     """
+    check_tensor("scores", scores, 1, "(N,)")
+    if scores.dtype == torch.bool or scores.is_complex():
+        raise TypeError(
+            f"Expected `scores` to be a float or integer tensor, but got dtype {scores.dtype}"
+        )
+    k = check_int("k", k)
+    if tiebreak is not None:
+        check_tensor("tiebreak", tiebreak, 1, "(N,)")
+        check_dtype("tiebreak", tiebreak, "integer")
+        check_size("tiebreak", tiebreak, scores.shape[0], "one rank per score")
+        check_same_device(scores=scores, tiebreak=tiebreak)
+    if scores.is_floating_point() and reads_values(scores) and scores.shape[0]:
+        _check_no_nan("scores", scores)
+    try:
+        return _top_k(scores, k, descending, tiebreak)
+    except _RankAtLimitError as error:  # a CPU pick's key says so (only given ranks)
+        failure = error
+    if tiebreak is not None:  # name the rank
+        check_range("tiebreak", tiebreak, _INT64_MIN + 1, _INT64_MAX, "ranks")
+    raise failure
+
+
+class _RankAtLimitError(Exception):
+    """A pick's tie-break key sits at an int64 limit: a rank there collides with a sentinel."""
+
+
+def _check_no_nan(name: str, x: Tensor) -> None:
+    """CPU 1-D float ``x`` must hold no NaN: one ``amax`` (NaN propagates), named on failure."""
+    if not bool(torch.isnan(x.amax())):
+        return
+    first = int(flat_nonzero(torch.isnan(x))[0])
+    raise ValueError(
+        f"Expected `{name}` to hold no NaN, but got nan (first offending item: {name}[{first}])"
+    )
+
+
+def _top_k(scores: Tensor, k: int, descending: bool, tiebreak: Tensor | None) -> Tensor:
+    """:func:`top_k` of arguments already checked."""
     n = scores.shape[0]
     k = min(k, n)
     device = scores.device
@@ -691,7 +898,7 @@ def top_k(
         if cand is not None:
             rank = cand if tiebreak is None else tiebreak.index_select(0, cand)
             sub = scores.index_select(0, cand)
-            return cand.index_select(0, top_k(sub, k, descending=descending, tiebreak=rank))
+            return cand.index_select(0, _top_k(sub, k, descending, rank))
     if tiebreak is None and _topk_block(scores, k) >= n and static_nonzero_runs_on(device):
         picked = _better_then_first_tied(scores, k, descending)
     else:
@@ -766,6 +973,11 @@ def _better_or_first_tied(
     block by block on the CPU, so no ``N``-sized key is allocated there (a fresh 80 MB
     buffer costs more in page faults than the whole top-k); devices build it whole, in
     one pass.
+
+    A given rank at an int64 limit would collide with a sentinel (``MIN``: taken as
+    better than ``kth``, ``MAX``: as worse): on the CPU the picked keys show it (a
+    ``MAX`` among them, or nothing but ``MIN``), which raises ``_RankAtLimitError``
+    at no extra pass; devices do not read them.
     """
     n = scores.shape[0]
     block = _topk_block(scores, k)
@@ -791,6 +1003,15 @@ def _better_or_first_tied(
         keys.append(value)
         indices.append(index + start)
     if len(keys) == 1:
-        return indices[0]
-    pick = torch.cat(keys).topk(k, largest=False, sorted=False).indices
-    return torch.cat(indices).index_select(0, pick)
+        picked_keys, picked = keys[0], indices[0]
+    else:
+        picked_keys, pick = torch.cat(keys).topk(k, largest=False, sorted=False)
+        picked = torch.cat(indices).index_select(0, pick)
+    # valid ranks: fewer than k better keys (MIN) and at least k keys below MAX
+    if (
+        tiebreak is not None
+        and reads_values(picked_keys)
+        and (bool((picked_keys == high).any()) or bool((picked_keys == low).all()))
+    ):
+        raise _RankAtLimitError
+    return picked
