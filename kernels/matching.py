@@ -30,6 +30,17 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ._checks import (
+    check_dtype,
+    check_int,
+    check_permutation,
+    check_range,
+    check_same_device,
+    check_size,
+    check_sorted,
+    check_tensor,
+    reads_values,
+)
 from ._nonzero import flat_nonzero
 
 # Ground-truth index bits at the bottom of the rounds' preference key.
@@ -64,15 +75,23 @@ def rank_within_groups(group: Tensor, order: Tensor, sorted_group: Tensor | None
     """Rank of each element inside its group, given an order sorted by group.
 
     Args:
-        group: ``(N,)`` int64 group key of each element.
-        order: ``(N,)`` int64 permutation that sorts ``group`` ascending and, inside a
-            group, puts elements in rank order.
+        group: ``(N,)`` integer group key of each element.
+        order: ``(N,)`` int64 permutation (other integer dtypes are converted) that
+            sorts ``group`` ascending and, inside a group, puts elements in rank order.
         sorted_group: ``group[order]`` (any integer dtype) when the caller has it
             already, e.g. the values of the sort that made ``order``.
 
     Returns:
         ``(N,)`` int64 rank (0 = first) of each element within its group, in the
         original element order.
+
+    Raises:
+        TypeError: an argument is not a tensor, or not of an integer dtype.
+        ValueError: another shape, sizes that differ, or tensors on two devices; on
+            CPU tensors also ``order`` that is not a permutation of ``0 .. N - 1``,
+            ``sorted_group`` other than ``group[order]``, or ``group[order]`` not
+            ascending. Values on other devices are not read: there the contract stands
+            (a non-permutation leaves entries of the result uninitialised).
 
     Example:
         >>> import torch
@@ -81,6 +100,12 @@ def rank_within_groups(group: Tensor, order: Tensor, sorted_group: Tensor | None
         >>> rank_within_groups(group, order)
         tensor([1, 1, 2, 0, 0])
     """
+    sorted_group = _check_rank_args(group, order, sorted_group)
+    return _rank_within_groups(group, _int64(order), sorted_group)
+
+
+def _rank_within_groups(group: Tensor, order: Tensor, sorted_group: Tensor | None) -> Tensor:
+    """:func:`rank_within_groups` without its argument checks."""
     n = group.shape[0]
     if n == 0:
         return torch.zeros(0, dtype=torch.int64, device=group.device)
@@ -99,20 +124,39 @@ def group_pairs(
     """All (detection, ground truth) pairs that share a group.
 
     Args:
-        dt_group: ``(D,)`` int64 group key of each detection.
-        gt_group: ``(G,)`` int64 group key of each ground truth, sorted ascending.
-        num_groups: when given (all keys ``< num_groups``), group extents come from a
-            dense table of that size instead of binary searches.
+        dt_group: ``(D,)`` integer group key of each detection.
+        gt_group: ``(G,)`` integer group key of each ground truth, sorted ascending.
+        num_groups: when given (all keys in ``[0, num_groups)``), group extents come
+            from a dense table of that size instead of binary searches.
 
     Returns:
         ``(pair_dt, pair_gt)``: ``(P,)`` int64 indexes, ordered by detection and then
         by ground-truth index.
+
+    Raises:
+        TypeError: a group key tensor that is not an integer tensor, or ``num_groups``
+            that is not an int.
+        ValueError: keys that are not 1-D, on two devices, or a negative
+            ``num_groups``; on CPU tensors also ``gt_group`` not ascending and, with
+            ``num_groups``, a key outside ``[0, num_groups)``. Values on other devices
+            are not read (the contract stands there).
 
     Example:
         >>> import torch
         >>> group_pairs(torch.tensor([1, 0, 2]), torch.tensor([0, 0, 1]))
         (tensor([0, 1, 1]), tensor([2, 0, 1]))
     """
+    num_groups = _check_pair_groups(dt_group, gt_group, num_groups)
+    if dt_group.dtype != gt_group.dtype:  # one dtype for both (searchsorted)
+        dt_group, gt_group = dt_group.long(), gt_group.long()
+    dt_group, gt_group = _as_index(dt_group), _as_index(gt_group)
+    return _group_pairs(dt_group, gt_group, num_groups)
+
+
+def _group_pairs(
+    dt_group: Tensor, gt_group: Tensor, num_groups: int | None
+) -> tuple[Tensor, Tensor]:
+    """:func:`group_pairs` without its argument checks (int32 or int64 keys, one dtype)."""
     device = dt_group.device
     if num_groups is not None:
         per_group = torch.bincount(gt_group, minlength=num_groups)
@@ -148,17 +192,31 @@ def coco_greedy_match(
     Args:
         pair_dt: ``(P,)`` int64 detection of each candidate pair.
         pair_gt: ``(P,)`` int64 ground truth of each candidate pair (same group).
-        pair_iou: ``(P,)`` IoU of each pair (crowd IoU for crowd ground truths).
+        pair_iou: ``(P,)`` float IoU of each pair (crowd IoU for crowd ground truths),
+            at most 1 up to rounding (below 2, not NaN); a pair below the smallest
+            threshold (e.g. -1) never matches.
         dt_rank: ``(D,)`` int64 rank of each detection inside its group by
-            descending score (ties in annotation order).
+            descending score (ties in annotation order); ``>= 0`` for every detection
+            of a pair that reaches the smallest threshold (the others are not read).
         gt_crowd: ``(G,)`` bool; crowd ground truths can absorb many detections.
         gt_ignore: ``(A, G)`` bool; ground truth ignored in area range ``a`` (crowd,
             or its area outside the range).
-        iou_thresholds: ``(T,)`` thresholds, already clipped as pycocotools does
-            (``min(t, 1 - 1e-10)``); a pair qualifies when ``iou >= threshold``.
+        iou_thresholds: ``(T,)`` float thresholds in ``[0, 1]``, ``T >= 1``, already
+            clipped as pycocotools does (``min(t, 1 - 1e-10)``); a pair qualifies when
+            ``iou >= threshold``.
 
     Returns:
         :class:`GreedyMatches` for the detections that reach the smallest threshold.
+
+    Raises:
+        TypeError: an argument that is not a tensor, or of another dtype (integer
+            indexes and ranks, floating IoUs and thresholds, bool flags).
+        ValueError: other shapes or sizes, no threshold, or tensors on two devices; on
+            CPU tensors also a threshold outside ``[0, 1]``, ``pair_dt`` outside
+            ``[0, D)``, ``pair_gt`` outside ``[0, G)``, an IoU of 2 or more or NaN, or a
+            negative rank of a detection that takes part. Values on other devices are
+            not read (the contract stands there). Distinct ranks inside a group are
+            not checked (the groups are the caller's).
 
     Example:
         One image, one category. Two detections (ranks 0 and 1) both overlap the same
@@ -177,6 +235,23 @@ def coco_greedy_match(
         tensor([[ 0, -1],
                 [-1,  0]])
     """
+    _check_match_args(pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds)
+    pair_dt, pair_gt, dt_rank = (_int64(t) for t in (pair_dt, pair_gt, dt_rank))
+    return _coco_greedy_match(
+        pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
+    )
+
+
+def _coco_greedy_match(
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    pair_iou: Tensor,
+    dt_rank: Tensor,
+    gt_crowd: Tensor,
+    gt_ignore: Tensor,
+    iou_thresholds: Tensor,
+) -> GreedyMatches:
+    """:func:`coco_greedy_match` without its argument checks (but the candidates' ranks)."""
     device = pair_iou.device
     num_thr = iou_thresholds.shape[0]
     num_area, num_gt = gt_ignore.shape
@@ -190,6 +265,7 @@ def coco_greedy_match(
 
     # Lay candidates and pairs out by rank so that each step is one contiguous slice.
     cand_rank = dt_rank.index_select(0, det_index)
+    _check_candidate_ranks(cand_rank, det_index)
     rank_order = torch.sort(cand_rank, stable=True).indices
     slot_in_rank_order = torch.empty_like(rank_order).index_copy_(
         0, rank_order, torch.arange(num_cand, device=device)
@@ -290,15 +366,21 @@ def coco_greedy_match_rounds(
     Args:
         pair_dt: ``(P,)`` int64 detection of each candidate pair.
         pair_gt: ``(P,)`` int64 ground truth of each candidate pair (same group).
-        pair_iou: ``(P,)`` IoU of each pair (crowd IoU for crowd ground truths).
+        pair_iou: ``(P,)`` float IoU of each pair (crowd IoU for crowd ground truths),
+            at most 1 up to rounding.
         dt_rank: ``(D,)`` int64 rank of each detection inside its group by
-            descending score; ranks inside a group are distinct.
+            descending score; ranks inside a group are distinct, ``>= 0`` where read.
         gt_crowd: ``(G,)`` bool; crowd ground truths can absorb many detections.
         gt_ignore: ``(A, G)`` bool; ground truth ignored in area range ``a``.
-        iou_thresholds: ``(T,)`` thresholds, already clipped as pycocotools does.
+        iou_thresholds: ``(T,)`` thresholds in ``[0, 1]``, already clipped as
+            pycocotools does.
 
     Returns:
         :class:`GreedyMatches`, equal to :func:`coco_greedy_match`'s.
+
+    Raises:
+        TypeError: as :func:`coco_greedy_match`.
+        ValueError: as :func:`coco_greedy_match` (values of CPU tensors only).
 
     Example:
         >>> import torch
@@ -312,11 +394,28 @@ def coco_greedy_match_rounds(
         tensor([[ 0, -1],
                 [-1,  0]])
     """
+    _check_match_args(pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds)
+    pair_dt, pair_gt, dt_rank = (_int64(t) for t in (pair_dt, pair_gt, dt_rank))
+    return _coco_greedy_match_rounds(
+        pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
+    )
+
+
+def _coco_greedy_match_rounds(
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    pair_iou: Tensor,
+    dt_rank: Tensor,
+    gt_crowd: Tensor,
+    gt_ignore: Tensor,
+    iou_thresholds: Tensor,
+) -> GreedyMatches:
+    """:func:`coco_greedy_match_rounds` without its checks (but the candidates' ranks)."""
     device = pair_iou.device
     num_thr = iou_thresholds.shape[0]
     num_area, num_gt = gt_ignore.shape
     if num_gt > _GT_MASK:  # the rounds' key holds a ground-truth index in _GT_BITS bits
-        return coco_greedy_match(
+        return _coco_greedy_match(
             pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
         )
     keep = flat_nonzero(pair_iou >= iou_thresholds.min())  # host read
@@ -327,6 +426,7 @@ def coco_greedy_match_rounds(
     if num_cand == 0:
         return GreedyMatches(det_index, gt_index)
     slot_rank = dt_rank.index_select(0, det_index)
+    _check_candidate_ranks(slot_rank, det_index)
     pair_rank = slot_rank.index_select(0, pair_slot)
     pair_crowd = gt_crowd.index_select(0, pair_gt)
     thr = iou_thresholds.to(pair_iou.dtype)[:, None]
@@ -460,3 +560,161 @@ def _match_in_rounds(
             break
     match = torch.where(match == num_gt, -1, match)
     return match.view(num_thr, num_area, num_cand)
+
+
+# ----------------------------------------------------------------------------- checks
+
+_INDEX_DTYPES = (torch.int32, torch.int64)
+
+
+def _check_keys(name: str, x: object) -> Tensor:
+    """``x`` must be a 1-D integer tensor (keys or indexes)."""
+    x = check_tensor(name, x, 1)
+    check_dtype(name, x, "integer")
+    return x
+
+
+def _int64(x: Tensor) -> Tensor:
+    return x if x.dtype == torch.int64 else x.long()
+
+
+def _as_index(x: Tensor) -> Tensor:
+    """``x`` as an index dtype torch gathers with: itself if int32 or int64, else int64."""
+    return x if x.dtype in _INDEX_DTYPES else x.long()
+
+
+def _check_rank_args(group: Tensor, order: Tensor, sorted_group: Tensor | None) -> Tensor | None:
+    """:func:`rank_within_groups`' arguments; returns ``group[order]`` (CPU: gathered)."""
+    group = _check_keys("group", group)
+    n = group.shape[0]
+    order = _check_keys("order", order)
+    check_size("order", order, n, "one index per element of `group`")
+    if sorted_group is not None:
+        sorted_group = _check_keys("sorted_group", sorted_group)
+        check_size("sorted_group", sorted_group, n, "one group per element of `group`")
+        check_same_device(group=group, order=order, sorted_group=sorted_group)
+    else:
+        check_same_device(group=group, order=order)
+    if not n or not reads_values(group, order):
+        return sorted_group
+    check_permutation("order", order, n)
+    in_order = group.index_select(0, _as_index(order))
+    if sorted_group is not None:
+        _check_equal("sorted_group", sorted_group, in_order, "group[order]")
+    check_sorted("group[order]", in_order, "ascending (`order` sorted by group)")
+    return in_order
+
+
+def _check_pair_groups(dt_group: Tensor, gt_group: Tensor, num_groups: int | None) -> int | None:
+    """:func:`group_pairs`' arguments; returns ``num_groups`` as an int (or ``None``)."""
+    dt_group = _check_keys("dt_group", dt_group)
+    gt_group = _check_keys("gt_group", gt_group)
+    check_same_device(dt_group=dt_group, gt_group=gt_group)
+    if num_groups is not None:
+        num_groups = check_int("num_groups", num_groups)
+    if reads_values(dt_group, gt_group):
+        check_sorted("gt_group", gt_group, "ascending")
+        if num_groups is not None:
+            check_range("dt_group", dt_group, 0, num_groups, "group keys")
+            check_range("gt_group", gt_group, 0, num_groups, "group keys")
+    return num_groups
+
+
+def _check_equal(name: str, x: Tensor, want: Tensor, what: str) -> None:
+    """CPU ``x`` must equal ``want`` (same shape) element for element."""
+    differ = x != want
+    if bool(differ.any()):
+        first = int(flat_nonzero(differ)[0])
+        raise ValueError(
+            f"Expected `{name}` to be {what}, but got {x[first].item()} where {what} is "
+            f"{want[first].item()} (first offending item: {name}[{first}])"
+        )
+
+
+def _check_match_args(
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    pair_iou: Tensor,
+    dt_rank: Tensor,
+    gt_crowd: Tensor,
+    gt_ignore: Tensor,
+    iou_thresholds: Tensor,
+) -> None:
+    """The matchers' arguments: metadata always, values of CPU tensors (one pass each)."""
+    pair_dt = _check_keys("pair_dt", pair_dt)
+    num_pairs = pair_dt.shape[0]
+    pair_gt = _check_keys("pair_gt", pair_gt)
+    check_size("pair_gt", pair_gt, num_pairs, "one ground truth per pair of `pair_dt`")
+    pair_iou = check_tensor("pair_iou", pair_iou, 1)
+    check_dtype("pair_iou", pair_iou, "floating")
+    check_size("pair_iou", pair_iou, num_pairs, "one IoU per pair of `pair_dt`")
+    dt_rank = _check_keys("dt_rank", dt_rank)
+    gt_crowd = check_tensor("gt_crowd", gt_crowd, 1)
+    check_dtype("gt_crowd", gt_crowd, "bool")
+    num_gt = gt_crowd.shape[0]
+    gt_ignore = check_tensor("gt_ignore", gt_ignore, 2, "(A, G)")
+    check_dtype("gt_ignore", gt_ignore, "bool")
+    check_size("gt_ignore", gt_ignore, num_gt, "a column per ground truth of `gt_crowd`", 1)
+    iou_thresholds = check_tensor("iou_thresholds", iou_thresholds, 1)
+    check_dtype("iou_thresholds", iou_thresholds, "floating")
+    if iou_thresholds.shape[0] == 0:
+        raise ValueError(
+            "Expected `iou_thresholds` to be a non-empty 1-D tensor of thresholds in [0, 1], "
+            "but got shape (0,)"
+        )
+    check_same_device(
+        pair_iou=pair_iou,
+        pair_dt=pair_dt,
+        pair_gt=pair_gt,
+        dt_rank=dt_rank,
+        gt_crowd=gt_crowd,
+        gt_ignore=gt_ignore,
+        iou_thresholds=iou_thresholds,
+    )
+    if not reads_values(pair_iou):
+        return
+    _check_within("iou_thresholds", iou_thresholds, 0.0, 1.0, "thresholds in [0, 1]")
+    check_range("pair_dt", pair_dt, 0, dt_rank.shape[0], "detection indexes (of `dt_rank`)")
+    check_range("pair_gt", pair_gt, 0, num_gt, "ground-truth indexes (of `gt_crowd`)")
+    # IoUs reach 1 + 2**-52 by rounding; 2 and above would spoil the preference key.
+    _check_within("pair_iou", pair_iou, None, 2.0, "IoUs (at most 1, up to rounding)", True)
+
+
+def _check_within(
+    name: str, x: Tensor, low: float | None, high: float, what: str, open_high: bool = False
+) -> None:
+    """CPU float ``x`` must lie in ``[low, high]``, NaN refused, in one pass.
+
+    ``[low, high)`` when ``open_high``; ``low`` ``None``: no lower bound.
+    """
+    if not x.numel():
+        return
+    lo, hi = (float(v) for v in torch.aminmax(x))  # NaN propagates: fails both tests
+    if (low is None or lo >= low) and (hi < high if open_high else hi <= high):
+        return
+    ok = x < high if open_high else x <= high
+    if low is not None:
+        ok &= x >= low
+    first = int(flat_nonzero(~ok)[0])
+    raise ValueError(
+        f"Expected `{name}` to hold {what}, but got {x[first].item()} "
+        f"(first offending item: {name}[{first}])"
+    )
+
+
+def _check_candidate_ranks(cand_rank: Tensor, det_index: Tensor) -> None:
+    """CPU ranks of the detections that take part in matching must be >= 0.
+
+    Only these ranks are read (a caller may give the others any value, e.g. -1 for
+    detections kept out by an IoU below every threshold). Costs a pass over them.
+    """
+    if not reads_values(cand_rank):
+        return
+    negative = cand_rank < 0
+    if bool(negative.any()):
+        first = int(flat_nonzero(negative)[0])
+        raise ValueError(
+            f"Expected `dt_rank` to hold ranks >= 0 for the detections of pairs that reach "
+            f"the smallest threshold, but got {cand_rank[first].item()} (first offending "
+            f"item: dt_rank[{det_index[first].item()}])"
+        )

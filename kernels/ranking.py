@@ -17,13 +17,24 @@ recall is pycocotools' own, in float64: ``tp / (fp + tp + eps)`` and ``tp / npig
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ._checks import (
+    check_dtype,
+    check_int,
+    check_permutation,
+    check_range,
+    check_same_device,
+    check_size,
+    check_sorted,
+    check_tensor,
+    reads_values,
+)
 from ._keys import compact_descending_key, descending_key, narrow_key
 from ._nonzero import flat_nonzero
 from ._segments import segment_cumsum
@@ -80,12 +91,36 @@ def detection_order(
     Returns:
         ``(D,)`` int64 permutation.
 
+    Raises:
+        TypeError: ``score`` not a floating-point tensor, ``image`` or ``category`` not
+            an integer tensor, or a count that is not an int.
+        ValueError: tensors that are not 1-D, of other sizes or on two devices, or a
+            negative count; on CPU tensors also a category outside
+            ``[0, num_categories)``, an image outside ``[0, num_images)`` (when given)
+            or a NaN score. Values on other devices are not read (the contract stands
+            there: an index out of range gives a wrong order).
+
     Example:
         >>> import torch
         >>> detection_order(torch.tensor([0.5, 0.9, 0.5, 0.5]), torch.tensor([1, 0, 0, 0]),
         ...                 torch.tensor([0, 0, 1, 0]), num_categories=2)
         tensor([1, 3, 2, 0])
     """
+    num_categories, num_images = _check_order_args(
+        score, image, category, num_categories, num_images
+    )
+    image, category = _int64(image), _int64(category)  # the (image, category) key in int64
+    return _detection_order(score, image, category, num_categories, num_images)
+
+
+def _detection_order(
+    score: Tensor,
+    image: Tensor,
+    category: Tensor,
+    num_categories: int,
+    num_images: int | None,
+) -> Tensor:
+    """:func:`detection_order` without its argument checks."""
     bound = None if num_images is None else num_images * num_categories
     pre = torch.sort(narrow_key(image * num_categories + category, bound), stable=True).indices
     # Ascending stable sort of an order-preserving integer key (descending score, -0.0
@@ -126,6 +161,10 @@ def detection_group_orders(
             sort keys, and the packed sort.
         by_category: group by (image, category) rather than by image.
 
+    Raises:
+        TypeError: as :func:`detection_order`, or ``by_category`` not a bool.
+        ValueError: as :func:`detection_order` (values of CPU tensors only).
+
     Returns:
         ``(order, by_group, sorted_group)``: ``(D,)`` int64 ``detection_order``;
         ``(D,)`` int64 permutation by group, then in ``order``'s order; the group at
@@ -143,6 +182,26 @@ def detection_group_orders(
         >>> by_group, group.long()  # groups 0 (image 0, category 0), 1 and 2
         (tensor([3, 0, 2, 1]), tensor([0, 0, 1, 2]))
     """
+    num_categories, num_images = _check_order_args(
+        score, image, category, num_categories, num_images
+    )
+    if not isinstance(by_category, bool):
+        raise TypeError(
+            f"Expected `by_category` to be a bool, but got {type(by_category).__name__} "
+            f"{by_category!r}"
+        )
+    return _detection_group_orders(score, image, category, num_categories, num_images, by_category)
+
+
+def _detection_group_orders(
+    score: Tensor,
+    image: Tensor,
+    category: Tensor,
+    num_categories: int,
+    num_images: int | None,
+    by_category: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`detection_group_orders` without its argument checks."""
     image, category = image.long(), category.long()  # the packed key needs int64
     group = image * num_categories + category if by_category else image
     bound = None if num_images is None else num_images * (num_categories if by_category else 1)
@@ -154,7 +213,7 @@ def detection_group_orders(
         sorted_group = narrow_key(group, bound).index_select(0, by_group)
         by_score = torch.sort(narrow_key(key, span).index_select(0, by_group), stable=True)
         return by_group.index_select(0, by_score.indices), by_group, sorted_group
-    order = detection_order(score, image, category, num_categories, num_images=num_images)
+    order = _detection_order(score, image, category, num_categories, num_images)
     sorted_group, group_sort = torch.sort(
         narrow_key(group, bound).index_select(0, order), stable=True
     )
@@ -179,12 +238,18 @@ def accumulation_order(
     Returns:
         ``(D,)`` int64 permutation.
 
+    Raises:
+        TypeError: as :func:`accumulation_layout`.
+        ValueError: as :func:`accumulation_layout`.
+
     Example:
         >>> import torch
         >>> accumulation_order(torch.tensor([2, 0, 1]), torch.tensor([1, 0, 1]))
         tensor([1, 2, 0])
     """
-    return accumulation_layout(score_order, segment, num_segments)[0]
+    num_segments = _check_layout_args(score_order, segment, num_segments)
+    score_order = _index(score_order)
+    return _accumulation_layout(score_order, segment, num_segments)[0]
 
 
 def accumulation_layout(
@@ -204,11 +269,29 @@ def accumulation_layout(
         ``(order, segments)``: ``(D,)`` int64 permutation and ``(D,)`` int64
         ``segment[order]`` (ascending).
 
+    Raises:
+        TypeError: ``score_order`` or ``segment`` not an integer tensor, or
+            ``num_segments`` not an int.
+        ValueError: tensors that are not 1-D, of other sizes or on two devices, or a
+            negative ``num_segments``; on CPU tensors also ``score_order`` that is not a
+            permutation of ``0 .. D - 1`` or, with ``num_segments``, a segment outside
+            ``[0, num_segments)``. Values on other devices are not read (the contract
+            stands there).
+
     Example:
         >>> import torch
         >>> accumulation_layout(torch.tensor([0, 1, 2]), torch.tensor([1, 0, 0]))
         (tensor([1, 2, 0]), tensor([0, 0, 1]))
     """
+    num_segments = _check_layout_args(score_order, segment, num_segments)
+    score_order = _index(score_order)
+    return _accumulation_layout(score_order, segment, num_segments)
+
+
+def _accumulation_layout(
+    score_order: Tensor, segment: Tensor, num_segments: int | None
+) -> tuple[Tensor, Tensor]:
+    """:func:`accumulation_layout` without its argument checks."""
     key = narrow_key(segment, num_segments).index_select(0, score_order)
     sorted_key, by_segment = torch.sort(key, stable=True)
     return score_order.index_select(0, by_segment), sorted_key.long()
@@ -327,12 +410,26 @@ def coco_accumulate(
         gt_id_nonzero: ``(G,)`` bool; ``False`` reproduces pycocotools' treatment of a
             ground truth with id 0, whose match is recorded as "no match".
         num_counted: ``(K, A)`` int64 non-ignored ground truths per category and area.
-        max_dets: ``M`` maxDets values, ascending.
-        rec_thresholds: ``R`` recall thresholds in any order, as host values (a tensor
-            is read back once).
+        max_dets: ``M`` maxDets values (ints >= 1), one column each, in the order
+            given (pycocotools sorts them ascending first).
+        rec_thresholds: ``R`` recall thresholds in ``[0, 1]``, in any order, as host
+            values (a tensor is read back once).
 
     Returns:
         :class:`CocoAccumulation` in pycocotools' layout, on the input's device.
+
+    Raises:
+        TypeError: an argument of another type or dtype (``matches`` not a
+            ``(det_index, gt_index)`` pair, a ``max_dets`` value not an int, a recall
+            threshold not a number).
+        ValueError: tensors of other shapes or on two devices, an empty ``max_dets`` or
+            one below 1, a recall threshold outside ``[0, 1]`` or NaN; on CPU tensors
+            also: ``num_counted`` negative, ``dt_segment`` outside ``[0, K)`` or not
+            ascending, ``dt_score`` increasing (or NaN) inside a category, ``dt_rank``
+            outside ``[0, max(max_dets))``, ``matches.det_index`` outside ``[0, D)`` or
+            not strictly increasing, ``matches.gt_index`` outside ``[-1, G)``. Values on
+            other devices are not read (the contract stands there). Ties are not checked
+            (their image and rank order is the caller's).
 
     Example:
         One category, two detections: the first (score 0.9) matches the only ground
@@ -354,6 +451,47 @@ def coco_accumulate(
         >>> acc.recall[0, 0, 0]
         tensor([1., 1.], dtype=torch.float64)
     """
+    max_dets, rec_thresholds = _check_accumulate_args(
+        dt_segment,
+        dt_rank,
+        dt_score,
+        dt_outside,
+        matches,
+        gt_ignore,
+        gt_id_nonzero,
+        num_counted,
+        max_dets,
+        rec_thresholds,
+    )
+    dt_segment, dt_rank, num_counted = (_int64(t) for t in (dt_segment, dt_rank, num_counted))
+    matches = GreedyMatches(_int64(matches[0]), _int64(matches[1]))
+    return _coco_accumulate(
+        dt_segment,
+        dt_rank,
+        dt_score,
+        dt_outside,
+        matches,
+        gt_ignore,
+        gt_id_nonzero,
+        num_counted,
+        max_dets,
+        rec_thresholds,
+    )
+
+
+def _coco_accumulate(
+    dt_segment: Tensor,
+    dt_rank: Tensor,
+    dt_score: Tensor,
+    dt_outside: Tensor,
+    matches: GreedyMatches,
+    gt_ignore: Tensor,
+    gt_id_nonzero: Tensor,
+    num_counted: Tensor,
+    max_dets: Sequence[int],
+    rec_thresholds: Sequence[float] | Tensor,
+) -> CocoAccumulation:
+    """:func:`coco_accumulate` without its argument checks."""
     device = dt_score.device
     f64 = torch.float64
     num_thr, num_area, _ = matches.gt_index.shape
@@ -549,3 +687,226 @@ def coco_accumulate(
         rec = tp_total / counted.to(f64).clamp(min=1)
         recall[..., mi] = torch.where(absent, -1.0, rec).permute(0, 2, 1)
     return CocoAccumulation(precision, recall, scores)
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _int64(x: Tensor) -> Tensor:
+    return x if x.dtype == torch.int64 else x.long()
+
+
+def _index(x: Tensor) -> Tensor:
+    """``x`` in a dtype torch gathers with: itself if int32 or int64, else int64."""
+    return x if x.dtype in (torch.int32, torch.int64) else x.long()
+
+
+def _check_vector(name: str, x: object, kind: str, n: int | None = None, what: str = "") -> Tensor:
+    """``x`` must be a 1-D tensor of dtype ``kind`` (with ``n`` entries, when given)."""
+    x = check_tensor(name, x, 1)
+    check_dtype(name, x, kind)
+    if n is not None:
+        check_size(name, x, n, what)
+    return x
+
+
+def _first_true(flags: Tensor) -> int:
+    return int(flat_nonzero(flags)[0])
+
+
+def _check_no_nan(name: str, x: Tensor) -> None:
+    """CPU float ``x`` must hold no NaN (one ``aminmax`` pass: NaN propagates)."""
+    if not x.numel() or not bool(torch.aminmax(x).min.isnan()):
+        return
+    nan = torch.isnan(x)
+    if bool(nan.any()):
+        raise ValueError(
+            f"Expected `{name}` to hold no NaN, but got nan "
+            f"(first offending item: {name}[{_first_true(nan)}])"
+        )
+
+
+def _check_order_args(
+    score: Tensor,
+    image: Tensor,
+    category: Tensor,
+    num_categories: int,
+    num_images: int | None,
+) -> tuple[int, int | None]:
+    """Arguments of :func:`detection_order` / :func:`detection_group_orders`.
+
+    Returns:
+        ``num_categories`` and ``num_images`` as ints.
+    """
+    score = _check_vector("score", score, "floating")
+    num_det = score.shape[0]
+    image = _check_vector("image", image, "integer", num_det, "one image per score")
+    category = _check_vector("category", category, "integer", num_det, "one category per score")
+    num_categories = check_int("num_categories", num_categories)
+    if num_images is not None:
+        num_images = check_int("num_images", num_images)
+    check_same_device(score=score, image=image, category=category)
+    if num_det and reads_values(score):
+        # The (image, category) key needs category < num_categories; a narrowed key
+        # (num_images given) wraps an image index past num_images.
+        check_range("category", category, 0, num_categories, "category indexes")
+        if num_images is not None:
+            check_range("image", image, 0, num_images, "image indexes")
+        _check_no_nan("score", score)
+    return num_categories, num_images
+
+
+def _check_layout_args(
+    score_order: Tensor, segment: Tensor, num_segments: int | None
+) -> int | None:
+    """Arguments of :func:`accumulation_layout`; returns ``num_segments`` as an int."""
+    segment = _check_vector("segment", segment, "integer")
+    score_order = _check_vector("score_order", score_order, "integer")
+    if num_segments is not None:
+        num_segments = check_int("num_segments", num_segments)
+    check_same_device(score_order=score_order, segment=segment)
+    check_permutation("score_order", score_order, segment.shape[0])
+    if num_segments is not None and reads_values(segment):
+        check_range("segment", segment, 0, num_segments, "segment indexes")
+    return num_segments
+
+
+def _host_items(name: str, values: object, what: str) -> list[object]:
+    """The items of a host sequence (list, tuple, array; a tensor: one read back)."""
+    if isinstance(values, Tensor):
+        check_tensor(name, values, 1)
+        return list(values.tolist())
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"Expected `{name}` to be {what}, but got {type(values).__name__}")
+    return list(values)
+
+
+def _check_max_dets(max_dets: object) -> list[int]:
+    """The `max_dets` values as host ints >= 1, at least one."""
+    items = _host_items("max_dets", max_dets, "a sequence of ints")
+    values = [check_int(f"max_dets[{i}]", m, 1) for i, m in enumerate(items)]
+    if not values:
+        raise ValueError("Expected `max_dets` to be a non-empty sequence of ints >= 1, but got []")
+    return values
+
+
+def _check_rec_thresholds(rec_thresholds: object) -> list[float]:
+    """Recall thresholds as host floats in [0, 1] (a tensor is read back once)."""
+    items = _host_items("rec_thresholds", rec_thresholds, "a sequence of floats")
+    values = []
+    for i, r in enumerate(items):
+        try:
+            if isinstance(r, (bool, str, bytes)):
+                raise TypeError
+            value = float(r)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Expected `rec_thresholds` to hold floats, but got {type(r).__name__} {r!r} "
+                f"(first offending item: rec_thresholds[{i}])"
+            ) from None
+        if not 0.0 <= value <= 1.0:  # NaN included
+            raise ValueError(
+                f"Expected `rec_thresholds` to hold recall thresholds in [0, 1], but got "
+                f"{value} (first offending item: rec_thresholds[{i}])"
+            )
+        values.append(value)
+    return values
+
+
+def _check_accumulate_args(
+    dt_segment: Tensor,
+    dt_rank: Tensor,
+    dt_score: Tensor,
+    dt_outside: Tensor,
+    matches: GreedyMatches,
+    gt_ignore: Tensor,
+    gt_id_nonzero: Tensor,
+    num_counted: Tensor,
+    max_dets: Sequence[int],
+    rec_thresholds: Sequence[float] | Tensor,
+) -> tuple[list[int], list[float]]:
+    """Arguments of :func:`coco_accumulate`: metadata always, values of CPU tensors.
+
+    Returns:
+        ``max_dets`` and ``rec_thresholds`` as host lists.
+    """
+    dt_segment = _check_vector("dt_segment", dt_segment, "integer")
+    num_det = dt_segment.shape[0]
+    dt_rank = _check_vector("dt_rank", dt_rank, "integer", num_det, "one rank per detection")
+    dt_score = _check_vector("dt_score", dt_score, "floating", num_det, "one per detection")
+    dt_outside = check_tensor("dt_outside", dt_outside, 2, "(A, D)")
+    check_dtype("dt_outside", dt_outside, "bool")
+    check_size("dt_outside", dt_outside, num_det, "a column per detection", 1)
+    num_area = dt_outside.shape[0]
+    if not isinstance(matches, tuple) or len(matches) != 2:
+        raise TypeError(
+            f"Expected `matches` to be a GreedyMatches (det_index, gt_index), but got "
+            f"{type(matches).__name__}"
+        )
+    det_index = _check_vector("matches.det_index", matches[0], "integer")
+    gt_index = check_tensor("matches.gt_index", matches[1], 3, "(T, A, S)")
+    check_dtype("matches.gt_index", gt_index, "integer")
+    check_size("matches.gt_index", gt_index, num_area, "a row per area range of `dt_outside`", 1)
+    check_size("matches.gt_index", gt_index, det_index.shape[0], "a column per det_index", 2)
+    gt_ignore = check_tensor("gt_ignore", gt_ignore, 2, "(A, G)")
+    check_dtype("gt_ignore", gt_ignore, "bool")
+    check_size("gt_ignore", gt_ignore, num_area, "a row per area range of `dt_outside`")
+    num_gt = gt_ignore.shape[1]
+    gt_id_nonzero = _check_vector(
+        "gt_id_nonzero", gt_id_nonzero, "bool", num_gt, "one flag per column of `gt_ignore`"
+    )
+    num_counted = check_tensor("num_counted", num_counted, 2, "(K, A)")
+    check_dtype("num_counted", num_counted, "integer")
+    check_size("num_counted", num_counted, num_area, "a column per area range", 1)
+    max_values = _check_max_dets(max_dets)
+    rec_values = _check_rec_thresholds(rec_thresholds)
+    check_same_device(
+        dt_score=dt_score,
+        dt_segment=dt_segment,
+        dt_rank=dt_rank,
+        dt_outside=dt_outside,
+        **{"matches.det_index": det_index, "matches.gt_index": gt_index},
+        gt_ignore=gt_ignore,
+        gt_id_nonzero=gt_id_nonzero,
+        num_counted=num_counted,
+    )
+    if not reads_values(dt_score):
+        return max_values, rec_values
+    num_cat = num_counted.shape[0]
+    check_range("num_counted", num_counted, 0, None, "counts")
+    check_range("dt_segment", dt_segment, 0, num_cat, "category indexes (rows of `num_counted`)")
+    check_sorted("dt_segment", dt_segment, "ascending")
+    _check_descending_in_segments(dt_score, dt_segment)
+    check_range("dt_rank", dt_rank, 0, max(max_values), "ranks (cut to max(max_dets))")
+    check_range("matches.det_index", det_index, 0, num_det, "detection indexes")
+    _check_increasing("matches.det_index", det_index)
+    check_range("matches.gt_index", gt_index, -1, num_gt, "ground-truth indexes or -1")
+    return max_values, rec_values
+
+
+def _check_descending_in_segments(score: Tensor, segment: Tensor) -> None:
+    """CPU ``score`` must not increase inside a segment (nor be NaN next to its own)."""
+    if score.shape[0] < 2:
+        return
+    bad = ~(score[1:] <= score[:-1])
+    bad &= segment[1:] == segment[:-1]
+    if bool(bad.any()):
+        first = _first_true(bad) + 1
+        raise ValueError(
+            f"Expected `dt_score` to be descending inside each category of `dt_segment` "
+            f"(accumulation order), but got {score[first].item()} after "
+            f"{score[first - 1].item()} (first offending item: dt_score[{first}])"
+        )
+
+
+def _check_increasing(name: str, x: Tensor) -> None:
+    """CPU 1-D ``x`` must be strictly increasing (sorted, no repeats)."""
+    if x.shape[0] < 2:
+        return
+    bad = x[1:] <= x[:-1]
+    if bool(bad.any()):
+        first = _first_true(bad) + 1
+        raise ValueError(
+            f"Expected `{name}` to be strictly increasing, but got {x[first].item()} after "
+            f"{x[first - 1].item()} (first offending item: {name}[{first}])"
+        )

@@ -47,11 +47,11 @@ from ...kernels.boxes import coco_box_iou_pairs
 from ...kernels.gather import take_rows
 from ...kernels.matching import (
     GreedyMatches,
-    coco_greedy_match_rounds,
-    group_pairs,
-    rank_within_groups,
+    _coco_greedy_match_rounds,
+    _group_pairs,
+    _rank_within_groups,
 )
-from ...kernels.ranking import CocoAccumulation, accumulation_order, coco_accumulate
+from ...kernels.ranking import CocoAccumulation, _accumulation_layout, _coco_accumulate
 from ..evaluation.params import CocoParams
 from ..evaluation.result import _mean_valid, _select, summarize
 from ._detection_input import DetectionBatch
@@ -64,6 +64,10 @@ __all__ = [
     "state_specs",
     "update_rows",
 ]
+
+# The kernels are called through their unchecked cores (``_name``): the batch is checked at
+# the input stage and every other argument is built here; the kernels' CPU value checks
+# (permutations, ranges, order) would add a few % to update and compute.
 
 _F64, _I64, _I32 = torch.float64, torch.int64, torch.int32
 # Per-update counts: images, detections, ground truths, images with a detection,
@@ -257,7 +261,7 @@ def _ranks(batch: DetectionBatch, cfg: MapConfig, groups: dict[str, Tensor]) -> 
         by_group = by_score.index_select(
             0, torch.sort(group.index_select(0, by_score), stable=True).indices
         )
-        ranks[mode] = rank_within_groups(group, by_group)
+        ranks[mode] = _rank_within_groups(group, by_group, None)
     if cfg.segm_only and image.shape[0]:
         no_truth = torch.tensor([g == 0 for g in batch.gt_counts], device=image.device)
         dropped = no_truth.index_select(0, image)
@@ -277,20 +281,20 @@ class _Pairs:
     def __init__(self, batch: DetectionBatch, mode: str, dt_key: Tensor) -> None:
         gt_key = _group_keys(batch.gt_image, batch.gt_label, mode)
         if mode == "micro":  # ground truths are already grouped by image
-            self.dt, self.gt = group_pairs(dt_key, gt_key)
+            self.dt, self.gt = _group_pairs(dt_key, gt_key, None)
             sorted_key, order = gt_key, None
         else:
             order = torch.sort(gt_key, stable=True).indices
             sorted_key = gt_key.index_select(0, order)
-            self.dt, gt_sorted = group_pairs(dt_key, sorted_key)  # host read: pair count
+            self.dt, gt_sorted = _group_pairs(dt_key, sorted_key, None)  # host read: pair count
             self.gt = order.index_select(0, gt_sorted)
         self._sorted_key, self._order = sorted_key, order
 
     def columns(self) -> Tensor:
         """``(P,)`` position of each pair's ground truth inside its group."""
         n = self._sorted_key.shape[0]
-        position = rank_within_groups(
-            self._sorted_key, torch.arange(n, device=self._sorted_key.device)
+        position = _rank_within_groups(
+            self._sorted_key, torch.arange(n, device=self._sorted_key.device), None
         )
         if self._order is None:
             return position.index_select(0, self.gt)
@@ -502,7 +506,7 @@ def update_rows(batch: DetectionBatch, cfg: MapConfig, c: _Constants) -> dict[st
                     batch.gt_box.index_select(0, pairs.gt),
                     pair_crowd,
                 )
-            matches = coco_greedy_match_rounds(
+            matches = _coco_greedy_match_rounds(
                 pairs.dt, pairs.gt, torch.where(candidate, iou, -1.0), rank, crowd, gt_ignore, c.thr
             )
             outside = (dt_area[iou_type][None, :] < lo) | (dt_area[iou_type][None, :] > hi)
@@ -631,7 +635,7 @@ def _accumulate(
     # Descending score as an order-preserving integer key (radix sort on the CPU; the
     # same key as detection_order), then the classes: accumulation order.
     by_score = torch.sort(descending_key(score), stable=True).indices
-    layout = accumulation_order(by_score, category, num_cat)
+    layout = _accumulation_layout(by_score, category, num_cat)[0]
     category, rank, score = (t.index_select(0, layout) for t in (category, rank, score))
     flags = take_rows(flags, layout)
     outside, matches = _unpack_flags(flags, num_thr, num_area)
@@ -639,7 +643,7 @@ def _accumulate(
     counted_cat = torch.where(counted, gt_category[None, :], num_cat)  # ignored -> sink
     num_counted = torch.zeros((num_area, num_cat + 1), dtype=_I64, device=device)
     num_counted.scatter_add_(1, counted_cat, torch.ones_like(counted_cat))
-    return coco_accumulate(
+    return _coco_accumulate(
         dt_segment=category,
         dt_rank=rank.long(),
         dt_score=score,
