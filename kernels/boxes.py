@@ -25,6 +25,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ._checks import check_dtype, check_range, check_same_device, check_size, check_tensor
+
 __all__ = [
     "BOX_FORMATS",
     "BoxFormat",
@@ -46,11 +48,39 @@ def _check_format(name: str, fmt: str) -> None:
         raise ValueError(f"Expected `{name}` to be one of {BOX_FORMATS}, but got {fmt!r}")
 
 
-def _check_boxes(name: str, boxes: Tensor) -> None:
+def _check_boxes(name: str, boxes: object) -> Tensor:
+    """``(N, 4)`` real (floating-point or integer) boxes; bool and complex refused."""
     if not isinstance(boxes, Tensor):
         raise TypeError(f"Expected `{name}` to be a torch.Tensor, but got {type(boxes).__name__}")
     if boxes.ndim != 2 or boxes.shape[-1] != 4:
         raise ValueError(f"Expected `{name}` to have shape (N, 4), but got {tuple(boxes.shape)}")
+    if boxes.dtype == torch.bool or boxes.is_complex():
+        raise TypeError(
+            f"Expected `{name}` to be a floating-point or integer tensor, but got dtype "
+            f"{boxes.dtype}"
+        )
+    return boxes
+
+
+def _check_crowd(name: str, crowd: object, n: int, what: str, shape: str) -> Tensor:
+    """Crowd flags: ``(n,)`` bool, or integer 0 / 1; returned as a bool tensor.
+
+    ``what`` says what the ``n`` flags stand for (``"one flag per ground truth"``),
+    ``shape`` how the message writes the shape (``"(G,)"``).
+    Integer values are checked on the CPU (one ``aminmax`` pass); on a device they are
+    not read and any nonzero value counts as crowd. Bool flags are never read.
+
+    Raises:
+        TypeError: not a tensor, or a floating-point / complex dtype.
+        ValueError: not ``(n,)``, or (CPU) an integer flag other than 0 or 1.
+    """
+    flags = check_tensor(name, crowd, 1, shape)
+    check_dtype(name, flags, "integer or bool")
+    check_size(name, flags, n, what)
+    if flags.dtype == torch.bool:
+        return flags
+    check_range(name, flags, 0, 2, "integer crowd flags")
+    return flags != 0
 
 
 def box_convert(boxes: Tensor, in_fmt: BoxFormat, out_fmt: BoxFormat) -> Tensor:
@@ -64,6 +94,10 @@ def box_convert(boxes: Tensor, in_fmt: BoxFormat, out_fmt: BoxFormat) -> Tensor:
     Returns:
         ``(N, 4)`` boxes in ``out_fmt``, same dtype and device. The input itself is
         returned when the formats are equal.
+
+    Raises:
+        TypeError: ``boxes`` not a tensor, or bool / complex.
+        ValueError: ``boxes`` not ``(N, 4)``, or an unknown format.
 
     Example:
         >>> import torch
@@ -105,6 +139,10 @@ def box_area(boxes: Tensor, fmt: BoxFormat = "xyxy") -> Tensor:
     Returns:
         ``(N,)`` areas, same dtype and device.
 
+    Raises:
+        TypeError: ``boxes`` not a tensor, or bool / complex.
+        ValueError: ``boxes`` not ``(N, 4)``, or an unknown format.
+
     Example:
         >>> import torch
         >>> box_area(torch.tensor([[0.0, 0.0, 2.0, 3.0]]), "xyxy")
@@ -125,12 +163,20 @@ def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
     Args:
         dt: ``(P, 4)`` detection boxes, ``xywh``.
         gt: ``(P, 4)`` ground-truth boxes, ``xywh``.
-        gt_crowd: ``(P,)`` bool; for a crowd ground truth the union is the
-            detection's area (intersection over detection area).
+        gt_crowd: ``(P,)`` bool (or integer 0 / 1) crowd flag of each pair's ground
+            truth; for a crowd ground truth the union is the detection's area
+            (intersection over detection area).
 
     Returns:
         ``(P,)`` IoU in the promoted dtype of ``dt`` and ``gt`` (torch's default float
         dtype for integer boxes).
+
+    Raises:
+        TypeError: a box or flag argument that is not a tensor, bool or complex boxes,
+            floating-point crowd flags.
+        ValueError: boxes not ``(P, 4)`` with one row per pair in both, crowd flags not
+            ``(P,)``, the three on different devices, or (CPU tensors) an integer crowd
+            flag other than 0 or 1 (device flags are not read: nonzero is crowd).
 
     Example:
         >>> import torch
@@ -140,6 +186,16 @@ def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
         >>> coco_box_iou_pairs(dt, gt, torch.tensor([False, True]))
         tensor([0.3333, 1.0000], dtype=torch.float64)
     """
+    _check_boxes("dt", dt)
+    _check_boxes("gt", gt)
+    check_size("gt", gt, dt.shape[0], "one box per pair, as `dt`")
+    crowd = _check_crowd("gt_crowd", gt_crowd, dt.shape[0], "one crowd flag per pair", "(P,)")
+    check_same_device(dt=dt, gt=gt, gt_crowd=crowd)
+    return _coco_box_iou_pairs_blocked(dt, gt, crowd)
+
+
+def _coco_box_iou_pairs_blocked(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
+    """:func:`coco_box_iou_pairs` of checked inputs (bool ``gt_crowd``), in CPU blocks."""
     block = dt.shape[0] if dt.device.type != "cpu" else _CPU_PAIR_BLOCK
     if dt.shape[0] <= block:
         return _coco_box_iou_pairs(dt, gt, gt_crowd)
@@ -178,10 +234,17 @@ def coco_box_iou(dt: Tensor, gt: Tensor, gt_crowd: Tensor | None = None) -> Tens
     Args:
         dt: ``(D, 4)`` detection boxes, ``xywh``.
         gt: ``(G, 4)`` ground-truth boxes, ``xywh``.
-        gt_crowd: ``(G,)`` bool crowd flags; ``None`` means no crowd.
+        gt_crowd: ``(G,)`` bool (or integer 0 / 1) crowd flags; ``None`` means no crowd.
 
     Returns:
         ``(D, G)`` IoU matrix.
+
+    Raises:
+        TypeError: a box or flag argument that is not a tensor, bool or complex boxes,
+            floating-point crowd flags.
+        ValueError: boxes not ``(N, 4)``, crowd flags not ``(G,)``, inputs on different
+            devices, or (CPU tensors) an integer crowd flag other than 0 or 1 (device
+            flags are not read: nonzero is crowd).
 
     Example:
         >>> import torch
@@ -196,8 +259,11 @@ def coco_box_iou(dt: Tensor, gt: Tensor, gt_crowd: Tensor | None = None) -> Tens
     _check_boxes("gt", gt)
     if gt_crowd is None:
         gt_crowd = torch.zeros(gt.shape[0], dtype=torch.bool, device=gt.device)
+    else:
+        gt_crowd = _check_crowd("gt_crowd", gt_crowd, gt.shape[0], "one flag per gt box", "(G,)")
+    check_same_device(dt=dt, gt=gt, gt_crowd=gt_crowd)
     d, g = dt.shape[0], gt.shape[0]
-    pairs = coco_box_iou_pairs(
+    pairs = _coco_box_iou_pairs_blocked(
         dt[:, None, :].expand(d, g, 4).reshape(-1, 4),
         gt[None, :, :].expand(d, g, 4).reshape(-1, 4),
         gt_crowd[None, :].expand(d, g).reshape(-1),
@@ -216,11 +282,20 @@ def box_iou(boxes1: Tensor, boxes2: Tensor, fmt: BoxFormat = "xyxy") -> Tensor:
     Returns:
         ``(N, M)`` IoU matrix; pairs with an empty union give 0.
 
+    Raises:
+        TypeError: boxes that are not tensors, or bool / complex.
+        ValueError: boxes not ``(N, 4)`` / ``(M, 4)`` or on two devices, or an unknown
+            format.
+
     Example:
         >>> import torch
         >>> box_iou(torch.tensor([[0.0, 0.0, 2.0, 2.0]]), torch.tensor([[1.0, 1.0, 3.0, 3.0]]))
         tensor([[0.1429]])
     """
+    _check_format("fmt", fmt)
+    _check_boxes("boxes1", boxes1)
+    _check_boxes("boxes2", boxes2)
+    check_same_device(boxes1=boxes1, boxes2=boxes2)
     xywh1 = box_convert(boxes1, fmt, "xywh")
     xywh2 = box_convert(boxes2, fmt, "xywh")
     return coco_box_iou(xywh1, xywh2)

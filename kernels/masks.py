@@ -45,6 +45,16 @@ compiled loops instead (:mod:`._numba`): :func:`rle_to_box`, :func:`rle_area`,
 :func:`rle_cat` with an ``index`` give the same results bit for bit; ``ASSAY_NUMBA=0``
 turns them off.
 
+Bad input gets a ``TypeError`` / ``ValueError`` naming the argument. An :class:`Rle`'s
+metadata (four int64 tensors, consistent shapes, one device) is checked on every
+device; on CPU tensors also its values: the offsets must slice the counts, and the
+functions that read the runs (area, box, decode, merge, IoU, strings) refuse negative
+sizes or runs and masks whose runs do not add up to ``height * width`` (one pass over
+the counts, about 1-2 ms per million runs). :func:`rle_select` and :func:`rle_cat`
+copy the runs unread. Device values are not read (no host sync): there the documented
+contract stands. Callers that validated their masks at the edge can skip the pass with
+the unchecked core ``_rle_iou_pairs``.
+
 :func:`mask_iou` is the dense formulation for training loops: intersections of
 ``(N, H, W)`` and ``(M, H, W)`` boolean masks as one matrix product on the device,
 exact (integer-valued float32 sums stay exact below 2**24 pixels; float64 above), and
@@ -62,8 +72,18 @@ import torch
 from torch import Tensor
 
 from . import _numba
+from ._checks import (
+    check_dtype,
+    check_int,
+    check_range,
+    check_same_device,
+    check_size,
+    check_tensor,
+    reads_values,
+)
 from ._nonzero import flat_nonzero
 from ._segments import segment_cumsum
+from .boxes import _check_boxes, _check_crowd
 
 __all__ = [
     "Rle",
@@ -158,17 +178,29 @@ class RleStringError(ValueError):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _check_rle(name: str, rle: object) -> Rle:
-    """``rle`` itself, after checking its structure where that is free (CPU tensors).
+_RLE_FIELDS = ("counts", "offsets", "height", "width")
 
-    The offsets must slice the counts (``(N + 1,)``, nondecreasing, from 0 to
-    ``len(counts)``), with ``(N,)`` heights and widths: other offsets would make the
-    ragged expansions read out of bounds. Device tensors are not read (no host sync).
+
+def _check_rle(name: str, rle: object, runs: bool) -> Rle:
+    """``rle`` itself, after checking it: its metadata always, its values on the CPU.
+
+    Metadata (every device): four int64 tensors on one device, ``(C,)`` counts,
+    ``(N + 1,)`` offsets, ``(N,)`` heights and widths. CPU values: the offsets slice
+    the counts (nondecreasing from 0 to ``len(counts)``; other offsets make the ragged
+    expansions read out of bounds) and, with ``runs`` (the functions that read the
+    runs), every height, width and run length is ``>= 0`` and each mask's runs add up
+    to its ``height * width`` (one pass over the counts). Device values are not read
+    (no host sync).
     """
     if not isinstance(rle, Rle):
         raise TypeError(f"Expected `{name}` to be an Rle, but got {type(rle).__name__}")
-    if rle.offsets.device.type != "cpu":
-        return rle
+    for field, t in zip(_RLE_FIELDS, rle, strict=True):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"Expected `{name}.{field}` to be a torch.Tensor, but got {type(t).__name__}"
+            )
+        if t.dtype != _I64:
+            raise TypeError(f"Expected `{name}.{field}` to be an int64 tensor, but got {t.dtype}")
     counts, offsets = rle.counts, rle.offsets
     n = rle.height.shape[0] if rle.height.ndim == 1 else -1
     shapes = (tuple(counts.shape), tuple(offsets.shape), tuple(rle.height.shape))
@@ -178,26 +210,100 @@ def _check_rle(name: str, rle: object) -> Rle:
             f"width, but got shapes {shapes[0]}, {shapes[1]}, {shapes[2]}, "
             f"{tuple(rle.width.shape)}"
         )
-    o = offsets.numpy()
-    steps = np.diff(o)
-    if o[0] != 0 or o[-1] != counts.shape[0] or (steps < 0).any():
-        bad = (
-            0 if o[0] != 0 else (int(np.flatnonzero(steps < 0)[0]) + 1 if (steps < 0).any() else n)
-        )
-        raise ValueError(
-            f"Expected `{name}.offsets` to rise from 0 to len(counts) = {counts.shape[0]} "
-            f"(mask i's runs are counts[offsets[i]:offsets[i + 1]]), but got {int(o[bad])} "
-            f"(first offending item: offsets[{bad}])"
-        )
+    check_same_device(**{f"{name}.{f}": t for f, t in zip(_RLE_FIELDS, rle, strict=True)})
+    if not reads_values(counts):
+        return rle
+    _check_offsets(
+        f"{name}.offsets",
+        offsets,
+        counts.shape[0],
+        "len(counts)",
+        "mask i's runs are counts[offsets[i]:offsets[i + 1]]",
+    )
+    if runs:
+        _check_runs(name, rle)
     return rle
 
 
+def _check_offsets(name: str, offsets: Tensor, total: int, of: str, meaning: str) -> None:
+    """CPU ``(K + 1,)`` offsets must rise (nondecreasing) from 0 to ``total``.
+
+    ``of`` names ``total`` in the message (``"len(counts)"``), ``meaning`` says what
+    the offsets slice. Device offsets are not read.
+    """
+    if not reads_values(offsets):
+        return
+    o = offsets.numpy()
+    steps = np.diff(o)
+    if o[0] == 0 and o[-1] == total and not (steps < 0).any():
+        return
+    wrong = (o < 0) | (o > total)
+    wrong[1:] |= steps < 0
+    wrong[0] |= o[0] != 0
+    wrong[-1] |= o[-1] != total
+    bad = int(np.flatnonzero(wrong)[0])
+    raise ValueError(
+        f"Expected `{name}` to rise from 0 to {of} = {total} ({meaning}), but got "
+        f"{int(o[bad])} (first offending item: {name}[{bad}])"
+    )
+
+
+def _check_runs(name: str, rle: Rle) -> None:
+    """CPU ``rle`` (offsets checked): sizes and runs ``>= 0``, runs adding up to ``h * w``.
+
+    One ``aminmax`` pass and one segment sum over the counts (about 1-2 ms per million runs).
+    """
+    check_range(f"{name}.height", rle.height, 0, None, "mask heights")
+    check_range(f"{name}.width", rle.width, 0, None, "mask widths")
+    check_range(f"{name}.counts", rle.counts, 0, None, "run lengths")
+    n = rle.num_masks
+    if not n:
+        return
+    c, o = rle.counts.numpy(), rle.offsets.numpy()
+    sums = np.zeros(n, dtype=np.int64)
+    runs = np.flatnonzero(o[1:] > o[:-1])  # reduceat reads one value at an empty mask
+    if runs.size:
+        sums[runs] = np.add.reduceat(c, o[runs])
+    want = rle.height.numpy() * rle.width.numpy()
+    wrong = sums != want
+    if not wrong.any():
+        return
+    i = int(np.flatnonzero(wrong)[0])
+    raise ValueError(
+        f"Expected `{name}` run lengths to sum to height * width = {int(want[i])}, but got "
+        f"{int(sums[i])} (first offending item: mask {i}, {name}.counts[{int(o[i])}:"
+        f"{int(o[i + 1])}])"
+    )
+
+
 def _check_masks(name: str, masks: object) -> Tensor:
-    if not isinstance(masks, Tensor):
-        raise TypeError(f"Expected `{name}` to be a torch.Tensor, but got {type(masks).__name__}")
-    if masks.ndim != 3:
-        raise ValueError(f"Expected `{name}` to have shape (N, H, W), but got {tuple(masks.shape)}")
-    return masks if masks.dtype == torch.bool else masks != 0
+    """``(N, H, W)`` masks as bool: bool as they are, integers nonzero = set, floats 0 / 1.
+
+    Floating-point masks must hold 0 or 1 (checked on the CPU, one pass: a soft mask of
+    probabilities is refused rather than set wherever it is nonzero); on a device their
+    values are not read and nonzero is set.
+    """
+    m = check_tensor(name, masks, 3, "(N, H, W)")
+    if m.dtype == torch.bool:
+        return m
+    if m.is_complex():
+        raise TypeError(
+            f"Expected `{name}` to be a bool, integer or 0/1 float tensor, but got {m.dtype}"
+        )
+    nonzero = m != 0
+    if m.is_floating_point() and reads_values(m):
+        off = nonzero & (m != 1)
+        if bool(off.any()):
+            first = int(flat_nonzero(off.reshape(-1))[0])
+            where = ", ".join(
+                str(int(i)) for i in torch.unravel_index(torch.tensor(first), m.shape)
+            )
+            raise ValueError(
+                f"Expected `{name}` to hold 0 / 1 values (threshold soft masks first, e.g. "
+                f"{name} > 0.5), but got {m.reshape(-1)[first].item()} (first offending item: "
+                f"{name}[{where}])"
+            )
+    return nonzero
 
 
 def _empty_rle(device: torch.device) -> Rle:
@@ -356,14 +462,6 @@ def _parity_toggles(key: Tensor) -> tuple[Tensor, Tensor]:
     return uniq >> _KEY_SHIFT, uniq & ((1 << _KEY_SHIFT) - 1)
 
 
-def _as_long(x: Tensor | Sequence[int] | np.ndarray, device: torch.device) -> Tensor:
-    return (
-        torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, device=device)
-        .to(_I64)
-        .reshape(-1)
-    )
-
-
 # ------------------------------------------------------------------------ construction
 
 
@@ -380,27 +478,48 @@ def rle_cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
         One ``Rle`` holding the masks of ``rles[0]``, then ``rles[1]``, ... (those at
         ``index``).
 
+    Raises:
+        TypeError: ``rles`` not a sequence of :class:`Rle` (one ``Rle`` on its own
+            included), fields that are not int64 tensors, or an ``index`` that is not an
+            integer or bool tensor.
+        ValueError: batches of malformed shapes or on different devices, or ``index``
+            not ``(K,)`` (``(N,)`` for bool). On CPU tensors also: offsets that do not
+            slice the counts, and an index outside ``[0, N)``. The run lengths are not
+            read (concatenating copies them as they are).
+
     Example:
         >>> import torch
         >>> a = rle_encode(torch.ones(1, 2, 2, dtype=torch.bool))
         >>> rle_cat([a, a]).offsets.tolist()
         [0, 2, 4]
     """
-    if not rles:
-        return _empty_rle(torch.device("cpu"))
+    if isinstance(rles, (Rle, str, bytes)) or not isinstance(rles, Sequence):
+        got = "one Rle (wrap it in a list)" if isinstance(rles, Rle) else type(rles).__name__
+        raise TypeError(f"Expected `rles` to be a sequence of Rle batches, but got {got}")
     for i, r in enumerate(rles):
-        _check_rle(f"rles[{i}]", r)
+        _check_rle(f"rles[{i}]", r, runs=False)
+    check_same_device(**{f"rles[{i}]": r.counts for i, r in enumerate(rles)})
     if index is not None:
         _check_index("index", index, sum(r.num_masks for r in rles))
         if index.dtype == torch.bool:
             index = flat_nonzero(index)
+        if not rles:
+            return _empty_rle(torch.device("cpu"))
         index = index.to(device=rles[0].device, dtype=_I64)
+    return _cat(rles, index)
+
+
+def _cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
+    """:func:`rle_cat` of checked batches; ``index``: int64 on their device, or ``None``."""
+    if not rles:
+        return _empty_rle(torch.device("cpu"))
+    if index is not None:
         total = sum(int(r.counts.shape[0]) for r in rles)
         if _numba.available(*(r.counts for r in rles), size=total):
             compiled = _numba.select(rles, index)
             if compiled is not None:
                 return Rle(*compiled)
-        return rle_select(rle_cat(rles), index)
+        return _select(_cat(rles), index)
     shift = torch.cumsum(torch.tensor([0] + [int(r.counts.shape[0]) for r in rles[:-1]]), 0)
     offsets = [rles[0].offsets[:1]] + [
         r.offsets[1:] + int(s) for r, s in zip(rles, shift.tolist(), strict=True)
@@ -476,9 +595,12 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
         ``Rle`` of ``K`` masks.
 
     Raises:
-        TypeError: ``index`` not an integer or bool tensor.
-        ValueError: ``index`` not 1-D, a bool mask not of length ``N``, or (CPU
-            tensors) an index outside ``[0, N)``.
+        TypeError: ``rle`` not an :class:`Rle` of int64 tensors, or ``index`` not an
+            integer or bool tensor.
+        ValueError: ``rle`` of malformed shapes or devices, ``index`` not 1-D, a bool
+            mask not of length ``N``, or (CPU tensors) an index outside ``[0, N)`` or
+            offsets that do not slice the counts. The run lengths are not read (they
+            are copied as they are).
 
     Example:
         >>> import torch
@@ -486,11 +608,15 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
         >>> rle_select(rle, torch.tensor([1, 1, 0])).counts.tolist()
         [1, 1, 0, 1]
     """
-    _check_rle("rle", rle)
+    _check_rle("rle", rle, runs=False)
     _check_index("index", index, rle.height.shape[0])
     if index.dtype == torch.bool:
         index = flat_nonzero(index)
-    index = index.to(device=rle.device, dtype=_I64)
+    return _select(rle, index.to(device=rle.device, dtype=_I64))
+
+
+def _select(rle: Rle, index: Tensor) -> Rle:
+    """:func:`rle_select` of a checked ``rle`` and int64 ``index`` on its device."""
     if _numba.available(rle.counts, size=rle.counts.shape[0]):
         compiled = _numba.select([rle], index)
         if compiled is not None:
@@ -509,10 +635,18 @@ def rle_encode(masks: Tensor) -> Rle:
     """Run-length encode binary masks, like ``pycocotools.mask.encode``.
 
     Args:
-        masks: ``(N, H, W)`` bool (or 0/1) masks.
+        masks: ``(N, H, W)`` bool masks; integer masks count nonzero as set (as
+            pycocotools' uint8 masks, e.g. 0 / 255; pycocotools also starts a new run
+            where two nonzero values differ, which binarising here does not);
+            floating-point masks must hold 0 / 1 (soft masks: threshold them first).
 
     Returns:
         ``Rle`` of ``N`` masks on the same device.
+
+    Raises:
+        TypeError: ``masks`` not a tensor, or complex.
+        ValueError: ``masks`` not 3-D, or (CPU tensors) a floating-point value other
+            than 0 or 1 (device values are not read: nonzero is set there).
 
     Example:
         >>> import torch
@@ -545,8 +679,11 @@ def rle_decode(rle: Rle) -> Tensor:
         ``(N, H, W)`` bool masks (``(0, 0, 0)`` for no masks).
 
     Raises:
-        ValueError: masks of different sizes, or run lengths that do not add up to
-            ``height * width``.
+        TypeError: ``rle`` not an :class:`Rle` of int64 tensors.
+        ValueError: masks of different sizes, run lengths that do not add up to
+            ``height * width`` (on every device: decoding reads the sizes anyway), and
+            as every function that reads the runs: malformed shapes or devices, and on
+            CPU tensors offsets that do not slice the counts, negative sizes or runs.
 
     Example:
         >>> import torch
@@ -554,7 +691,7 @@ def rle_decode(rle: Rle) -> Tensor:
         >>> rle_decode(rle).int().tolist()
         [[[0, 1, 1], [0, 1, 0]]]
     """
-    _check_rle("rle", rle)
+    _check_rle("rle", rle, runs=True)
     n = rle.num_masks
     if n == 0:
         return torch.zeros((0, 0, 0), dtype=torch.bool, device=rle.device)
@@ -591,17 +728,28 @@ def rle_area(rle: Rle) -> Tensor:
     Returns:
         ``(N,)`` int64 areas.
 
+    Raises:
+        TypeError: ``rle`` not an :class:`Rle` of int64 tensors.
+        ValueError: fields of malformed shapes or on different devices; on CPU tensors
+            also offsets that do not slice the counts, a negative height, width or run
+            length, or a mask whose runs do not add up to its ``height * width`` (the
+            first is named). Device values are not read.
+
     Example:
         >>> import torch
         >>> rle_area(rle_encode(torch.tensor([[[0, 1, 1], [0, 1, 0]]], dtype=torch.bool)))
         tensor([3])
     """
-    _check_rle("rle", rle)
+    return _area(_check_rle("rle", rle, runs=True))
+
+
+def _area(rle: Rle) -> Tensor:
+    """:func:`rle_area` of a checked ``rle``."""
     if _numba.available(rle.counts, size=rle.counts.shape[0]):
         return _numba.areas(rle)
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
-        return torch.cat([rle_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
+        return torch.cat([_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
     seg, local = _expand(rle.lengths, rle.counts.shape[0])
     area = torch.zeros(rle.num_masks, dtype=_I64, device=rle.device)
     return area.index_add_(0, seg, rle.counts * (local & 1))
@@ -618,6 +766,13 @@ def rle_to_box(rle: Rle) -> Tensor:
         runs. A mask with two or more runs but no set pixel gets pycocotools' unsigned
         wrap-around ``[w, h, 2**32 - w + 1, 2**32 - h + 1]``.
 
+    Raises:
+        TypeError: ``rle`` not an :class:`Rle` of int64 tensors.
+        ValueError: fields of malformed shapes or on different devices; on CPU tensors
+            also offsets that do not slice the counts, a negative height, width or run
+            length, or a mask whose runs do not add up to its ``height * width`` (the
+            first is named). Device values are not read.
+
     Example:
         >>> import torch
         >>> m = torch.zeros(1, 4, 5, dtype=torch.bool)
@@ -625,12 +780,16 @@ def rle_to_box(rle: Rle) -> Tensor:
         >>> rle_to_box(rle_encode(m))
         tensor([[2., 1., 3., 2.]], dtype=torch.float64)
     """
-    _check_rle("rle", rle)
+    return _to_box(_check_rle("rle", rle, runs=True))
+
+
+def _to_box(rle: Rle) -> Tensor:
+    """:func:`rle_to_box` of a checked ``rle``."""
     if _numba.available(rle.counts, size=rle.counts.shape[0]):
         return _numba.boxes(rle)
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
-        return torch.cat([rle_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
+        return torch.cat([_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
     seg, end, length = _ones_runs(rle)
     return _box(seg, end - length, end, rle)
 
@@ -661,7 +820,14 @@ def rle_merge(
         (every encoder here and in pycocotools produces canonical runs).
 
     Raises:
-        ValueError: ``groups`` that are not ``(N,)`` integers in ``[0, num_groups)``.
+        TypeError: ``rle`` not an :class:`Rle` of int64 tensors, ``groups`` not an
+            integer tensor, ``num_groups`` not an int, ``intersect`` not a bool.
+        ValueError: ``groups`` not ``(N,)`` or outside ``[0, num_groups)`` (read on
+            every device: the number of groups is needed on the host anyway), a
+            negative ``num_groups``, ``num_groups`` without ``groups``; and as every
+            function that reads the runs: malformed shapes or devices, and on CPU
+            tensors offsets that do not slice the counts, negative sizes or runs, or
+            runs that do not add up to ``height * width``.
 
     Example:
         >>> import torch
@@ -671,12 +837,25 @@ def rle_merge(
         >>> rle_decode(rle).int().tolist()
         [[[1, 0], [0, 1]], [[0, 1], [0, 0]]]
     """
-    _check_rle("rle", rle)
+    _check_rle("rle", rle, runs=True)
+    if not isinstance(intersect, bool):
+        raise TypeError(f"Expected `intersect` to be a bool, but got {type(intersect).__name__}")
     n, dev = rle.num_masks, rle.device
     if groups is None:
+        if num_groups is not None:
+            raise ValueError(
+                f"Expected `num_groups` only with `groups`, but got num_groups={num_groups!r} "
+                "and groups=None"
+            )
         groups = torch.zeros(n, dtype=_I64, device=dev)
         num_groups = 1
-    groups, k = _check_groups(groups, n, num_groups, dev)
+    groups, k = _check_groups(groups, n, num_groups, dev, "mask")
+    return _merge(rle, groups, k, intersect)
+
+
+def _merge(rle: Rle, groups: Tensor, k: int, intersect: bool = False) -> Rle:
+    """:func:`rle_merge` of a checked ``rle`` and int64 ``groups`` in ``[0, k)``."""
+    n, dev = rle.num_masks, rle.device
     if not intersect and _numba.available(rle.counts, groups, size=rle.counts.shape[0]):
         merged = _numba.union(*rle, groups, k)
         if merged is not None:
@@ -704,7 +883,7 @@ def rle_merge(
     # global cumulative sum serves all groups).
     # Only groups of two or more masks need it.
     members_of = flat_nonzero(((members > 1) & valid)[groups])
-    ones = _ones(rle_select(rle, members_of))
+    ones = _ones(_select(rle, members_of))
     g = groups.index_select(0, members_of).index_select(0, ones.seg)
     starts, ends = ones.start, ones.end
     key = torch.cat(((g << _KEY_SHIFT) | starts, (g << _KEY_SHIFT) | ends))
@@ -729,8 +908,8 @@ def rle_merge(
         0, groups, torch.arange(n, device=dev), "amin"
     )
     pick = torch.where(single, first + k, torch.arange(k, device=dev))
-    both = rle_cat([merged, rle])
-    out = rle_select(both, pick)
+    both = _cat([merged, rle])
+    out = _select(both, pick)
     if bool((~valid).any()):
         keep = valid[_expand(out.lengths, out.counts.shape[0])[0]]
         lengths = torch.where(valid, out.lengths, 0)
@@ -739,16 +918,21 @@ def rle_merge(
 
 
 def _check_groups(
-    groups: Tensor, n: int, num_groups: int | None, device: torch.device
+    groups: object, n: int, num_groups: object, device: torch.device, per: str
 ) -> tuple[Tensor, int]:
-    """``groups`` as int64 on ``device`` and the number of groups (host reads)."""
-    if groups.shape != (n,) or groups.is_floating_point() or groups.is_complex():
-        raise ValueError(
-            f"Expected `groups` to be ({n},) integer group indexes, one per mask, but got "
-            f"shape {tuple(groups.shape)} {groups.dtype}"
-        )
-    groups = groups.to(device=device, dtype=_I64)
-    k = num_groups if num_groups is not None else (int(groups.max()) + 1 if n else 0)
+    """``groups`` as int64 on ``device`` and the number of groups (host reads).
+
+    ``(n,)`` integer groups (one per ``per``: ``"mask"``, ``"ring"``) in
+    ``[0, num_groups)``; the range is read on every device (one or two scalars: the
+    number of groups is needed on the host).
+    """
+    g = check_tensor("groups", groups, 1, "(N,)")
+    check_dtype("groups", g, "integer")
+    check_size("groups", g, n, f"one group per {per}")
+    k = None if num_groups is None else check_int("num_groups", num_groups)
+    groups = g.to(device=device, dtype=_I64)
+    if k is None:
+        k = int(groups.max()) + 1 if n else 0
     if n and (int(groups.min()) < 0 or int(groups.max()) >= k):
         bad = int(flat_nonzero((groups < 0) | (groups >= k))[0])
         raise ValueError(
@@ -808,19 +992,25 @@ def rle_iou_pairs(
     Args:
         dt: ``D`` detection masks.
         gt: ``G`` ground-truth masks.
-        pair_dt: ``(P,)`` int64 detection indexes.
-        pair_gt: ``(P,)`` int64 ground-truth indexes.
-        gt_crowd: ``(P,)`` bool, whether the pair's ground truth is a crowd region
-            (then the union is the detection's area); ``None``: no crowd.
+        pair_dt: ``(P,)`` integer detection indexes.
+        pair_gt: ``(P,)`` integer ground-truth indexes.
+        gt_crowd: ``(P,)`` bool (or integer 0 / 1), whether the pair's ground truth is
+            a crowd region (then the union is the detection's area); ``None``: no crowd.
 
     Returns:
         ``(P,)`` float64 IoU; -1 for masks of different sizes whose boxes overlap.
-        Masks whose runs do not add up to ``height * width`` (not an RLE of that
-        size) give unspecified values (pycocotools' loop never ends on some).
 
     Raises:
-        ValueError: pair indexes or crowd flags that are not 1-D of one length, or a
-            pair index outside its batch (the first one is named).
+        TypeError: ``dt`` / ``gt`` not an :class:`Rle` of int64 tensors, pair indexes
+            that are not integer tensors, floating-point crowd flags.
+        ValueError: pair indexes or crowd flags that are not 1-D of one length, a pair
+            index outside its batch (read on every device: the torch path would read
+            a ground truth for a detection index past ``D``), ``dt`` and ``gt`` on two
+            devices; and as every function that reads the runs: malformed shapes or
+            devices, and on CPU tensors offsets that do not slice the counts, negative
+            sizes or runs, runs that do not add up to ``height * width`` (pycocotools'
+            merge loop never ends on some such pairs), and integer crowd flags other
+            than 0 or 1.
 
     Example:
         >>> import torch
@@ -832,32 +1022,55 @@ def rle_iou_pairs(
         >>> rle_iou_pairs(rle, rle, i, torch.tensor([1, 0]), torch.tensor([False, True]))
         tensor([0.5000, 1.0000], dtype=torch.float64)
     """
-    _check_rle("dt", dt)
-    _check_rle("gt", gt)
-    dev = dt.device
-    if gt.device != dev:
-        raise ValueError(
-            f"Expected `dt` and `gt` on the same device, but got {dev} and {gt.device}; move "
-            "both with .to(device)"
-        )
-    pair_dt = pair_dt.to(device=dev, dtype=_I64)
-    pair_gt = pair_gt.to(device=dev, dtype=_I64)
+    dev = _check_rle_pair(dt, gt)
+    named = [("pair_dt", pair_dt), ("pair_gt", pair_gt)]
+    for name, t in named + ([] if gt_crowd is None else [("gt_crowd", gt_crowd)]):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"Expected `{name}` to be a torch.Tensor, but got {type(t).__name__}")
     given = [pair_dt, pair_gt] + ([] if gt_crowd is None else [gt_crowd])
     if pair_dt.ndim != 1 or any(t.shape != pair_dt.shape for t in given):
         raise ValueError(
             "Expected `pair_dt`, `pair_gt` and `gt_crowd` to be 1-D of one length P, but got "
             f"shapes {', '.join(str(tuple(t.shape)) for t in given)}"
         )
+    for name, t in named:
+        check_dtype(name, t, "integer")
     num = pair_dt.shape[0]
-    if num == 0:
-        return torch.zeros(0, dtype=_F64, device=dev)
-    _check_pair_index("pair_dt", pair_dt, dt.num_masks)
-    _check_pair_index("pair_gt", pair_gt, gt.num_masks)
     crowd = (
         torch.zeros(num, dtype=torch.bool, device=dev)
         if gt_crowd is None
-        else gt_crowd.to(device=dev, dtype=torch.bool)
+        else _check_crowd("gt_crowd", gt_crowd, num, "one crowd flag per pair", "(P,)").to(dev)
     )
+    pair_dt = pair_dt.to(device=dev, dtype=_I64)
+    pair_gt = pair_gt.to(device=dev, dtype=_I64)
+    if num:
+        _check_pair_index("pair_dt", pair_dt, dt.num_masks)
+        _check_pair_index("pair_gt", pair_gt, gt.num_masks)
+    return _rle_iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
+
+
+def _check_rle_pair(dt: object, gt: object) -> torch.device:
+    """Both batches checked with their runs (CPU), on one device; that device."""
+    dev, other = _check_rle("dt", dt, runs=True).device, _check_rle("gt", gt, runs=True).device
+    if other != dev:
+        raise ValueError(
+            f"Expected `dt` and `gt` on the same device, but got {dev} and {other}; move "
+            "both with .to(device)"
+        )
+    return dev
+
+
+def _rle_iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor) -> Tensor:
+    """:func:`rle_iou_pairs` without checks: its unchecked core.
+
+    For callers that validated their masks at the edge (the run check reads every
+    count): ``dt`` / ``gt`` well-formed :class:`Rle` s on one device, ``pair_dt`` /
+    ``pair_gt`` ``(P,)`` int64 indexes within the batches and ``crowd`` ``(P,)`` bool,
+    all on that device. Nothing is checked here: other input reads out of bounds.
+    """
+    num, dev = pair_dt.shape[0], dt.device
+    if num == 0:
+        return torch.zeros(0, dtype=_F64, device=dev)
     if _numba.available(
         dt.counts, gt.counts, size=num, minimum=_numba.MIN_PAIRS, cold=_numba.MIN_PAIRS_COLD
     ):
@@ -872,9 +1085,7 @@ def rle_iou_pairs(
         sel = order[lo : lo + _CPU_BLOCK_PAIRS]
         d_ids, d_inv = torch.unique(pair_dt[sel], return_inverse=True)
         g_ids, g_inv = torch.unique(pair_gt[sel], return_inverse=True)
-        out[sel] = _iou_pairs(
-            rle_select(dt, d_ids), rle_select(gt, g_ids), d_inv, g_inv, crowd[sel]
-        )
+        out[sel] = _iou_pairs(_select(dt, d_ids), _select(gt, g_ids), d_inv, g_inv, crowd[sel])
     return out
 
 
@@ -897,7 +1108,7 @@ def _iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Tensor
     dev, num = dt.device, pair_dt.shape[0]
     # Both batches' ones runs in one table: masks 0..D-1 the detections, D.. the truths.
     d_num = dt.num_masks
-    both = rle_cat([dt, gt])
+    both = _cat([dt, gt])
     ones = _ones(both)
     box = _box(ones.seg, ones.start, ones.end, both)
     gi = pair_gt + d_num
@@ -988,7 +1199,7 @@ def _merge_stops(rle: Rle, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor] | None
 def _truncated(rle: Rle, masks: Tensor, stop: Tensor) -> Rle:
     """Masks ``masks`` of ``rle`` with every pixel from position ``stop`` on unset."""
     num = masks.shape[0]
-    sel = rle_select(rle, masks)
+    sel = _select(rle, masks)
     dev = stop.device
     head = Rle(  # set up to stop, then unset: counts [0, stop, length - stop]
         torch.stack((torch.zeros_like(stop), stop, sel.height * sel.width - stop), 1).reshape(-1),
@@ -997,7 +1208,7 @@ def _truncated(rle: Rle, masks: Tensor, stop: Tensor) -> Rle:
         sel.width,
     )
     group = torch.arange(num, device=dev).repeat(2)
-    return rle_merge(rle_cat([sel, head]), group, num, intersect=True)
+    return _merge(_cat([sel, head]), group, num, intersect=True)
 
 
 def rle_iou(dt: Rle, gt: Rle, gt_crowd: Tensor | None = None) -> Tensor:
@@ -1006,10 +1217,20 @@ def rle_iou(dt: Rle, gt: Rle, gt_crowd: Tensor | None = None) -> Tensor:
     Args:
         dt: ``D`` detection masks.
         gt: ``G`` ground-truth masks.
-        gt_crowd: ``(G,)`` bool crowd flags; ``None`` means no crowd.
+        gt_crowd: ``(G,)`` bool (or integer 0 / 1) crowd flags; ``None`` means no
+            crowd.
 
     Returns:
         ``(D, G)`` float64.
+
+    Raises:
+        TypeError: ``dt`` / ``gt`` not an :class:`Rle` of int64 tensors, or crowd flags
+            that are not a bool or integer tensor.
+        ValueError: crowd flags not ``(G,)``, ``dt`` and ``gt`` on two devices; and as
+            every function that reads the runs: malformed shapes or devices, and on CPU
+            tensors offsets that do not slice the counts, negative sizes or runs, runs
+            that do not add up to ``height * width``, and integer crowd flags other than
+            0 or 1.
 
     Example:
         >>> import torch
@@ -1021,17 +1242,16 @@ def rle_iou(dt: Rle, gt: Rle, gt_crowd: Tensor | None = None) -> Tensor:
         tensor([[1.0000, 1.0000],
                 [0.5000, 1.0000]], dtype=torch.float64)
     """
-    _check_rle("dt", dt)
-    _check_rle("gt", gt)
-    d, g, dev = dt.num_masks, gt.num_masks, dt.device
+    dev = _check_rle_pair(dt, gt)
+    d, g = dt.num_masks, gt.num_masks
     crowd = (
         torch.zeros(g, dtype=torch.bool, device=dev)
         if gt_crowd is None
-        else gt_crowd.to(device=dev, dtype=torch.bool)
+        else _check_crowd("gt_crowd", gt_crowd, g, "one flag per gt mask", "(G,)").to(dev)
     )
     pd = torch.arange(d, device=dev).repeat_interleave(g)
     pg = torch.arange(g, device=dev).repeat(d)
-    return rle_iou_pairs(dt, gt, pd, pg, crowd[pg]).reshape(d, g)
+    return _rle_iou_pairs(dt, gt, pd, pg, crowd.index_select(0, pg)).reshape(d, g)
 
 
 def mask_iou(masks1: Tensor, masks2: Tensor, iscrowd: Tensor | None = None) -> Tensor:
@@ -1041,12 +1261,21 @@ def mask_iou(masks1: Tensor, masks2: Tensor, iscrowd: Tensor | None = None) -> T
     ``masks2`` the ground truths), bit for bit.
 
     Args:
-        masks1: ``(N, H, W)`` bool (or 0/1) masks.
-        masks2: ``(M, H, W)`` bool (or 0/1) masks, same ``H, W`` and device.
-        iscrowd: ``(M,)`` bool; for a crowd mask the union is ``masks1``'s area.
+        masks1: ``(N, H, W)`` bool masks (integer: nonzero is set; floating-point:
+            0 / 1, as :func:`rle_encode`).
+        masks2: ``(M, H, W)`` masks as ``masks1``, same ``H, W`` and device.
+        iscrowd: ``(M,)`` bool (or integer 0 / 1); for a crowd mask the union is
+            ``masks1``'s area.
 
     Returns:
         ``(N, M)`` float64; 0 where the intersection is empty.
+
+    Raises:
+        TypeError: masks or flags that are not tensors, complex masks, floating-point
+            flags.
+        ValueError: masks not 3-D, of two sizes or on two devices, flags not ``(M,)``;
+            on CPU tensors also floating-point mask values other than 0 / 1 and integer
+            flags other than 0 / 1 (device values are not read: nonzero counts there).
 
     Example:
         >>> import torch
@@ -1069,6 +1298,10 @@ def mask_iou(masks1: Tensor, masks2: Tensor, iscrowd: Tensor | None = None) -> T
             f"{b.device}; move both with .to(device)"
         )
     n, m = a.shape[0], b.shape[0]
+    crowd = None
+    if iscrowd is not None:
+        crowd = _check_crowd("iscrowd", iscrowd, m, "one flag per mask of `masks2`", "(M,)")
+        crowd = crowd.to(a.device)
     pixels = a.shape[1] * a.shape[2]
     fa, fb = a.reshape(n, pixels), b.reshape(m, pixels)
     # Sums of 0/1 products are integers: exact in float32 below 2**24, else float64.
@@ -1076,8 +1309,7 @@ def mask_iou(masks1: Tensor, masks2: Tensor, iscrowd: Tensor | None = None) -> T
     inter = torch.round(fa.to(dtype) @ fb.to(dtype).T).to(_I64)
     area1, area2 = fa.sum(1, dtype=_I64), fb.sum(1, dtype=_I64)
     union = area1[:, None] + area2[None, :] - inter
-    if iscrowd is not None:
-        crowd = iscrowd.to(device=a.device, dtype=torch.bool)
+    if crowd is not None:
         union = torch.where(crowd[None, :], area1[:, None], union)
     return torch.where(inter > 0, inter.to(_F64) / union.clamp(min=1).to(_F64), 0.0)
 
@@ -1169,9 +1401,15 @@ def rle_from_polygons(
         ``Rle`` of ``R`` masks (``K`` with ``groups``).
 
     Raises:
-        ValueError: a vertex that is not finite or beyond maskApi's C ints (``|v| >=
-            (2**31 - 1) / 5``), a negative height or width, or ``groups`` that are not
-            ``(R,)`` integers in ``[0, num_groups)``.
+        TypeError: an argument that is not a tensor, bool or complex ``points``,
+            ``ring_offsets`` / ``height`` / ``width`` / ``groups`` that are not integer
+            tensors, ``num_groups`` not an int.
+        ValueError: shapes other than the above (``height``, ``width``, ``groups``:
+            one per ring), ``num_groups`` without ``groups``, a vertex that is not
+            finite or beyond maskApi's C ints (``|v| >= (2**31 - 1) / 5``), a negative
+            height or width, ``groups`` outside ``[0, num_groups)`` (these three read on
+            every device); on CPU tensors also ``ring_offsets`` that do not rise from 0
+            to ``P`` (device offsets are not read).
 
     Example:
         >>> import torch
@@ -1190,42 +1428,104 @@ def rle_from_polygons(
         raise TypeError(f"Expected `points` to be a torch.Tensor, but got {type(points).__name__}")
     if points.ndim != 2 or points.shape[1] != 2:
         raise ValueError(f"Expected `points` to have shape (P, 2), but got {tuple(points.shape)}")
-    dev = points.device
-    ring_offsets = ring_offsets.to(device=dev, dtype=_I64)
-    height = height.to(device=dev, dtype=_I64)
-    width = width.to(device=dev, dtype=_I64)
-    num_rings = ring_offsets.shape[0] - 1
-    num_points = points.shape[0]
+    _check_real("points", points)
+    offsets = check_tensor("ring_offsets", ring_offsets, 1, "(R + 1,)")
+    check_dtype("ring_offsets", offsets, "integer")
+    if offsets.shape[0] == 0:
+        raise ValueError("Expected `ring_offsets` to have shape (R + 1,) (0 first), but got (0,)")
+    dev, num_rings = points.device, offsets.shape[0] - 1
+    height, width = _check_image_sizes(height, width, num_rings, "ring", dev)
+    offsets = offsets.to(device=dev, dtype=_I64)
+    _check_offsets(
+        "ring_offsets",
+        offsets,
+        points.shape[0],
+        "len(points)",
+        "ring r's points are points[ring_offsets[r]:ring_offsets[r + 1]]",
+    )
+    k = None
     if groups is not None:
-        groups, num_groups = _check_groups(groups, num_rings, num_groups, dev)
-    if num_rings == 0:
-        empty = _empty_rle(dev)
-        return empty if groups is None else rle_merge(empty, groups, num_groups)
-    # maskApi's int arithmetic: 5 * v + .5 must fit an int (|v| < 2**31 / 5). One host
-    # read each; beyond it (or not finite) pycocotools has no defined answer.
-    inside = (points.abs() < _MAX_COORD).all(1)
-    if not bool(inside.all()):
-        bad = int(flat_nonzero(~inside)[0])
+        groups, k = _check_groups(groups, num_rings, num_groups, dev, "ring")
+    elif num_groups is not None:
         raise ValueError(
-            f"Expected `points` to be finite and within +-{_MAX_COORD:,.0f} (pycocotools "
-            f"scales them by 5 into a C int), but got {points[bad].tolist()} (first "
-            f"offending item: points[{bad}])"
+            f"Expected `num_groups` only with `groups`, but got num_groups={num_groups!r} "
+            "and groups=None"
         )
-    sized = (height >= 0) & (width >= 0)
-    if not bool(sized.all()):
+    _check_coords("points", points, points, 1, "to be finite and within")
+    return _polygons(points, offsets, height, width, groups, k)
+
+
+def _check_real(name: str, x: Tensor) -> None:
+    """A floating-point or integer tensor (bool and complex refused)."""
+    if x.dtype == torch.bool or x.is_complex():
+        raise TypeError(
+            f"Expected `{name}` to be a floating-point or integer tensor, but got {x.dtype}"
+        )
+
+
+def _check_image_sizes(
+    height: object, width: object, n: int, per: str, device: torch.device
+) -> tuple[Tensor, Tensor]:
+    """``(n,)`` integer image heights and widths ``>= 0`` as int64 on ``device``.
+
+    The sign is read on every device (one host read, as the vertices' range).
+    """
+    sizes = []
+    for name, t in (("height", height), ("width", width)):
+        x = check_tensor(name, t, 1, "(R,)" if per == "ring" else "(N,)")
+        check_dtype(name, x, "integer")
+        check_size(name, x, n, f"one image {name} per {per}")
+        sizes.append(x.to(device=device, dtype=_I64))
+    h, w = sizes
+    sized = (h >= 0) & (w >= 0)
+    if n and not bool(sized.all()):
         bad = int(flat_nonzero(~sized)[0])
         raise ValueError(
-            f"Expected `height` and `width` to be >= 0, but got {int(height[bad])} x "
-            f"{int(width[bad])} (first offending item: ring {bad})"
+            f"Expected `height` and `width` to be >= 0, but got {int(h[bad])} x "
+            f"{int(w[bad])} (first offending item: {per} {bad})"
         )
+    return h, w
+
+
+def _check_coords(name: str, points: Tensor, rows: Tensor, per: int, what: str) -> None:
+    """Vertices finite and within maskApi's C ints (one host read, on every device).
+
+    maskApi's int arithmetic: ``5 * v + .5`` must fit an int (``|v| < 2**31 / 5``);
+    beyond it (or not finite) pycocotools has no defined answer. ``rows[i]`` is the
+    item named for vertex ``i * per`` (``per`` vertices per item).
+    """
+    inside = (points.abs() < _MAX_COORD).all(1)
+    if points.shape[0] == 0 or bool(inside.all()):
+        return
+    bad = int(flat_nonzero(~inside)[0]) // per
+    raise ValueError(
+        f"Expected `{name}` {what} +-{_MAX_COORD:,.0f} (pycocotools scales them by 5 into a "
+        f"C int), but got {rows[bad].tolist()} (first offending item: {name}[{bad}])"
+    )
+
+
+def _polygons(
+    points: Tensor,
+    ring_offsets: Tensor,
+    height: Tensor,
+    width: Tensor,
+    groups: Tensor | None,
+    num_groups: int | None,
+) -> Rle:
+    """:func:`rle_from_polygons` of checked inputs (int64 offsets, sizes and groups)."""
+    dev = points.device
+    num_rings = ring_offsets.shape[0] - 1
+    if num_rings == 0:
+        empty = _empty_rle(dev)
+        return empty if groups is None else _merge(empty, groups, num_groups or 0)
     if _numba.available(
-        points, size=num_points, minimum=_numba.MIN_VERTICES, cold=_numba.MIN_VERTICES_COLD
-    ) and _slices_points(points, ring_offsets, height, width):
+        points, size=points.shape[0], minimum=_numba.MIN_VERTICES, cold=_numba.MIN_VERTICES_COLD
+    ):
         compiled = _numba.polygons(points, ring_offsets, height, width, groups, num_groups or 0)
         if compiled is not None:
             return Rle(*compiled)
     rings = _rasterise(points, ring_offsets, height, width)
-    return rings if groups is None else rle_merge(rings, groups, num_groups)
+    return rings if groups is None else _merge(rings, groups, num_groups or 0)
 
 
 def _rasterise(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tensor) -> Rle:
@@ -1293,20 +1593,6 @@ def _rasterise(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tens
     )
 
 
-def _slices_points(points: Tensor, ring_offsets: Tensor, height: Tensor, width: Tensor) -> bool:
-    """Whether ``ring_offsets`` slice ``points`` (host reads, CPU only).
-
-    The compiled rasteriser reads raw memory, so other offsets stay on the torch path.
-    """
-    k = ring_offsets[1:] - ring_offsets[:-1]
-    return (
-        height.shape == k.shape == width.shape
-        and int(ring_offsets[0]) == 0
-        and int(ring_offsets[-1]) == points.shape[0]
-        and not bool((k < 0).any())
-    )
-
-
 def rle_from_boxes(boxes: Tensor, height: Tensor, width: Tensor) -> Rle:
     """Rasterise ``xywh`` boxes like pycocotools' ``frBbox`` (a 4-corner polygon each).
 
@@ -1318,6 +1604,13 @@ def rle_from_boxes(boxes: Tensor, height: Tensor, width: Tensor) -> Rle:
     Returns:
         ``Rle`` of ``N`` masks.
 
+    Raises:
+        TypeError: ``boxes`` not a tensor, or bool / complex; ``height`` / ``width``
+            not integer tensors.
+        ValueError: ``boxes`` not ``(N, 4)``, ``height`` / ``width`` not ``(N,)`` or
+            negative, or a corner that is not finite or beyond maskApi's C ints (both
+            read on every device).
+
     Example:
         >>> import torch
         >>> rle = rle_from_boxes(torch.tensor([[1.0, 0.0, 2.0, 2.0]], dtype=torch.float64),
@@ -1325,15 +1618,15 @@ def rle_from_boxes(boxes: Tensor, height: Tensor, width: Tensor) -> Rle:
         >>> rle_decode(rle)[0].int().tolist()
         [[0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
     """
-    if not isinstance(boxes, Tensor) or boxes.ndim != 2 or boxes.shape[1] != 4:
-        shape = tuple(boxes.shape) if isinstance(boxes, Tensor) else type(boxes).__name__
-        raise ValueError(f"Expected `boxes` to be a (N, 4) tensor, but got {shape}")
-    b = boxes.to(_F64)
+    b = _check_boxes("boxes", boxes)
+    height, width = _check_image_sizes(height, width, b.shape[0], "box", b.device)
+    b = b.to(_F64)
     xs, ys = b[:, 0], b[:, 1]
     xe, ye = xs + b[:, 2], ys + b[:, 3]
     pts = torch.stack((xs, ys, xs, ye, xe, ye, xe, ys), dim=1).reshape(-1, 2)
+    _check_coords("boxes", pts, b, 4, "to have finite corners (x + w, y + h included) within")
     offsets = torch.arange(0, 4 * b.shape[0] + 1, 4, device=b.device)
-    return rle_from_polygons(pts, offsets, height, width)
+    return _polygons(pts, offsets, height, width, None, None)
 
 
 # ----------------------------------------------------------------------------- strings
@@ -1348,6 +1641,13 @@ def rle_to_strings(rle: Rle) -> list[bytes]:
     Returns:
         ``N`` ASCII byte strings (pycocotools' ``counts``; ``.decode()`` for JSON).
 
+    Raises:
+        TypeError: ``rle`` not an :class:`Rle` of int64 tensors.
+        ValueError: fields of malformed shapes or on different devices; on CPU tensors
+            also offsets that do not slice the counts, a negative height, width or run
+            length, or a mask whose runs do not add up to its ``height * width`` (the
+            first is named). Device values are not read.
+
     Example:
         >>> import torch
         >>> m = torch.zeros(1, 4, 4, dtype=torch.bool)
@@ -1355,7 +1655,7 @@ def rle_to_strings(rle: Rle) -> list[bytes]:
         >>> rle_to_strings(rle_encode(m))
         [b'52203']
     """
-    _check_rle("rle", rle)
+    _check_rle("rle", rle, runs=True)
     n = rle.num_masks
     if rle.counts.numel() == 0:
         return [b""] * n
@@ -1500,14 +1800,27 @@ def rle_from_strings(
         RleStringError: (a ValueError) a string that is not a valid compressed RLE:
             a character outside ``'0'..'o'``, a string that ends inside a value, a
             count outside ``[0, 2**32)``; its ``index`` is the first such string.
-        TypeError: an item that is neither ``str`` nor ``bytes``.
+        TypeError: ``strings`` not a sequence, an item that is neither ``str`` nor
+            ``bytes``, heights or widths that are not integers.
+        ValueError: heights or widths not ``(N,)``, or negative (CPU tensors and
+            sequences; device tensors are not read).
+
+    The run lengths are decoded as written: whether they add up to ``height * width``
+    is checked by the functions that read them (as pycocotools' ``frString``, which
+    does not check either).
 
     Example:
         >>> rle = rle_from_strings(["52203"], [4], [4])
         >>> rle.counts.tolist(), int(rle_area(rle)[0])
         ([5, 2, 2, 2, 5], 4)
     """
+    if isinstance(strings, (str, bytes)) or not isinstance(strings, Sequence):
+        raise TypeError(
+            f"Expected `strings` to be a sequence of str or bytes, but got {type(strings).__name__}"
+        )
     dev = torch.device(device) if device is not None else torch.device("cpu")
+    h = _check_string_sizes("height", height, len(strings), dev)
+    w = _check_string_sizes("width", width, len(strings), dev)
     buf, lengths, bad = _join_strings(strings)
     counts, runs = np.zeros(0, np.int64), np.zeros(len(strings), np.int64)
     if bad < 0:
@@ -1523,9 +1836,21 @@ def rle_from_strings(
             bad,
         )
     offsets = np.concatenate(([0], np.cumsum(runs))).astype(np.int64)
-    return Rle(
-        torch.from_numpy(counts).to(dev),
-        torch.from_numpy(offsets).to(dev),
-        _as_long(height, dev),
-        _as_long(width, dev),
-    )
+    return Rle(torch.from_numpy(counts).to(dev), torch.from_numpy(offsets).to(dev), h, w)
+
+
+def _check_string_sizes(name: str, sizes: object, n: int, device: torch.device) -> Tensor:
+    """``(n,)`` integer sizes ``>= 0`` (a tensor, array or sequence) as int64 on ``device``."""
+    if isinstance(sizes, Tensor):
+        t = check_tensor(name, sizes, 1, "(N,)")
+        check_dtype(name, t, "integer")
+    else:
+        a = np.asarray(sizes)
+        if a.ndim != 1:
+            raise ValueError(f"Expected `{name}` to have shape (N,), but got {a.shape}")
+        if a.size and a.dtype.kind not in "iu":
+            raise TypeError(f"Expected `{name}` to hold ints, but got dtype {a.dtype}")
+        t = torch.from_numpy(a.astype(np.int64))
+    check_size(name, t, n, f"one mask {name} per string")
+    check_range(name, t, 0, None, f"mask {name}s")
+    return t.to(device=device, dtype=_I64)

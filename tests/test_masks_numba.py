@@ -38,6 +38,7 @@ from assay.kernels import (
     rle_to_strings,
 )
 from assay.kernels import _numba as NB
+from assay.kernels.masks import _rle_iou_pairs
 from oracles import NUMBA_MASK_MINIMUMS
 
 pytest.importorskip("numba")
@@ -393,16 +394,23 @@ def test_iou_pairs_shapes_are_checked_on_both_paths(
 
 def test_iou_of_runs_with_unequal_totals_terminates(paths: _Paths) -> None:
     """Runs that do not add up to h * w (not a valid RLE): pycocotools' merge loop never
-    ends on such a pair; the compiled loop stops (the value is unspecified)."""
+    ends on such a pair. The public functions refuse them (CPU tensors); the unchecked
+    core, for callers that validated their masks at the edge, still stops on them (the
+    value is unspecified)."""
     rle = Rle(
         torch.tensor([3, 2, 1, 1, 3, 3, 2, 40, 1, 30]),
         torch.tensor([0, 3, 5, 8, 10]),
         torch.tensor([3, 3, 3, 3]),
         torch.tensor([3, 3, 3, 3]),
     )
+    with paths.compiled_path("iou_pairs", "skip"), pytest.raises(
+        ValueError, match=r"`dt` run lengths to sum to height \* width = 9, but got 6"
+    ):
+        rle_iou(rle, rle)
+    pd, pg = torch.arange(4).repeat_interleave(4), torch.arange(4).repeat(4)
     with paths.compiled_path("iou_pairs"):
-        out = rle_iou(rle, rle)
-    assert out.shape == (4, 4) and bool(out.isfinite().all())
+        out = _rle_iou_pairs(rle, rle, pd, pg, torch.zeros(16, dtype=torch.bool))
+    assert out.shape == (16,) and bool(out.isfinite().all())
 
 
 def test_iou_of_empty_batches(paths: _Paths) -> None:
@@ -916,13 +924,17 @@ def test_cat_with_bool_index_equals_torch(paths: _Paths) -> None:
 
 
 def test_crowd_iou_of_negative_runs_equals_torch(paths: _Paths) -> None:
-    """Invalid runs (negative counts that still add up to h * w): no division by zero."""
+    """Invalid runs (negative counts that still add up to h * w): refused by the public
+    function (CPU tensors); the unchecked core divides by zero on neither path."""
     d = Rle(torch.tensor([0, 5, 0, -5, 4]), torch.tensor([0, 5]), torch.tensor([2]),
             torch.tensor([2]))
     g = Rle(torch.tensor([0, 4]), torch.tensor([0, 2]), torch.tensor([2]), torch.tensor([2]))
     pair = torch.tensor([0])
     crowd = torch.tensor([True])
-    got, ref = paths.both("iou_pairs", lambda: rle_iou_pairs(d, g, pair, pair, crowd))
+    with pytest.raises(ValueError, match=r"`dt.counts` to hold run lengths in \[0, inf\), "
+                       r"but got -5 \(first offending item: dt.counts\[3\]\)"):
+        rle_iou_pairs(d, g, pair, pair, crowd)
+    got, ref = paths.both("iou_pairs", lambda: _rle_iou_pairs(d, g, pair, pair, crowd))
     _same_float(got, ref)
 
 

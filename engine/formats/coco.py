@@ -31,12 +31,12 @@ from ...kernels.masks import (
     _MAX_COORD,  # rle_from_polygons' bound (maskApi's C ints)
     Rle,
     RleStringError,
-    rle_area,
+    _area,
+    _to_box,
     rle_cat,
     rle_compiled_loops,
     rle_from_polygons,
     rle_from_strings,
-    rle_to_box,
 )
 from ..tables import Catalog, DetectionTable, GroundTruthTable
 
@@ -945,8 +945,8 @@ def _segm_results(
         box = _bbox_column(dt, "dt")
         area = box[:, 2] * box[:, 3]
     else:
-        box = rle_to_box(mask).numpy()
-        area = rle_area(mask).numpy().astype(np.float64)
+        box = _to_box(mask).numpy()  # the unchecked cores: _segmentation_column checked
+        area = _area(mask).numpy().astype(np.float64)  # every mask's runs
     if use_area_field:
         area = _float_column(dt, "area", "dt")
     return DetectionTable(
