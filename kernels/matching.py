@@ -31,6 +31,8 @@ import torch
 from torch import Tensor
 
 from ._checks import (
+    as_index,
+    as_int64,
     check_dtype,
     check_int,
     check_permutation,
@@ -101,7 +103,7 @@ def rank_within_groups(group: Tensor, order: Tensor, sorted_group: Tensor | None
         tensor([1, 1, 2, 0, 0])
     """
     sorted_group = _check_rank_args(group, order, sorted_group)
-    return _rank_within_groups(group, _int64(order), sorted_group)
+    return _rank_within_groups(group, as_int64(order), sorted_group)
 
 
 def _rank_within_groups(group: Tensor, order: Tensor, sorted_group: Tensor | None) -> Tensor:
@@ -149,7 +151,7 @@ def group_pairs(
     num_groups = _check_pair_groups(dt_group, gt_group, num_groups)
     if dt_group.dtype != gt_group.dtype:  # one dtype for both (searchsorted)
         dt_group, gt_group = dt_group.long(), gt_group.long()
-    dt_group, gt_group = _as_index(dt_group), _as_index(gt_group)
+    dt_group, gt_group = as_index(dt_group), as_index(gt_group)
     return _group_pairs(dt_group, gt_group, num_groups)
 
 
@@ -236,7 +238,7 @@ def coco_greedy_match(
                 [-1,  0]])
     """
     _check_match_args(pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds)
-    pair_dt, pair_gt, dt_rank = (_int64(t) for t in (pair_dt, pair_gt, dt_rank))
+    pair_dt, pair_gt, dt_rank = (as_int64(t) for t in (pair_dt, pair_gt, dt_rank))
     return _coco_greedy_match(
         pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
     )
@@ -395,7 +397,7 @@ def coco_greedy_match_rounds(
                 [-1,  0]])
     """
     _check_match_args(pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds)
-    pair_dt, pair_gt, dt_rank = (_int64(t) for t in (pair_dt, pair_gt, dt_rank))
+    pair_dt, pair_gt, dt_rank = (as_int64(t) for t in (pair_dt, pair_gt, dt_rank))
     return _coco_greedy_match_rounds(
         pair_dt, pair_gt, pair_iou, dt_rank, gt_crowd, gt_ignore, iou_thresholds
     )
@@ -564,23 +566,12 @@ def _match_in_rounds(
 
 # ----------------------------------------------------------------------------- checks
 
-_INDEX_DTYPES = (torch.int32, torch.int64)
-
 
 def _check_keys(name: str, x: object) -> Tensor:
     """``x`` must be a 1-D integer tensor (keys or indexes)."""
     x = check_tensor(name, x, 1)
     check_dtype(name, x, "integer")
     return x
-
-
-def _int64(x: Tensor) -> Tensor:
-    return x if x.dtype == torch.int64 else x.long()
-
-
-def _as_index(x: Tensor) -> Tensor:
-    """``x`` as an index dtype torch gathers with: itself if int32 or int64, else int64."""
-    return x if x.dtype in _INDEX_DTYPES else x.long()
 
 
 def _check_rank_args(group: Tensor, order: Tensor, sorted_group: Tensor | None) -> Tensor | None:
@@ -598,7 +589,7 @@ def _check_rank_args(group: Tensor, order: Tensor, sorted_group: Tensor | None) 
     if not n or not reads_values(group, order):
         return sorted_group
     check_permutation("order", order, n)
-    in_order = group.index_select(0, _as_index(order))
+    in_order = group.index_select(0, as_index(order))
     if sorted_group is not None:
         _check_equal("sorted_group", sorted_group, in_order, "group[order]")
     check_sorted("group[order]", in_order, "ascending (`order` sorted by group)")

@@ -25,8 +25,11 @@ import torch
 from torch import Tensor
 
 from ._checks import (
+    as_index,
+    as_int64,
     check_dtype,
     check_int,
+    check_no_nan,
     check_permutation,
     check_range,
     check_same_device,
@@ -109,7 +112,7 @@ def detection_order(
     num_categories, num_images = _check_order_args(
         score, image, category, num_categories, num_images
     )
-    image, category = _int64(image), _int64(category)  # the (image, category) key in int64
+    image, category = as_int64(image), as_int64(category)  # the (image, category) key in int64
     return _detection_order(score, image, category, num_categories, num_images)
 
 
@@ -248,7 +251,7 @@ def accumulation_order(
         tensor([1, 2, 0])
     """
     num_segments = _check_layout_args(score_order, segment, num_segments)
-    score_order = _index(score_order)
+    score_order = as_index(score_order)
     return _accumulation_layout(score_order, segment, num_segments)[0]
 
 
@@ -284,7 +287,7 @@ def accumulation_layout(
         (tensor([1, 2, 0]), tensor([0, 0, 1]))
     """
     num_segments = _check_layout_args(score_order, segment, num_segments)
-    score_order = _index(score_order)
+    score_order = as_index(score_order)
     return _accumulation_layout(score_order, segment, num_segments)
 
 
@@ -463,8 +466,8 @@ def coco_accumulate(
         max_dets,
         rec_thresholds,
     )
-    dt_segment, dt_rank, num_counted = (_int64(t) for t in (dt_segment, dt_rank, num_counted))
-    matches = GreedyMatches(_int64(matches[0]), _int64(matches[1]))
+    dt_segment, dt_rank, num_counted = (as_int64(t) for t in (dt_segment, dt_rank, num_counted))
+    matches = GreedyMatches(as_int64(matches[0]), as_int64(matches[1]))
     return _coco_accumulate(
         dt_segment,
         dt_rank,
@@ -692,15 +695,6 @@ def _coco_accumulate(
 # ----------------------------------------------------------------------------- checks
 
 
-def _int64(x: Tensor) -> Tensor:
-    return x if x.dtype == torch.int64 else x.long()
-
-
-def _index(x: Tensor) -> Tensor:
-    """``x`` in a dtype torch gathers with: itself if int32 or int64, else int64."""
-    return x if x.dtype in (torch.int32, torch.int64) else x.long()
-
-
 def _check_vector(name: str, x: object, kind: str, n: int | None = None, what: str = "") -> Tensor:
     """``x`` must be a 1-D tensor of dtype ``kind`` (with ``n`` entries, when given)."""
     x = check_tensor(name, x, 1)
@@ -712,18 +706,6 @@ def _check_vector(name: str, x: object, kind: str, n: int | None = None, what: s
 
 def _first_true(flags: Tensor) -> int:
     return int(flat_nonzero(flags)[0])
-
-
-def _check_no_nan(name: str, x: Tensor) -> None:
-    """CPU float ``x`` must hold no NaN (one ``aminmax`` pass: NaN propagates)."""
-    if not x.numel() or not bool(torch.aminmax(x).min.isnan()):
-        return
-    nan = torch.isnan(x)
-    if bool(nan.any()):
-        raise ValueError(
-            f"Expected `{name}` to hold no NaN, but got nan "
-            f"(first offending item: {name}[{_first_true(nan)}])"
-        )
 
 
 def _check_order_args(
@@ -752,7 +734,7 @@ def _check_order_args(
         check_range("category", category, 0, num_categories, "category indexes")
         if num_images is not None:
             check_range("image", image, 0, num_images, "image indexes")
-        _check_no_nan("score", score)
+        check_no_nan("score", score)
     return num_categories, num_images
 
 

@@ -74,6 +74,7 @@ from torch import Tensor
 from ._checks import (
     check_dtype,
     check_int,
+    check_no_nan,
     check_range,
     check_same_device,
     check_size,
@@ -862,7 +863,7 @@ def top_k(
         check_size("tiebreak", tiebreak, scores.shape[0], "one rank per score")
         check_same_device(scores=scores, tiebreak=tiebreak)
     if scores.is_floating_point() and reads_values(scores) and scores.shape[0]:
-        _check_no_nan("scores", scores)
+        check_no_nan("scores", scores)
     try:
         return _top_k(scores, k, descending, tiebreak)
     except _RankAtLimitError as error:  # a CPU pick's key says so (only given ranks)
@@ -874,16 +875,6 @@ def top_k(
 
 class _RankAtLimitError(Exception):
     """A pick's tie-break key sits at an int64 limit: a rank there collides with a sentinel."""
-
-
-def _check_no_nan(name: str, x: Tensor) -> None:
-    """CPU 1-D float ``x`` must hold no NaN: one ``amax`` (NaN propagates), named on failure."""
-    if not bool(torch.isnan(x.amax())):
-        return
-    first = int(flat_nonzero(torch.isnan(x))[0])
-    raise ValueError(
-        f"Expected `{name}` to hold no NaN, but got nan (first offending item: {name}[{first}])"
-    )
 
 
 def _top_k(scores: Tensor, k: int, descending: bool, tiebreak: Tensor | None) -> Tensor:

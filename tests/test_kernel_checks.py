@@ -8,12 +8,14 @@ import torch
 from assay.kernels._checks import (
     check_dtype,
     check_int,
+    check_no_nan,
     check_permutation,
     check_range,
     check_same_device,
     check_size,
     check_sorted,
     check_tensor,
+    first_item,
     reads_values,
 )
 
@@ -87,6 +89,20 @@ def test_check_range_bounds_beyond_the_dtype_do_not_wrap():
         check_range("x", T([5, -1], dtype=torch.int8), 0, 300, "ids")
     with pytest.raises(ValueError, match=r"in \[-1000, 2\), but got 7"):
         check_range("x", T([-5, 7], dtype=torch.int8), -1000, 2, "ids")
+
+
+def test_check_range_reads_bool_as_0_1():
+    check_range("x", T([True, False]), 0, 2, "flags")
+    with pytest.raises(ValueError, match=r"in \[0, 1\), but got 1 \(first .*: x\[1\]\)"):
+        check_range("x", T([False, True]), 0, 1, "flags")
+
+
+def test_check_no_nan_and_first_item():
+    check_no_nan("x", T([1.0, float("inf")]))
+    check_no_nan("x", torch.empty(3, device="meta"))
+    with pytest.raises(ValueError, match=r"no NaN, but got nan \(first .*: x\[0, 1\]\)"):
+        check_no_nan("x", T([[1.0, float("nan")], [float("nan"), 0.0]]))
+    assert first_item("x", T([False, True, True])) == (1, "x[1]")
 
 
 def test_check_range_refuses_nan():
