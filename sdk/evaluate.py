@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from .engine.evaluation import CocoParams, CocoResult, IouType, evaluate_detecti
 from .engine.formats import load_coco_ground_truth, load_coco_results
 from .engine.tables import Catalog, DetectionTable, GroundTruthTable
 from .kernels.boxes import BOX_FORMATS, BoxFormat, box_convert
+from .kernels.masks import Rle
 
 __all__ = ["evaluate_coco", "evaluate_detections"]
 
@@ -272,22 +274,46 @@ def _rows(
     return image, _column(table, "category", name, torch.int64, dev, n), boxes
 
 
+def _area(table: Mapping[str, ArrayLike], name: str, dev: torch.device, n: int) -> Tensor:
+    """``table["area"]``: ``n`` finite areas >= 0, as float64."""
+    area = _column(table, "area", name, torch.float64, dev, n)
+    i = _first(~torch.isfinite(area) | (area < 0))
+    if i is not None:
+        raise ValueError(
+            f"Expected `{name}['area'][{i}]` to be finite and >= 0, but got {float(area[i])}"
+        )
+    return area
+
+
+def _mask(mask: Rle | None, name: str, rows: int) -> Rle | None:
+    """A table's masks: an :class:`Rle` of one mask per row (or none)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, Rle):
+        raise TypeError(
+            f"Expected `{name}.mask` to be an Rle or None, but got {type(mask).__name__}"
+        )
+    if mask.num_masks != rows:
+        raise ValueError(
+            f"Expected `{name}.mask` to hold one mask per row ({rows}), but got {mask.num_masks}"
+        )
+    return mask
+
+
+def _checked_ground_truth(gt: GroundTruthTable) -> GroundTruthTable:
+    """A hand-built table, column by column as a mapping is (the evaluator trusts tables)."""
+    columns = {"image": gt.image, "category": gt.category, "boxes": gt.box, "area": gt.area}
+    checked = _ground_truth_table({**columns, "iscrowd": gt.iscrowd, "id": gt.id}, "xywh")
+    return replace(checked, mask=_mask(gt.mask, "gt", len(checked)))
+
+
 def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     if isinstance(gt, GroundTruthTable):
-        return gt
+        return _checked_ground_truth(gt)
     table = _mapping(gt, "gt", GroundTruthTable, _GT_COLUMNS)
     image, category, boxes = _rows(table, "gt", fmt, None)
     n, dev = image.shape[0], image.device
-    if "area" in table:
-        area = _column(table, "area", "gt", torch.float64, dev, n)
-        bad = ~torch.isfinite(area) | (area < 0)
-        i = _first(bad)
-        if i is not None:
-            raise ValueError(
-                f"Expected `gt['area'][{i}]` to be finite and >= 0, but got {float(area[i])}"
-            )
-    else:
-        area = boxes[:, 2] * boxes[:, 3]
+    area = _area(table, "gt", dev, n) if "area" in table else boxes[:, 2] * boxes[:, 3]
     if "iscrowd" in table:
         crowd = _column(table, "iscrowd", "gt", torch.float64, dev, n, allow_bool=True)
         bad = (crowd != 0) & (crowd != 1)
@@ -307,9 +333,17 @@ def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
     return GroundTruthTable(image, category, boxes, area, iscrowd, ids)
 
 
+def _checked_detections(dt: DetectionTable, default: torch.device) -> DetectionTable:
+    """A hand-built table, column by column as a mapping is; its own areas and masks kept."""
+    columns = {"image": dt.image, "category": dt.category, "boxes": dt.box, "scores": dt.score}
+    checked = _detection_table(columns, "xywh", default)
+    area = _area({"area": dt.area}, "dt", checked.image.device, len(checked))
+    return replace(checked, area=area, mask=_mask(dt.mask, "dt", len(checked)))
+
+
 def _detection_table(dt: Any, fmt: BoxFormat, default: torch.device) -> DetectionTable:
     if isinstance(dt, DetectionTable):
-        return dt
+        return _checked_detections(dt, default)
     table = _mapping(dt, "dt", DetectionTable, _DT_COLUMNS)
     image, category, boxes = _rows(table, "dt", fmt, default)
     n, dev = image.shape[0], image.device
@@ -348,9 +382,11 @@ def evaluate_detections(
     Args:
         gt: mapping with ``image`` (G,), ``category`` (G,), ``boxes`` (G, 4) and
             optionally ``area`` (G,) (default: box area), ``iscrowd`` (G,) and ``id``
-            (G,) (default ``1..G``); or a :class:`GroundTruthTable`.
+            (G,) (default ``1..G``); or a :class:`GroundTruthTable` (checked column
+            by column as a mapping is, its columns named by the mapping's keys).
         dt: mapping with ``image`` (D,), ``category`` (D,), ``boxes`` (D, 4),
-            ``scores`` (D,); or a :class:`DetectionTable`.
+            ``scores`` (D,); or a :class:`DetectionTable` (checked likewise; its
+            ``area`` and ``mask`` are kept).
         num_images: number of images (default: largest index + 1; images without any
             annotation still count when given).
         num_categories: number of categories (default: largest index + 1).

@@ -951,3 +951,75 @@ def test_bool_iscrowd_is_read_as_zero_and_one() -> None:
     for crowd in (flags, flags.numpy(), flags.tolist()):
         got = assay.evaluate_detections({**gt, "iscrowd": crowd}, _dt_map()).stats
         np.testing.assert_array_equal(got, as_int)
+
+
+# --- table objects given to evaluate_detections (the evaluator trusts tables) ------------
+
+
+def _tables() -> tuple[Any, Any]:
+    from assay.engine.tables import DetectionTable, GroundTruthTable
+
+    f64 = torch.float64
+    box = torch.tensor([[10.0, 10, 20, 20], [30, 30, 10, 40], [0, 0, 5, 5]], dtype=f64)
+    gt = GroundTruthTable(
+        torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), box, box[:, 2] * box[:, 3],
+        torch.tensor([False, False, False]), torch.tensor([1, 2, 3]),
+    )
+    dbox = torch.tensor([[11.0, 10, 20, 20], [30, 31, 10, 40], [50, 50, 5, 5]], dtype=f64)
+    dt = DetectionTable(
+        torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), dbox,
+        torch.tensor([0.9, 0.8, 0.7], dtype=f64), dbox[:, 2] * dbox[:, 3],
+    )
+    return gt, dt
+
+
+def test_valid_table_objects_evaluate_as_their_mappings() -> None:
+    gt, dt = _tables()
+    np.testing.assert_array_equal(
+        assay.evaluate_detections(gt, dt).stats,
+        assay.evaluate_detections(_gt_map(), _dt_map()).stats,
+    )
+
+
+@pytest.mark.parametrize(
+    ("which", "field", "value", "exc", "match"),
+    [
+        ("dt", "score", torch.tensor([0.9, float("nan"), 0.7], dtype=torch.float64),
+         ValueError, r"`dt\['scores'\]\[1\]` to be finite, but got nan"),
+        ("dt", "score", torch.tensor([0.9, 0.8], dtype=torch.float64),
+         ValueError, r"`dt\['scores'\]` to have 3 rows"),
+        ("gt", "image", torch.tensor([0, 1, 7]),
+         ValueError, r"`gt\['image'\]\[2\]` to be an image index in \[0, 2\), but got 7"),
+        ("gt", "iscrowd", torch.tensor([0, 2, 0]),
+         ValueError, r"`gt\['iscrowd'\]\[1\]` to be 0 or 1, but got 2"),
+        ("gt", "box", torch.tensor([[10.0, 10, -20, 20]] * 3, dtype=torch.float64),
+         ValueError, r"`gt\['boxes'\]\[0\]` to be a finite box with width and height >= 0"),
+        ("dt", "area", torch.tensor([1.0, float("inf"), 1.0], dtype=torch.float64),
+         ValueError, r"`dt\['area'\]\[1\]` to be finite and >= 0, but got inf"),
+        ("dt", "category", torch.tensor([0.0, 1.0, 0.0]),
+         TypeError, r"`dt\['category'\]` to hold integer indexes"),
+        ("gt", "mask", "not masks", TypeError, r"`gt.mask` to be an Rle or None, but got str"),
+    ],
+)
+def test_bad_table_objects(which: str, field: str, value: Any, exc: type, match: str) -> None:
+    """Before: a NaN score gave AP 1.0, an image outside the catalog a silent number."""
+    from dataclasses import replace
+
+    gt, dt = _tables()
+    if which == "gt":
+        gt = replace(gt, **{field: value})
+    else:
+        dt = replace(dt, **{field: value})
+    with pytest.raises(exc, match=match):
+        assay.evaluate_detections(gt, dt, num_images=2, num_categories=2)
+
+
+def test_table_masks_one_per_row() -> None:
+    from dataclasses import replace
+
+    from assay.kernels import rle_encode
+
+    gt, dt = _tables()
+    masks = rle_encode(torch.zeros(2, 4, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"`dt.mask` to hold one mask per row \(3\), but got 2"):
+        assay.evaluate_detections(gt, replace(dt, mask=masks))

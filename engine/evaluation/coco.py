@@ -94,6 +94,13 @@ def evaluate_detection_tables(
 ) -> CocoResult:
     """Evaluate detections against ground truth the pycocotools way.
 
+    The tables are trusted, as the loaders (``load_coco_ground_truth``,
+    ``load_coco_results``) and :func:`assay.evaluate_detections` build and check
+    them: columns of one length and of the documented dtypes, indexes within
+    ``catalog``, finite scores, boxes and areas, one mask per row. A hand-built table
+    that breaks this gives wrong numbers or torch errors; pass it through
+    :func:`assay.evaluate_detections` (which checks table objects) instead.
+
     Args:
         gt: ground-truth table.
         dt: detection table, indexed with the same ``catalog``.
