@@ -216,9 +216,10 @@ def coco_greedy_match(
         ValueError: other shapes or sizes, no threshold, or tensors on two devices; on
             CPU tensors also a threshold outside ``[0, 1]``, ``pair_dt`` outside
             ``[0, D)``, ``pair_gt`` outside ``[0, G)``, an IoU of 2 or more or NaN, or a
-            negative rank of a detection that takes part. Values on other devices are
-            not read (the contract stands there). Distinct ranks inside a group are
-            not checked (the groups are the caller's).
+            negative rank of a detection that takes part, or two detections of one
+            rank that are candidates for one ground truth (ranks inside a group must
+            be distinct). Values on other devices are not read (the contract stands
+            there).
 
     Example:
         One image, one category. Two detections (ranks 0 and 1) both overlap the same
@@ -669,6 +670,37 @@ def _check_match_args(
     check_range("pair_gt", pair_gt, 0, num_gt, "ground-truth indexes (of `gt_crowd`)")
     # IoUs reach 1 + 2**-52 by rounding; 2 and above would spoil the preference key.
     _check_within("pair_iou", pair_iou, None, 2.0, "IoUs (at most 1, up to rounding)", True)
+    _check_shared_ranks(pair_dt, pair_gt, pair_iou, dt_rank, iou_thresholds)
+
+
+def _check_shared_ranks(
+    pair_dt: Tensor, pair_gt: Tensor, pair_iou: Tensor, dt_rank: Tensor, thresholds: Tensor
+) -> None:
+    """CPU: no two detections of one rank may compete for one ground truth.
+
+    Ranks inside a group must be distinct; two detections of a group that share a
+    rank and a candidate ground truth would both take it. Pairs below the smallest
+    threshold never match and are left out. Two stable sorts of the candidate pairs
+    (by rank, then by ground truth); neighbours with the same (ground truth, rank)
+    and another detection are the offence. Negative ranks are the rank check's.
+    """
+    near = flat_nonzero(pair_iou >= thresholds.min())
+    if near.shape[0] < 2:
+        return
+    dt, gt = pair_dt.index_select(0, near), pair_gt.index_select(0, near)
+    rank = dt_rank.long().index_select(0, dt.long())
+    order = torch.sort(rank, stable=True).indices
+    order = order.index_select(0, torch.sort(gt.index_select(0, order), stable=True).indices)
+    dt, gt, rank = (t.index_select(0, order) for t in (dt, gt, rank))
+    clash = (gt[1:] == gt[:-1]) & (rank[1:] == rank[:-1]) & (dt[1:] != dt[:-1]) & (rank[1:] >= 0)
+    if bool(clash.any()):
+        i = int(flat_nonzero(clash)[0])
+        a, b = sorted((int(dt[i]), int(dt[i + 1])))
+        raise ValueError(
+            f"Expected `dt_rank` to hold distinct ranks inside a group, but detections {a} "
+            f"and {b}, both candidates for ground truth {int(gt[i])}, share rank "
+            f"{int(rank[i])} (first offending item: dt_rank[{b}])"
+        )
 
 
 def _check_within(

@@ -183,6 +183,9 @@ MATCH_CASES: list[Case] = [
      "`dt_rank`.*>= 0.*dt_rank\\[0\\]"),
     ("dt_rank on another device", {"dt_rank": _t([0, 1], device="meta")}, ValueError,
      "`dt_rank`.*device"),
+    # both detections took ground truth 0 (gt_index [[0, 0]]) before
+    ("two candidates of one ground truth share a rank", {"dt_rank": _t([0, 0])}, ValueError,
+     "`dt_rank` to hold distinct ranks.*detections 0 and 1.*ground truth 0.*rank 0"),
 ]
 MATCHERS = [coco_greedy_match, coco_greedy_match_rounds]
 
@@ -213,6 +216,13 @@ def test_greedy_match_valid_edges(matcher: Callable[..., GreedyMatches]) -> None
     # IoUs reach 1 + 2**-52 by rounding (pycocotools' formula does): accepted.
     got = matcher(**{**MATCH, "pair_iou": _t([0.8, 1 + 2**-52], F64)})
     assert got.gt_index[:, 0].tolist() == [[0, -1], [-1, 0]]
+    # One rank shared by detections that never compete for a ground truth (another
+    # ground truth, or a pair below every threshold) is harmless: accepted.
+    two = {"pair_dt": _t([0, 1]), "pair_gt": _t([0, 1]), "dt_rank": _t([0, 0]),
+           "gt_crowd": _t([False, False]), "gt_ignore": _t([[False, False]])}
+    assert matcher(**{**MATCH, **two}).gt_index[:, 0].tolist() == [[0, 1], [-1, 1]]
+    assert same(pair_iou=_t([0.8, 0.1], F64), dt_rank=_t([0, 0])) is False
+    assert matcher(**{**MATCH, "pair_iou": _t([0.8, 0.1], F64), "dt_rank": _t([0, 0])})
     # Thresholds 0 and 1 are in range.
     assert matcher(**{**MATCH, "iou_thresholds": _t([0.0, 1.0], F64)}).gt_index.shape == (2, 1, 2)
 
