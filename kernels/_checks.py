@@ -17,6 +17,9 @@ Two kinds of check:
 
 from __future__ import annotations
 
+import contextlib
+import reprlib
+
 import torch
 from torch import Tensor
 
@@ -25,6 +28,7 @@ from ._nonzero import flat_nonzero
 __all__ = [
     "as_index",
     "as_int64",
+    "as_ordered",
     "check_dtype",
     "check_int",
     "check_no_nan",
@@ -140,14 +144,23 @@ def check_size(name: str, x: Tensor, n: int, what: str, dim: int = 0) -> None:
         raise ValueError(f"Expected `{name}` to hold {what} ({n}), but got shape {tuple(x.shape)}")
 
 
-def check_int(name: str, value: object, minimum: int = 0) -> int:
+def check_int(name: str, value: object, minimum: int | None = 0) -> int:
     """``value`` must be a Python (or NumPy) integer ``>= minimum``; bools are refused.
+
+    Tensors are refused too, 0-d ones included: reading a device tensor's value is a
+    host sync, and a float tensor has no integer value (the message says to pass
+    ``int(...)``).
+
+    Args:
+        name: the argument's name, as the caller spells it.
+        value: what arrived.
+        minimum: the smallest value allowed (``None``: no lower bound).
 
     Returns:
         ``value`` as an ``int``.
 
     Raises:
-        TypeError: not an integer (a float such as ``2.0`` included).
+        TypeError: not an integer (a float such as ``2.0`` or a tensor included).
         ValueError: below ``minimum``.
 
     Example:
@@ -157,11 +170,26 @@ def check_int(name: str, value: object, minimum: int = 0) -> int:
         Traceback (most recent call last):
         ...
         ValueError: Expected `num_groups` to be an int >= 0, but got -1
+        >>> import torch
+        >>> check_int("k", torch.tensor(2))
+        Traceback (most recent call last):
+        ...
+        TypeError: Expected `k` to be an int, but got a 0-D torch.int64 Tensor; pass int(k)
     """
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"Expected `{name}` to be an int, but got {type(value).__name__} {value!r}")
-    number = int(value.__index__())
-    if number < minimum:
+    if isinstance(value, Tensor):  # its repr would read (and sync) a device tensor's values
+        raise TypeError(
+            f"Expected `{name}` to be an int, but got a {value.ndim}-D {value.dtype} Tensor; "
+            f"pass int({name})"
+        )
+    number = None
+    if not isinstance(value, bool) and hasattr(value, "__index__"):
+        with contextlib.suppress(TypeError):  # e.g. a NumPy array of more than one value
+            number = int(value.__index__())
+    if number is None:
+        raise TypeError(
+            f"Expected `{name}` to be an int, but got {type(value).__name__} {reprlib.repr(value)}"
+        )
+    if minimum is not None and number < minimum:
         raise ValueError(f"Expected `{name}` to be an int >= {minimum}, but got {number}")
     return number
 
@@ -188,8 +216,7 @@ def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: s
         ValueError: Expected `pair_gt` to hold gt indexes in [0, 3), but got 5 ...: pair_gt[2])
     """
     interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high})"
-    if x.dtype == torch.bool:  # as 0 / 1
-        x = x.view(torch.uint8)
+    x = as_ordered(x)
     if not x.is_floating_point():  # a bound beyond the dtype cannot be broken (and wraps)
         info = torch.iinfo(x.dtype)
         low = None if low is not None and low <= info.min else low
@@ -247,6 +274,28 @@ def first_item(name: str, bad: Tensor) -> tuple[int, str]:
     first = int(flat_nonzero(bad.reshape(-1))[0])
     where = torch.unravel_index(torch.tensor(first), bad.shape)
     return first, f"{name}[{', '.join(str(int(i)) for i in where)}]"
+
+
+# unsigned dtypes torch stores but cannot compare or reduce (aminmax, lt: not implemented)
+_UNORDERED = (torch.uint16, torch.uint32, torch.uint64)
+
+
+def as_ordered(x: Tensor) -> Tensor:
+    """``x`` in a dtype torch compares and reduces (else ``x`` itself).
+
+    Bool as uint8 0 / 1 (a view); uint16, uint32 and uint64 as int64 (a copy; uint64
+    values past int64's range wrap).
+
+    Example:
+        >>> import torch
+        >>> as_ordered(torch.tensor([True, False]))
+        tensor([1, 0], dtype=torch.uint8)
+    """
+    if x.dtype == torch.bool:
+        return x.view(torch.uint8)
+    if x.dtype in _UNORDERED:
+        return x.long()
+    return x
 
 
 def as_int64(x: Tensor) -> Tensor:

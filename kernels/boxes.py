@@ -25,7 +25,14 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ._checks import check_dtype, check_range, check_same_device, check_size, check_tensor
+from ._checks import (
+    check_range,
+    check_same_device,
+    check_size,
+    check_tensor,
+    first_item,
+    reads_values,
+)
 
 __all__ = [
     "BOX_FORMATS",
@@ -63,24 +70,54 @@ def _check_boxes(name: str, boxes: object) -> Tensor:
 
 
 def _check_crowd(name: str, crowd: object, n: int, what: str, shape: str) -> Tensor:
-    """Crowd flags: ``(n,)`` bool, or integer 0 / 1; returned as a bool tensor.
+    """Crowd flags: ``(n,)`` bool, or integer / floating-point 0 / 1; returned as bool.
 
     ``what`` says what the ``n`` flags stand for (``"one flag per ground truth"``),
     ``shape`` how the message writes the shape (``"(G,)"``).
-    Integer values are checked on the CPU (one ``aminmax`` pass); on a device they are
-    not read and any nonzero value counts as crowd. Bool flags are never read.
+    Integer and floating-point values are checked on the CPU (one pass: an ``aminmax``
+    for integers, a 0-or-1 test for floats, which NaN fails); on a device they are not
+    read and any nonzero value counts as crowd. Bool flags are never read.
 
     Raises:
-        TypeError: not a tensor, or a floating-point / complex dtype.
-        ValueError: not ``(n,)``, or (CPU) an integer flag other than 0 or 1.
+        TypeError: not a tensor, or a complex dtype.
+        ValueError: not ``(n,)``, or (CPU) a flag other than 0 or 1.
     """
     flags = check_tensor(name, crowd, 1, shape)
-    check_dtype(name, flags, "integer or bool")
+    if flags.is_complex():
+        raise TypeError(
+            f"Expected `{name}` to be a bool, integer or 0/1 float tensor, but got dtype "
+            f"{flags.dtype}"
+        )
     check_size(name, flags, n, what)
     if flags.dtype == torch.bool:
         return flags
-    check_range(name, flags, 0, 2, "integer crowd flags")
-    return flags != 0
+    if not flags.is_floating_point():
+        check_range(name, flags, 0, 2, "integer crowd flags")
+        return flags != 0
+    crowd_flags = flags != 0
+    if reads_values(flags):
+        off = crowd_flags & (flags != 1)  # NaN != 0 and != 1
+        if bool(off.any()):
+            first, item = first_item(name, off)
+            raise ValueError(
+                f"Expected `{name}` to hold crowd flags 0 or 1, but got {flags[first].item()} "
+                f"(first offending item: {item})"
+            )
+    return crowd_flags
+
+
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` in their promoted dtype; integer boxes in int64.
+
+    The IoU's in-place steps would otherwise cast back to one input's dtype: a float
+    result into integer boxes is a raw torch error, float64 into float32 a silent
+    rounding. Integer boxes compute in int64, as torchvision's ``_upcast`` does: uint8
+    areas wrapped past 255 (and int32 past 2**31).
+    """
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.int64
+    return (a if a.dtype == dtype else a.to(dtype)), (b if b.dtype == dtype else b.to(dtype))
 
 
 def box_convert(boxes: Tensor, in_fmt: BoxFormat, out_fmt: BoxFormat) -> Tensor:
@@ -163,8 +200,8 @@ def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
     Args:
         dt: ``(P, 4)`` detection boxes, ``xywh``.
         gt: ``(P, 4)`` ground-truth boxes, ``xywh``.
-        gt_crowd: ``(P,)`` bool (or integer 0 / 1) crowd flag of each pair's ground
-            truth; for a crowd ground truth the union is the detection's area
+        gt_crowd: ``(P,)`` bool (or integer / floating-point 0 / 1) crowd flag of each
+            pair's ground truth; for a crowd ground truth the union is the detection's area
             (intersection over detection area).
 
     Returns:
@@ -173,10 +210,11 @@ def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
 
     Raises:
         TypeError: a box or flag argument that is not a tensor, bool or complex boxes,
-            floating-point crowd flags.
+            complex crowd flags.
         ValueError: boxes not ``(P, 4)`` with one row per pair in both, crowd flags not
-            ``(P,)``, the three on different devices, or (CPU tensors) an integer crowd
-            flag other than 0 or 1 (device flags are not read: nonzero is crowd).
+            ``(P,)``, the three on different devices, or (CPU tensors) a crowd flag
+            other than 0 or 1, NaN included (device flags are not read: nonzero is
+            crowd).
 
     Example:
         >>> import torch
@@ -191,7 +229,7 @@ def coco_box_iou_pairs(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
     check_size("gt", gt, dt.shape[0], "one box per pair, as `dt`")
     crowd = _check_crowd("gt_crowd", gt_crowd, dt.shape[0], "one crowd flag per pair", "(P,)")
     check_same_device(dt=dt, gt=gt, gt_crowd=crowd)
-    return _coco_box_iou_pairs_blocked(dt, gt, crowd)
+    return _coco_box_iou_pairs_blocked(*_promote(dt, gt), crowd)
 
 
 def _coco_box_iou_pairs_blocked(dt: Tensor, gt: Tensor, gt_crowd: Tensor) -> Tensor:
@@ -234,17 +272,19 @@ def coco_box_iou(dt: Tensor, gt: Tensor, gt_crowd: Tensor | None = None) -> Tens
     Args:
         dt: ``(D, 4)`` detection boxes, ``xywh``.
         gt: ``(G, 4)`` ground-truth boxes, ``xywh``.
-        gt_crowd: ``(G,)`` bool (or integer 0 / 1) crowd flags; ``None`` means no crowd.
+        gt_crowd: ``(G,)`` bool (or integer / floating-point 0 / 1) crowd flags;
+            ``None`` means no crowd.
 
     Returns:
-        ``(D, G)`` IoU matrix.
+        ``(D, G)`` IoU matrix in the promoted dtype of ``dt`` and ``gt`` (torch's
+        default float dtype for integer boxes).
 
     Raises:
         TypeError: a box or flag argument that is not a tensor, bool or complex boxes,
-            floating-point crowd flags.
+            complex crowd flags.
         ValueError: boxes not ``(N, 4)``, crowd flags not ``(G,)``, inputs on different
-            devices, or (CPU tensors) an integer crowd flag other than 0 or 1 (device
-            flags are not read: nonzero is crowd).
+            devices, or (CPU tensors) a crowd flag other than 0 or 1, NaN included
+            (device flags are not read: nonzero is crowd).
 
     Example:
         >>> import torch
@@ -262,6 +302,7 @@ def coco_box_iou(dt: Tensor, gt: Tensor, gt_crowd: Tensor | None = None) -> Tens
     else:
         gt_crowd = _check_crowd("gt_crowd", gt_crowd, gt.shape[0], "one flag per gt box", "(G,)")
     check_same_device(dt=dt, gt=gt, gt_crowd=gt_crowd)
+    dt, gt = _promote(dt, gt)
     d, g = dt.shape[0], gt.shape[0]
     pairs = _coco_box_iou_pairs_blocked(
         dt[:, None, :].expand(d, g, 4).reshape(-1, 4),
@@ -280,7 +321,8 @@ def box_iou(boxes1: Tensor, boxes2: Tensor, fmt: BoxFormat = "xyxy") -> Tensor:
         fmt: box format of both inputs.
 
     Returns:
-        ``(N, M)`` IoU matrix; pairs with an empty union give 0.
+        ``(N, M)`` IoU matrix in the promoted dtype of ``boxes1`` and ``boxes2`` (torch's
+        default float dtype for integer boxes); pairs with an empty union give 0.
 
     Raises:
         TypeError: boxes that are not tensors, or bool / complex.
@@ -296,6 +338,7 @@ def box_iou(boxes1: Tensor, boxes2: Tensor, fmt: BoxFormat = "xyxy") -> Tensor:
     _check_boxes("boxes1", boxes1)
     _check_boxes("boxes2", boxes2)
     check_same_device(boxes1=boxes1, boxes2=boxes2)
+    boxes1, boxes2 = _promote(boxes1, boxes2)
     xywh1 = box_convert(boxes1, fmt, "xywh")
     xywh2 = box_convert(boxes2, fmt, "xywh")
     return coco_box_iou(xywh1, xywh2)

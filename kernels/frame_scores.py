@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from . import _numba, _triton
+from ._checks import check_same_device, check_tensor
 from .uncertainty import (
     Reduction,
     _check_lengths,
@@ -78,7 +79,7 @@ def binary_frame_scores(
     Args:
         scores: ``(N,)`` float box scores in ``[0, 1]``, frame after frame, no NaN.
         lengths: ``(F,)`` int boxes per frame (summing to ``N``; 0 allowed), or an
-            ``int L >= 1`` when every frame has ``L`` boxes.
+            ``int L >= 1`` (Python or NumPy) when every frame has ``L`` boxes.
         score: one of ``BINARY_SCORES``.
         reduction: ``"min"``, ``"max"``, ``"mean"`` or ``"sum"`` (CVAL's
             ``bbox_selection_policy``).
@@ -117,7 +118,7 @@ def binary_frame_scores(
     if score not in BINARY_SCORES:
         raise ValueError(f"Expected `score` to be one of {list(BINARY_SCORES)}, but got {score!r}")
     _check_reduction(reduction)
-    _check_shapes(scores, lengths)
+    lengths = _check_shapes(scores, lengths)
     return _binary_frame_scores(scores, lengths, score, reduction, normalize, empty, reduce_first)
 
 
@@ -231,18 +232,16 @@ def _cpu_margin_rows(rows: Tensor, reduction: str) -> Tensor:
     return out.div_(rows.shape[1] / 2) if reduction == "mean" else out.mul_(2)
 
 
-def _check_shapes(scores: Tensor, lengths: Tensor | int) -> None:
+def _check_shapes(scores: Tensor, lengths: Tensor | int) -> Tensor | int:
+    """Checks ``scores`` and ``lengths``; returns ``lengths`` (a NumPy integer as ``int``)."""
     if not isinstance(scores, Tensor) or not scores.is_floating_point():
         what = scores.dtype if isinstance(scores, Tensor) else type(scores).__name__
         raise TypeError(f"Expected `scores` to be a floating-point tensor, but got {what}")
-    if scores.ndim != 1:
-        raise ValueError(f"Expected `scores` of shape (N,), but got {tuple(scores.shape)}")
-    _check_lengths(lengths, scores.shape[0], "scores")
-    if isinstance(lengths, Tensor) and lengths.device != scores.device:
-        raise ValueError(
-            f"Expected `lengths` on the device of `scores` ({scores.device}), but got "
-            f"{lengths.device}"
-        )
+    check_tensor("scores", scores, 1, "(N,)")
+    lengths = _check_lengths(lengths, scores.shape[0], "scores")
+    if isinstance(lengths, Tensor):
+        check_same_device(scores=scores, lengths=lengths)
+    return lengths
 
 
 def _cpu_chunked(

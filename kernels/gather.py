@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ._checks import (
+    as_ordered,
     check_dtype,
     check_int,
     check_range,
@@ -120,17 +121,18 @@ def take_packed(columns: Sequence[Tensor], bounds: Sequence[int], index: Tensor)
     into the next column): rows that are never gathered may hold anything.
 
     Args:
-        columns: ``(N,)`` integer or bool tensors, all on ``index``'s device.
-        bounds: for each column, an exclusive upper bound of its values, an ``int``
-            (``>= 0``).
+        columns: a list or tuple of ``(N,)`` integer or bool tensors, all on
+            ``index``'s device.
+        bounds: a list or tuple of, for each column, an exclusive upper bound of its
+            values, an ``int`` (``>= 0``; a bound beyond a column's dtype is fine).
         index: ``(M,)`` int64 (or int32) indexes into the columns, in ``[0, N)``.
 
     Returns:
         The ``(M,)`` gathered columns, each in its own dtype.
 
     Raises:
-        TypeError: a column or ``index`` not an integer (or bool) tensor; a bound not
-            an int.
+        TypeError: ``columns`` or ``bounds`` not a list or tuple; a column or ``index``
+            not an integer (or bool) tensor; a bound not an int (tensors included).
         ValueError: not one bound per column, a negative bound; columns or ``index``
             not 1-D, columns of different lengths, on another device; on the CPU, an
             index outside ``[0, N)`` (named once the gather's own bounds check has
@@ -144,9 +146,12 @@ def take_packed(columns: Sequence[Tensor], bounds: Sequence[int], index: Tensor)
         >>> take_packed([rank, flag], [8, 2], torch.tensor([2, 2, 1]))
         [tensor([7, 7, 0]), tensor([ True,  True, False])]
     """
+    _check_sequence("columns", columns, "tensors")
+    _check_sequence("bounds", bounds, "ints")
     if len(columns) != len(bounds):
         raise ValueError(
-            f"Expected one bound per column ({len(columns)}), but got {len(bounds)} bounds"
+            f"Expected `bounds` to hold one bound per column of `columns` ({len(columns)}), "
+            f"but got {len(bounds)}"
         )
     limits = [check_int(f"bounds[{i}]", bound) for i, bound in enumerate(bounds)]
     index = _check_index(index)
@@ -177,21 +182,34 @@ def _packs(bounds: Sequence[int]) -> bool:
     return len(bounds) >= 2 and sum(_widths(bounds)) <= 63
 
 
+def _check_sequence(name: str, items: object, of: str) -> None:
+    """``items`` must be a list or tuple (what :func:`take_packed` takes, one per column)."""
+    if not isinstance(items, (list, tuple)):
+        raise TypeError(
+            f"Expected `{name}` to be a list or tuple of {of}, but got {type(items).__name__}"
+        )
+
+
 def _check_gathered_values(name: str, column: Tensor, bound: int, index: Tensor) -> None:
     """CPU ``column`` at ``index`` must lie in ``[0, bound)``.
 
-    One ``aminmax`` over the whole column; only when that fails are the gathered rows
-    looked at (rows never gathered may hold anything, e.g. the COCO ranks cut by
-    maxDets), through a bool mask of the rows out of bounds: a byte per row, which
-    gathers in cache, where gathering the column itself would cost as much again as
-    the packed gather.
+    One ``aminmax`` over the whole column, its extremes compared as Python ints (a
+    bound beyond a narrow dtype, e.g. 256 for uint8, would wrap as a tensor scalar);
+    only when that fails are the gathered rows looked at (rows never gathered may hold
+    anything, e.g. the COCO ranks cut by maxDets), through a bool mask of the rows out
+    of bounds: a byte per row, which gathers in cache, where gathering the column
+    itself would cost as much again as the packed gather.
     """
     if not column.shape[0]:
         return
-    lo, hi = torch.aminmax(column)
-    if bool(lo >= 0) and bool(hi < bound):
+    values = as_ordered(column)  # bool as 0 / 1; uint16-64, which torch cannot compare, as int64
+    lo, hi = (int(v) for v in torch.aminmax(values))
+    if lo >= 0 and hi < bound:
         return
-    hits = ((column < 0) | (column >= bound)).index_select(0, index)
+    bad = values < 0
+    if bound <= torch.iinfo(values.dtype).max:  # else no value reaches it (nor wraps)
+        bad |= values >= bound
+    hits = bad.index_select(0, index)
     if not bool(hits.any()):
         return
     first = int(flat_nonzero(hits)[0])

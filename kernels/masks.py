@@ -994,23 +994,24 @@ def rle_iou_pairs(
         gt: ``G`` ground-truth masks.
         pair_dt: ``(P,)`` integer detection indexes.
         pair_gt: ``(P,)`` integer ground-truth indexes.
-        gt_crowd: ``(P,)`` bool (or integer 0 / 1), whether the pair's ground truth is
-            a crowd region (then the union is the detection's area); ``None``: no crowd.
+        gt_crowd: ``(P,)`` bool (or integer / floating-point 0 / 1), whether the pair's
+            ground truth is a crowd region (then the union is the detection's area);
+            ``None``: no crowd.
 
     Returns:
         ``(P,)`` float64 IoU; -1 for masks of different sizes whose boxes overlap.
 
     Raises:
         TypeError: ``dt`` / ``gt`` not an :class:`Rle` of int64 tensors, pair indexes
-            that are not integer tensors, floating-point crowd flags.
+            that are not integer tensors, complex crowd flags.
         ValueError: pair indexes or crowd flags that are not 1-D of one length, a pair
             index outside its batch (read on every device: the torch path would read
             a ground truth for a detection index past ``D``), ``dt`` and ``gt`` on two
             devices; and as every function that reads the runs: malformed shapes or
             devices, and on CPU tensors offsets that do not slice the counts, negative
             sizes or runs, runs that do not add up to ``height * width`` (pycocotools'
-            merge loop never ends on some such pairs), and integer crowd flags other
-            than 0 or 1.
+            merge loop never ends on some such pairs), and crowd flags other than 0 or 1
+            (NaN included; device flags are not read: nonzero is crowd).
 
     Example:
         >>> import torch
@@ -1217,20 +1218,20 @@ def rle_iou(dt: Rle, gt: Rle, gt_crowd: Tensor | None = None) -> Tensor:
     Args:
         dt: ``D`` detection masks.
         gt: ``G`` ground-truth masks.
-        gt_crowd: ``(G,)`` bool (or integer 0 / 1) crowd flags; ``None`` means no
-            crowd.
+        gt_crowd: ``(G,)`` bool (or integer / floating-point 0 / 1) crowd flags;
+            ``None`` means no crowd.
 
     Returns:
         ``(D, G)`` float64.
 
     Raises:
         TypeError: ``dt`` / ``gt`` not an :class:`Rle` of int64 tensors, or crowd flags
-            that are not a bool or integer tensor.
+            that are not a bool, integer or floating-point tensor.
         ValueError: crowd flags not ``(G,)``, ``dt`` and ``gt`` on two devices; and as
             every function that reads the runs: malformed shapes or devices, and on CPU
             tensors offsets that do not slice the counts, negative sizes or runs, runs
-            that do not add up to ``height * width``, and integer crowd flags other than
-            0 or 1.
+            that do not add up to ``height * width``, and crowd flags other than 0 or 1
+            (NaN included; device flags are not read: nonzero is crowd).
 
     Example:
         >>> import torch
@@ -1264,18 +1265,18 @@ def mask_iou(masks1: Tensor, masks2: Tensor, iscrowd: Tensor | None = None) -> T
         masks1: ``(N, H, W)`` bool masks (integer: nonzero is set; floating-point:
             0 / 1, as :func:`rle_encode`).
         masks2: ``(M, H, W)`` masks as ``masks1``, same ``H, W`` and device.
-        iscrowd: ``(M,)`` bool (or integer 0 / 1); for a crowd mask the union is
-            ``masks1``'s area.
+        iscrowd: ``(M,)`` bool (or integer / floating-point 0 / 1); for a crowd mask the
+            union is ``masks1``'s area.
 
     Returns:
         ``(N, M)`` float64; 0 where the intersection is empty.
 
     Raises:
-        TypeError: masks or flags that are not tensors, complex masks, floating-point
-            flags.
+        TypeError: masks or flags that are not tensors, complex masks or flags.
         ValueError: masks not 3-D, of two sizes or on two devices, flags not ``(M,)``;
-            on CPU tensors also floating-point mask values other than 0 / 1 and integer
-            flags other than 0 / 1 (device values are not read: nonzero counts there).
+            on CPU tensors also floating-point mask values other than 0 / 1 and flags
+            other than 0 / 1, NaN included (device values are not read: nonzero counts
+            there).
 
     Example:
         >>> import torch

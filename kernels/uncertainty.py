@@ -72,6 +72,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ._checks import (
+    as_ordered,
     check_dtype,
     check_int,
     check_no_nan,
@@ -656,8 +657,8 @@ def segment_reduce_contiguous(
     Args:
         values: ``(N,)`` float values, segment after segment.
         lengths: ``(S,)`` int64 number of values of each segment (summing to ``N``;
-            0 allowed), or an ``int L >= 1`` when all segments hold ``L`` values
-            (``N`` a multiple of ``L``).
+            0 allowed), or an ``int L >= 1`` (Python or NumPy) when all segments
+            hold ``L`` values (``N`` a multiple of ``L``).
         reduction: ``"min"``, ``"max"``, ``"mean"`` or ``"sum"``.
         empty: the value of a segment of length 0 (default ``nan``).
 
@@ -683,7 +684,7 @@ def segment_reduce_contiguous(
     _check_reduction(reduction)
     check_tensor("values", values, 1, "(N,)")
     check_dtype("values", values, "floating")
-    _check_lengths(lengths, values.shape[0], "values")
+    lengths = _check_lengths(lengths, values.shape[0], "values")
     if isinstance(lengths, Tensor):
         check_same_device(values=values, lengths=lengths)
     return _segment_reduce_contiguous(values, lengths, reduction, empty)
@@ -710,42 +711,38 @@ def _check_reduction(reduction: str) -> None:
         )
 
 
-def _check_lengths(lengths: object, n: int, what: str) -> None:
-    """``lengths``: an ``int L >= 1`` dividing ``n``, or ``(S,)`` integer lengths.
+def _check_lengths(lengths: object, n: int, what: str) -> Tensor | int:
+    """``lengths``: an integer ``L >= 1`` dividing ``n``, or ``(S,)`` integer lengths.
 
-    A lengths tensor on the CPU must also hold lengths ``>= 0`` that add up to the ``n``
-    ``what`` (``torch.segment_reduce`` would read past them, or leave some out); device
-    lengths are not read (no host sync).
+    A Python or NumPy integer comes back as an ``int`` (the cores tell the two forms
+    apart by ``isinstance(lengths, int)``), a tensor as itself. A lengths tensor on the
+    CPU must also hold lengths ``>= 0`` that add up to the ``n`` ``what``
+    (``torch.segment_reduce`` would read past them, or leave some out); device lengths
+    are not read (no host sync).
     """
-    if isinstance(lengths, bool) or not isinstance(lengths, (int, Tensor)):
-        raise TypeError(
-            f"Expected `lengths` to be an int or an integer tensor, but got "
-            f"{type(lengths).__name__}"
-        )
-    if isinstance(lengths, int):
-        _check_int_length(lengths, n, what)
-        return
-    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise TypeError(
-            f"Expected `lengths` to be an integer tensor, but got dtype {lengths.dtype}"
-        )
-    if lengths.ndim != 1:
-        raise ValueError(f"Expected `lengths` of shape (S,), but got {tuple(lengths.shape)}")
+    if not isinstance(lengths, Tensor):
+        try:
+            length = check_int("lengths", lengths, minimum=None)
+        except TypeError:
+            raise TypeError(
+                f"Expected `lengths` to be an int or an integer tensor, but got "
+                f"{type(lengths).__name__}"
+            ) from None
+        _check_int_length(length, n, what)
+        return length
+    check_dtype("lengths", lengths, "integer")
+    check_tensor("lengths", lengths, 1, "(S,)")
     if not lengths.shape[0] and n:
         raise ValueError(f"Expected `lengths` to add up to the {n} {what}, but got none")
-    if lengths.device.type != "cpu" or not lengths.shape[0]:
-        return
-    if int(lengths.min()) < 0:
-        first = int(flat_nonzero(lengths < 0)[0])
-        raise ValueError(
-            f"Expected `lengths` >= 0, but got {int(lengths[first])} (first offending item: "
-            f"lengths[{first}])"
-        )
-    total = int(lengths.sum())
+    if not reads_values(lengths) or not lengths.shape[0]:
+        return lengths
+    check_range("lengths", lengths, 0, None, "segment lengths")
+    total = int(as_ordered(lengths).sum())
     if total != n:
         raise ValueError(
             f"Expected `lengths` to add up to the {n} {what}, but they add up to {total}"
         )
+    return lengths
 
 
 def _check_int_length(length: int, n: int, what: str) -> None:

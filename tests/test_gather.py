@@ -136,7 +136,9 @@ def test_take_packed_empty(device: str) -> None:
 
 
 def test_take_packed_needs_one_bound_per_column() -> None:
-    with pytest.raises(ValueError, match=r"one bound per column \(2\), but got 1 bounds"):
+    with pytest.raises(
+        ValueError, match=r"`bounds` to hold one bound per column of `columns` \(2\), but got 1$"
+    ):
         take_packed([torch.zeros(3), torch.zeros(3)], [4], torch.zeros(1, dtype=torch.int64))
 
 

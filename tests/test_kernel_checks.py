@@ -70,6 +70,44 @@ def test_check_int():
         check_int("k", 0, minimum=1)
 
 
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (T(2), r"a 0-D torch.int64 Tensor"),
+        (T(2.0), r"a 0-D torch.float32 Tensor"),  # gave torch's raw TypeError
+        (T([2]), r"a 1-D torch.int64 Tensor"),  # was taken as 2
+        (torch.empty((), dtype=torch.long, device="meta"), r"a 0-D torch.int64 Tensor"),
+    ],
+)
+def test_check_int_refuses_tensors(value, what):
+    """A tensor is not an int: reading a device tensor's value would be a host sync (and
+    its repr would read it too), so the message names the tensor without its values."""
+    with pytest.raises(TypeError, match=rf"^Expected `k` to be an int, but got {what}; "
+                                        r"pass int\(k\)$"):
+        check_int("k", value)
+
+
+def test_check_int_numpy_and_no_minimum():
+    assert check_int("k", np.int64(-3), minimum=None) == -3
+    assert check_int("k", np.array(4)) == 4  # a 0-d integer array is an index
+    with pytest.raises(ValueError, match=r"`k` to be an int >= 0, but got -3"):
+        check_int("k", np.int64(-3))
+    for bad, shown in ((np.arange(100), r"ndarray array\(\[ 0,  1\.\.\., 97, 98, 99\]\)$"),
+                       (np.float64(2.0), r"float64 np.float64\(2.0\)$"),
+                       (np.bool_(True), r"bool np.True_$")):
+        with pytest.raises(TypeError, match=rf"`k` to be an int, but got {shown}"):
+            check_int("k", bad)
+
+
+def test_check_range_of_unsigned_dtypes_torch_cannot_compare():
+    """uint16 / 32 / 64 have no aminmax or < on the CPU: compared as int64 instead of a
+    raw NotImplementedError."""
+    for dtype in (torch.uint16, torch.uint32, torch.uint64):
+        check_range("x", T([0, 5], dtype=dtype), 0, 6, "ids")
+        with pytest.raises(ValueError, match=r"in \[0, 5\), but got 5 \(first .*: x\[1\]\)"):
+            check_range("x", T([0, 5], dtype=dtype), 0, 5, "ids")
+
+
 def test_check_range_names_first_offender_in_nd():
     x = T([[0, 1], [7, -2]])
     with pytest.raises(ValueError, match=r"in \[0, 3\), but got 7 \(first .*: x\[1, 0\]\)"):

@@ -3,8 +3,9 @@
 Metadata cases (types, dtypes, shapes, devices) run on every device, and on ``meta``
 tensors (a device without data: the checks must not read values there). Value cases
 (runs adding up to ``height * width``, signs, offsets, 0/1 flags and masks) run on the
-CPU, the only place the kernels read values. Accepted variants (integer 0/1 crowd flags,
-0/255 integer masks, 0/1 float masks) are checked against pycocotools.
+CPU, the only place the kernels read values. Accepted variants (integer and float 0/1
+crowd flags, 0/255 integer masks, 0/1 float masks, boxes of two dtypes) are checked
+against pycocotools.
 """
 
 from __future__ import annotations
@@ -95,15 +96,15 @@ META: list[Case] = [
     ("cat batches on two devices",
      lambda d: rle_cat([GOOD(d), K._empty_rle(torch.device("meta"))]), ValueError,
      r"`rles\[1\]` on the device of `rles\[0\]`"),
-    # crowd flags: (G,) / (P,) / (M,) bool or integer, never floating
+    # crowd flags: (G,) / (P,) / (M,) bool, integer or floating-point, never complex
     ("rle_iou crowd short", lambda d: rle_iou(GOOD(d), GOOD(d), T([True], d)), ValueError,
      r"`gt_crowd` to hold one flag per gt mask \(3\), but got shape \(1,\)"),
     ("rle_iou crowd long", lambda d: rle_iou(GOOD(d), GOOD(d), T([True] * 5, d)), ValueError,
      r"`gt_crowd` to hold one flag per gt mask \(3\), but got shape \(5,\)"),
     ("rle_iou crowd 2-D", lambda d: rle_iou(GOOD(d), GOOD(d), T([[True] * 3], d)), ValueError,
      r"`gt_crowd` to have shape \(G,\), but got \(1, 3\)"),
-    ("rle_iou crowd float", lambda d: rle_iou(GOOD(d), GOOD(d), T([0.0, 1, 0], d)), TypeError,
-     r"`gt_crowd` to be an integer or bool tensor, but got dtype torch.float32"),
+    ("rle_iou crowd complex", lambda d: rle_iou(GOOD(d), GOOD(d), T([0j, 1, 0], d)), TypeError,
+     r"`gt_crowd` to be a bool, integer or 0/1 float tensor, but got dtype torch.complex64"),
     ("iou_pairs float index", lambda d: rle_iou_pairs(GOOD(d), GOOD(d), T([0.5, 1.7], d),
                                                       T([0, 1], d)), TypeError,
      r"`pair_dt` to be an integer tensor, but got dtype torch.float32"),
@@ -112,17 +113,17 @@ META: list[Case] = [
      r"`pair_gt` to be an integer tensor, but got dtype torch.bool"),
     ("iou_pairs list index", lambda d: rle_iou_pairs(GOOD(d), GOOD(d), [0], T([0], d)),  # type: ignore[arg-type]
      TypeError, r"`pair_dt` to be a torch.Tensor, but got list"),
-    ("iou_pairs crowd float", lambda d: rle_iou_pairs(GOOD(d), GOOD(d), T([0], d), T([0], d),
-                                                      T([1.0], d)), TypeError,
-     r"`gt_crowd` to be an integer or bool tensor"),
+    ("iou_pairs crowd complex", lambda d: rle_iou_pairs(GOOD(d), GOOD(d), T([0], d), T([0], d),
+                                                        T([1j], d)), TypeError,
+     r"`gt_crowd` to be a bool, integer or 0/1 float tensor"),
     ("mask_iou crowd short", lambda d: mask_iou(MASKS(d), MASKS(d), T([True], d)), ValueError,
      r"`iscrowd` to hold one flag per mask of `masks2` \(3\), but got shape \(1,\)"),
     ("mask_iou crowd long", lambda d: mask_iou(MASKS(d), MASKS(d), T([True] * 5, d)),
      ValueError, r"`iscrowd` to hold one flag per mask of `masks2` \(3\), but got shape \(5,\)"),
     ("mask_iou crowd 2-D", lambda d: mask_iou(MASKS(d), MASKS(d), T([[True] * 3], d)),
      ValueError, r"`iscrowd` to have shape \(M,\), but got \(1, 3\)"),
-    ("mask_iou crowd float", lambda d: mask_iou(MASKS(d), MASKS(d), T([0.0, 1, 0], d)),
-     TypeError, r"`iscrowd` to be an integer or bool tensor"),
+    ("mask_iou crowd complex", lambda d: mask_iou(MASKS(d), MASKS(d), T([0j, 1, 0], d)),
+     TypeError, r"`iscrowd` to be a bool, integer or 0/1 float tensor"),
     ("mask_iou complex", lambda d: mask_iou(MASKS(d).to(torch.complex64), MASKS(d)), TypeError,
      r"`masks1` to be a bool, integer or 0/1 float tensor, but got torch.complex64"),
     ("coco_box_iou crowd short", lambda d: coco_box_iou(T(BOX, d), T(XYWH, d), T([True], d)),
@@ -133,9 +134,9 @@ META: list[Case] = [
     ("coco_box_iou crowd 2-D",
      lambda d: coco_box_iou(T(BOX, d), T(XYWH, d), T([[True, False]], d)), ValueError,
      r"`gt_crowd` to have shape \(G,\), but got \(1, 2\)"),
-    ("coco_box_iou crowd float",
-     lambda d: coco_box_iou(T(BOX, d), T(XYWH, d), T([1.0, 0.0], d)), TypeError,
-     r"`gt_crowd` to be an integer or bool tensor"),
+    ("coco_box_iou crowd complex",
+     lambda d: coco_box_iou(T(BOX, d), T(XYWH, d), T([1j, 0j], d)), TypeError,
+     r"`gt_crowd` to be a bool, integer or 0/1 float tensor"),
     ("coco_box_iou crowd device",
      lambda d: coco_box_iou(T(BOX, d), T(XYWH, d), torch.zeros(2, dtype=torch.bool,
                                                                device="meta")),
@@ -148,8 +149,8 @@ META: list[Case] = [
     ("pairs crowd long",
      lambda d: coco_box_iou_pairs(T(BOX, d), T(BOX, d), T([True, True], d)), ValueError,
      r"`gt_crowd` to hold one crowd flag per pair \(1\), but got shape \(2,\)"),
-    ("pairs crowd float", lambda d: coco_box_iou_pairs(T(BOX, d), T(BOX, d), T([1.0], d)),
-     TypeError, r"`gt_crowd` to be an integer or bool tensor"),
+    ("pairs crowd complex", lambda d: coco_box_iou_pairs(T(BOX, d), T(BOX, d), T([1j], d)),
+     TypeError, r"`gt_crowd` to be a bool, integer or 0/1 float tensor"),
     ("pairs crowd none", lambda d: coco_box_iou_pairs(T(BOX, d), T(BOX, d), None),  # type: ignore[arg-type]
      TypeError, r"`gt_crowd` to be a torch.Tensor, but got NoneType"),
     ("pairs 3 columns", lambda d: coco_box_iou_pairs(T([[0.0, 0, 1]], d), T([[0.0, 0, 1]], d),
@@ -291,7 +292,23 @@ VALUES: list[Case] = [
      r"`rles\[0\].offsets` to rise .*but got 3 \(first offending item: rles\[0\].offsets\[2\]\)"),
     ("offsets short of the end", lambda d: rle_to_strings(SUM3._replace(offsets=T([0, 3, 5, 7]))),
      ValueError, r"but got 7 \(first offending item: rle.offsets\[3\]\)"),
-    # crowd flags: integers must be 0 or 1
+    # crowd flags: integers and floats must be 0 or 1 (NaN is neither)
+    ("rle_iou crowd 0.5", lambda d: rle_iou(GOOD(), GOOD(), T([0.0, 0.5, 1.0])), ValueError,
+     r"`gt_crowd` to hold crowd flags 0 or 1, but got 0.5 \(first offending item: "
+     r"gt_crowd\[1\]\)"),
+    ("rle_iou crowd NaN", lambda d: rle_iou(GOOD(), GOOD(), T([0.0, 1.0, NAN])), ValueError,
+     r"`gt_crowd` to hold crowd flags 0 or 1, but got nan \(first offending item: "
+     r"gt_crowd\[2\]\)"),
+    ("iou_pairs crowd 2.0", lambda d: rle_iou_pairs(GOOD(), GOOD(), T([0]), T([0]), T([2.0])),
+     ValueError, r"`gt_crowd` to hold crowd flags 0 or 1, but got 2.0"),
+    ("mask_iou crowd -1.0", lambda d: mask_iou(MASKS(), MASKS(), T([-1.0, 0, 0])), ValueError,
+     r"`iscrowd` to hold crowd flags 0 or 1, but got -1.0 \(first offending item: "
+     r"iscrowd\[0\]\)"),
+    ("coco_box_iou crowd NaN", lambda d: coco_box_iou(T(BOX), T(XYWH), T([0.0, NAN])),
+     ValueError, r"`gt_crowd` to hold crowd flags 0 or 1, but got nan \(first offending item: "
+     r"gt_crowd\[1\]\)"),
+    ("pairs crowd 0.5", lambda d: coco_box_iou_pairs(T(BOX), T(BOX), T([0.5], dtype=torch.float64)),
+     ValueError, r"`gt_crowd` to hold crowd flags 0 or 1, but got 0.5"),
     ("rle_iou crowd 2", lambda d: rle_iou(GOOD(), GOOD(), T([0, 2, 0])), ValueError,
      r"`gt_crowd` to hold integer crowd flags in \[0, 2\), but got 2 \(first offending item: "
      r"gt_crowd\[1\]\)"),
@@ -364,6 +381,8 @@ def test_device_values_are_not_read() -> None:
     assert K._check_rle("rle", offsets, runs=False) is offsets
     flags = T([0, 2, 0], "meta")
     assert K._check_crowd("gt_crowd", flags, 3, "one flag per gt mask", "(G,)").dtype == torch.bool
+    soft = T([0.0, 0.5, NAN], "meta")
+    assert K._check_crowd("gt_crowd", soft, 3, "one flag per gt mask", "(G,)").dtype == torch.bool
 
 
 def test_copying_functions_take_runs_as_they_are() -> None:
@@ -384,7 +403,9 @@ def _coco(m: np.ndarray) -> list[dict[str, Any]]:
     return M.encode(np.asfortranarray(m.transpose(1, 2, 0).astype(np.uint8)))
 
 
-def test_integer_crowd_flags_equal_bool_and_pycocotools(device: str) -> None:
+def test_integer_and_float_crowd_flags_equal_bool_and_pycocotools(device: str) -> None:
+    """bool, integer and floating-point 0 / 1 flags give pycocotools' numbers (floats
+    worked through ``.to(bool)`` before the argument checks, and were refused by them)."""
     rng = np.random.default_rng(0)
     m = rng.random((5, 6, 7)) < 0.4
     dt, gt = m[:3], m[3:]
@@ -392,7 +413,8 @@ def test_integer_crowd_flags_equal_bool_and_pycocotools(device: str) -> None:
     theirs = np.asarray(M.iou(_coco(dt), _coco(gt), flags))
     dense_dt, dense_gt = torch.from_numpy(dt).to(device), torch.from_numpy(gt).to(device)
     rle_dt, rle_gt = rle_encode(dense_dt), rle_encode(dense_gt)
-    for dtype in (torch.bool, torch.uint8, torch.int32, torch.int64):
+    for dtype in (torch.bool, torch.uint8, torch.int32, torch.int64, torch.float32,
+                  torch.float64):
         crowd = T(flags, device).to(dtype)
         np.testing.assert_array_equal(rle_iou(rle_dt, rle_gt, crowd).cpu().numpy(), theirs)
         np.testing.assert_array_equal(mask_iou(dense_dt, dense_gt, crowd).cpu().numpy(), theirs)
@@ -405,13 +427,65 @@ def test_integer_crowd_flags_equal_bool_and_pycocotools(device: str) -> None:
     box_flags = [1, 0, 1]
     theirs = np.asarray(M.iou(boxes_dt.tolist(), boxes_gt.tolist(), box_flags))
     bd, bg = torch.from_numpy(boxes_dt).to(device), torch.from_numpy(boxes_gt).to(device)
-    for dtype in (torch.bool, torch.uint8, torch.int64):
+    for dtype in (torch.bool, torch.uint8, torch.int64, torch.float16, torch.float32):
         crowd = T(box_flags, device).to(dtype)
         np.testing.assert_array_equal(coco_box_iou(bd, bg, crowd).cpu().numpy(), theirs)
         pd, pg = T([0, 3, 2], device), T([2, 0, 1], device)
         pairs = coco_box_iou_pairs(bd[pd], bg[pg], crowd[pg])
         np.testing.assert_array_equal(pairs.cpu().numpy(),
                                       theirs[pd.cpu().numpy(), pg.cpu().numpy()])
+
+
+MIXED = [
+    (torch.float32, torch.int64),
+    (torch.int64, torch.float32),
+    (torch.float64, torch.int32),
+    (torch.float32, torch.float64),
+    (torch.float64, torch.float32),
+    (torch.uint8, torch.int16),  # areas of 16 x 16 and more wrapped in uint8
+]
+
+
+@pytest.mark.parametrize(("dtype1", "dtype2"), MIXED, ids=[f"{a}-{b}" for a, b in MIXED])
+def test_boxes_of_two_dtypes_compute_in_the_promoted_dtype(
+    dtype1: torch.dtype, dtype2: torch.dtype, device: str
+) -> None:
+    """Float and integer boxes together gave a raw torch error ("result type Float can't
+    be cast to the desired output type Long"); float32 with float64 rounded the union to
+    float32; uint8 with int16 wrapped the uint8 boxes' areas. Both inputs now go to their
+    promoted dtype first: the numbers of the same boxes given in that dtype, and
+    pycocotools' for float64."""
+    rng = np.random.default_rng(2)
+    a, b = rng.uniform(0, 30, (5, 4)), rng.uniform(0, 30, (3, 4))
+    a[:, 2:] += 16  # w * h >= 256
+    b[:, 2:] += 16
+    if not (dtype1.is_floating_point and dtype2.is_floating_point):
+        a, b = a.round(), b.round()  # what integer boxes can hold
+    one, two = torch.from_numpy(a).to(device, dtype1), torch.from_numpy(b).to(device, dtype2)
+    both = torch.promote_types(dtype1, dtype2)
+    want_dtype = both if both.is_floating_point else torch.get_default_dtype()
+    crowd = T([True, False, True], device)
+    pd, pg = T([0, 4, 2], device), T([2, 0, 1], device)
+    calls: list[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = [
+        lambda x, y: box_iou(x, y),
+        lambda x, y: box_iou(x, y, "cxcywh"),
+        lambda x, y: coco_box_iou(x, y, crowd),
+        lambda x, y: coco_box_iou_pairs(x[pd], y[pg], crowd[pg]),
+    ]
+    for call in calls:
+        got = call(one, two)
+        want = call(one.to(both), two.to(both))
+        assert got.dtype == want.dtype == want_dtype
+        assert torch.equal(got, want)
+    if both == torch.float64:
+        theirs = np.asarray(M.iou(one.double().cpu().tolist(), two.double().cpu().tolist(),
+                                  [1, 0, 1]))
+        np.testing.assert_array_equal(coco_box_iou(one, two, crowd).cpu().numpy(), theirs)
+    # one dtype: as before (integer boxes give the default float dtype)
+    same = torch.from_numpy(a).to(device, dtype2)
+    assert coco_box_iou(same, same).dtype == (
+        dtype2 if dtype2.is_floating_point else torch.get_default_dtype()
+    )
 
 
 def test_integer_and_float_masks_encode_as_pycocotools(device: str) -> None:
@@ -448,3 +522,16 @@ def test_empty_inputs_keep_their_shapes(device: str) -> None:
                         T([0, 1], device)).shape == (0, 2)
     assert mask_iou(torch.zeros(0, 2, 2, device=device), MASKS(device).float(),
                     T([0, 0, 1], device)).shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int16, torch.int32])
+def test_integer_boxes_compute_in_int64(dtype):
+    """Areas past the dtype (20 x 20 = 400 in uint8) wrapped before; torchvision upcasts."""
+    a = torch.tensor([[0, 0, 20, 20]], dtype=dtype)
+    b = torch.tensor([[0, 0, 20, 10]], dtype=dtype)
+    assert box_iou(a, b).tolist() == [[0.5]]
+    assert coco_box_iou(a, b).tolist() == [[0.5]]
+    assert coco_box_iou_pairs(a, b, torch.tensor([False])).tolist() == [0.5]
+    big = torch.tensor([[0, 0, 50000, 50000]], dtype=torch.int32)  # area 2.5e9 > 2**31
+    if dtype == torch.int32:
+        assert box_iou(big, big, "xywh").tolist() == [[1.0]]

@@ -434,20 +434,21 @@ _INT = r"`lengths` to be an int or an integer tensor, but got"
     [
         (torch.zeros(4, dtype=torch.long), 2, TypeError,
          r"`scores` to be a floating-point tensor, but got torch.int64"),
-        (torch.zeros(2, 2), 2, ValueError, r"`scores` of shape \(N,\), but got \(2, 2\)"),
+        (torch.zeros(2, 2), 2, ValueError, r"`scores` to have shape \(N,\), but got \(2, 2\)"),
         (torch.zeros(4), True, TypeError, _INT + " bool"),
-        (torch.zeros(4), np.int64(2), TypeError, _INT + " int64"),
+        (torch.zeros(4), np.float64(2.0), TypeError, _INT + " float64"),  # np.int64: an int
         (torch.zeros(4), torch.tensor([2.0, 2.0]), TypeError,
          r"integer tensor, but got dtype torch.float32"),
         (torch.zeros(4), torch.tensor([[2, 2]]), ValueError,
-         r"`lengths` of shape \(S,\), but got \(1, 2\)"),
+         r"`lengths` to have shape \(S,\), but got \(1, 2\)"),
         # past the scores: torch.segment_reduce read outside them (garbage, or a crash)
         (torch.zeros(4), torch.tensor([3, 3]), ValueError,
          r"`lengths` to add up to the 4 scores, but they add up to 6"),
         (torch.zeros(4), torch.tensor([3, 0]), ValueError,
          r"`lengths` to add up to the 4 scores, but they add up to 3"),
         (torch.zeros(4), torch.tensor([6, -2]), ValueError,
-         r"`lengths` >= 0, but got -2 \(first offending item: lengths\[1\]\)"),
+         r"`lengths` to hold segment lengths in \[0, inf\), but got -2 \(first offending item: "
+         r"lengths\[1\]\)"),
         (torch.zeros(4), torch.zeros(0, dtype=torch.long), ValueError,
          r"`lengths` to add up to the 4 scores, but got none"),
     ],

@@ -17,6 +17,7 @@ import torch
 from assay.kernels import (
     bald,
     binary_distribution,
+    binary_frame_scores,
     entropy,
     k_center_greedy,
     kmeans_plus_plus,
@@ -131,6 +132,14 @@ META: list[Case] = [
      "max"), ValueError, r"`values` to have shape \(N,\), but got \(2, 2\)"),
     ("contiguous 2-D values, int length", lambda d: segment_reduce_contiguous(
         T(V, d).view(2, 2), 2, "sum"), ValueError, r"`values` to have shape \(N,\)"),
+    ("contiguous NumPy float length", lambda d: segment_reduce_contiguous(
+        T(V, d), np.float64(2.0), "sum"), TypeError,  # type: ignore[arg-type]
+     r"`lengths` to be an int or an integer tensor, but got float64"),
+    ("contiguous 0-D lengths", lambda d: segment_reduce_contiguous(T(V, d), T(4, d), "sum"),
+     ValueError, r"`lengths` to have shape \(S,\), but got \(\)"),
+    ("contiguous NumPy length 3", lambda d: segment_reduce_contiguous(
+        T(V, d), np.int64(3), "sum"), ValueError,  # type: ignore[arg-type]
+     r"`lengths` to be an int >= 1 dividing the 4 values, but got 3"),
     ("contiguous devices", lambda d: segment_reduce_contiguous(
         T(V, d), torch.zeros(2, dtype=torch.int64, device="meta"), "max"), ValueError,
      r"`lengths` on the device of `values`"),
@@ -138,6 +147,18 @@ META: list[Case] = [
     ("top_k k float", lambda d: top_k(T(V, d), 2.5), TypeError,  # type: ignore[arg-type]
      r"`k` to be an int, but got float 2.5"),
     ("top_k k bool", lambda d: top_k(T(V, d), True), TypeError, r"`k` to be an int, but got bool"),
+    # a tensor k: a raw TypeError (float), taken as its value (one entry), a host sync (device)
+    ("top_k k float tensor", lambda d: top_k(T(V, d), T(2.0, d)), TypeError,  # type: ignore[arg-type]
+     r"^Expected `k` to be an int, but got a 0-D torch.float32 Tensor; pass int\(k\)$"),
+    ("top_k k 1-D tensor", lambda d: top_k(T(V, d), T([2], d)), TypeError,  # type: ignore[arg-type]
+     r"`k` to be an int, but got a 1-D torch.int64 Tensor"),
+    ("top_k k 0-D tensor", lambda d: top_k(T(V, d), T(2, d)), TypeError,  # type: ignore[arg-type]
+     r"`k` to be an int, but got a 0-D torch.int64 Tensor"),
+    ("k_center k tensor", lambda d: k_center_greedy(T(PTS, d), T(2, d)), TypeError,  # type: ignore[arg-type]
+     r"`k` to be an int, but got a 0-D torch.int64 Tensor"),
+    ("segment_reduce num_segments tensor", lambda d: segment_reduce(
+        T(V, d), T([0, 1, 1, 2], d), T(3, d), "sum"), TypeError,  # type: ignore[arg-type]
+     r"`num_segments` to be an int, but got a 0-D torch.int64 Tensor"),
     ("top_k k < 0", lambda d: top_k(T(V, d), -1), ValueError, r"`k` to be an int >= 0, but got -1"),
     ("top_k 2-D", lambda d: top_k(T(V, d).view(1, 4), 2), ValueError,
      r"`scores` to have shape \(N,\), but got \(1, 4\)"),
@@ -177,6 +198,18 @@ META: list[Case] = [
      [8, -2], T([0], d)), ValueError, r"`bounds\[1\]` to be an int >= 0, but got -2"),
     ("take_packed float index", lambda d: take_packed([T([3, 0, 7], d)], [8], T([0.0], d)),
      TypeError, r"`index` to be an integer tensor"),
+    ("take_packed None columns", lambda d: take_packed(None, [8], T([0], d)), TypeError,  # type: ignore[arg-type]
+     r"`columns` to be a list or tuple of tensors, but got NoneType"),  # was len()'s TypeError
+    ("take_packed one tensor as columns", lambda d: take_packed(T([[3, 0, 7]], d), [8],  # type: ignore[arg-type]
+     T([0], d)), TypeError, r"`columns` to be a list or tuple of tensors, but got Tensor"),
+    ("take_packed None bounds", lambda d: take_packed([T([3, 0, 7], d)], None, T([0], d)),  # type: ignore[arg-type]
+     TypeError, r"`bounds` to be a list or tuple of ints, but got NoneType"),
+    ("take_packed a bound short", lambda d: take_packed([T([3, 0, 7], d), T([1, 0, 1], d)], [8],
+     T([0], d)), ValueError,
+     r"^Expected `bounds` to hold one bound per column of `columns` \(2\), but got 1$"),
+    ("take_packed tensor bound", lambda d: take_packed([T([3, 0, 7], d), T([1, 0, 1], d)],
+     [T(8, d), 2], T([0], d)), TypeError,  # type: ignore[list-item]
+     r"`bounds\[0\]` to be an int, but got a 0-D torch.int64 Tensor; pass int\(bounds\[0\]\)"),
     ("take_packed devices", lambda d: take_packed([T([3, 0, 7], d), T([1, 0, 1], d)], [8, 2],
      torch.zeros(1, dtype=torch.int64, device="meta")), ValueError,
      r"`columns\[0\]` on the device of `index`"),
@@ -260,6 +293,9 @@ def _reductions(segments: list[int], num: int, match: str) -> list[Case]:
 
 
 VALUES: list[Case] = [
+    ("contiguous lengths < 0", lambda d: segment_reduce_contiguous(T(V), T([6, -2]), "sum"),
+     ValueError, r"^Expected `lengths` to hold segment lengths in \[0, inf\), but got -2 "
+     r"\(first offending item: lengths\[1\]\)$"),
     ("binary_distribution > 1", lambda d: binary_distribution(T([0.5, 1.5])), ValueError,
      r"`scores` to hold values in \[0, 1\], but got 1.5 \(first offending item: scores\[1\]\)"),
     ("binary_distribution < 0, 2-D", lambda d: binary_distribution(T([[0.5, 0.1], [-0.1, 1.0]])),
@@ -429,3 +465,67 @@ def test_limits_of_the_checks_keep_valid_input_working() -> None:
     # one label is a distribution with multilabel, also normalised
     assert entropy(T([[0.5]]), multilabel=True, normalize=True).tolist() == [1.0]
     assert least_confidence(T([[0.5]]), multilabel=True, normalize=True).tolist() == [1.0]
+
+
+NARROW = [torch.uint8, torch.int8, torch.int16, torch.int32, torch.uint16, torch.uint32,
+          torch.bool]
+
+
+@pytest.mark.parametrize("dtype", NARROW, ids=[str(t) for t in NARROW])
+def test_take_packed_takes_narrow_columns_with_bounds_beyond_their_dtype(
+    dtype: torch.dtype, device: str
+) -> None:
+    """A bound past a narrow column's dtype (256 for uint8) wrapped when compared as a
+    tensor scalar, so valid columns were refused; uint16 / uint32 columns had no
+    aminmax (a raw NotImplementedError). Both gathered as index_select."""
+    high = 1 if dtype == torch.bool else torch.iinfo(dtype).max
+    column = T([0, high // 2, high], device).to(dtype)
+    flags = T([1, 0, 1], device)
+    index = T([2, 0, 1, 2], device)
+    want = column.long().index_select(0, index)  # uint16 / uint32 have no index_select
+    for bound in (high + 1, high + 2, 2 ** (high.bit_length() + 5), 2**40):
+        got = take_packed([column, flags], [bound, 2], index)
+        assert got[0].dtype == dtype
+        assert torch.equal(got[0].long(), want)
+        assert torch.equal(got[1], flags.index_select(0, index))
+    if device == "cpu":  # values are read on the CPU: a gathered value at the bound is named
+        with pytest.raises(ValueError, match=rf"`columns\[0\]` to hold values in \[0, {high}\) "
+                           r".*\(first offending item: columns\[0\]\[2\], gathered by "
+                           r"index\[0\]\)"):
+            take_packed([column, flags], [high, 2], index)
+
+
+def test_take_packed_reviewer_repro() -> None:
+    got = take_packed([T([0, 200, 255], dtype=torch.uint8), T([1, 0, 1])], [256, 2], T([2, 0]))
+    assert got[0].dtype == torch.uint8 and got[0].tolist() == [255, 0]
+    assert got[1].tolist() == [1, 1]
+    # a negative int8 value outside [0, bound) is still named with a bound past the dtype
+    with pytest.raises(ValueError, match=r"in \[0, 1000\) .* but got -1 "
+                       r"\(first offending item: columns\[0\]\[1\], gathered by index\[1\]\)"):
+        take_packed([T([0, -1, 5], dtype=torch.int8), T([1, 0, 1])], [1000, 2], T([2, 1]))
+
+
+def test_numpy_integer_lengths_are_ints(device: str) -> None:
+    """A NumPy integer length was refused ("but got int64"); it is the int's result."""
+    v = T(V, device)
+    for length in (np.int64(2), np.int32(2), np.uint8(2)):
+        for red in U.REDUCTIONS:
+            want = segment_reduce_contiguous(v, 2, red)
+            assert torch.equal(segment_reduce_contiguous(v, length, red), want)  # type: ignore[arg-type]
+    scores = T([0.5, 0.9, 1.0, 0.25], device)
+    want = binary_frame_scores(scores, 2, "margin", "min")
+    assert torch.equal(binary_frame_scores(scores, np.int64(2), "margin", "min"), want)  # type: ignore[arg-type]
+
+
+def test_unsigned_lengths_tensors_torch_cannot_reduce(device: str) -> None:
+    """uint16 lengths had no min() for the check (a raw NotImplementedError)."""
+    v = T(V, device)
+    lengths = T([2, 0, 2], device)
+    want = segment_reduce_contiguous(v, lengths, "max")
+    got = segment_reduce_contiguous(v, lengths.to(torch.uint16), "max")
+    assert torch.equal(got.isnan(), want.isnan())
+    assert torch.equal(got.nan_to_num(), want.nan_to_num())
+    if device == "cpu":
+        with pytest.raises(ValueError, match=r"`lengths` to add up to the 4 values, but they add "
+                           r"up to 5"):
+            segment_reduce_contiguous(v, T([2, 1, 2], dtype=torch.uint16), "max")
