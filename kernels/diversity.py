@@ -438,7 +438,10 @@ def kmeans_plus_plus(
             raise TypeError(
                 f"Expected `generator` to be a torch.Generator, but got {type(generator).__name__}"
             )
-        if torch.device(generator.device) != x.device:
+        made_on = torch.device(generator.device)
+        if made_on.type != x.device.type or (  # an index left out means the current one
+            None not in (made_on.index, x.device.index) and made_on.index != x.device.index
+        ):
             raise ValueError(
                 f"Expected `generator` on the device of `x` ({x.device}), but got "
                 f"{generator.device}; create it with torch.Generator(device=x.device)"
