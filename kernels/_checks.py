@@ -199,11 +199,19 @@ def reads_values(*xs: Tensor) -> bool:
     return all(x.device.type == "cpu" for x in xs)
 
 
-def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: str) -> None:
+def check_range(
+    name: str,
+    x: Tensor,
+    low: float | None,
+    high: float | None,
+    what: str,
+    high_closed: bool = False,
+) -> None:
     """CPU ``x``'s values must lie in ``[low, high)`` (``None``: unbounded on that side).
 
-    One ``aminmax`` pass; the first offending item is looked up only on failure. A NaN
-    is out of every range. Device tensors are not read.
+    ``[low, high]`` with ``high_closed``. One ``aminmax`` pass; the first offending item
+    is looked up only on failure. A NaN is out of every range. Device tensors are not
+    read.
 
     Raises:
         ValueError: a value outside (or NaN), naming the first.
@@ -214,23 +222,26 @@ def check_range(name: str, x: Tensor, low: int | None, high: int | None, what: s
         Traceback (most recent call last):
         ...
         ValueError: Expected `pair_gt` to hold gt indexes in [0, 3), but got 5 ...: pair_gt[2])
+        >>> check_range("p", torch.tensor([0.0, 1.0]), 0, 1, "probabilities", high_closed=True)
     """
-    interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high})"
+    closing = "]" if high_closed else ")"
+    interval = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}{closing}"
     x = as_ordered(x)
     if not x.is_floating_point():  # a bound beyond the dtype cannot be broken (and wraps)
         info = torch.iinfo(x.dtype)
         low = None if low is not None and low <= info.min else low
-        high = None if high is not None and high > info.max else high
+        high = None if high is not None and high >= info.max + (not high_closed) else high
     if not reads_values(x) or not x.numel() or (low is None and high is None):
         return
     lo, hi = (v.item() for v in torch.aminmax(x))  # NaN fails both tests
-    if (low is None or lo >= low) and (high is None or hi < high):
+    below = high is None or (hi <= high if high_closed else hi < high)
+    if (low is None or lo >= low) and below:
         return
     bad = x.isnan() if x.is_floating_point() else torch.zeros_like(x, dtype=torch.bool)
     if low is not None:
         bad |= x < low
     if high is not None:
-        bad |= x >= high
+        bad |= x > high if high_closed else x >= high
     first, item = first_item(name, bad)
     raise ValueError(
         f"Expected `{name}` to hold {what} in {interval}, but got {x.reshape(-1)[first].item()} "
@@ -308,11 +319,12 @@ def as_index(x: Tensor) -> Tensor:
     return x if x.dtype in (torch.int32, torch.int64) else x.long()
 
 
-def check_sorted(name: str, x: Tensor, what: str = "non-decreasing") -> None:
-    """CPU 1-D ``x`` must be non-decreasing (device tensors are not read).
+def check_sorted(name: str, x: Tensor, what: str = "non-decreasing", strict: bool = False) -> None:
+    """CPU 1-D ``x`` must be non-decreasing (increasing when ``strict``; device: not read).
 
     Raises:
-        ValueError: naming the first entry smaller than the one before it.
+        ValueError: naming the first entry smaller than (``strict``: not above) the one
+            before it.
 
     Example:
         >>> import torch
@@ -323,7 +335,7 @@ def check_sorted(name: str, x: Tensor, what: str = "non-decreasing") -> None:
     """
     if not reads_values(x) or x.shape[0] < 2:
         return
-    drops = x[1:] < x[:-1]
+    drops = x[1:] <= x[:-1] if strict else x[1:] < x[:-1]
     if not bool(drops.any()):
         return
     first = int(flat_nonzero(drops)[0]) + 1

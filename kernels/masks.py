@@ -574,14 +574,7 @@ def _check_index(name: str, index: object, n: int) -> None:
         return
     if index.is_floating_point() or index.is_complex():
         raise TypeError(f"Expected `{name}` to be an integer or bool tensor, but got {index.dtype}")
-    if index.device.type == "cpu" and index.shape[0]:
-        i = index.numpy()
-        bad = np.flatnonzero((i < 0) | (i >= n))
-        if bad.size:
-            raise ValueError(
-                f"Expected `{name}` to hold mask indexes in [0, {n}), but got "
-                f"{int(i[bad[0]])} (first offending item: {name}[{int(bad[0])}])"
-            )
+    check_range(name, index, 0, n, "mask indexes")
 
 
 def rle_select(rle: Rle, index: Tensor) -> Rle:

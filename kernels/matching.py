@@ -665,11 +665,11 @@ def _check_match_args(
     )
     if not reads_values(pair_iou):
         return
-    _check_within("iou_thresholds", iou_thresholds, 0.0, 1.0, "thresholds in [0, 1]")
+    check_range("iou_thresholds", iou_thresholds, 0, 1, "thresholds", high_closed=True)
     check_range("pair_dt", pair_dt, 0, dt_rank.shape[0], "detection indexes (of `dt_rank`)")
     check_range("pair_gt", pair_gt, 0, num_gt, "ground-truth indexes (of `gt_crowd`)")
     # IoUs reach 1 + 2**-52 by rounding; 2 and above would spoil the preference key.
-    _check_within("pair_iou", pair_iou, None, 2.0, "IoUs (at most 1, up to rounding)", True)
+    check_range("pair_iou", pair_iou, None, 2, "IoUs (at most 1, up to rounding)")
     _check_shared_ranks(pair_dt, pair_gt, pair_iou, dt_rank, iou_thresholds)
 
 
@@ -701,28 +701,6 @@ def _check_shared_ranks(
             f"and {b}, both candidates for ground truth {int(gt[i])}, share rank "
             f"{int(rank[i])} (first offending item: dt_rank[{b}])"
         )
-
-
-def _check_within(
-    name: str, x: Tensor, low: float | None, high: float, what: str, open_high: bool = False
-) -> None:
-    """CPU float ``x`` must lie in ``[low, high]``, NaN refused, in one pass.
-
-    ``[low, high)`` when ``open_high``; ``low`` ``None``: no lower bound.
-    """
-    if not x.numel():
-        return
-    lo, hi = (float(v) for v in torch.aminmax(x))  # NaN propagates: fails both tests
-    if (low is None or lo >= low) and (hi < high if open_high else hi <= high):
-        return
-    ok = x < high if open_high else x <= high
-    if low is not None:
-        ok &= x >= low
-    first = int(flat_nonzero(~ok)[0])
-    raise ValueError(
-        f"Expected `{name}` to hold {what}, but got {x[first].item()} "
-        f"(first offending item: {name}[{first}])"
-    )
 
 
 def _check_candidate_ranks(cand_rank: Tensor, det_index: Tensor) -> None:

@@ -861,7 +861,7 @@ def _check_accumulate_args(
     _check_descending_in_segments(dt_score, dt_segment)
     check_range("dt_rank", dt_rank, 0, max(max_values), "ranks (cut to max(max_dets))")
     check_range("matches.det_index", det_index, 0, num_det, "detection indexes")
-    _check_increasing("matches.det_index", det_index)
+    check_sorted("matches.det_index", det_index, "strictly increasing", strict=True)
     check_range("matches.gt_index", gt_index, -1, num_gt, "ground-truth indexes or -1")
     return max_values, rec_values
 
@@ -878,17 +878,4 @@ def _check_descending_in_segments(score: Tensor, segment: Tensor) -> None:
             f"Expected `dt_score` to be descending inside each category of `dt_segment` "
             f"(accumulation order), but got {score[first].item()} after "
             f"{score[first - 1].item()} (first offending item: dt_score[{first}])"
-        )
-
-
-def _check_increasing(name: str, x: Tensor) -> None:
-    """CPU 1-D ``x`` must be strictly increasing (sorted, no repeats)."""
-    if x.shape[0] < 2:
-        return
-    bad = x[1:] <= x[:-1]
-    if bool(bad.any()):
-        first = _first_true(bad) + 1
-        raise ValueError(
-            f"Expected `{name}` to be strictly increasing, but got {x[first].item()} after "
-            f"{x[first - 1].item()} (first offending item: {name}[{first}])"
         )

@@ -235,22 +235,6 @@ def _check_weights(weights: object, x: Tensor) -> None:
     check_same_device(x=x, weights=checked)
 
 
-def _check_unit_interval(name: str, x: Tensor) -> None:
-    """CPU ``x``'s values must lie in ``[0, 1]`` (NaN refused); device values are not read."""
-    if not reads_values(x) or not x.numel():
-        return
-    lo, hi = torch.aminmax(x)
-    if bool(lo >= 0) and bool(hi <= 1):  # False for NaN, which aminmax propagates
-        return
-    bad = ~((x >= 0) & (x <= 1))
-    first = int(flat_nonzero(bad.reshape(-1))[0])
-    where = ", ".join(str(int(i)) for i in torch.unravel_index(torch.tensor(first), x.shape))
-    raise ValueError(
-        f"Expected `{name}` to hold values in [0, 1], but got {x.reshape(-1)[first].item()} "
-        f"(first offending item: {name}[{where}])"
-    )
-
-
 # ------------------------------------------------------------------------- scores
 
 
@@ -556,7 +540,7 @@ def binary_distribution(scores: Tensor) -> Tensor:
                 [0.5000, 0.5000]])
     """
     _check_float_input("scores", scores, 0, "(...)")
-    _check_unit_interval("scores", scores)
+    check_range("scores", scores, 0, 1, "values", high_closed=True)
     return torch.stack((scores, 1 - scores), dim=-1)
 
 

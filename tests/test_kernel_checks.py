@@ -183,3 +183,21 @@ def test_check_same_device():
     check_same_device(a=torch.zeros(1), b=torch.zeros(1))
     with pytest.raises(ValueError, match=r"`b` on the device of `a` \(cpu\), but got meta"):
         check_same_device(a=torch.zeros(1), b=torch.empty(1, device="meta"))
+
+
+def test_check_range_closed_upper_bound():
+    check_range("p", T([0.0, 1.0]), 0, 1, "probabilities", high_closed=True)
+    check_range("x", T([0, 255], dtype=torch.uint8), 0, 255, "ids", high_closed=True)
+    with pytest.raises(ValueError, match=r"in \[0, 1\], but got 1.5 \(first .*: p\[1\]\)"):
+        check_range("p", T([0.0, 1.5]), 0, 1, "probabilities", high_closed=True)
+    with pytest.raises(ValueError, match=r"in \[0, 1\], but got nan"):
+        check_range("p", T([float("nan")]), 0, 1, "probabilities", high_closed=True)
+    with pytest.raises(ValueError, match=r"in \[0, 1\), but got 1.0"):
+        check_range("p", T([0.0, 1.0]), 0, 1, "probabilities")
+
+
+def test_check_sorted_strict():
+    check_sorted("d", T([0, 1, 5]), "strictly increasing", strict=True)
+    check_sorted("d", T([0, 1, 1]))
+    with pytest.raises(ValueError, match=r"increasing, but got 1 after 1 \(first .*: d\[2\]\)"):
+        check_sorted("d", T([0, 1, 1]), "strictly increasing", strict=True)
