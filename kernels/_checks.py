@@ -29,6 +29,7 @@ __all__ = [
     "as_index",
     "as_int64",
     "as_ordered",
+    "check_binary",
     "check_dtype",
     "check_int",
     "check_no_nan",
@@ -271,6 +272,42 @@ def check_no_nan(name: str, x: Tensor) -> None:
     _, item = first_item(name, torch.isnan(x))
     raise ValueError(
         f"Expected `{name}` to hold no NaN, but got nan (first offending item: {item})"
+    )
+
+
+def check_binary(name: str, x: Tensor, what: str) -> None:
+    """CPU ``x`` must hold 0 or 1 only (bool: never read; device tensors: not read).
+
+    Integers cost one ``aminmax`` pass, floating-point values one 0-or-1 test, which NaN
+    fails; the first offending item is looked up only on failure.
+
+    Raises:
+        ValueError: a value other than 0 or 1, naming the first.
+
+    Example:
+        >>> import torch
+        >>> check_binary("target", torch.tensor([[0, 1], [2, 1]]), "0/1 indicators")
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected `target` to hold 0/1 indicators, but got 2 (first ...: target[1, 0])
+        >>> check_binary("iscrowd", torch.tensor([0.0, 1.0]), "crowd flags 0 or 1")
+    """
+    if x.dtype == torch.bool or not reads_values(x) or not x.numel():
+        return
+    x = as_ordered(x)
+    if x.is_floating_point():
+        bad = (x != 0) & (x != 1)  # NaN included
+        if not bool(bad.any()):
+            return
+    else:
+        lo, hi = (v.item() for v in torch.aminmax(x))
+        if lo >= 0 and hi <= 1:
+            return
+        bad = (x != 0) & (x != 1)
+    first, item = first_item(name, bad)
+    raise ValueError(
+        f"Expected `{name}` to hold {what}, but got {x.reshape(-1)[first].item()} "
+        f"(first offending item: {item})"
     )
 
 

@@ -26,12 +26,10 @@ import torch
 from torch import Tensor
 
 from ._checks import (
-    check_range,
+    check_binary,
     check_same_device,
     check_size,
     check_tensor,
-    first_item,
-    reads_values,
 )
 
 __all__ = [
@@ -89,21 +87,8 @@ def _check_crowd(name: str, crowd: object, n: int, what: str, shape: str) -> Ten
             f"{flags.dtype}"
         )
     check_size(name, flags, n, what)
-    if flags.dtype == torch.bool:
-        return flags
-    if not flags.is_floating_point():
-        check_range(name, flags, 0, 2, "integer crowd flags")
-        return flags != 0
-    crowd_flags = flags != 0
-    if reads_values(flags):
-        off = crowd_flags & (flags != 1)  # NaN != 0 and != 1
-        if bool(off.any()):
-            first, item = first_item(name, off)
-            raise ValueError(
-                f"Expected `{name}` to hold crowd flags 0 or 1, but got {flags[first].item()} "
-                f"(first offending item: {item})"
-            )
-    return crowd_flags
+    check_binary(name, flags, "crowd flags 0 or 1")
+    return flags if flags.dtype == torch.bool else flags != 0
 
 
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:

@@ -51,6 +51,7 @@ import torch
 from torch import Tensor
 
 from ._checks import (
+    check_binary,
     check_dtype,
     check_int,
     check_no_nan,
@@ -180,24 +181,6 @@ def _check_indicator_dtype(
         raise TypeError(f"Expected `{name}` to hold {what}, but got dtype {x.dtype}")
 
 
-def _check_indicators(name: str, x: Tensor) -> None:
-    """CPU ``x`` must hold 0/1 only (bool trivially; integers by one ``aminmax`` pass)."""
-    if x.dtype == torch.bool or not reads_values(x) or not x.numel():
-        return
-    if not x.is_floating_point():
-        lo, hi = torch.aminmax(x)
-        if int(lo) >= 0 and int(hi) <= 1:
-            return
-    bad = (x != 0) & (x != 1)  # NaN included
-    if x.is_floating_point() and not bool(bad.any()):
-        return
-    first, item = first_item(name, bad)
-    raise ValueError(
-        f"Expected `{name}` to hold 0/1 indicators, but got {x.reshape(-1)[first].item()} "
-        f"(first offending item: {item})"
-    )
-
-
 def _check_average(average: str | None, allowed: tuple[str, ...]) -> str:
     avg = "none" if average is None else average
     if avg not in allowed:
@@ -278,7 +261,7 @@ def _scores_inputs(preds: Tensor, target: Tensor, num: int, name: str, multilabe
 def _scores_values(preds: Tensor, target: Tensor, num: int, multilabel: bool) -> None:
     """CPU value checks of :func:`_scores_inputs`'s arguments: targets, no NaN score."""
     if multilabel:
-        _check_indicators("target", target)
+        check_binary("target", target, "0/1 indicators")
     else:
         _check_classes("target", target, num)
     check_no_nan("preds", preds)
@@ -305,11 +288,11 @@ def _multilabel_inputs(
         raise ValueError(f"Expected `threshold` to be a float in [0, 1], but got {threshold!r}")
     _check_indicator_dtype("target", target)
     _check_indicator_dtype("preds", preds, "float scores or 0/1 predictions")
-    _check_indicators("target", target)
+    check_binary("target", target, "0/1 indicators")
     if preds.is_floating_point():
         check_no_nan("preds", preds)
         return preds > threshold, target != 0, n
-    _check_indicators("preds", preds)
+    check_binary("preds", preds, "0/1 indicators")
     return preds != 0, target != 0, n
 
 

@@ -73,6 +73,7 @@ from torch import Tensor
 
 from . import _numba
 from ._checks import (
+    check_binary,
     check_dtype,
     check_int,
     check_range,
@@ -248,6 +249,24 @@ def _check_offsets(name: str, offsets: Tensor, total: int, of: str, meaning: str
     )
 
 
+def _run_sums(rle: Rle) -> np.ndarray:
+    """Each mask's sum of run lengths (int64; 0 for a mask without runs).
+
+    ``rle`` is on the CPU, its offsets slice its counts.
+
+    Example:
+        >>> t = torch.tensor
+        >>> _run_sums(Rle(t([2, 3, 4]), t([0, 2, 2, 3]), t([1, 0, 2]), t([5, 0, 2])))
+        array([5, 0, 4])
+    """
+    c, o = rle.counts.numpy(), rle.offsets.numpy()
+    sums = np.zeros(rle.num_masks, dtype=np.int64)
+    runs = np.flatnonzero(o[1:] > o[:-1])  # reduceat reads one value at an empty mask
+    if runs.size:
+        sums[runs] = np.add.reduceat(c, o[runs])
+    return sums
+
+
 def _check_runs(name: str, rle: Rle) -> None:
     """CPU ``rle`` (offsets checked): sizes and runs ``>= 0``, runs adding up to ``h * w``.
 
@@ -259,16 +278,13 @@ def _check_runs(name: str, rle: Rle) -> None:
     n = rle.num_masks
     if not n:
         return
-    c, o = rle.counts.numpy(), rle.offsets.numpy()
-    sums = np.zeros(n, dtype=np.int64)
-    runs = np.flatnonzero(o[1:] > o[:-1])  # reduceat reads one value at an empty mask
-    if runs.size:
-        sums[runs] = np.add.reduceat(c, o[runs])
+    sums = _run_sums(rle)
     want = rle.height.numpy() * rle.width.numpy()
     wrong = sums != want
     if not wrong.any():
         return
     i = int(np.flatnonzero(wrong)[0])
+    o = rle.offsets.numpy()
     raise ValueError(
         f"Expected `{name}` run lengths to sum to height * width = {int(want[i])}, but got "
         f"{int(sums[i])} (first offending item: mask {i}, {name}.counts[{int(o[i])}:"
@@ -290,19 +306,9 @@ def _check_masks(name: str, masks: object) -> Tensor:
         raise TypeError(
             f"Expected `{name}` to be a bool, integer or 0/1 float tensor, but got {m.dtype}"
         )
+    if m.is_floating_point():
+        check_binary(name, m, f"0 / 1 values (threshold soft masks first, e.g. {name} > 0.5)")
     nonzero = m != 0
-    if m.is_floating_point() and reads_values(m):
-        off = nonzero & (m != 1)
-        if bool(off.any()):
-            first = int(flat_nonzero(off.reshape(-1))[0])
-            where = ", ".join(
-                str(int(i)) for i in torch.unravel_index(torch.tensor(first), m.shape)
-            )
-            raise ValueError(
-                f"Expected `{name}` to hold 0 / 1 values (threshold soft masks first, e.g. "
-                f"{name} > 0.5), but got {m.reshape(-1)[first].item()} (first offending item: "
-                f"{name}[{where}])"
-            )
     return nonzero
 
 

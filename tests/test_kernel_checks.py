@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from assay.kernels._checks import (
+    check_binary,
     check_dtype,
     check_int,
     check_no_nan,
@@ -141,6 +142,32 @@ def test_check_no_nan_and_first_item():
     with pytest.raises(ValueError, match=r"no NaN, but got nan \(first .*: x\[0, 1\]\)"):
         check_no_nan("x", T([[1.0, float("nan")], [float("nan"), 0.0]]))
     assert first_item("x", T([False, True, True])) == (1, "x[1]")
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [torch.bool, torch.uint8, torch.int8, torch.uint16, torch.uint64, torch.int64,
+     torch.float16, torch.float32, torch.float64],
+)
+def test_check_binary_accepts_0_1_of_every_dtype(dtype):
+    check_binary("x", T([[0, 1], [1, 0]]).to(dtype), "flags")
+    check_binary("x", torch.zeros(0, 2, dtype=dtype), "flags")
+
+
+@pytest.mark.parametrize(
+    ("x", "got", "item"),
+    [
+        (T([0, 1, 2], dtype=torch.uint16), "2", r"x\[2\]"),  # uint16: no aminmax in torch
+        (T([[0, 1], [-1, 1]], dtype=torch.int8), "-1", r"x\[1, 0\]"),
+        (T([0.0, 0.5, 1.0]), "0.5", r"x\[1\]"),
+        (T([1.0, float("nan")], dtype=torch.float64), "nan", r"x\[1\]"),
+        (T([0.0, -1.0]), "-1.0", r"x\[1\]"),
+    ],
+)
+def test_check_binary_names_first_offender(x, got, item):
+    with pytest.raises(ValueError, match=rf"`x` to hold flags, but got {got} \(first .*: {item}\)"):
+        check_binary("x", x, "flags")
+    check_binary("x", x.to("meta"), "flags")  # device values are not read
 
 
 def test_check_range_refuses_nan():

@@ -310,20 +310,20 @@ VALUES: list[Case] = [
     ("pairs crowd 0.5", lambda d: coco_box_iou_pairs(T(BOX), T(BOX), T([0.5], dtype=torch.float64)),
      ValueError, r"`gt_crowd` to hold crowd flags 0 or 1, but got 0.5"),
     ("rle_iou crowd 2", lambda d: rle_iou(GOOD(), GOOD(), T([0, 2, 0])), ValueError,
-     r"`gt_crowd` to hold integer crowd flags in \[0, 2\), but got 2 \(first offending item: "
+     r"`gt_crowd` to hold crowd flags 0 or 1, but got 2 \(first offending item: "
      r"gt_crowd\[1\]\)"),
     ("rle_iou crowd -1", lambda d: rle_iou(GOOD(), GOOD(), T([0, 0, -1])), ValueError,
      r"but got -1 \(first offending item: gt_crowd\[2\]\)"),
     ("iou_pairs crowd 2", lambda d: rle_iou_pairs(GOOD(), GOOD(), T([0]), T([0]), T([2])),
-     ValueError, r"`gt_crowd` to hold integer crowd flags in \[0, 2\), but got 2"),
+     ValueError, r"`gt_crowd` to hold crowd flags 0 or 1, but got 2"),
     ("mask_iou crowd 2", lambda d: mask_iou(MASKS(), MASKS(), T([2, 0, 0])), ValueError,
-     r"`iscrowd` to hold integer crowd flags in \[0, 2\), but got 2 \(first offending item: "
+     r"`iscrowd` to hold crowd flags 0 or 1, but got 2 \(first offending item: "
      r"iscrowd\[0\]\)"),
     ("coco_box_iou crowd 2", lambda d: coco_box_iou(T(BOX), T(XYWH), T([0, 2])), ValueError,
-     r"`gt_crowd` to hold integer crowd flags in \[0, 2\), but got 2 \(first offending item: "
+     r"`gt_crowd` to hold crowd flags 0 or 1, but got 2 \(first offending item: "
      r"gt_crowd\[1\]\)"),
     ("pairs crowd 2", lambda d: coco_box_iou_pairs(T(BOX), T(BOX), T([2])), ValueError,
-     r"`gt_crowd` to hold integer crowd flags"),
+     r"`gt_crowd` to hold crowd flags 0 or 1, but got 2"),
     # float masks: 0 / 1 only (soft masks must be thresholded)
     ("encode soft mask", lambda d: rle_encode(MASKS().float() * 0.5), ValueError,
      r"`masks` to hold 0 / 1 values \(threshold soft masks first, e.g. masks > 0.5\), but got "

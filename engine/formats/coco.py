@@ -32,6 +32,7 @@ from ...kernels.masks import (
     Rle,
     RleStringError,
     _area,
+    _run_sums,
     _to_box,
     rle_cat,
     rle_compiled_loops,
@@ -585,12 +586,7 @@ def _rle_masks(
         )
         rows.append(idx)
     rle = _in_record_order(parts, rows, m)
-    runs, starts = rle.counts.numpy(), rle.offsets[:-1].numpy()
-    empty = rle.lengths.numpy() == 0
-    if empty.any():  # reduceat reads one value at an empty mask's start (maybe the end)
-        runs = np.append(runs, 0)
-    total = np.add.reduceat(runs, starts) if m else np.zeros(0, dtype=np.int64)
-    total[empty] = 0
+    total = _run_sums(rle)
     wrong = total != size[:, 0] * size[:, 1]
     if wrong.any():
         i = int(np.flatnonzero(wrong)[0])
