@@ -689,6 +689,27 @@ def test_bad_input(changes: dict[str, Any], error: type[Exception], pattern: str
         assay.evaluate_panoptic(**_hand(**changes))
 
 
+@pytest.mark.parametrize("name", ["target", "preds"])
+def test_negative_ids_in_a_later_image_are_not_listed(name: str) -> None:
+    """A negative id's pixel key (image * span + id) is an earlier image's key: it was
+    found there, and scored (IoU 0.25 counted as a match with IoU 1)."""
+    segs = [[{"id": 5, "category_id": 1}], [{"id": 2, "category_id": 2}]]
+    maps = {
+        "target": np.array([[[5, 5, 5, 5]], [[2, 2, 2, 2]]]),
+        "preds": np.array([[[5, 5, 5, 5]], [[2, 2, 2, 2]]]),
+    }
+    maps[name][1, 0, :3] = -1
+    seg_name = "target_segments" if name == "target" else "pred_segments"
+    with pytest.raises(
+        ValueError,
+        match=rf"nonzero id of `{name}` to be listed in `{seg_name}`, but got id -1 at "
+        r"index \(1, 0, 0\)",
+    ):
+        assay.evaluate_panoptic(
+            maps["target"], maps["preds"], segs, segs, things={1}, stuffs={2}
+        )
+
+
 def test_unknown_categories_in_pair_maps() -> None:
     tgt = np.array([[[[1, 1], [10, 0], [7, 0]]]])  # target: unknown 7 is void
     prd = np.array([[[[1, 1], [10, 0], [7, 3]]]])

@@ -640,6 +640,21 @@ def test_unsigned_numpy_inputs() -> None:
     )
 
 
+def test_uint64_values_past_int64_are_named_not_wrapped() -> None:
+    """uint64 labels widen to int64: 2**64 - 1 wrapped to -1 (and matched ignore_index=-1),
+    2**63 + 5 was reported as a negative number."""
+    t = np.array([[0, 2**63 + 5]], np.uint64)
+    with pytest.raises(ValueError, match=r"Expected `target` to hold labels below 2\*\*63, but "
+                                         r"got 9223372036854775813 at index \(0, 1\)"):
+        assay.evaluate_semantic(t, np.zeros_like(t), 3)
+    with pytest.raises(ValueError, match=r"`preds` to hold labels below 2\*\*63, but got "
+                                         r"18446744073709551615 at index \(0, 0\)"):
+        assay.evaluate_semantic(np.zeros_like(t), np.full_like(t, 2**64 - 1), 3, -1)
+    ok = np.array([[0, 2, 1]], np.uint64)
+    r = assay.evaluate_semantic(ok, ok, 3)
+    np.testing.assert_array_equal(r.confusion_matrix, np.eye(3, dtype=np.int64))
+
+
 @pytest.mark.parametrize("ignore", [0, 2, 255, -1, 10**6])
 def test_ignore_values_inside_and_outside_the_class_range(ignore: int) -> None:
     # Exercises both counting paths (pair histogram with an ignore row; masked count).

@@ -489,3 +489,15 @@ def test_numpy_inputs() -> None:
     _assert_equal(a, MulticlassRankingMetrics(C)(p, t))
     b = MulticlassMetrics(C)(p.argmax(1).numpy().astype(np.int32), t.numpy())
     _assert_equal(b, MulticlassMetrics(C)(p, t))
+
+
+def test_unsigned_labels_widen_and_uint64_past_int64_is_named() -> None:
+    m = MulticlassMetrics(3, average="micro")
+    u16, u64 = torch.uint16, torch.uint64
+    m.update(torch.tensor([0, 1, 2], dtype=u16), torch.tensor([0, 2, 2], dtype=u64))
+    assert float(m.compute()["accuracy"]) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match=r"`target` to hold labels below 2\*\*63, but got "
+                                         r"9223372036854775809 at index \(1,\)"):
+        m.update(torch.tensor([0, 1]), torch.tensor([0, 2**63 + 1], dtype=torch.uint64))
+    with pytest.raises(ValueError, match=r"`preds` to hold labels below 2\*\*63"):
+        m.update(torch.tensor([0, 2**63], dtype=torch.uint64), torch.tensor([0, 1]))

@@ -344,6 +344,24 @@ def test_labels_out_of_range_name_the_pixel() -> None:
     assert int(metric.confmat.sum()) == 0
 
 
+def test_nan_scores_are_refused_not_argmaxed() -> None:
+    """argmax picks a NaN score's class: it was counted as that prediction."""
+    metric = SemanticSegmentationMetrics(3)
+    logits = torch.zeros(2, 3, 2, 2)
+    logits[0, 1] = 1.0
+    logits[1, 2, 1, 0] = float("nan")
+    target = torch.zeros(2, 2, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"Expected `preds` scores to hold no NaN, but got NaN "
+                                         r"at index \(1, 2, 1, 0\)"):
+        metric.update(logits, target)
+    with pytest.raises(ValueError, match=r"NaN at index \(2, 1, 0\)"):  # one (C, H, W) map
+        metric.update(logits[1], target[1])
+    assert int(metric.confmat.sum()) == 0
+    logits[1, 2, 1, 0] = float("inf")  # an infinite score is a score: argmax takes it
+    metric.update(logits, target)
+    assert int(metric.confmat[0, 2]) == 1 and int(metric.confmat[0, 1]) == 4
+
+
 def test_device_mismatch_says_the_fix() -> None:
     metric = SemanticSegmentationMetrics(C)
     meta = torch.zeros(1, 2, 2, dtype=torch.long, device="meta")  # another device, no GPU needed

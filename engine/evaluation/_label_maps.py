@@ -8,7 +8,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["check_int", "check_label_values", "first_index", "integer_tensor", "same_shape"]
+__all__ = [
+    "check_int",
+    "check_label_values",
+    "first_index",
+    "integer_tensor",
+    "same_shape",
+    "widen_unsigned",
+]
 
 _WIDEN = {torch.uint16: torch.int32, torch.uint32: torch.int64, torch.uint64: torch.int64}
 
@@ -41,9 +48,26 @@ def integer_tensor(name: str, x: Any) -> Tensor:
         )
     if x.dtype == torch.bool or x.is_floating_point() or x.is_complex():
         raise TypeError(f"Expected `{name}` to hold integer labels, but got dtype {x.dtype}")
-    out: Tensor = x
-    if out.dtype in _WIDEN:
-        out = out.to(_WIDEN[out.dtype])
+    return widen_unsigned(name, x)
+
+
+def widen_unsigned(name: str, x: Tensor) -> Tensor:
+    """uint16 / uint32 / uint64 labels in a signed dtype torch computes with; else ``x``.
+
+    A uint64 value past int64's range would wrap to a negative label (reported with
+    the wrong value, or equal to a negative ``ignore_index``): ValueError naming it.
+    """
+    if x.dtype not in _WIDEN:
+        return x
+    out = x.to(_WIDEN[x.dtype])
+    if x.dtype == torch.uint64 and out.numel():
+        wrapped = out < 0
+        if bool(wrapped.any()):
+            where = first_index(wrapped)
+            raise ValueError(
+                f"Expected `{name}` to hold labels below 2**63, but got "
+                f"{int(out[where]) + 2**64} at index {where}"
+            )
     return out
 
 

@@ -392,7 +392,8 @@ def _from_ids(
         sorted_keys = keys[order]
         pixel_key = torch.arange(n, device=dev)[:, None] * span + flat
         at = torch.searchsorted(sorted_keys, pixel_key).clamp(max=r - 1)
-        found = sorted_keys[at] == pixel_key
+        # a negative id's key is another image's (image * span - k): never found
+        found = (sorted_keys[at] == pixel_key) & (flat > 0)
         local = torch.where(void, torch.zeros_like(flat), local_of_record[order[at]])
     else:
         found = torch.zeros_like(void)

@@ -49,7 +49,7 @@ from ...kernels.classification import (
     multiclass_average_precision,
 )
 from ...kernels.segmentation import pixel_confusion_matrix
-from ..evaluation._label_maps import check_int, check_label_values, first_index
+from ..evaluation._label_maps import check_int, check_label_values, first_index, widen_unsigned
 from ..evaluation.semantic import _semantic_update
 from ._metric_base import StreamingMetric, as_tensor, cat_state
 
@@ -96,7 +96,7 @@ def _targets(target: Tensor) -> Tensor:
         )
     if target.ndim != 1:
         raise ValueError(f"Expected `target` to have shape (N,), but got {tuple(target.shape)}")
-    return target.long()
+    return widen_unsigned("target", target).long()
 
 
 def _check_length(preds: Tensor, target: Tensor) -> None:
@@ -221,6 +221,8 @@ class MulticlassMetrics(StreamingMetric):
                 f"Expected (N,) `preds` to hold integer class indexes, but got dtype {p.dtype}; "
                 "pass (N, num_classes) scores for argmax"
             )
+        else:
+            p = widen_unsigned("preds", p)
         _check_length(p, t)
         if self.validate_args:  # counts and checks the values in one pass
             delta = _semantic_update(t, p, c, self.ignore_index)

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from ...kernels.segmentation import pixel_confusion_matrix
+from ..evaluation._label_maps import first_index
 from ..evaluation.semantic import (
     SemanticProtocol,
     SemanticResult,
@@ -45,11 +46,12 @@ __all__ = ["SemanticSegmentationMetrics"]
 _PER_CLASS = ("iou", "dice", "precision", "recall")
 
 
-def _label_maps(preds: Tensor, target: Tensor, num_classes: int) -> Tensor:
+def _label_maps(preds: Tensor, target: Tensor, num_classes: int, validate: bool) -> Tensor:
     """Integer predicted classes: ``preds`` as given, or the argmax of scores over classes.
 
     Scores are ``(N, C, H, W)`` for ``(N, H, W)`` targets, or ``(C, H, W)`` for one
-    ``(H, W)`` map; ties go to the lower class index.
+    ``(H, W)`` map; ties go to the lower class index. With ``validate``, scores must hold
+    no NaN (``argmax`` would pick it): one ``amax`` pass and a host read.
     """
     if not preds.is_floating_point() or target.ndim not in (2, 3):
         return preds
@@ -67,6 +69,11 @@ def _label_maps(preds: Tensor, target: Tensor, num_classes: int) -> Tensor:
             f"Expected `preds` scores to have shape {layout} = {expected} for `target` of "
             f"shape {tuple(target.shape)} and num_classes={num_classes}, "
             f"but got {tuple(preds.shape)}"
+        )
+    if validate and preds.numel() and bool(torch.isnan(preds.amax())):
+        raise ValueError(
+            "Expected `preds` scores to hold no NaN, but got NaN at index "
+            f"{first_index(torch.isnan(preds))}"
         )
     return preds.argmax(dim=axis)
 
@@ -194,13 +201,13 @@ class SemanticSegmentationMetrics(StreamingMetric):
             TypeError: not a tensor / array, or float target.
             ValueError: shapes that do not match, a tensor on another device than the
                 metric, or (``validate_args``) a label outside ``[0, C)`` that is not
-                ``ignore_index`` (the first such pixel is named).
+                ``ignore_index`` or a NaN score (the first such pixel is named).
         """
         p = as_tensor("preds", preds, self.device)
         t = as_tensor("target", target, self.device)
         self._check_device("preds", p)
         self._check_device("target", t)
-        p = _label_maps(p, t, self.num_classes)
+        p = _label_maps(p, t, self.num_classes, self.validate_args)
         t, p = _semantic_format(t, p, self.ignore_index, None)
         if self.validate_args:
             delta = _semantic_update(t, p, self.num_classes, self.ignore_index)
