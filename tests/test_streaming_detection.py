@@ -607,7 +607,38 @@ BAD_DICTS = {
         ValueError,
         r"`target\[i\]\['iscrowd'\]` to be 0 or 1, but got 2.*target\[1\]",
     ),
+    # a misspelt optional key was dropped without a word (here: the crowd flag)
+    "misspelt_iscrowd": (
+        _set("t", is_crowd=torch.tensor([1])),
+        ValueError,
+        r"keys of `target\[1\]` to be among \['area', 'boxes', 'iscrowd', 'labels', "
+        r"'masks'\] \(also accepted, not read: \[.*'image_id'.*\]\), but got 'is_crowd'",
+    ),
+    "misspelt_score": (
+        _set("p", score=torch.tensor([0.5])),
+        ValueError,
+        r"keys of `preds\[1\]` to be among \['boxes', 'labels', 'masks', 'scores'\].*"
+        r"but got 'score'",
+    ),
 }
+
+
+def test_torchvision_extra_keys_are_accepted() -> None:
+    """Keys torchvision's models and COCO wrappers add beside the read ones are ignored."""
+    p, t = _one()
+    extra_p = {**p, "keypoints": torch.zeros(1, 17, 3), "keypoints_scores": torch.zeros(1, 17)}
+    extra_t = {**t, "image_id": 7, "id": [1], "bbox": [[0, 0, 10, 10]], "category_id": [1],
+               "masks": torch.ones(1, 4, 4, dtype=torch.bool), "segmentation": [[]]}
+    plain, extra = assay.MeanAveragePrecision(), assay.MeanAveragePrecision()
+    plain.update([p], [t])
+    extra.update([extra_p], [extra_t])
+    assert plain.compute()["map"] == extra.compute()["map"]
+    packed = assay.MeanAveragePrecision()
+    batch = torch.tensor([0])
+    packed.update({**p, "batch": batch, "image_id": 3}, {**t, "batch": batch})
+    assert packed.compute()["map"] == plain.compute()["map"]
+    with pytest.raises(ValueError, match=r"keys of `target` to be among .*'batch'.*got 'crowd'"):
+        packed.update({**p, "batch": batch}, {**t, "batch": batch, "crowd": batch})
 
 
 @pytest.mark.parametrize(("edit", "error", "match"), BAD_DICTS.values(), ids=list(BAD_DICTS))

@@ -37,6 +37,23 @@ __all__ = ["DetectionBatch", "detection_batch", "torchvision_xywh"]
 _INFERRED_IMAGES_FREE = 1 << 16
 _INFERRED_IMAGES_PER_ROW = 64
 
+# Keys a dict may hold: what the metric reads, and what torchvision's detection models
+# and COCO dataset wrappers put beside it (accepted, not read). Any other key is refused:
+# a misspelt optional column (`is_crowd`) would otherwise be dropped without a word.
+_DT_KEYS = ("boxes", "labels", "masks", "scores")
+_GT_KEYS = ("area", "boxes", "iscrowd", "labels", "masks")
+_IGNORED_KEYS = (
+    "bbox",
+    "category_id",
+    "id",
+    "image_id",
+    "keypoints",
+    "keypoints_scores",
+    "segmentation",
+)
+_DT_ALLOWED = frozenset((*_DT_KEYS, *_IGNORED_KEYS))
+_GT_ALLOWED = frozenset((*_GT_KEYS, *_IGNORED_KEYS))
+
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _MASK_DTYPES = (torch.bool, torch.uint8)
 _NUMBER_DTYPES = (*_INT_DTYPES, torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -216,7 +233,10 @@ class _Checker:
         return t
 
 
-def _require(item: Any, name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
+def _require(
+    item: Any, name: str, keys: tuple[str, ...], known: tuple[str, ...]
+) -> Mapping[str, Any]:
+    """``item`` as a mapping holding ``keys``, and no key outside ``known`` or the ignored."""
     if not isinstance(item, Mapping):
         _fail(
             TypeError,
@@ -228,6 +248,14 @@ def _require(item: Any, name: str, keys: tuple[str, ...]) -> Mapping[str, Any]:
                 ValueError,
                 f"Expected `{name}` to have key {key!r} (required: {', '.join(keys)}), but it "
                 f"has keys {sorted(str(k) for k in item)}",
+            )
+    allowed = {*known, *_IGNORED_KEYS}
+    for key in item:
+        if key not in allowed:
+            _fail(
+                ValueError,
+                f"Expected the keys of `{name}` to be among {list(known)} (also accepted, not "
+                f"read: {list(_IGNORED_KEYS)}), but got {key!r}",
             )
     return item
 
@@ -324,6 +352,10 @@ def _fast_list_batch(
     Any problem (missing key, wrong type, shape, dtype or device, mismatched lengths)
     raises; the caller then runs the per-item checks, which name the offending item.
     """
+    if not all(p.keys() <= _DT_ALLOWED for p in preds) or not all(
+        t.keys() <= _GT_ALLOWED for t in target
+    ):
+        raise _BulkCheckError  # an unknown key: the diagnosis names it
     labels = [p["labels"] for p in preds]
     scores = [p["scores"] for p in preds]
     gt_labels = [t["labels"] for t in target]
@@ -409,8 +441,8 @@ def _diagnose(
     check = _Checker(check_device)
     for i, (p, t) in enumerate(zip(preds, target, strict=True)):
         pn, tn = f"preds[{i}]", f"target[{i}]"
-        p = _require(p, pn, dt_keys)
-        t = _require(t, tn, gt_keys)
+        p = _require(p, pn, dt_keys, _DT_KEYS)
+        t = _require(t, tn, gt_keys, _GT_KEYS)
         n = check.labels(p, pn).shape[0]
         check.scores(p, pn, n)
         g = check.labels(t, tn).shape[0]
@@ -537,8 +569,8 @@ def _packed_batch(
     """Packed dicts: rows of the whole batch with a ``batch`` image index per row."""
     bbox, segm = "bbox" in iou_types, "segm" in iou_types
     geometry = ("boxes",) * bbox + ("masks",) * segm
-    p = _require(preds, "preds", (*geometry, "scores", "labels", "batch"))
-    t = _require(target, "target", (*geometry, "labels", "batch"))
+    p = _require(preds, "preds", (*geometry, "scores", "labels", "batch"), (*_DT_KEYS, "batch"))
+    t = _require(target, "target", (*geometry, "labels", "batch"), (*_GT_KEYS, "batch"))
     check = _Checker(check_device)
     label = check.labels(p, "preds")
     gt_label = check.labels(t, "target")
