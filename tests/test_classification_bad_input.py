@@ -407,6 +407,23 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], type[Exception], str]] = [
         "Expected `score_thresholds` to be a non-empty sequence of finite numbers",
     ),
     ("bad_device", _gt(), _pd(), {"device": "tpu"}, ValueError, "Expected `device`"),
+    (  # a string was iterated into its letters
+        "metrics_str",
+        _gt(),
+        _pd(),
+        {"protocol": "valor-lite", "metrics": "Counts"},
+        TypeError,
+        "Expected `metrics` to be a sequence of valor-lite metric types, but got the str "
+        "'Counts'; pass ['Counts']",
+    ),
+    (  # any truthy value was taken as True
+        "hardmax_str",
+        _gt(),
+        _pd(),
+        {"protocol": "valor-lite", "hardmax": "false"},
+        TypeError,
+        "Expected `hardmax` to be a bool, but got 'false' (str)",
+    ),
 ]
 
 
@@ -496,3 +513,16 @@ def test_records_without_the_optional_key_have_the_default_one() -> None:
     gt[1]["key"] = None
     with pytest.raises(TypeError, match=r"`groundtruths\[1\]\.key` to be a string, but got None"):
         load_classification(gt, pd)
+
+
+def test_valor_evaluator_checks_its_table_and_hardmax() -> None:
+    from assay import ValorLiteEvaluator
+
+    with pytest.raises(TypeError, match=r"Expected `table` to be a LabelKeyTable .* but got dict"):
+        ValorLiteEvaluator(_gt())  # type: ignore[arg-type]
+    ev = ValorLiteEvaluator(load_classification(_gt(), _pd()).keys[0])
+    for method in (ev.compute_precision_recall, ev.compute_confusion_matrix,
+                   ev.compute_confusion_matrix_with_examples, ev.compute_examples):
+        with pytest.raises(TypeError, match=r"`hardmax` to be a bool, but got 0 \(int\)"):
+            method([0.5], 0)
+    assert ev.compute_confusion_matrix([0.5], np.bool_(False))[0].parameters["hardmax"] is False

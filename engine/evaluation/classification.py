@@ -44,6 +44,7 @@ from .valor_classification import (
     VALOR_METRIC_TYPES,
     ValorLiteEvaluator,
     ValorMetric,
+    check_hardmax,
     check_score_thresholds,
 )
 
@@ -635,6 +636,12 @@ def evaluate_classification(
             )
         )
     thresholds = check_score_thresholds(score_thresholds)
+    hardmax = check_hardmax(hardmax)
+    if isinstance(metrics, (str, bytes)):
+        raise TypeError(
+            f"Expected `metrics` to be a sequence of valor-lite metric types, but got the "
+            f"{type(metrics).__name__} {metrics!r}; pass [{metrics!r}]"
+        )
     types = tuple(_VALOR_DEFAULT_TYPES if metrics is None else metrics)
     unknown = [m for m in types if m not in VALOR_METRIC_TYPES]
     if unknown or not types:
@@ -645,7 +652,7 @@ def evaluate_classification(
     per_key: dict[str, dict[str, list[ValorMetric]]] = {}
     info: dict[str, dict[str, int]] = {}
     for t in tables.keys:
-        per_key[t.key], info[t.key] = _valor_key(t, thresholds, bool(hardmax), types, dev)
+        per_key[t.key], info[t.key] = _valor_key(t, thresholds, hardmax, types, dev)
     return ValorClassificationResult(
-        score_thresholds=tuple(thresholds), hardmax=bool(hardmax), metrics=per_key, info=info
+        score_thresholds=tuple(thresholds), hardmax=hardmax, metrics=per_key, info=info
     )

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict
 from ...kernels.classification import valor_lite_counts, valor_lite_pairs, valor_lite_rocauc
 from ..formats.classification import LabelKeyTable
 
-__all__ = ["VALOR_METRIC_TYPES", "ValorLiteEvaluator", "ValorMetric"]
+__all__ = ["VALOR_METRIC_TYPES", "ValorLiteEvaluator", "ValorMetric", "check_hardmax"]
 
 VALOR_METRIC_TYPES: tuple[str, ...] = (
     "Counts",
@@ -95,6 +95,24 @@ def check_score_thresholds(score_thresholds: Sequence[float]) -> list[float]:
     return [float(v) for v in values]
 
 
+def check_hardmax(hardmax: object) -> bool:
+    """``hardmax`` as a bool (NumPy bools too); a string or number is refused, not truthy.
+
+    Example:
+        >>> check_hardmax(False)
+        False
+        >>> check_hardmax("false")
+        Traceback (most recent call last):
+        ...
+        TypeError: Expected `hardmax` to be a bool, but got 'false' (str)
+    """
+    if not isinstance(hardmax, (bool, np.bool_)):
+        raise TypeError(
+            f"Expected `hardmax` to be a bool, but got {hardmax!r} ({type(hardmax).__name__})"
+        )
+    return bool(hardmax)
+
+
 class ValorLiteEvaluator:
     """valor-lite's ``Evaluator`` for one label key, computed with assay's kernels.
 
@@ -117,6 +135,12 @@ class ValorLiteEvaluator:
     """
 
     def __init__(self, table: LabelKeyTable, device: torch.device | str | None = None) -> None:
+        if not isinstance(table, LabelKeyTable):
+            raise TypeError(
+                "Expected `table` to be a LabelKeyTable (one of "
+                "assay.engine.formats.classification.load_classification(...).keys), but got "
+                f"{type(table).__name__}"
+            )
         self.table = table
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         score = np.where(np.isnan(table.pd_score), 1.0, table.pd_score)
@@ -165,6 +189,7 @@ class ValorLiteEvaluator:
     ) -> dict[str, list[ValorMetric]]:
         """Counts, Precision, Recall, F1 per label and threshold; Accuracy per threshold."""
         thresholds = check_score_thresholds(score_thresholds)
+        hardmax = check_hardmax(hardmax)
         n_labels = len(self.table.values)
         n_datums = len(self.table.datum_uids)
         counts = (
@@ -264,6 +289,7 @@ class ValorLiteEvaluator:
     ) -> list[ValorMetric]:
         """ConfusionMatrix per threshold: counts[gt][pd] and unmatched ground truths."""
         thresholds = check_score_thresholds(score_thresholds)
+        hardmax = check_hardmax(hardmax)
         matched, unmatched = self._pairs(thresholds, hardmax)
         n = len(self.table.values)
         g, p = self._target_rows, self.table.pd_value
@@ -296,6 +322,7 @@ class ValorLiteEvaluator:
     ) -> list[ValorMetric]:
         """ConfusionMatrixWithExamples: counts with ``{datum_id, score}`` examples."""
         thresholds = check_score_thresholds(score_thresholds)
+        hardmax = check_hardmax(hardmax)
         matched, unmatched = self._pairs(thresholds, hardmax)
         uids = self.table.datum_uids
         order = self.label_order
@@ -349,6 +376,7 @@ class ValorLiteEvaluator:
         ``limit``, as valor-lite pages by ``datum_id``.
         """
         thresholds = check_score_thresholds(score_thresholds)
+        hardmax = check_hardmax(hardmax)
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"Expected `offset` to be an int >= 0, but got {offset!r}")
         if limit is not None and (
