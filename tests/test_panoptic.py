@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from typing import Any
 
 import assay
@@ -758,3 +759,13 @@ def test_accumulators_merge_only_their_own_kind() -> None:
         assay.PanopticAccumulator(THINGS, STUFFS).merge(3)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="`other` to be a SemanticAccumulator, but got int"):
         assay.SemanticAccumulator(3).merge(5)  # type: ignore[arg-type]
+
+
+def test_instance_ids_too_spread_for_one_key_warn_nothing() -> None:
+    """The fallback of pair maps (ids spread past one int64 key): torch's searchsorted
+    warned about a strided boundary tensor."""
+    t = np.array([[[[1, -(2**61)], [1, 2**61]], [[2, 0], [2, 0]]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = assay.evaluate_panoptic(t, t.copy(), things={1}, stuffs={2}, protocol="torchmetrics")
+    assert r.tp.tolist() == [2, 1] and r.overall.pq == 1.0

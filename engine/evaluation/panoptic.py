@@ -272,7 +272,8 @@ def _from_pairs(
             (torch.arange(n, device=x.device)[:, None].expand_as(cidx), cidx, inst), -1
         ).reshape(-1, 3)
         uniq_rows, inverse = torch.unique(rows, dim=0, sorted=True, return_inverse=True)
-        seg_image, seg_cat = uniq_rows[:, 0], uniq_rows[:, 1]
+        # contiguous: searchsorted warns about a strided boundary tensor
+        seg_image, seg_cat = uniq_rows[:, 0].contiguous(), uniq_rows[:, 1].contiguous()
     # Void (index k) sorts last inside an image: non-void segments are 1..G_n.
     starts = torch.searchsorted(seg_image, torch.arange(n, device=x.device))
     local = torch.arange(seg_image.shape[0], device=x.device) - starts[seg_image] + 1

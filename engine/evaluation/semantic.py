@@ -190,11 +190,11 @@ class SemanticResult(BaseModel):
             ("F1", self.dice),
             ("IOU", self.iou),
         )
-        for metric, _ in rows:
-            out[metric] = []
+        # per-label types only where there is a label: valor-lite leaves them out for a
+        # background-only label set
         for c, name in enumerate(names, start=1):
             for metric, values in rows:
-                out[metric].append(
+                out.setdefault(metric, []).append(
                     {"type": metric, "value": float(values[c]), "parameters": {"label": name}}
                 )
         return out
