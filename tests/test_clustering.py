@@ -109,6 +109,21 @@ def test_kmeans_bad_input() -> None:
         kmeans(x, 2, niter=0)
 
 
+def test_seeds_past_a_c_int_are_refused_by_name() -> None:
+    """Audit: seed 2**31 was a raw OverflowError from FAISS's SWIG layer."""
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    kmeans(x, 2, seed=2**31 - 1)  # the largest seed FAISS takes
+    for call in (
+        lambda seed: kmeans(x, 2, seed=seed),
+        lambda seed: choose_num_clusters(x, [2, 3], seed=seed),
+        lambda seed: silhouette_score(x, np.arange(60) % 2, seed=seed),
+    ):
+        for seed in (2**31, 2**64, -1):
+            message = rf"`seed` to be an int in \[0, 2147483647\], but got {seed}"
+            with pytest.raises(ValueError, match=message):
+                call(seed)
+
+
 # ---------------------------------------------------------------- silhouette
 
 

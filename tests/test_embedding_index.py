@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from assay.engine.index import EmbeddingIndex, SearchResult, ivf_nlist
+from assay.engine.index import EmbeddingIndex, SearchResult, embedding_index, ivf_nlist
 
 pytestmark = pytest.mark.usefixtures("faiss_one_thread")
 
@@ -302,13 +307,21 @@ def test_load_validates(tmp_path) -> None:
         EmbeddingIndex.load(folder)
     (folder / "meta.json").write_text(json.dumps(meta))
 
-    (folder / "ids.json").write_text(json.dumps(["a", "a"]))
+    token = meta["save_token"]
+
+    def write_ids(ids: list[str]) -> None:
+        (folder / "ids.json").write_text(json.dumps({"save_token": token, "ids": ids}))
+
+    write_ids(["a", "a"])
     with pytest.raises(ValueError, match=r"unique ids.*'a'"):
         EmbeddingIndex.load(folder)
-    (folder / "ids.json").write_text(json.dumps(["a"]))
+    write_ids(["a"])
     with pytest.raises(ValueError, match=r"ids.json to hold 2 ids"):
         EmbeddingIndex.load(folder)
-    (folder / "ids.json").write_text(json.dumps(["a", "b"]))
+    (folder / "ids.json").write_text(json.dumps(["a", "b"]))  # version 1's bare array
+    with pytest.raises(ValueError, match=r"ids.json to be an object with `save_token`"):
+        EmbeddingIndex.load(folder)
+    write_ids(["a", "b"])
 
     np.save(folder / "vectors.npy", np.zeros((2, 4), np.float32))
     with pytest.raises(ValueError, match=r"vectors.npy to be float32 of shape \(2, 3\)"):
@@ -323,6 +336,16 @@ def test_load_validates(tmp_path) -> None:
         EmbeddingIndex.load(folder)
     np.save(folder / "keys.npy", np.array([0, 1], np.int64))
 
+    for name in ("vectors.npy", "keys.npy", "tombstones.npy"):
+        good = (folder / name).read_bytes()
+        (folder / name).write_bytes(b"")
+        with pytest.raises(ValueError, match=rf"{name} to be a .npy file, but it is empty"):
+            EmbeddingIndex.load(folder)
+        np.save(folder / name, np.array([[1, "x"]], dtype=object), allow_pickle=True)
+        with pytest.raises(ValueError, match=rf"{name} to be a readable .npy file.*Object"):
+            EmbeddingIndex.load(folder)
+        (folder / name).write_bytes(good)
+
     (folder / "index.faiss").write_bytes(b"not a faiss index")
     with pytest.raises(ValueError, match=r"index.faiss to be a FAISS index"):
         EmbeddingIndex.load(folder)
@@ -332,6 +355,92 @@ def test_load_validates(tmp_path) -> None:
     other.save(tmp_path / "other")
     (folder / "index.faiss").write_bytes((tmp_path / "other" / "index.faiss").read_bytes())
     with pytest.raises(ValueError, match="to hold 2 vectors, but got 3"):
+        EmbeddingIndex.load(folder)
+
+
+def _saved(folder: Path, ids: list[str], x: np.ndarray, *, kind: str = "flat") -> EmbeddingIndex:
+    index = EmbeddingIndex(x.shape[1], kind=kind)  # type: ignore[arg-type]
+    index.add(ids, x)
+    if kind != "flat":
+        index.build()
+    index.save(folder)
+    return index
+
+
+@pytest.mark.parametrize("failing", ["ids.json", "vectors.npy", "index.faiss", "meta.json"])
+def test_failed_save_leaves_the_previous_save_as_it_was(tmp_path, monkeypatch, failing) -> None:
+    """Audit: save wrote vectors.npy in place, then failed on ids.json (a full disk): load()
+    gave the new vectors under the old ids without a word."""
+    folder = tmp_path / "idx"
+    old_x = np.array([[0, 0], [10, 0], [20, 0]], np.float32)
+    _saved(folder, ["a", "b", "c"], old_x, kind="hnsw")
+    before = sorted(p.name for p in folder.iterdir())
+    new = EmbeddingIndex(2, kind="hnsw")
+    new.add(["x", "y", "z"], old_x[::-1].copy())
+    new.build()
+    real = embedding_index._write_file
+
+    def full_disk(path: Path, write: Any) -> None:
+        if path.name.startswith(f".{failing}."):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, write)
+
+    monkeypatch.setattr(embedding_index, "_write_file", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        new.save(folder)
+    assert sorted(p.name for p in folder.iterdir()) == before  # no temporary file left
+    loaded = EmbeddingIndex.load(folder)
+    assert loaded.ids == ["a", "b", "c"]
+    np.testing.assert_array_equal(loaded.vectors(["a", "b", "c"]), old_x)
+    assert loaded.search(np.zeros((1, 2), np.float32), 1).ids == [["a"]]
+    monkeypatch.setattr(embedding_index, "_write_file", real)
+    new.save(folder)  # a save that succeeds replaces it
+    assert EmbeddingIndex.load(folder).ids == ["x", "y", "z"]
+
+
+def test_load_refuses_files_of_two_saves(tmp_path) -> None:
+    """What a save interrupted between its renames leaves: ids.json of the new save."""
+    x = np.eye(3, dtype=np.float32)
+    _saved(tmp_path / "old", ["a", "b", "c"], x)
+    _saved(tmp_path / "new", ["x", "y", "z"], x[::-1].copy())
+    shutil.copy(tmp_path / "new" / "ids.json", tmp_path / "old" / "ids.json")
+    with pytest.raises(ValueError, match=r"ids.json to come from the same save as .*meta.json"):
+        EmbeddingIndex.load(tmp_path / "old")
+
+
+def test_a_save_without_a_built_structure_drops_the_old_one(tmp_path) -> None:
+    folder = tmp_path / "idx"
+    _saved(folder, ["a", "b"], np.eye(2, dtype=np.float32), kind="hnsw")
+    assert (folder / "index.faiss").exists()
+    _saved(folder, ["c"], np.ones((1, 2), np.float32))
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "ids.json",
+        "keys.npy",
+        "meta.json",
+        "vectors.npy",
+    ]
+    assert EmbeddingIndex.load(folder).ids == ["c"]
+
+
+def test_version_1_saves_still_load(tmp_path) -> None:
+    """Before the save token: ids.json a bare array, meta.json version 1."""
+    folder = tmp_path / "idx"
+    _saved(folder, ["a", "b"], np.eye(2, dtype=np.float32))
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["save_token"]
+    (folder / "meta.json").write_text(json.dumps({**meta, "version": 1}))
+    new_ids = (folder / "ids.json").read_text()
+    (folder / "ids.json").write_text(json.dumps(["a", "b"]))
+    assert EmbeddingIndex.load(folder).ids == ["a", "b"]
+    (folder / "ids.json").write_text(json.dumps(["a", 2]))
+    with pytest.raises(ValueError, match=r"str ids.*ids.json\[1\] = 2"):
+        EmbeddingIndex.load(folder)
+    # a version 2 save interrupted after renaming its ids.json over a version 1 save
+    (folder / "ids.json").write_text(new_ids)
+    with pytest.raises(ValueError, match=r"as .*meta.json is version 1, but got dict.*two saves"):
+        EmbeddingIndex.load(folder)
+    (folder / "meta.json").write_text(json.dumps({**meta, "version": 3}))
+    with pytest.raises(ValueError, match=r"`version` to be one of \(1, 2\), but got 3"):
         EmbeddingIndex.load(folder)
 
 
@@ -375,7 +484,18 @@ def test_bad_input_names_field_and_first_offender() -> None:
             r"`queries` to be finite.*row 1",
         ),
         (lambda: index.search(np.zeros((1, 3)), 1), ValueError, r"`queries` to be non-zero"),
+        (
+            lambda: index.add(["c", os.fsdecode(b"img_\xe9.jpg")], np.ones((2, 3))),
+            ValueError,
+            r"`ids` to be valid UTF-8 text, but got 'img_\\udce9.jpg'.*ids\[1\]",
+        ),
         (lambda: EmbeddingIndex(0), ValueError, r"`dim` to be an int >= 1"),
+        (lambda: EmbeddingIndex(3, seed=-1), ValueError, r"`seed` to be an int in \[0, 2147"),
+        (
+            lambda: EmbeddingIndex(3, seed=2**31),
+            ValueError,
+            r"`seed` to be an int in \[0, 2147483647\], but got 2147483648",
+        ),
         (lambda: EmbeddingIndex(3, metric="dot"), ValueError, r"`metric` to be one of"),
         (lambda: EmbeddingIndex(3, kind="lsh"), ValueError, r"`kind` to be one of"),
     ]

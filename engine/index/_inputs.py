@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 __all__: list[str] = []
+
+#: The largest seed the sampling engine accepts: FAISS takes a C ``int`` seed.
+MAX_SEED = 2**31 - 1
 
 
 def as_matrix(x: Any, name: str, *, dim: int | None = None) -> np.ndarray:
@@ -65,7 +68,39 @@ def as_ids(ids: Any, name: str) -> list[str]:
                 f"Expected `{name}` to hold str ids, but got {type(item).__name__} "
                 f"(first offending item: {name}[{i}] = {item!r})"
             )
+    check_utf8(out, name, lambda i: f"{name}[{i}]")
     return out
+
+
+def first_non_utf8(ids: Sequence[str]) -> int | None:
+    r"""Position of the first str that UTF-8 cannot encode (a lone surrogate), else None.
+
+    A lone surrogate is what ``os.fsdecode`` makes of a file name that is not UTF-8;
+    Arrow, JSON and FAISS files cannot hold it.
+
+    Example:
+        >>> first_non_utf8(["a", "b\udce9"]), first_non_utf8(["a"])
+        (1, None)
+    """
+    try:
+        "".join(ids).encode("utf-8")
+    except UnicodeEncodeError:
+        for i, item in enumerate(ids):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return i
+    return None
+
+
+def check_utf8(ids: Sequence[str], field: str, where: Callable[[int], str]) -> None:
+    """Raise naming the first id that is not valid UTF-8 text (``where(i)`` names item ``i``)."""
+    i = first_non_utf8(ids)
+    if i is not None:
+        raise ValueError(
+            f"Expected `{field}` to be valid UTF-8 text, but got {ids[i]!r}, which holds a lone "
+            f"surrogate (first offending item: {where(i)})"
+        )
 
 
 def first_duplicate(ids: list[str]) -> str | None:
@@ -78,10 +113,19 @@ def first_duplicate(ids: list[str]) -> str | None:
     return None
 
 
-def check_int(value: Any, name: str, *, minimum: int) -> int:
-    """An int >= minimum (bool rejected)."""
+def check_int(value: Any, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    """An int >= minimum (and <= maximum when given; bool rejected)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"Expected `{name}` to be an int, but got {type(value).__name__}")
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ValueError(
+            f"Expected `{name}` to be an int in [{minimum}, {maximum}], but got {value}"
+        )
     if value < minimum:
         raise ValueError(f"Expected `{name}` to be an int >= {minimum}, but got {value}")
     return int(value)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed: an int in ``[0, MAX_SEED]``."""
+    return check_int(value, name, minimum=0, maximum=MAX_SEED)

@@ -20,7 +20,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from ..device import resolve_device
-from ._inputs import as_matrix, check_int
+from ._inputs import as_matrix, check_int, check_seed
 
 # faiss is imported by the functions that use it: its import takes ~0.2 s, which every
 # `import assay` paid although most jobs never search or cluster.
@@ -110,7 +110,7 @@ def kmeans(
             copy when it already is a float32 C-contiguous numpy array.
         k: clusters, ``1 <= k <= N``.
         niter: iterations.
-        seed: FAISS's seed (sampling and initialisation).
+        seed: FAISS's seed (sampling and initialisation), in ``[0, 2**31 - 1]``.
         max_points_per_centroid: FAISS's training-sample cap per centroid.
         nredo: FAISS restarts (the best objective is kept).
         init: FAISS's initialisation: ``"random"`` (its default: k sampled points),
@@ -142,7 +142,7 @@ def kmeans(
     if k > n:
         raise ValueError(f"Expected `k` to be at most the number of points ({n}), but got {k}")
     niter = check_int(niter, "niter", minimum=1)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     max_points_per_centroid = check_int(
         max_points_per_centroid, "max_points_per_centroid", minimum=1
     )
@@ -244,7 +244,7 @@ def silhouette_score(
         x: ``(N, D)`` tensor or array.
         labels: ``(N,)`` integer cluster labels (any values).
         sample_size: rows to score, None for all.
-        seed: sample seed.
+        seed: sample seed, in ``[0, 2**31 - 1]``.
         device: where to compute (default: ``x``'s device, CPU for numpy).
 
     Returns:
@@ -263,7 +263,7 @@ def silhouette_score(
     xs = as_matrix(x, "x")
     lab = _as_labels(labels, xs.shape[0])
     dev = resolve_device(device, x.device if isinstance(x, torch.Tensor) else None)
-    rows = _sample_rows(xs.shape[0], _opt_size(sample_size), check_int(seed, "seed", minimum=0))
+    rows = _sample_rows(xs.shape[0], _opt_size(sample_size), check_seed(seed))
     if rows is not None:
         xs, lab = xs[rows], lab[rows]
     uniq, dense = np.unique(lab, return_inverse=True)
@@ -301,7 +301,7 @@ def silhouette_scores(
     Args:
         x: ``(N, D)`` tensor or array.
         candidates: distinct ints with ``2 <= k <= N - 1``.
-        seed: k-means and sample seed.
+        seed: k-means and sample seed, in ``[0, 2**31 - 1]``.
         sample_size: rows scored; None for all (``N x N`` distances in blocks).
         niter: k-means iterations.
         max_points_per_centroid: FAISS's training-sample cap per centroid.
@@ -323,7 +323,7 @@ def silhouette_scores(
     xs = as_matrix(x, "x")
     n = xs.shape[0]
     ks = _check_candidates(candidates, n)
-    seed = check_int(seed, "seed", minimum=0)
+    seed = check_seed(seed)
     dev = resolve_device(device, x.device if isinstance(x, torch.Tensor) else None)
     rows = _sample_rows(n, _opt_size(sample_size), seed)
     sample = xs if rows is None else np.ascontiguousarray(xs[rows])

@@ -48,14 +48,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import os
+import secrets
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, BinaryIO, Literal, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ._inputs import as_ids, as_matrix, check_int, first_duplicate
+from ._inputs import as_ids, as_matrix, check_int, check_seed, first_duplicate
 
 # faiss is imported by the functions that use it: its import takes ~0.2 s, which every
 # `import assay` paid although most jobs never search or cluster.
@@ -77,7 +79,8 @@ METRICS: tuple[str, ...] = ("l2", "cosine")
 INDEX_KINDS: tuple[str, ...] = ("auto", "flat", "ivf", "hnsw")
 AUTO_FLAT_MAX = 100_000
 _FORMAT = "assay.EmbeddingIndex"
-_VERSION = 1
+_VERSION = 2  # 2: a save token in meta.json and ids.json
+_READABLE_VERSIONS = (1, 2)
 _HNSW_REBUILD_FRACTION = 0.2
 _IVF_REGROW_FACTOR = 4
 
@@ -166,7 +169,7 @@ class EmbeddingIndex:
         ef_construction: HNSW ``efConstruction``.
         ef_search: HNSW ``efSearch`` (``max(ef_search, k)`` is used).
         train_points_per_list: IVF training sample, per list.
-        seed: seed of the IVF training sample and k-means.
+        seed: seed of the IVF training sample and k-means, in ``[0, 2**31 - 1]``.
 
     Example:
         >>> import numpy as np
@@ -211,7 +214,7 @@ class EmbeddingIndex:
             "train_points_per_list": check_int(
                 train_points_per_list, "train_points_per_list", minimum=1
             ),
-            "seed": check_int(seed, "seed", minimum=0),
+            "seed": check_seed(seed),
         }
         self._vecs = np.empty((0, self._dim), dtype=np.float32)
         self._keys = np.empty(0, dtype=np.int64)  # permanent FAISS labels, ascending
@@ -457,16 +460,25 @@ class EmbeddingIndex:
         Files: ``meta.json`` (format, dimension, metric, kind, parameters),
         ``ids.json``, ``vectors.npy``, ``keys.npy`` and, once an IVF or HNSW structure
         has been built, ``index.faiss`` and ``tombstones.npy`` (so loading does not
-        retrain). Existing files of those names are overwritten.
+        retrain). Existing files of those names are replaced.
+
+        The save is atomic per file and checked as a whole: every file is first
+        written (and fsynced) under a temporary name in the directory, then renamed
+        into place, ``ids.json`` first and ``meta.json`` last. A failure before the
+        renames (a full disk, say) leaves the previous save as it was; both JSON
+        files carry the same random ``save_token``, so :meth:`load` refuses a
+        directory that an interrupted save left with files of two saves.
         """
         import faiss
 
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_hex(16)
         built = self._faiss is not None
         meta = {
             "format": _FORMAT,
             "version": _VERSION,
+            "save_token": token,
             "dim": self._dim,
             "metric": self._metric,
             "kind": self._kind,
@@ -476,17 +488,34 @@ class EmbeddingIndex:
             "built_kind": self._built_kind if built else None,
             "built_n": self._built_n if built else 0,
         }
-        np.save(folder / "vectors.npy", self._vecs[: self._n])
-        np.save(folder / "keys.npy", self._keys[: self._n])
-        (folder / "ids.json").write_text(json.dumps(self._ids))
-        index_file = folder / "index.faiss"
+        ids_doc = {"save_token": token, "ids": self._ids}
+        files: list[tuple[str, Callable[[BinaryIO], Any]]] = [
+            ("ids.json", lambda fh: fh.write(json.dumps(ids_doc).encode("utf-8"))),
+            ("vectors.npy", lambda fh: np.save(fh, self._vecs[: self._n])),
+            ("keys.npy", lambda fh: np.save(fh, self._keys[: self._n])),
+        ]
         if built:
-            faiss.write_index(self._faiss, str(index_file))
-            np.save(folder / "tombstones.npy", self._tombstones)
-        else:
-            index_file.unlink(missing_ok=True)
+            index = self._faiss
+            writer = cast(Any, faiss).PyCallbackIOWriter  # faiss >= 1.7.3; not in its stubs
+            files += [
+                ("index.faiss", lambda fh: faiss.write_index(index, writer(fh.write))),
+                ("tombstones.npy", lambda fh: np.save(fh, self._tombstones)),
+            ]
+        files.append(("meta.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode("utf-8"))))
+        temps: dict[str, Path] = {}
+        try:
+            for name, write in files:
+                temps[name] = folder / f".{name}.{token}.tmp"
+                _write_file(temps[name], write)
+            for name, _ in files:  # ids.json first, meta.json last
+                os.replace(temps.pop(name), folder / name)
+        finally:
+            for tmp in temps.values():
+                tmp.unlink(missing_ok=True)
+        if not built:  # meta.json now says so: the files of an older build are stale
+            (folder / "index.faiss").unlink(missing_ok=True)
             (folder / "tombstones.npy").unlink(missing_ok=True)
-        (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+        _fsync_dir(folder)
         return folder
 
     @classmethod
@@ -494,14 +523,15 @@ class EmbeddingIndex:
         """Read an index written by :meth:`save`, checking that its files agree.
 
         Raises:
-            ValueError: a missing or unreadable file, another format or version, or
-                files that disagree (row counts, dimension, metric, unsorted keys,
-                repeated ids, non-finite vectors); the file and field are named.
+            ValueError: a missing or unreadable file, another format or version, files
+                of two different saves (their ``save_token`` s differ), or files that
+                disagree (row counts, dimension, metric, unsorted keys, repeated ids,
+                non-finite vectors); the file and field are named.
         """
         folder = Path(path)
         meta_file = folder / "meta.json"
         try:
-            meta = json.loads(meta_file.read_text())
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
             raise ValueError(
                 f"Expected `path` to be a directory written by EmbeddingIndex.save, but "
@@ -512,10 +542,15 @@ class EmbeddingIndex:
                 f"Expected {meta_file} to have format {_FORMAT!r}, but got "
                 f"{meta.get('format') if isinstance(meta, dict) else type(meta).__name__!r}"
             )
-        if meta.get("version") != _VERSION:
+        version = meta.get("version")
+        if type(version) is not int or version not in _READABLE_VERSIONS:
             raise ValueError(
-                f"Expected {meta_file} `version` to be {_VERSION}, but got {meta.get('version')!r}"
+                f"Expected {meta_file} `version` to be one of {_READABLE_VERSIONS}, but got "
+                f"{version!r}"
             )
+        token = meta.get("save_token") if version >= 2 else None
+        if version >= 2 and not isinstance(token, str):
+            raise ValueError(f"Expected {meta_file} `save_token` to be a str, but got {token!r}")
         try:
             index = cls(meta["dim"], metric=meta["metric"], kind=meta["kind"], **meta["params"])
             count = check_int(meta["count"], "count", minimum=0)
@@ -524,15 +559,14 @@ class EmbeddingIndex:
             raise ValueError(
                 f"Expected {meta_file} to hold valid settings, but got: {err}"
             ) from None
+        ids_file = folder / "ids.json"
+        try:
+            ids_doc = json.loads(ids_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"Expected {ids_file} to be readable, but got: {err}") from None
+        ids = _ids_of(ids_doc, ids_file, meta_file, token)
         vecs = _load_npy(folder / "vectors.npy")
         keys = _load_npy(folder / "keys.npy")
-        try:
-            ids = json.loads((folder / "ids.json").read_text())
-        except (OSError, ValueError) as err:
-            raise ValueError(
-                f"Expected {folder / 'ids.json'} to be readable, but got: {err}"
-            ) from None
-        ids = as_ids(ids, "ids.json")
         if vecs.dtype != np.float32 or vecs.shape != (count, index.dim):
             raise ValueError(
                 f"Expected vectors.npy to be float32 of shape {(count, index.dim)}, but got "
@@ -694,9 +728,65 @@ class EmbeddingIndex:
         self._tombstones = tombstones
 
 
+def _write_file(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """``write`` into a new file at ``path``, flushed and fsynced before it is closed."""
+    with path.open("wb") as fh:
+        write(fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (where the platform can open a directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows: directories cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _ids_of(doc: Any, ids_file: Path, meta_file: Path, token: str | None) -> list[str]:
+    """The ids of an ``ids.json`` document, checked to come from the save of ``meta.json``.
+
+    ``token`` is None for a version 1 save (a bare JSON array, no save token).
+    """
+    two_saves = "the directory holds files of two saves (an interrupted save?)"
+    if token is None:
+        if not isinstance(doc, list):
+            raise ValueError(
+                f"Expected {ids_file} to be a JSON array of ids, as {meta_file} is version 1, "
+                f"but got {type(doc).__name__}: {two_saves}"
+            )
+        ids = doc
+    elif not isinstance(doc, dict) or "ids" not in doc or "save_token" not in doc:
+        raise ValueError(
+            f"Expected {ids_file} to be an object with `save_token` and `ids`, but got "
+            f"{type(doc).__name__}"
+        )
+    elif doc["save_token"] != token:
+        raise ValueError(
+            f"Expected {ids_file} to come from the same save as {meta_file}, but their "
+            f"save tokens differ ({doc['save_token']!r} and {token!r}): {two_saves}; save "
+            "the index again"
+        )
+    else:
+        ids = doc["ids"]
+    try:
+        return as_ids(ids, "ids.json")
+    except TypeError as err:  # an unreadable file, as load() documents: a ValueError
+        raise ValueError(str(err)) from None
+
+
 def _load_npy(path: Path) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
+    except EOFError:
+        raise ValueError(f"Expected {path} to be a .npy file, but it is empty") from None
     except (OSError, ValueError) as err:
         raise ValueError(f"Expected {path} to be a readable .npy file, but got: {err}") from None
     if not isinstance(arr, np.ndarray):
