@@ -19,7 +19,6 @@ import torch
 
 from .engine.device import DEVICE_CHOICES, resolve_device
 from .engine.evaluation import CocoParams, CocoResult
-from .engine.formats._json_lines import split_lines
 from .engine.sampling import SamplingResult, parse_request, run_sampling
 from .evaluate import evaluate_coco
 
@@ -241,15 +240,6 @@ def _check_output_suffix(path: Path | None) -> None:
         )
 
 
-def _read_id_list(path: Path, what: str) -> list[str]:
-    if path.suffix.lower() == ".json":
-        ids = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(ids, list):
-            raise ValueError(f"Expected `{what}` to be a JSON array of ids, but got {str(path)!r}")
-        return [str(i) for i in ids]
-    return [ln.strip() for ln in split_lines(path.read_text(encoding="utf-8")) if ln.strip()]
-
-
 @app.command("sample")
 def sample_command(
     predictions: Annotated[
@@ -279,7 +269,8 @@ def sample_command(
         int | None, typer.Option("--clusters", help="num_of_clusters (-1: chosen)")
     ] = None,
     factor: Annotated[
-        float | None, typer.Option("--factor", help="pipeline narrowing factor (default 5)")
+        float | None,
+        typer.Option("--factor", help="pipeline narrowing factor (default 5; two or more -s)"),
     ] = None,
     embeddings: Annotated[
         Path | None,
@@ -287,14 +278,17 @@ def sample_command(
     ] = None,
     embedding_ids: Annotated[
         Path | None,
-        typer.Option("--embedding-ids", help="ids of .npy embeddings: .txt lines or .json"),
+        typer.Option(
+            "--embedding-ids", help="ids of .npy embeddings: .txt lines (stripped) or .json"
+        ),
     ] = None,
     labeled: Annotated[
         Path | None,
-        typer.Option("--labeled", help="already-labeled frame ids: .txt lines or .json"),
+        typer.Option("--labeled", help="already-labeled frame ids: .txt lines (stripped) or .json"),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="seed of random, hierarchical and k-means (default 0)")
+        int | None,
+        typer.Option(help="seed of random, hierarchical and k-means, 0 to 2**31 - 1 (default 0)"),
     ] = None,
     from_logits: Annotated[
         bool, typer.Option("--from-logits", help="probabilities hold logits")
@@ -314,7 +308,7 @@ def sample_command(
     """Rank unlabeled frames for labeling (CVAL-compatible strategies, pipelines, core-set)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .engine.sampling import read_embeddings, read_predictions, read_request
+    from .engine.sampling import read_embeddings, read_ids, read_predictions, read_request
 
     dev = _device(device)
     _check_output_suffix(output)
@@ -325,6 +319,11 @@ def sample_command(
         request["num_of_samples"] = num_samples
     if "num_of_samples" not in request:
         raise typer.BadParameter("expected the number of frames to select", param_hint="-n")
+    if factor is not None and len(strategy or ()) < 2:
+        raise ValueError(
+            "Expected `--factor` only with two or more `--strategy` (it sizes the narrowing "
+            f"stages of a pipeline), but got {len(strategy or ())} `--strategy`"
+        )
     if strategy:
         request.pop("selection_strategy", None)
         request.pop("stages", None)
@@ -350,7 +349,7 @@ def sample_command(
     if from_logits:
         request["from_logits"] = True
     if labeled is not None:
-        request["labeled_ids"] = _read_id_list(labeled, "--labeled")
+        request["labeled_ids"] = read_ids(labeled, what="--labeled")
     emb = None
     if embeddings is not None:
         emb = read_embeddings(embeddings, ids=embedding_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,32 @@ def test_bad_frame_ids_and_frames() -> None:
     with pytest.raises(ValueError, match=r"frames\[0\]\.prediction` to be an object"):
         run_sampling({"num_of_samples": 1, "selection_strategy": "margin",
                       "frames": [{"frame_id": "a", "prediction": None}]})
+
+
+def test_ids_that_are_not_utf8_text_are_named() -> None:
+    """Audit: a lone surrogate (os.fsdecode of a file name that is not UTF-8) was a raw
+    UnicodeEncodeError from pyarrow, naming neither the field nor the item."""
+    bad = os.fsdecode(b"img_\xe9.jpg")  # 'img_\udce9.jpg'
+    shown = r"'img_\\udce9.jpg'"
+    with pytest.raises(ValueError, match=rf"`frame_id` to be valid UTF-8 text, but got {shown}"
+                       r".*frames\[1\]\.frame_id"):
+        run_sampling(_req([{"frame_id": "a"}, {"frame_id": bad}]))
+    rows = [{"frame_id": "a", "score": 0.5}, {"frame_id": "b", "score": 0.5},
+            {"frame_id": bad, "score": 0.5}]
+    with pytest.raises(ValueError, match=r"`frame_id` to be valid UTF-8.*rows\[2\]\.frame_id"):
+        PredictionTable.from_box_records(rows)
+    with pytest.raises(ValueError, match=r"`request.labeled_ids` to be valid.*labeled_ids\[1\]"):
+        run_sampling(_req(_frames([{"score": 0.5}]), labeled_ids=["x", bad]))
+    frames = [{"frame_id": "a", "predictions": [{"score": 0.5, "embedding_id": "e"},
+                                                {"score": 0.5, "embedding_id": bad}]}]
+    with pytest.raises(ValueError, match=r"`embedding_id` to be valid UTF-8.*"
+                       r"frames\[0\]\.predictions\[1\]\.embedding_id"):
+        run_sampling(_coreset(frames=frames), embeddings={"e": [1.0], bad: [2.0]})
+    with pytest.raises(ValueError, match=r"`embedding ids` to be valid UTF-8.*ids\[5\]"):
+        run_sampling(_coreset(), embeddings={**{f"e{i}": [1.0] for i in range(5)}, bad: [2.0]})
+    # the index refuses the same ids (it used to store them)
+    with pytest.raises(ValueError, match=r"`ids` to be valid UTF-8.*ids\[0\]"):
+        EmbeddingIndex(1).add([bad], np.ones((1, 1)))
 
 
 # ---------------------------------------------------------------------- embeddings

@@ -175,6 +175,69 @@ def test_main_reports_bad_input_in_one_line(
     assert len(err) > 100 and err.count("\n") == 1  # one line, however long (not a TTY)
 
 
+def _main_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                *args: str) -> str:
+    """stderr of `assay sample ARGS` through main(): exit status 2 and one line."""
+    from assay.cli import main
+
+    monkeypatch.setattr("sys.argv", ["assay", "sample", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    err = capsys.readouterr().err
+    assert exc.value.code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_audit_bad_options_and_files_exit_2_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit 17: --factor with one -s was ignored (even 0); null ids became 'None'; an empty
+    .npy said 'Aborted.' (exit 1); seed 2**64 printed a traceback (exit 1)."""
+    preds = str(_write(tmp_path, "jsonl", "frames"))
+    for factor in ("0", "-3", "3"):
+        err = _main_error(monkeypatch, capsys, preds, "-s", "entropy", "-n", "1", "--factor",
+                          factor)
+        assert "`--factor` only with two or more `--strategy`" in err and "got 1" in err
+    (tmp_path / "labeled.json").write_text(json.dumps([IDS[0], None]))
+    err = _main_error(monkeypatch, capsys, preds, "-s", "margin", "-n", "3", "--labeled",
+                      str(tmp_path / "labeled.json"))
+    assert "`--labeled` to be a JSON array of str or int ids, but got None" in err
+    assert "labeled.json[1]" in err
+    np.save(tmp_path / "e.npy", VECTORS)
+    (tmp_path / "ids.json").write_text(json.dumps([*IDS[:-1], None]))
+    err = _main_error(monkeypatch, capsys, preds, "-s", "coreset", "-n", "3", "-e",
+                      str(tmp_path / "e.npy"), "--embedding-ids", str(tmp_path / "ids.json"))
+    assert "but got None" in err and f"ids.json[{len(IDS) - 1}]" in err
+    (tmp_path / "ids.txt").write_text("\n".join(IDS) + "\n")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    err = _main_error(monkeypatch, capsys, preds, "-s", "coreset", "-n", "3", "-e",
+                      str(tmp_path / "empty.npy"), "--embedding-ids", str(tmp_path / "ids.txt"))
+    assert "empty.npy' is empty" in err
+    np.save(tmp_path / "str.npy", np.array([["x", "y"]]))
+    err = _main_error(monkeypatch, capsys, preds, "-s", "coreset", "-n", "3", "-e",
+                      str(tmp_path / "str.npy"), "--embedding-ids", str(tmp_path / "ids.txt"))
+    assert "array of numbers" in err and "dtype <U1" in err
+    for seed in (str(2**31), str(2**64)):
+        err = _main_error(monkeypatch, capsys, preds, "-s", "random", "-n", "2", "--seed", seed)
+        assert f"`request.seed` to be an int in [0, 2147483647], but got {seed}" in err
+
+
+def test_id_files_of_both_options_are_stripped(tmp_path: Path) -> None:
+    """Audit note: --embedding-ids .txt kept trailing spaces while --labeled stripped them."""
+    preds = _write(tmp_path, "jsonl", "frames")
+    np.save(tmp_path / "e.npy", VECTORS)
+    (tmp_path / "ids.txt").write_text("".join(f"  {i}\t \r\n" for i in IDS))
+    (tmp_path / "labeled.txt").write_text(f" {IDS[0]} \n\n{IDS[1]}  \n")
+    args = ["sample", str(preds), "-s", "coreset", "-n", "4", "-e", str(tmp_path / "e.npy"),
+            "--embedding-ids", str(tmp_path / "ids.txt"), "--labeled",
+            str(tmp_path / "labeled.txt"), "--json"]
+    payload = _json(runner.invoke(app, args))
+    want = assay.sample({"num_of_samples": 4, "selection_strategy": "coreset", "frames": FRAMES,
+                         "labeled_ids": IDS[:2]}, embeddings=(IDS, VECTORS))
+    assert payload["frame_ids"] == list(want.frame_ids)
+
+
 def test_progress_bar_on_request(tmp_path: Path) -> None:
     preds = _write(tmp_path, "jsonl", "frames")
     out = runner.invoke(app, ["sample", str(preds), "-s", "entropy", "-n", "3", "--progress",

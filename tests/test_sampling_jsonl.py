@@ -8,13 +8,14 @@ record by record, whose rules and error messages are the reference.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from assay.engine.sampling import PredictionTable, readers
-from assay.engine.sampling.readers import read_embeddings, read_predictions
+from assay.engine.sampling.readers import read_embeddings, read_ids, read_predictions
 
 
 def _frames(seed: int, n: int = 30) -> list[dict[str, Any]]:
@@ -319,3 +320,75 @@ def test_id_files_are_split_at_newlines_only(tmp_path: Path) -> None:
     np.save(tmp_path / "e.npy", np.eye(3, dtype=np.float32))
     got, vectors = read_embeddings(tmp_path / "e.npy", ids=tmp_path / "ids.txt")
     assert got == ids and vectors.shape == (3, 3)
+
+
+# ---------------------------------------------------------------- audit 17 (sampling engine)
+
+
+def test_json_id_lists_hold_str_or_int_ids_only(tmp_path: Path) -> None:
+    """Audit: every item went through str(): null became the id 'None', {"a": 1} the id
+    "{'a': 1}", and a later error named an id the file never held."""
+    path = tmp_path / "ids.json"
+    path.write_text(json.dumps(["a", 7, "b"]))
+    assert read_ids(path) == ["a", "7", "b"]  # ints as their decimal string, as frame ids
+    for bad, shown in ((None, "None"), (1.5, "1.5"), (True, "True"), ({"a": 1}, "{'a': 1}"),
+                       (["a"], "['a']")):
+        path.write_text(json.dumps(["a", bad]))
+        with pytest.raises(TypeError, match=rf"`--labeled` to be a JSON array of str or int "
+                           rf"ids, but got {re.escape(shown)} \(first offending item: "
+                           rf".*ids\.json\[1\]\)"):
+            read_ids(path, what="--labeled")
+    path.write_text(json.dumps({"ids": ["a"]}))
+    with pytest.raises(ValueError, match=r"JSON array of str or int ids, but .*' holds dict"):
+        read_ids(path)
+    path.write_text("[")
+    with pytest.raises(ValueError, match=r"valid JSON, but .*ids.json' is not"):
+        read_ids(path)
+    # the .npy embeddings' ids go through the same reader
+    np.save(tmp_path / "e.npy", np.eye(2, dtype=np.float32))
+    path.write_text(json.dumps(["a", None]))
+    with pytest.raises(TypeError, match=r"`embedding ids` to be a JSON array.*None"):
+        read_embeddings(tmp_path / "e.npy", ids=path)
+
+
+def test_text_id_lists_are_stripped_the_same_way_for_both_options(tmp_path: Path) -> None:
+    """Audit: --embedding-ids .txt kept trailing spaces, --labeled .txt stripped them."""
+    (tmp_path / "ids.txt").write_text("  a \n\tb\t\n\n   \nc\u2028d\n", encoding="utf-8")
+    assert read_ids(tmp_path / "ids.txt") == ["a", "b", "c\u2028d"]
+    np.save(tmp_path / "e.npy", np.eye(3, dtype=np.float32))
+    got, _ = read_embeddings(tmp_path / "e.npy", ids=tmp_path / "ids.txt")
+    assert got == ["a", "b", "c\u2028d"]
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "match"),
+    [
+        (b"", ValueError, r"array of numbers, but '.*e\.npy' is empty"),
+        (np.array([["x", "y"]]), TypeError, r"array of numbers, but '.*e\.npy' holds dtype <U1"),
+        (np.array([[True, False]]), TypeError, r"holds dtype bool"),
+        (np.array([[1, "x"]], dtype=object), ValueError, r"'.*e\.npy' could not be read: Object"),
+        (b"not a npy file", ValueError, r"'.*e\.npy' could not be read"),
+    ],
+    ids=["empty", "str", "bool", "object", "garbage"],
+)
+def test_npy_embeddings_that_are_not_numbers_name_the_file(
+    tmp_path: Path, content: Any, error: type[Exception], match: str
+) -> None:
+    """Audit: an empty file was a raw EOFError (the CLI said 'Aborted.'), strings gave
+    NumPy's bare 'could not convert string to float'."""
+    path = tmp_path / "e.npy"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content, allow_pickle=True)
+    (tmp_path / "ids.txt").write_text("a\n")
+    with pytest.raises(error, match=match):
+        read_embeddings(path, ids=tmp_path / "ids.txt")
+
+
+def test_an_npz_archive_named_npy_is_refused(tmp_path: Path) -> None:
+    with (tmp_path / "e.npy").open("wb") as fh:
+        np.savez(fh, x=np.eye(2))
+    (tmp_path / "ids.txt").write_text("a\nb\n")
+    with pytest.raises(ValueError, match=r"'.*e\.npy' is a \.npz archive"):
+        read_embeddings(tmp_path / "e.npy", ids=tmp_path / "ids.txt")

@@ -216,7 +216,10 @@ def test_classification_request_rejects_detection_only_fields() -> None:
         ({"use_null_detections": "yes"}, "use_null_detections"),
         ({"probs_weights": [1.0, -1.0]}, r"probs_weights\[1\]"),
         ({"probs_weights": [1.0, float("nan")]}, r"probs_weights\[1\]"),
-        ({"seed": -1}, "seed"),
+        ({"seed": -1}, r"`request.seed` to be an int in \[0, 2147483647\], but got -1"),
+        ({"seed": 2**31}, r"`request.seed` to be an int in \[0, 2147483647\], but got 2147483648"),
+        ({"seed": 2**64}, r"`request.seed` to be an int in \[0, 2147483647\], but got 1844"),
+        ({"seed": True}, "seed"),
         ({"selection_strategy": None}, "exactly one of"),
         ({"stages": [{"strategy": "entropy"}]}, "exactly one of"),
     ],
@@ -240,6 +243,39 @@ def test_bad_option_values(fields: dict[str, Any], match: str) -> None:
 def test_inconsistent_pipelines(stages: list[dict[str, Any]], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         parse_request(_det(selection_strategy=None, stages=stages))
+
+
+def test_the_largest_seed_is_accepted() -> None:
+    """FAISS takes a C int seed: 2**31 - 1 is the largest (2**31 was a raw OverflowError)."""
+    assert parse_request(_det(seed=2**31 - 1)).seed == 2**31 - 1
+
+
+def test_a_missing_required_field_is_named_without_the_request() -> None:
+    """Audit: the message quoted the whole request, PredictionTable repr and all (622
+    characters over several lines for a pool of 2000 frames)."""
+    frames = [{"frame_id": f"f{i}", "predictions": [{"score": 0.5}]} for i in range(2000)]
+    with pytest.raises(ValueError) as err:
+        parse_request({"selection_strategy": "entropy", "frames": frames})
+    assert str(err.value) == (
+        "Expected `request.num_of_samples` to be an int >= 0 (the number of frames to "
+        "select), but it is missing"
+    )
+    with pytest.raises(ValueError) as err:
+        parse_request({"num_of_samples": 1, "selection_strategy": "entropy"})
+    assert str(err.value) == (
+        "Expected `request.frames` to be the pool of frames (a list of frames, a "
+        "pyarrow.Table or a PredictionTable), but it is missing"
+    )
+    with pytest.raises(ValueError, match=r"^Expected `request.stages\[1\].strategy` to be one "
+                       r"of 'margin', .*, but it is missing$"):
+        parse_request(_det(selection_strategy=None,
+                           stages=[{"strategy": "entropy"}, {"mode": "pick"}]))
+
+
+def test_long_inputs_are_cut_in_messages() -> None:
+    with pytest.raises(ValueError) as err:
+        parse_request(_det(stages=["x" * 1000], selection_strategy=None))
+    assert len(str(err.value)) < 400 and "..." in str(err.value)
 
 
 def test_not_a_request() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from assay.engine.sampling import (
     FrameScores,
     PredictionTable,
@@ -298,6 +299,75 @@ def test_single_score_is_the_two_class_distribution() -> None:
         np.testing.assert_allclose(a.scores, b.scores, rtol=0, atol=1e-15)
 
 
+@pytest.mark.parametrize("strategy", ["margin", "least", "ratio", "entropy", "probability"])
+def test_probabilities_within_the_tolerance_score_as_their_normalised_rows(strategy: str) -> None:
+    """Audit: [0.4996, 0.4996] (sum 0.9992, accepted) scored 1.0008 under `least`, above
+    an exactly uniform box, and outside the documented [0, 1]."""
+    rows = {"a": [0.5, 0.5], "b": [0.4996, 0.4996], "c": [0.5004, 0.5004]}
+    frames = [{"frame_id": f, "predictions": [{"probabilities": p}]} for f, p in rows.items()]
+    fs = score_frames(_request(frames, num_of_samples=3, selection_strategy=strategy))
+    col = fs.scores[:, 0]
+    assert col[0] == col[1] == col[2] and 0.0 <= col[0] <= 1.0  # x / (2 x) is 0.5 exactly
+    result = run_sampling(_request(frames, num_of_samples=3, selection_strategy=strategy))
+    assert result.frame_ids == ("a", "b", "c")  # a tie: frame id order
+    # any row within the tolerance scores as the row divided by its sum
+    rng = np.random.default_rng(8)
+    p = rng.dirichlet(np.ones(5), size=40)
+    skewed = p * (1.0 + rng.uniform(-9e-4, 9e-4, size=(40, 1)))
+    as_given = [{"frame_id": f"f{i:02d}", "predictions": [{"probabilities": r.tolist()}]}
+                for i, r in enumerate(skewed)]
+    normalised = [{"frame_id": f"f{i:02d}", "predictions": [{"probabilities": r.tolist()}]}
+                  for i, r in enumerate(skewed / skewed.sum(1, keepdims=True))]
+    a = score_frames(_request(as_given, num_of_samples=1, selection_strategy=strategy)).scores
+    b = score_frames(_request(normalised, num_of_samples=1, selection_strategy=strategy)).scores
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)
+    assert ((a >= 0.0) & (a <= 1.0)).all()
+
+
+def test_rows_that_sum_to_exactly_one_score_bit_for_bit_as_the_kernels() -> None:
+    """Dividing by a sum of exactly 1.0 changes no bit: the scores are the kernels' own."""
+    from assay.kernels.uncertainty import entropy, least_confidence, margin, ratio
+
+    rng = np.random.default_rng(11)
+    counts = rng.multinomial(1024, rng.dirichlet(np.ones(4)), size=50)  # dyadic: exact sums
+    p = counts / 1024.0
+    assert (p.sum(1) == 1.0).all()
+    frames = [{"frame_id": f"f{i:02d}", "predictions": [{"probabilities": r.tolist()}]}
+              for i, r in enumerate(p)]
+    t = torch.from_numpy(p)
+    kernels = {
+        "least": least_confidence(t, normalize=True),
+        "margin": 1.0 - margin(t),
+        "ratio": ratio(t),
+        "entropy": entropy(t, normalize=True),
+    }
+    for strategy, want in kernels.items():
+        fs = score_frames(_request(frames, num_of_samples=1, selection_strategy=strategy))
+        np.testing.assert_array_equal(fs.scores[:, 0], want.numpy())
+
+
+def test_monte_carlo_draws_within_the_tolerance_are_renormalised() -> None:
+    draws = [[0.4996, 0.4996], [0.9, 0.1], [0.2, 0.8]]
+    exact = [[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]]
+    for strategy in ("bald", "variation_ratio"):
+        scores = [
+            score_frames(_request(
+                [{"frame_id": "a", "predictions": [{"mc_probabilities": d}]}],
+                num_of_samples=1, selection_strategy=strategy,
+            )).scores[0, 0]
+            for d in (draws, exact)
+        ]
+        assert scores[0] == pytest.approx(scores[1], abs=1e-15) and 0.0 <= scores[0] <= 1.0
+
+
+def test_a_certain_box_scores_plus_zero_not_minus_zero() -> None:
+    """Minor audit note: the entropy of a box with score 1 was -0.0, printed as such."""
+    frames = [{"frame_id": "a", "predictions": [{"score": 1.0}]}]
+    for strategy in ("margin", "least", "ratio", "entropy"):
+        fs = score_frames(_request(frames, num_of_samples=1, selection_strategy=strategy))
+        assert math.copysign(1.0, fs.scores[0, 0]) == 1.0, strategy
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("strategy", [*STRATEGIES, "bald", "variation_ratio"])
 def test_frames_without_boxes_get_the_fake_prediction(strategy: str, policy: str) -> None:
@@ -405,10 +475,13 @@ def test_more_samples_than_frames_returns_the_whole_pool_ranked() -> None:
 
 def test_random_keys_match_the_documented_hash() -> None:
     ids = ["a", "b", "frame_000123", "", "ünïcode", "a" * 200]
-    for seed in (0, 1, 12345):
+    for seed in (0, 1, 12345, 2**31 - 1):
         np.testing.assert_array_equal(
             random_keys(ids, seed), [ref_random_key(f, seed) for f in ids]
         )
+    for seed in (2**31, 2**64, -1):  # every sampling seed fits FAISS's C int
+        with pytest.raises(ValueError, match=r"`seed` to be an int in \[0, 2147483647\]"):
+            random_keys(ids, seed)
 
 
 def test_random_is_seeded_and_independent_of_order_and_shards() -> None:
@@ -506,6 +579,72 @@ def test_frame_vector_is_the_mean_of_its_boxes() -> None:
     result = run_sampling(req, embeddings=emb)
     assert result.frame_ids == ("b", "c", "a")
     np.testing.assert_allclose(result.scores[1:], [8.9, 0.1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dim", [2, 4096])
+def test_coreset_picks_do_not_depend_on_the_scale(dim: int) -> None:
+    """Audit: at 1e19 every float32 squared distance was inf, and the picks fell back to
+    index order; the embeddings were finite and passed every check."""
+    rng = np.random.default_rng(dim)
+    ids = [f"f{i:02d}" for i in range(16)]
+    x = rng.normal(size=(16, dim))
+    frames = _frames_of(ids)
+    runs = {}
+    for scale in (1.0, 1e18, 1e19, 1e20, 1e30):
+        emb = (ids, (x * scale).astype(np.float32))
+        plain = run_sampling(_request(frames, num_of_samples=6, selection_strategy="coreset"),
+                             embeddings=emb)
+        labeled = run_sampling(
+            _request(frames, num_of_samples=6, selection_strategy="coreset",
+                     labeled_ids=["f03", "f11"]),
+            embeddings=emb,
+        )
+        runs[scale] = (plain, labeled)
+        assert np.isfinite(plain.scores[1:]).all() and np.isfinite(labeled.scores).all()
+    ref_plain, ref_labeled = runs[1.0]
+    for scale, (plain, labeled) in runs.items():
+        assert plain.frame_ids == ref_plain.frame_ids, scale
+        assert labeled.frame_ids == ref_labeled.frame_ids, scale
+        # the scores are distances in the embeddings' own units
+        np.testing.assert_allclose(np.array(plain.scores[1:]) / scale, ref_plain.scores[1:],
+                                   rtol=1e-5)
+        np.testing.assert_allclose(np.array(labeled.scores) / scale, ref_labeled.scores,
+                                   rtol=1e-5)
+
+
+def test_a_labeled_frame_in_the_request_gets_its_frame_vector() -> None:
+    """Audit: a labeled frame whose embeddings are per prediction was looked up under its
+    frame id (and refused), although the same frame picked by an earlier stage got the
+    mean of its predictions' embeddings."""
+    frames = [
+        {"frame_id": "a", "predictions": [{"score": 0.9, "embedding_id": "a0"},
+                                          {"score": 0.8, "embedding_id": "a1"}]},
+        {"frame_id": "b", "predictions": [{"score": 0.4, "embedding_id": "eb"}]},
+        {"frame_id": "c", "predictions": [{"score": 0.6, "embedding_id": "ec"}]},
+        {"frame_id": "d", "predictions": [{"score": 0.5}]},  # no embedding_id: its frame id
+        {"frame_id": "e", "predictions": [{"score": 0.5, "embedding_id": "ee"}]},
+    ]
+    emb = {"a0": [0.0, 0.0], "a1": [4.0, 0.0], "eb": [1.0, 0.0], "ec": [9.0, 0.0],
+           "d": [9.0, 5.0], "ee": [2.0, 6.0], "X": [0.0, 9.0]}
+    # labeled: a (the mean (2, 0) of a0, a1), d (under its frame id), X (not a frame of
+    # the request: its own id); pool b (1, 0), c (9, 0), e (2, 6)
+    req = _request(frames, num_of_samples=3, selection_strategy="coreset",
+                   labeled_ids=["a", "d", "X", "a"])
+    result = run_sampling(req, embeddings=emb)
+    # c is 5 from d (7 from a), e sqrt(13) from X, b 1 from a; c stays farthest after
+    # each pick: c, e, b
+    assert result.frame_ids == ("c", "e", "b")
+    np.testing.assert_allclose(result.scores, [5.0, math.sqrt(13.0), 1.0], rtol=1e-6)
+    # the same as when an earlier stage picks 'a': coreset then seeds from its mean
+    staged = run_sampling(
+        {"num_of_samples": 2, "frames": frames, "labeled_ids": ["d", "X"], "stages": [
+            {"strategy": "probability", "mode": "pick", "num_of_samples": 1,
+             "sort_strategy": "descending"},
+            {"strategy": "coreset"}]},
+        embeddings=emb,
+    )
+    assert staged.frame_ids[0] == "a" and staged.frame_ids[1] == result.frame_ids[0]
+    assert staged.scores[1] == result.scores[0]
 
 
 def _faiss_clusters(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

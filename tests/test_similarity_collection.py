@@ -346,6 +346,21 @@ def test_bad_input_names_field_and_first_offender() -> None:
         (dict(pool_ids=["f", "g"]), ValueError, r"`pool_ids` to hold 3 ids"),
         (dict(pool_frames=["f"]), ValueError, r"`pool_frames` to hold 3 ids"),
         (dict(pool_ids=["f", 2, "h"]), TypeError, r"str ids.*pool_ids\[1\] = 2"),
+        (  # what os.fsdecode makes of a file name that is not UTF-8 (audit: UnicodeEncodeError)
+            dict(pool_ids=["f", "g", "img_\udce9.jpg"]),
+            ValueError,
+            r"`pool_ids` to be valid UTF-8 text, but got 'img_\\udce9.jpg'.*pool_ids\[2\]",
+        ),
+        (
+            dict(example_ids=["a\udcff", "b", "c"]),
+            ValueError,
+            r"`example_ids` to be valid UTF-8.*example_ids\[0\]",
+        ),
+        (
+            dict(pool_frames=["f", "g\udce9", "h"]),
+            ValueError,
+            r"`pool_frames` to be valid UTF-8.*pool_frames\[1\]",
+        ),
         (dict(example_ids="abc"), TypeError, r"sequence of str"),
         (dict(pool=[[1.0, 0, 0]]), TypeError, r"torch.Tensor or numpy array"),
         (dict(top_n=0), ValueError, r"`top_n` to be an int >= 1, but got 0"),

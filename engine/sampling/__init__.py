@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 from .embeddings import EmbeddingLookup
-from .readers import read_embeddings, read_predictions, read_request
+from .readers import read_embeddings, read_ids, read_predictions, read_request
 from .request import (
     ASSAY_STRATEGIES,
     BBOX_SELECTION_POLICIES,
@@ -73,6 +73,7 @@ __all__ = [
     "parse_request",
     "random_keys",
     "read_embeddings",
+    "read_ids",
     "read_predictions",
     "read_request",
     "run_sampling",

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import torch
 
 from ..index import EmbeddingIndex
+from ..index._inputs import check_utf8
 
 __all__ = ["EmbeddingLookup", "EmbeddingsLike"]
 
@@ -116,6 +117,7 @@ class EmbeddingLookup:
                     f"Expected embedding ids to be str, but got {item!r} (first offending item: "
                     f"ids[{i}])"
                 )
+        check_utf8(ids, "embedding ids", lambda i: f"ids[{i}]")
         if ids and dim == 0:
             raise ValueError(
                 "Expected embeddings to be vectors of dimension at least 1, but got dimension 0 "

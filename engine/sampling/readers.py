@@ -11,9 +11,10 @@ Predictions, either layout of :class:`~.table.PredictionTable`:
 (or a whole request object, see :func:`read_request`); ``.parquet`` / ``.pq`` the same
 columns (``predictions`` a list of structs).
 
-Embeddings: ``.npy`` (an ``(N, D)`` array; the ids, one per line, in a ``.txt`` file or
-a JSON array in a ``.json`` file), ``.parquet`` or ``.jsonl`` with an id column (``id``,
-``embedding_id`` or ``frame_id``) and a vector column (``embedding`` or ``vector``).
+Embeddings: ``.npy`` (an ``(N, D)`` array of numbers; the ids, one per line, in a
+``.txt`` file or a JSON array in a ``.json`` file: :func:`read_ids`), ``.parquet`` or
+``.jsonl`` with an id column (``id``, ``embedding_id`` or ``frame_id``) and a vector
+column (``embedding`` or ``vector``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -36,6 +38,7 @@ __all__ = [
     "EMBEDDING_ID_COLUMNS",
     "EMBEDDING_VECTOR_COLUMNS",
     "read_embeddings",
+    "read_ids",
     "read_predictions",
     "read_request",
 ]
@@ -184,16 +187,71 @@ def read_predictions(path: str | os.PathLike[str], *, task: Task | None = None) 
     raise _suffix_error(p, "predictions", "a .jsonl, .ndjson, .json, .parquet or .pq file")
 
 
-def _read_ids(path: Path) -> list[str]:
-    if path.suffix.lower() == ".json":
-        ids = _json(path, "embedding ids")
-        if not isinstance(ids, list):
-            raise ValueError(
-                f"Expected `embedding ids` to be a JSON array of str, but {str(path)!r} holds "
-                f"{type(ids).__name__}"
+def read_ids(path: str | os.PathLike[str], *, what: str = "ids") -> list[str]:
+    r"""Read a list of ids: a ``.json`` array, or any other file with one id per line.
+
+    JSON arrays hold str or int ids (an int becomes its decimal string, as frame ids
+    do); anything else is an error naming the file and the item. In a text file,
+    each line is stripped of surrounding ASCII whitespace (``string.whitespace``: a
+    trailing space or ``\r`` is not part of an id) and blank lines are skipped.
+
+    Args:
+        path: the file.
+        what: what the ids are, for messages (e.g. ``"--labeled"``).
+
+    Returns:
+        The ids, in file order.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: invalid JSON, a JSON value that is not an array, bytes that are not
+            UTF-8.
+        TypeError: a JSON item that is neither a str nor an int (named).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "ids.txt").write_text("a\n  b \n\n")
+        >>> _ = (d / "ids.json").write_text('["a", 7]')
+        >>> read_ids(d / "ids.txt"), read_ids(d / "ids.json")
+        (['a', 'b'], ['a', '7'])
+    """
+    p = _existing(path, what)
+    if p.suffix.lower() != ".json":
+        lines = (ln.strip(string.whitespace) for ln in split_lines(p.read_text(encoding="utf-8")))
+        return [ln for ln in lines if ln]
+    ids = _json(p, what)
+    if not isinstance(ids, list):
+        raise ValueError(
+            f"Expected `{what}` to be a JSON array of str or int ids, but {str(p)!r} holds "
+            f"{type(ids).__name__}"
+        )
+    if set(map(type, ids)) <= {str}:
+        return ids
+    for i, item in enumerate(ids):
+        if isinstance(item, bool) or not isinstance(item, (str, int)):
+            raise TypeError(
+                f"Expected `{what}` to be a JSON array of str or int ids, but got {item!r} "
+                f"(first offending item: {p}[{i}])"
             )
-        return [str(i) for i in ids]
-    return [line for line in split_lines(path.read_text(encoding="utf-8")) if line]
+    return [item if isinstance(item, str) else str(item) for item in ids]
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` embeddings file, checked to hold numbers."""
+    expected = "Expected the .npy embeddings to be an (N, D) array of numbers, but"
+    try:
+        array = np.load(path, allow_pickle=False)
+    except EOFError:
+        raise ValueError(f"{expected} {str(path)!r} is empty") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{expected} {str(path)!r} could not be read: {exc}") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
+        array.close()
+        raise ValueError(f"{expected} {str(path)!r} is a .npz archive")
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{expected} {str(path)!r} holds dtype {array.dtype}")
+    return array
 
 
 def _table_embeddings(table: pa.Table, what: str) -> tuple[list[str], np.ndarray]:
@@ -250,14 +308,16 @@ def read_embeddings(
 
     Args:
         path: ``.npy`` (needs ``ids``), ``.parquet``/``.pq`` or ``.jsonl``/``.ndjson``.
-        ids: for ``.npy``: a ``.txt`` file with one id per line or a ``.json`` array.
+        ids: for ``.npy``: a ``.txt`` file with one id per line or a ``.json`` array
+            (see :func:`read_ids`).
 
     Returns:
         The ids and their vectors, row for row.
 
     Raises:
         FileNotFoundError: a missing file.
-        ValueError: a bad suffix, ids that do not pair with the rows, ragged vectors.
+        ValueError: a bad suffix, ids that do not pair with the rows, ragged vectors,
+            an empty or unreadable ``.npy`` file (named).
         TypeError: ids that are neither str nor int, vectors that are not numbers.
 
     Example:
@@ -275,8 +335,8 @@ def read_embeddings(
                 "Expected the ids of the .npy embeddings (`--embedding-ids`, a .txt file with "
                 "one id per line or a .json array), but got none"
             )
-        array = np.load(p, allow_pickle=False)
-        id_list = _read_ids(_existing(ids, "embedding ids"))
+        array = _read_npy(p)
+        id_list = read_ids(ids, what="embedding ids")
         if array.ndim != 2:
             raise ValueError(
                 f"Expected the .npy embeddings to be 2-D (N, D), but got shape {array.shape}"

@@ -39,6 +39,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..index._inputs import MAX_SEED, check_utf8
 from .table import PredictionTable, frames_key
 
 __all__ = [
@@ -319,7 +320,7 @@ class _SamplingOptions(BaseModel):
     frames: PredictionTable
     # assay's own fields
     stages: list[SamplingStage] | None = None
-    seed: int = Field(default=0, ge=0, strict=True)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, strict=True)
     labeled_ids: list[str] | None = None
     from_logits: bool = Field(default=False, strict=True)
 
@@ -342,6 +343,18 @@ class _SamplingOptions(BaseModel):
             raise ValueError(
                 "Expected `request.num_of_clusters` to be -1 (chosen by the strategy) or >= 1, "
                 f"but got {clusters}"
+            )
+        seed = out.get("seed", 0)
+        if not isinstance(seed, bool) and isinstance(seed, int) and not 0 <= seed <= MAX_SEED:
+            raise ValueError(
+                f"Expected `request.seed` to be an int in [0, {MAX_SEED}], but got {seed}"
+            )
+        labeled = out.get("labeled_ids")
+        if isinstance(labeled, list):
+            check_utf8(
+                [x if isinstance(x, str) else "" for x in labeled],
+                "request.labeled_ids",
+                lambda i: f"labeled_ids[{i}]",
             )
         weights = out.get("probs_weights")
         if isinstance(weights, Sequence) and not isinstance(weights, str):
@@ -468,10 +481,13 @@ class SamplingRequest(_SamplingOptions):
             ``pyarrow.Table`` (see :class:`PredictionTable`), or a
             :class:`PredictionTable`.
         stages: a pipeline of :class:`SamplingStage` instead of ``selection_strategy``.
-        seed: seed of ``random``, ``hierarchical`` and k-means (results are a pure
-            function of the request, the embeddings and the seed).
+        seed: seed of ``random``, ``hierarchical`` and k-means, an int in
+            ``[0, 2**31 - 1]`` (results are a pure function of the request, the
+            embeddings and the seed).
         labeled_ids: frames already labeled: taken out of the pool, and the initial
-            centers of ``coreset`` (their embeddings are then required).
+            centers of ``coreset`` (their embeddings are then required: a labeled
+            frame of the request has its frame vector, as any frame; another labeled
+            id is looked up under its own id).
         from_logits: ``probabilities`` hold logits (no sum check; softmax applied).
     """
 
@@ -494,6 +510,20 @@ class ClassificationSamplingRequest(_SamplingOptions):
     """
 
 
+#: What a required field holds, for the message that says it is missing.
+_REQUIRED: dict[str, str] = {
+    "num_of_samples": "an int >= 0 (the number of frames to select)",
+    "frames": "the pool of frames (a list of frames, a pyarrow.Table or a PredictionTable)",
+    "strategy": f"one of {_quoted(SELECTION_STRATEGIES)}",
+}
+_REPR_MAX = 200
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _REPR_MAX else text[: _REPR_MAX - 3] + "..."
+
+
 def _first_error_message(exc: ValidationError) -> str:
     err = exc.errors(include_url=False)[0]
     loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
@@ -501,11 +531,15 @@ def _first_error_message(exc: ValidationError) -> str:
     if err["type"] == "value_error":
         return msg.removeprefix("Value error, ")
     where = f"request.{loc}" if loc else "request"
+    if err["type"] == "missing":  # its input is the whole request: not worth quoting
+        field = str(err["loc"][-1]) if err["loc"] else ""
+        return f"Expected `{where}` to be {_REQUIRED.get(field, 'given')}, but it is missing"
     if msg.startswith("Input should be "):
-        return f"Expected `{where}` to be {msg.removeprefix('Input should be ')}, but got " + repr(
-            err.get("input")
+        return (
+            f"Expected `{where}` to be {msg.removeprefix('Input should be ')}, but got "
+            f"{_short_repr(err.get('input'))}"
         )
-    return f"Expected `{where}` to be valid, but got {err.get('input')!r}: {msg}"
+    return f"Expected `{where}` to be valid, but got {_short_repr(err.get('input'))}: {msg}"
 
 
 def parse_request(

@@ -57,6 +57,7 @@ from ...kernels.uncertainty import (
     variation_ratio,
 )
 from ..device import resolve_device
+from ..index._inputs import check_seed
 from .request import (
     DIVERSITY_STRATEGIES,
     ClassificationSamplingRequest,
@@ -198,16 +199,20 @@ def random_keys(frame_ids: np.ndarray | Sequence[str], seed: int) -> np.ndarray:
 
     Args:
         frame_ids: ``(F,)`` str ids.
-        seed: int >= 0.
+        seed: an int in ``[0, 2**31 - 1]`` (the range of every sampling seed).
 
     Returns:
         ``(F,)`` float64 in [0, 1).
+
+    Raises:
+        ValueError: a seed outside that range.
 
     Example:
         >>> k = random_keys(["a", "b", "a"], seed=0)
         >>> bool(k[0] == k[2]), bool(k[0] != k[1]), bool(((k >= 0) & (k < 1)).all())
         (True, True, True)
     """
+    seed = check_seed(seed)
     arr = pa.array(
         list(frame_ids) if not isinstance(frame_ids, np.ndarray) else frame_ids, pa.string()
     )
@@ -309,6 +314,17 @@ def _check_distributions(
         )
 
 
+def _renormalised(p: Tensor) -> Tensor:
+    """``p / p.sum(-1)``: distributions accepted within the sum tolerance, summing to 1.
+
+    The tolerance absorbs rounding in the caller's export; scoring the rows as given
+    would let it change the ranking (``[0.4996, 0.4996]`` scored 1.0008 under ``least``,
+    above an exactly uniform box). A row whose sum is exactly 1 is left as it is
+    (dividing by 1.0 changes no bit).
+    """
+    return p / p.sum(dim=-1, keepdim=True)
+
+
 def _missing(table: PredictionTable, mask: np.ndarray, strategy: str, needs: str) -> None:
     if mask.any():
         b = table.first_box(mask)
@@ -333,8 +349,11 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
             _check_distributions(table, mc, np.arange(nb), "mc_probabilities")
             checked.add("mc")
         samples = torch.from_numpy(mc).to(device).permute(1, 0, 2)
+        if not req.from_logits:
+            samples = _renormalised(samples)
         if strategy == "bald":
-            return bald(samples, from_logits=req.from_logits) / math.log(mc.shape[2])
+            info = bald(samples, from_logits=req.from_logits) / math.log(mc.shape[2])
+            return info.clamp_(0.0, 1.0)
         return variation_ratio(samples, from_logits=req.from_logits).to(torch.float64)
     has_p = table.has_probabilities()
     has_s = ~np.isnan(table.score)
@@ -351,6 +370,8 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
         _check_distributions(table, probs_np, p_boxes, "probabilities")
         checked.add("p")
     probs = torch.from_numpy(probs_np).to(device)
+    if not req.from_logits:
+        probs = _renormalised(probs)
     if strategy == "probability":
         vals = probs.softmax(-1).amax(-1) if req.from_logits else probs.amax(-1)
         s = torch.from_numpy(table.score[p_boxes]).to(device)
@@ -366,6 +387,7 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
                 )
             weights = torch.tensor(req.probs_weights, dtype=torch.float64, device=device)
         vals = _normalised(strategy, probs, from_logits=req.from_logits, weights=weights)
+        vals = vals.clamp_(0.0, 1.0)  # the formulas' range, against rounding (1 + 2**-52)
     if p_boxes.size == nb:
         return vals.to(torch.float64)
     out.index_copy_(0, torch.from_numpy(p_boxes).to(device), vals.to(torch.float64))
@@ -551,6 +573,7 @@ def score_frames(
                 values = torch.cat([values, fakes])
             frame = segment_reduce(values, segments, nf, policy)
         cols[:, i] = frame.cpu().numpy()
+    cols += 0.0  # -0.0 (the entropy of a box with score 1) -> 0.0, which prints as 0.0
     if any(s in DIVERSITY_STRATEGIES for s in strategies):
         emb_ids, emb_frame, emb_is_frame = _embedding_keys(table)
     else:

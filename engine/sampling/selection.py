@@ -11,6 +11,8 @@ score strategies (uncertainty, ``probability``, ``random``)
     k-center greedy (Sener & Savarese) on the frames' embeddings, starting from the
     labeled frames and the frames already picked; without either, from the frame
     nearest the pool's mean. Score: the pick's distance to the selected set.
+    Embeddings so large that their squared distances would overflow float32 are
+    scaled by a power of two first (exact: the same picks at any scale).
 ``clustering``
     FAISS k-means into ``num_of_clusters`` clusters (``-1``: one per frame to select),
     then round robin over the clusters, largest first, each cluster's members nearest
@@ -22,6 +24,8 @@ score strategies (uncertainty, ``probability``, ``random``)
 
 A frame's embedding is the mean of its predictions' embeddings (``embedding_id``); a
 frame none of whose predictions has one uses the embedding stored under its frame id.
+So does a labeled frame that is in the request; a labeled id that is not is looked up
+under its own id.
 Everything is a pure function of the request, the embeddings and ``seed``.
 """
 
@@ -106,14 +110,35 @@ class _Context:
         return (sums / torch.from_numpy(counts)[:, None]).to(torch.float32).numpy()
 
     def labeled_vectors(self, strategy: str) -> np.ndarray:
+        """``(L, D)`` float32 vector of each labeled id, in ``labeled_ids`` order.
+
+        A labeled id that is a frame of the request gets that frame's vector
+        (:meth:`frame_vectors`: the mean of its predictions' embeddings, or the one
+        under its frame id); any other is looked up under its own id.
+        """
         lookup = self.need_lookup(strategy)
         if self._labeled_vectors is None:
             ids = np.asarray(self.req.labeled_ids or [], dtype=object)
-            self._labeled_vectors = (
-                lookup.get(ids, "labeled_ids", names=lambda i: f"labeled_ids[{i}]")
-                if ids.size
-                else np.zeros((0, lookup.dim), dtype=np.float32)
+            frame = (
+                pc.index_in(
+                    pa.array(ids, pa.string()),
+                    value_set=pa.array(self.fs.frame_ids, pa.string()),
+                )
+                .fill_null(-1)
+                .to_numpy(zero_copy_only=False)
+                .astype(np.int64)
             )
+            vecs = np.zeros((ids.size, lookup.dim), dtype=np.float32)
+            inside = np.flatnonzero(frame >= 0)
+            if inside.size:  # frame_vectors takes each frame once
+                frames, again = np.unique(frame[inside], return_inverse=True)
+                vecs[inside] = self.frame_vectors(frames, strategy)[again]
+            outside = np.flatnonzero(frame < 0)
+            if outside.size:
+                vecs[outside] = lookup.get(
+                    ids[outside], "labeled_ids", names=lambda i: f"labeled_ids[{outside[i]}]"
+                )
+            self._labeled_vectors = vecs
         return self._labeled_vectors
 
 
@@ -166,7 +191,8 @@ def _coreset_stage(
     if ctx.picked:
         done.append(ctx.frame_vectors(np.concatenate(ctx.picked), "coreset"))
     init = np.concatenate(done)
-    xt = torch.from_numpy(np.concatenate([x, init])).to(ctx.device)
+    points, shift = _scaled_for_distances(np.concatenate([x, init]))
+    xt = torch.from_numpy(points).to(ctx.device)
     n = x.shape[0]
     if init.shape[0]:
         initial = torch.arange(n, n + init.shape[0], device=ctx.device)
@@ -176,7 +202,28 @@ def _coreset_stage(
         first = int(torch.argmin(((xt - center) ** 2).sum(1)).item())
         res = k_center_greedy(xt, m, first=first)
     pick = res.indices.cpu().numpy().astype(np.int64)
-    return pick, res.radii.cpu().numpy().astype(np.float64)
+    return pick, np.ldexp(res.radii.cpu().numpy().astype(np.float64), shift)
+
+
+def _scaled_for_distances(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(x * 2**-shift, shift)``: float32 points whose squared distances cannot overflow.
+
+    A squared distance of ``D``-vectors whose entries are at most ``M`` in magnitude
+    is at most ``4 * D * M**2``, and float32 overflows at ``2**128``: past
+    ``M = 2**((124 - log2(4 * D)) / 2)`` (``2**55`` for ``D = 4096``, a margin of
+    ``2**4``) every distance could be ``inf`` and the picks fall back to index order.
+    Such points are scaled by a power of two, which is exact, so the picks are those
+    of any other scale and the distances are the scaled ones (``* 2**shift`` undoes
+    it). ``shift`` is 0 (``x`` itself) for every other input.
+    """
+    if not x.size:
+        return x, 0
+    biggest = float(np.abs(x).max())
+    limit = (124 - math.log2(4 * x.shape[1])) / 2
+    if biggest == 0.0 or math.log2(biggest) <= limit:
+        return x, 0
+    shift = math.frexp(biggest)[1] - math.floor(limit)  # biggest * 2**-shift < 2**floor(limit)
+    return np.ldexp(x, -shift).astype(np.float32, copy=False), shift
 
 
 def _cluster_stage(

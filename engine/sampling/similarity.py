@@ -62,6 +62,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from ..device import resolve_device
+from ..index._inputs import check_utf8
 
 __all__ = [
     "COLLECTION_METHODS",
@@ -234,6 +235,7 @@ def _as_str_list(ids: Any, name: str, n: int) -> list[str]:
             f"Expected `{name}` to hold str ids, but got {type(item).__name__} "
             f"(first offending item: {name}[{i}] = {item!r})"
         )
+    check_utf8(out, name, lambda i: f"{name}[{i}]")
     return out
 
 

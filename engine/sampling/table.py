@@ -16,7 +16,9 @@ boxes
     whose prediction fields are all null is a frame without boxes.
 
 Frame ids are strings (integer ids are accepted and become their decimal string); they
-must be unique in the frames layout. Frames are ordered by id (Python's string order)
+must be unique in the frames layout, and valid UTF-8 text (as must ``embedding_id`` s:
+a lone surrogate, what ``os.fsdecode`` makes of a file name that is not UTF-8, is
+refused by name). Frames are ordered by id (Python's string order)
 so that index order *is* frame-id order: every tie in assay's sampling goes to the
 smaller frame id through it. Bad values are errors that name the first offending
 record, e.g. ``frames[3].predictions[1].score``.
@@ -34,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..index._inputs import check_utf8
 from ._arrow_frames import ascending, column, frames_of_rows
 
 __all__ = [
@@ -52,7 +55,8 @@ BOX_FIELDS: tuple[str, ...] = (
     "probabilities",
     "mc_probabilities",
 )
-#: ``probabilities`` must sum to 1 within this absolute tolerance (unless they are logits).
+#: ``probabilities`` must sum to 1 within this absolute tolerance (unless they are logits);
+#: scoring divides an accepted row by its sum.
 PROBABILITY_SUM_TOLERANCE = 1e-3
 
 _EMPTY_F64 = np.zeros(0, dtype=np.float64)
@@ -611,6 +615,7 @@ def _columns_from_dicts(
                 emb_raw[b] = str(e)
     emb = None
     if emb_raw.count(None) < len(emb_raw):
+        check_utf8([e or "" for e in emb_raw], "embedding_id", lambda b: f"{name(b)}.embedding_id")
         emb = np.empty(n, dtype=object)
         emb[:] = emb_raw
     cat_raw = [p.get("category_id") for p in boxes] if "category_id" in present else []
@@ -891,6 +896,15 @@ def _renumber(frame: np.ndarray, order: np.ndarray) -> np.ndarray:
     return out
 
 
+def _string_array(ids: list[str], where: str, pos_of: np.ndarray) -> pa.Array:
+    """The frame ids as an Arrow string column; an id UTF-8 cannot encode is named."""
+    try:
+        return pa.array(ids, pa.string())
+    except UnicodeEncodeError:
+        check_utf8(ids, "frame_id", lambda i: f"{where}[{int(pos_of[i])}].frame_id")
+        raise  # pragma: no cover - check_utf8 raised
+
+
 def _build(
     task: Task,
     layout: Literal["frames", "boxes"],
@@ -913,9 +927,9 @@ def _build(
                     f"{where}[{int(pos_of[i])}].frame_id)"
                 )
             ids[i] = fid if isinstance(fid, str) else str(int(fid))
-        str_ids = pa.array(ids, pa.string())
+        str_ids = _string_array(ids, where, pos_of)
     else:
-        str_ids = pa.array(ids, pa.string())
+        str_ids = _string_array(ids, where, pos_of)
     already_sorted = ascending(str_ids)  # the usual export: no sort, no duplicate
     if already_sorted:
         order = np.arange(len(str_ids), dtype=np.int64)
