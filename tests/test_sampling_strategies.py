@@ -417,6 +417,19 @@ def test_probs_weights_weigh_the_entropy_terms(policy: str) -> None:
     np.testing.assert_allclose([got[f] for f in ref], list(ref.values()), rtol=0, atol=1e-12)
 
 
+def test_weighted_entropy_is_not_clamped_to_one() -> None:
+    """Weights above 1 scale the entropy past 1: clamping it would tie those boxes."""
+    frames = [
+        {"frame_id": "a", "predictions": [{"probabilities": [0.5, 0.5]}]},
+        {"frame_id": "b", "predictions": [{"probabilities": [0.6, 0.4]}]},
+    ]
+    req = _request(frames, num_of_samples=2, selection_strategy="entropy", probs_weights=[4.0, 4.0])
+    fs = score_frames(req)
+    got = dict(zip(fs.frame_ids.tolist(), fs.scores[:, 0].tolist(), strict=True))
+    h = -(0.6 * np.log(0.6) + 0.4 * np.log(0.4)) / np.log(2)
+    assert got["a"] == pytest.approx(4.0, abs=1e-12) and got["b"] == pytest.approx(4 * h, abs=1e-12)
+
+
 @pytest.mark.parametrize("strategy", ["margin", "least", "ratio", "entropy", "probability"])
 def test_logits(strategy: str) -> None:
     rng = np.random.default_rng(8)

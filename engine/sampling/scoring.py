@@ -387,7 +387,8 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
                 )
             weights = torch.tensor(req.probs_weights, dtype=torch.float64, device=device)
         vals = _normalised(strategy, probs, from_logits=req.from_logits, weights=weights)
-        vals = vals.clamp_(0.0, 1.0)  # the formulas' range, against rounding (1 + 2**-52)
+        if weights is None:  # weighted entropy runs up to max(probs_weights): not clamped
+            vals = vals.clamp_(0.0, 1.0)  # the formulas' range, against rounding (1 + 2**-52)
     if p_boxes.size == nb:
         return vals.to(torch.float64)
     out.index_copy_(0, torch.from_numpy(p_boxes).to(device), vals.to(torch.float64))
