@@ -46,9 +46,9 @@ from ...kernels.segmentation import (
     PANOPTIC_PROTOCOLS,
     PanopticCounts,
     PanopticProtocol,
+    _panoptic_counts,
+    _panoptic_intersections,
     panoptic_averages,
-    panoptic_counts,
-    panoptic_intersections,
     panoptic_scores,
 )
 from ..device import resolve_device
@@ -473,7 +473,7 @@ def _panoptic_update(
     offset: int = 0,
 ) -> PanopticCounts:
     """One formatted batch -> per-category tallies (two kernel calls)."""
-    inter = panoptic_intersections(
+    inter = _panoptic_intersections(
         batch.target, batch.preds, batch.target_category.shape[1], batch.pred_category.shape[1]
     )
     empty = batch.pred_listed & (inter[:, :, 1:].sum(1) == 0)
@@ -483,7 +483,7 @@ def _panoptic_update(
             "Expected every segment in `pred_segments` to cover at least one pixel, "
             f"but got `pred_segments[{n + offset}][{d}]` with none"
         )
-    return panoptic_counts(
+    return _panoptic_counts(
         inter,
         batch.target_category,
         batch.target_crowd,

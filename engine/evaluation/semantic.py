@@ -39,10 +39,10 @@ from pydantic import BaseModel, ConfigDict
 from torch import Tensor
 
 from ...kernels.segmentation import (
+    _pixel_confusion_matrix,
+    _pixel_confusion_matrix_with_invalid,
+    _pixel_pair_counts,
     fused_confusion_available,
-    pixel_confusion_matrix,
-    pixel_confusion_matrix_with_invalid,
-    pixel_pair_counts,
     semantic_scores,
     valor_lite_semantic_scores,
 )
@@ -356,7 +356,7 @@ def _semantic_update(
     """
     c = num_classes
     if fused_confusion_available(target, preds, c, ignore_index):  # CUDA+Triton: one read
-        counts, invalid = pixel_confusion_matrix_with_invalid(target, preds, c, ignore_index)
+        counts, invalid = _pixel_confusion_matrix_with_invalid(target, preds, c, ignore_index)
         if not bool(invalid):
             return counts
         _check_values(target, preds, c, ignore_index)  # raises, naming the first pixel
@@ -365,13 +365,13 @@ def _semantic_update(
         lo_p, hi_p = (int(v) for v in torch.aminmax(preds))
         rows = hi_t + 1
         if lo_t >= 0 and lo_p >= 0 and hi_p < c and rows * c <= _MAX_PAIR_BINS:
-            counts = pixel_pair_counts(target, preds, max(rows, c), c)
+            counts = _pixel_pair_counts(target, preds, max(rows, c), c)
             if ignore_index is not None and 0 <= ignore_index < counts.shape[0]:
                 counts[ignore_index] = 0
             if rows <= c or not bool(counts[c:].any()):
                 return counts[:c]
     _check_values(target, preds, c, ignore_index)
-    return pixel_confusion_matrix(target, preds, c, ignore_index)
+    return _pixel_confusion_matrix(target, preds, c, ignore_index)
 
 
 def _semantic_compute(

@@ -48,7 +48,7 @@ from ...kernels.classification import (
     multiclass_auroc,
     multiclass_average_precision,
 )
-from ...kernels.segmentation import pixel_confusion_matrix
+from ...kernels.segmentation import _pixel_confusion_matrix_with_invalid
 from ..evaluation._label_maps import check_int, check_label_values, first_index, widen_unsigned
 from ..evaluation.semantic import _semantic_update
 from ._metric_base import StreamingMetric, as_tensor, cat_state
@@ -153,7 +153,9 @@ class MulticlassMetrics(StreamingMetric):
         ignore_index: target value whose samples are not counted.
         class_names: ``C`` names for the per-class keys (default ``"0"``, ``"1"``, ...).
         validate_args: check label values (a host read per batch, as torchmetrics'
-            ``validate_args``).
+            ``validate_args``); with ``False`` a sample whose target or predicted class
+            lies outside ``[0, num_classes)`` (target not ``ignore_index``) is dropped,
+            not counted, and raises nothing.
         **kwargs: ``torchmetrics.Metric`` options.
 
     Example:
@@ -226,8 +228,8 @@ class MulticlassMetrics(StreamingMetric):
         _check_length(p, t)
         if self.validate_args:  # counts and checks the values in one pass
             delta = _semantic_update(t, p, c, self.ignore_index)
-        else:
-            delta = pixel_confusion_matrix(t, p, c, self.ignore_index)
+        else:  # out-of-range classes are dropped, not counted
+            delta, _ = _pixel_confusion_matrix_with_invalid(t, p, c, self.ignore_index)
         self.confmat += delta
 
     def compute(self) -> dict[str, Tensor]:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...kernels.segmentation import pixel_confusion_matrix
+from ...kernels.segmentation import _pixel_confusion_matrix_with_invalid
 from ..evaluation._label_maps import first_index
 from ..evaluation.semantic import (
     SemanticProtocol,
@@ -137,8 +137,9 @@ class SemanticSegmentationMetrics(StreamingMetric):
         per_class: add ``iou/<class>``, ``dice/<class>``, ``precision/<class>`` and
             ``recall/<class>`` to ``compute()``'s dict.
         validate_args: check label values (one host read of the batch's min and max, as
-            torchmetrics' ``validate_args``); with ``False`` a value outside
-            ``[0, num_classes)`` that is not ``ignore_index`` is undefined behaviour.
+            torchmetrics' ``validate_args``); with ``False`` a pixel whose target or
+            prediction lies outside ``[0, num_classes)`` (target not ``ignore_index``)
+            is dropped, not counted, and raises nothing.
         **kwargs: ``torchmetrics.Metric`` options (``sync_on_compute``,
             ``dist_sync_fn``, ``process_group``, ...).
 
@@ -211,8 +212,10 @@ class SemanticSegmentationMetrics(StreamingMetric):
         t, p = _semantic_format(t, p, self.ignore_index, None)
         if self.validate_args:
             delta = _semantic_update(t, p, self.num_classes, self.ignore_index)
-        else:
-            delta = pixel_confusion_matrix(t, p, self.num_classes, self.ignore_index)
+        else:  # out-of-range labels are dropped, not counted
+            delta, _ = _pixel_confusion_matrix_with_invalid(
+                t, p, self.num_classes, self.ignore_index
+            )
         self.confmat += delta
 
     def compute(self) -> dict[str, Tensor]:
