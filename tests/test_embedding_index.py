@@ -339,10 +339,11 @@ def test_load_validates(tmp_path) -> None:
     for name in ("vectors.npy", "keys.npy", "tombstones.npy"):
         good = (folder / name).read_bytes()
         (folder / name).write_bytes(b"")
-        with pytest.raises(ValueError, match=rf"{name} to be a .npy file, but it is empty"):
+        with pytest.raises(ValueError, match=rf"`{name}` of the saved index to be a .npy array, "
+                                             rf"but '.*{name}' is empty"):
             EmbeddingIndex.load(folder)
         np.save(folder / name, np.array([[1, "x"]], dtype=object), allow_pickle=True)
-        with pytest.raises(ValueError, match=rf"{name} to be a readable .npy file.*Object"):
+        with pytest.raises(ValueError, match=rf"`{name}` of .*{name}' could not be read: Object"):
             EmbeddingIndex.load(folder)
         (folder / name).write_bytes(good)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,25 @@ __all__: list[str] = []
 
 #: The largest seed the sampling engine accepts: FAISS takes a C ``int`` seed.
 MAX_SEED = 2**31 - 1
+
+
+def load_npy(path: Path, expected: str) -> np.ndarray:
+    """The one array of a ``.npy`` file, else ValueError: ``expected`` + what is wrong.
+
+    ``expected`` opens the message (``"Expected the .npy embeddings to be ..., but"``);
+    an empty file, an unreadable one (object arrays included: no pickles) and a
+    ``.npz`` archive under a ``.npy`` name are each named with ``path``.
+    """
+    try:
+        array = np.load(path, allow_pickle=False)
+    except EOFError:
+        raise ValueError(f"{expected} {str(path)!r} is empty") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{expected} {str(path)!r} could not be read: {exc}") from None
+    if not isinstance(array, np.ndarray):
+        array.close()
+        raise ValueError(f"{expected} {str(path)!r} is a .npz archive")
+    return array
 
 
 def as_matrix(x: Any, name: str, *, dim: int | None = None) -> np.ndarray:

@@ -57,7 +57,7 @@ from typing import Any, BinaryIO, Literal, cast
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ._inputs import as_ids, as_matrix, check_int, check_seed, first_duplicate
+from ._inputs import as_ids, as_matrix, check_int, check_seed, first_duplicate, load_npy
 
 # faiss is imported by the functions that use it: its import takes ~0.2 s, which every
 # `import assay` paid although most jobs never search or cluster.
@@ -783,12 +783,4 @@ def _ids_of(doc: Any, ids_file: Path, meta_file: Path, token: str | None) -> lis
 
 
 def _load_npy(path: Path) -> np.ndarray:
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except EOFError:
-        raise ValueError(f"Expected {path} to be a .npy file, but it is empty") from None
-    except (OSError, ValueError) as err:
-        raise ValueError(f"Expected {path} to be a readable .npy file, but got: {err}") from None
-    if not isinstance(arr, np.ndarray):
-        raise ValueError(f"Expected {path} to hold one array, but got {type(arr).__name__}")
-    return arr
+    return load_npy(path, f"Expected `{path.name}` of the saved index to be a .npy array, but")

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..formats._json_lines import read_json_lines, split_lines
+from ..index._inputs import load_npy
 from .table import PredictionTable, Task
 
 __all__ = [
@@ -240,15 +241,7 @@ def read_ids(path: str | os.PathLike[str], *, what: str = "ids") -> list[str]:
 def _read_npy(path: Path) -> np.ndarray:
     """The array of a ``.npy`` embeddings file, checked to hold numbers."""
     expected = "Expected the .npy embeddings to be an (N, D) array of numbers, but"
-    try:
-        array = np.load(path, allow_pickle=False)
-    except EOFError:
-        raise ValueError(f"{expected} {str(path)!r} is empty") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{expected} {str(path)!r} could not be read: {exc}") from None
-    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
-        array.close()
-        raise ValueError(f"{expected} {str(path)!r} is a .npz archive")
+    array = load_npy(path, expected)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{expected} {str(path)!r} holds dtype {array.dtype}")
     return array
