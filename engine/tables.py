@@ -6,7 +6,8 @@ once, at the edge; evaluators hand whole columns to kernels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -21,12 +22,17 @@ __all__ = ["Catalog", "DetectionTable", "GroundTruthTable"]
 class Catalog:
     """Id <-> dense index maps shared by a ground-truth table and its detections.
 
+    The loaders build valid catalogs; one built by hand is checked with
+    :meth:`checked` (:func:`assay.evaluate_detections` does so).
+
     Attributes:
-        image_ids: ``(I,)`` int64 image ids, ascending; image index ``i`` is
-            ``image_ids[i]``.
-        category_ids: ``(K,)`` int64 category ids, ascending.
+        image_ids: ``(I,)`` int64 image ids, strictly ascending; image index ``i`` is
+            ``image_ids[i]`` (ascending index = ascending id orders tied detections
+            across images, as in pycocotools).
+        category_ids: ``(K,)`` int64 category ids, strictly ascending.
         category_names: name of each category, same order.
-        image_hw: ``(I, 2)`` int64 (height, width); 0 where the source has none.
+        image_hw: ``(I, 2)`` int64 (height, width); -1 where the source has none
+            (``(0, 2)``: no sizes at all).
     """
 
     image_ids: np.ndarray
@@ -46,8 +52,96 @@ class Catalog:
             image_ids=np.arange(num_images, dtype=np.int64),
             category_ids=np.arange(num_categories, dtype=np.int64),
             category_names=tuple(str(k) for k in range(num_categories)),
-            image_hw=np.zeros((num_images, 2), dtype=np.int64),
+            image_hw=np.full((num_images, 2), -1, dtype=np.int64),
         )
+
+    def checked(self, name: str = "catalog") -> Catalog:
+        """This catalog, checked, with its arrays as int64 and its names as a tuple.
+
+        Args:
+            name: the catalog's name in messages.
+
+        Returns:
+            A catalog equal to this one.
+
+        Raises:
+            TypeError: ids or sizes that are not numpy integer arrays, names that are
+                not strings.
+            ValueError: ids that are not 1-D and strictly ascending (so also
+                duplicates), or beyond int64; one name per category id not given;
+                ``image_hw`` not of shape ``(I, 2)`` (or ``(0, 2)``).
+
+        Example:
+            >>> Catalog(np.array([5, 3]), np.array([1]), ("a",)).checked()
+            Traceback (most recent call last):
+            ...
+            ValueError: Expected `catalog.image_ids` to be strictly ascending, but got 5 before 3 (first offending item: catalog.image_ids[1])
+        """  # noqa: E501
+        image_ids = _checked_ids(self.image_ids, f"{name}.image_ids")
+        category_ids = _checked_ids(self.category_ids, f"{name}.category_ids")
+        names = self.category_names
+        where = f"`{name}.category_names`"
+        if not isinstance(names, Sequence) or isinstance(names, (str, bytes)):
+            raise TypeError(
+                f"Expected {where} to be a sequence of strings, but got {type(names).__name__}"
+            )
+        bad = next((i for i, n in enumerate(names) if not isinstance(n, str)), None)
+        if bad is not None:
+            raise TypeError(
+                f"Expected {where} to be a sequence of strings, but got {names[bad]!r} "
+                f"({type(names[bad]).__name__}) (first offending item: {name}.category_names"
+                f"[{bad}])"
+            )
+        if len(names) != len(category_ids):
+            raise ValueError(
+                f"Expected {where} to hold one name per category id ({len(category_ids)}), "
+                f"but got {len(names)} names"
+            )
+        hw = _int_array(self.image_hw, f"{name}.image_hw")
+        if hw.ndim != 2 or hw.shape[1] != 2 or hw.shape[0] not in (0, len(image_ids)):
+            raise ValueError(
+                f"Expected `{name}.image_hw` to have shape ({len(image_ids)}, 2) (or (0, 2) for "
+                f"no sizes), but got {tuple(hw.shape)}"
+            )
+        return replace(
+            self,
+            image_ids=image_ids,
+            category_ids=category_ids,
+            category_names=tuple(names),
+            image_hw=hw,
+        )
+
+
+def _int_array(value: object, name: str) -> np.ndarray:
+    """``value`` as int64, if it is a numpy array of integers that fit."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"Expected `{name}` to be a numpy array of ints, but got {type(value).__name__}"
+        )
+    if value.dtype.kind not in "iu":
+        raise TypeError(f"Expected `{name}` to hold ints, but got dtype {value.dtype}")
+    if value.dtype == np.uint64 and value.size and value.max() > np.iinfo(np.int64).max:
+        i = int(np.argmax(value.reshape(-1) > np.iinfo(np.int64).max))
+        raise ValueError(
+            f"Expected `{name}` to hold values that fit in int64, but got "
+            f"{int(value.reshape(-1)[i])} (first offending item: {name}[{i}])"
+        )
+    return value if value.dtype == np.int64 else value.astype(np.int64)
+
+
+def _checked_ids(value: object, name: str) -> np.ndarray:
+    """``(N,)`` int64 ids, strictly ascending."""
+    ids = _int_array(value, name)
+    if ids.ndim != 1:
+        raise ValueError(f"Expected `{name}` to have shape (N,), but got {tuple(ids.shape)}")
+    not_up = ids[1:] <= ids[:-1]
+    if not_up.any():
+        i = int(np.flatnonzero(not_up)[0]) + 1
+        raise ValueError(
+            f"Expected `{name}` to be strictly ascending, but got {int(ids[i - 1])} before "
+            f"{int(ids[i])} (first offending item: {name}[{i}])"
+        )
+    return ids
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ def _stats_table(result: CocoResult, title: str) -> Table:
 def _category_table(result: CocoResult, limit: int | None) -> Table:
     rows = result.per_category()
     shown = rows if limit is None else rows[:limit]
-    title = "Per category (area all)" + (
+    # the area range per_category() used: "all", else the first (custom labels)
+    title = (f"Per category (area {escape(rows[0].area)})" if rows else "Per category") + (
         "" if len(shown) == len(rows) else f", first {len(shown)} of {len(rows)}"
     )
     table = Table(title=title, title_justify="left")
@@ -441,7 +442,7 @@ def main() -> None:
     """Entry point of the ``assay`` command; bad input prints one line and exits with 2."""
     try:
         app()
-    except (ValueError, TypeError, KeyError, OSError) as exc:
+    except (ValueError, TypeError, KeyError, OSError, OverflowError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         # escaped: messages quote inputs, whose brackets rich would read as markup
         # soft wrap: one line whatever the width (rich wraps at 80 columns off a terminal)

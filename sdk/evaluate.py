@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .engine.device import resolve_device
+from .engine.device import check_tensor_device, resolve_device
 from .engine.evaluation import CocoParams, CocoResult, IouType, evaluate_detection_tables
 from .engine.formats import load_coco_ground_truth, load_coco_results
 from .engine.tables import Catalog, DetectionTable, GroundTruthTable
@@ -79,6 +79,7 @@ def _tensor(
     allow_bool: bool = False,
 ) -> Tensor:
     if isinstance(value, Tensor):
+        check_tensor_device(value, name)  # meta, mps...: torch's own error further on
         t = value
     elif isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":  # object, str, ...: torch's own error otherwise
@@ -325,12 +326,32 @@ def _ground_truth_table(gt: Any, fmt: BoxFormat) -> GroundTruthTable:
         iscrowd = crowd.bool()
     else:
         iscrowd = torch.zeros(n, dtype=torch.bool, device=dev)
-    ids = (
-        _column(table, "id", "gt", torch.int64, dev, n)
-        if "id" in table
-        else torch.arange(1, n + 1, device=dev)
-    )
+    if "id" in table:
+        ids = _column(table, "id", "gt", torch.int64, dev, n)
+        _check_unique_ids(ids)
+    else:
+        ids = torch.arange(1, n + 1, device=dev)
     return GroundTruthTable(image, category, boxes, area, iscrowd, ids)
+
+
+def _check_unique_ids(ids: Tensor) -> None:
+    """Annotation ids are unique (as the JSON loader requires); the first repeat is named.
+
+    Ascending ids (``1..G``, as files usually number them) take one comparison; others
+    one sort.
+    """
+    if ids.shape[0] < 2 or bool((ids[1:] > ids[:-1]).all()):
+        return
+    sorted_ids, order = torch.sort(ids, stable=True)
+    dup = sorted_ids[1:] == sorted_ids[:-1]
+    if not bool(dup.any()):
+        return
+    second = int(order[1:][dup].min())  # the first row that repeats an earlier id
+    first = _first(ids == ids[second])
+    raise ValueError(
+        f"Expected `gt['id']` to hold unique annotation ids, but `gt['id'][{second}]` repeats "
+        f"id {int(ids[second])} of `gt['id'][{first}]`"
+    )
 
 
 def _checked_detections(dt: DetectionTable, default: torch.device) -> DetectionTable:
@@ -382,7 +403,7 @@ def evaluate_detections(
     Args:
         gt: mapping with ``image`` (G,), ``category`` (G,), ``boxes`` (G, 4) and
             optionally ``area`` (G,) (default: box area), ``iscrowd`` (G,) and ``id``
-            (G,) (default ``1..G``); or a :class:`GroundTruthTable` (checked column
+            (G,) (unique; default ``1..G``); or a :class:`GroundTruthTable` (checked column
             by column as a mapping is, its columns named by the mapping's keys).
         dt: mapping with ``image`` (D,), ``category`` (D,), ``boxes`` (D, 4),
             ``scores`` (D,); or a :class:`DetectionTable` (checked likewise; its
@@ -394,7 +415,8 @@ def evaluate_detections(
         params: evaluation parameters, as for :func:`evaluate_coco`.
         device: where to compute; ``None`` keeps the inputs' device.
         catalog: ids and names for the indexes (overrides ``num_images`` /
-            ``num_categories``).
+            ``num_categories``); checked with :meth:`Catalog.checked` (ids strictly
+            ascending, one name per category).
 
     Returns:
         :class:`CocoResult`.
@@ -413,17 +435,19 @@ def evaluate_detections(
         raise ValueError(
             f"Expected `box_format` to be one of {BOX_FORMATS}, but got {box_format!r}"
         )
+    if catalog is not None:
+        if not isinstance(catalog, Catalog):
+            raise TypeError(
+                f"Expected `catalog` to be a Catalog (ids and names of the indexes), but got "
+                f"{type(catalog).__name__}"
+            )
+        catalog = catalog.checked()  # ascending ids order tied detections, as in pycocotools
     gt_table = _ground_truth_table(gt, box_format)
     dt_table = _detection_table(dt, box_format, gt_table.image.device)
     if dt_table.image.device != gt_table.image.device:
         raise ValueError(
             f"Expected `gt` and `dt` on the same device, but got {gt_table.image.device} and "
             f"{dt_table.image.device}; move both with .to(device)"
-        )
-    if catalog is not None and not isinstance(catalog, Catalog):
-        raise TypeError(
-            f"Expected `catalog` to be a Catalog (ids and names of the indexes), but got "
-            f"{type(catalog).__name__}"
         )
     if catalog is None:
 

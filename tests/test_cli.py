@@ -151,3 +151,53 @@ def test_max_dets_errors(
         out = runner.invoke(app, ["evaluate", "coco", str(gt), str(dt), "--max-dets", bad])
         assert out.exit_code == 2, bad
         assert "comma-separated ints" in out.output or "at least one value" in out.output
+
+
+def test_max_dets_beyond_int64(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit 17: a maxDets beyond int64 was a raw OverflowError from torch (45 lines, rc 1)."""
+    from assay.cli import main
+
+    gt = _tiny_coco(tmp_path)
+    dt = tmp_path / "dt.json"
+    dt.write_text('[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]')
+    huge = "99999999999999999999999"
+    monkeypatch.setattr("sys.argv", ["assay", "evaluate", "coco", str(gt), str(dt),
+                                     "--max-dets", f"1,10,{huge}"])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"`maxDets` to be ints in [1, 2**63 - 1], but got {huge}" in err
+
+
+def test_main_reports_overflow_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay import cli
+
+    def overflow() -> None:
+        raise OverflowError("int too big to convert")
+
+    monkeypatch.setattr(cli, "app", overflow)
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == "error: int too big to convert\n"
+
+
+def test_category_table_names_the_area_range_used() -> None:
+    """Audit 17: the title said "area all" whatever range per_category() used."""
+    import assay
+    from assay.cli import _category_table
+
+    gt = {"images": [{"id": 1}], "categories": [{"id": 1, "name": "cat"}],
+          "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5],
+                           "area": 25, "iscrowd": 0}]}
+    dt = [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 5, 5], "score": 0.9}]
+    assert _category_table(assay.evaluate_coco(gt, dt), None).title == "Per category (area all)"
+    params = {"areaRng": [[0, 1024], [0, 1e10]], "areaRngLbl": ["[b]small", "everything"]}
+    table = _category_table(assay.evaluate_coco(gt, dt, params=params), None)
+    assert table.title == "Per category (area \\[b]small)"  # escaped for rich markup

@@ -508,7 +508,9 @@ PARAM_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ("maxdets-empty", {"maxDets": []}, ValueError,
      _m("Expected `maxDets` to be a non-empty sequence of positive ints, but got []")),
     ("maxdets-negative", {"maxDets": [-1]}, ValueError, _m("`maxDets`", "positive ints")),
-    ("maxdets-fractional", {"maxDets": [1.5]}, ValueError, _m("maxDets")),
+    ("maxdets-fractional", {"maxDets": [1.5]}, TypeError,
+     _m("Expected `maxDets` to be a sequence of ints, but got 1.5 (float) (first offending "
+        "item: maxDets[0])")),
     ("arearng-lo-gt-hi", {"areaRng": [[0, 1e10], [100, 10]], "areaRngLbl": ["all", "bad"]},
      ValueError, _m("Expected `areaRng` to be a non-empty sequence of [lo, hi] with lo <= hi",
                     "[[100.0, 10.0]]")),
@@ -534,6 +536,55 @@ PARAM_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ("maxdets-str", {"maxDets": "100"}, ValueError,
      r"^Expected `params\.maxDets` to be valid \(Input should be a valid tuple\), but got '100'$"),
     ("usecats-str", {"useCats": "x"}, ValueError, _m("`params.useCats` to be valid")),
+    # audit 17: values beyond int64 (maxDets 2**63 wrapped to a negative cut in torch: AR 0
+    # where pycocotools gives 1; 2**64 and ids were raw OverflowErrors)
+    ("maxdets-2**63", {"maxDets": [1, 10, 2**63]}, ValueError,
+     _m("Expected `maxDets` to be ints in [1, 2**63 - 1], but got 9223372036854775808 (first "
+        "offending item: maxDets[2])")),
+    ("maxdets-2**64", {"maxDets": [2**64, 1, 10]}, ValueError,
+     _m("`maxDets` to be ints in [1, 2**63 - 1], but got 18446744073709551616 (first "
+        "offending item: maxDets[0])")),
+    ("imgids-beyond-int64", {"imgIds": [1, 2**63]}, ValueError,
+     _m("Expected `imgIds` to be ids in the int64 range, but got 9223372036854775808 (first "
+        "offending item: imgIds[1])")),
+    ("catids-below-int64", {"catIds": [-(2**63) - 1]}, ValueError,
+     _m("`catIds` to be ids in the int64 range", "(first offending item: catIds[0])")),
+    # audit 17: no silent coercion (pydantic's lax mode made "false" False, "2" 2, True 1.0)
+    ("usecats-str-false", {"useCats": "false"}, ValueError,
+     _m("Expected `params.useCats` to be valid", "but got 'false'")),
+    ("usecats-2", {"useCats": 2}, ValueError,
+     _m("Expected `useCats` to be a bool or 0 / 1, but got 2")),
+    ("imgids-str", {"imgIds": ["2"]}, TypeError,
+     _m("Expected `imgIds` to be a sequence of ints, but got '2' (str) (first offending item: "
+        "imgIds[0])")),
+    ("catids-float", {"catIds": [1, 2.0]}, TypeError,
+     _m("Expected `catIds` to be a sequence of ints, but got 2.0 (float) (first offending "
+        "item: catIds[1])")),
+    ("imgids-bool", {"imgIds": [True]}, TypeError, _m("`imgIds`", "True (bool)")),
+    ("maxdets-str-items", {"maxDets": ["1", "10", "100"]}, TypeError,
+     _m("Expected `maxDets` to be a sequence of ints, but got '1' (str)")),
+    ("maxdets-float-integral", {"maxDets": [1, 10.0, 100]}, TypeError,
+     _m("`maxDets`", "10.0 (float) (first offending item: maxDets[1])")),
+    ("maxdets-bool-array", {"maxDets": np.array([True, True])}, TypeError,
+     _m("`maxDets`", "True (bool) (first offending item: maxDets[0])")),
+    ("iou-str", {"iouThrs": ["0.5"]}, TypeError,
+     _m("Expected `iouThrs` to be a sequence of numbers (int or float), but got '0.5' (str) "
+        "(first offending item: iouThrs[0])")),
+    ("iou-bool", {"iouThrs": [0.5, True]}, TypeError,
+     _m("`iouThrs`", "True (bool) (first offending item: iouThrs[1])")),
+    ("rec-np-bool", {"recThrs": [0.0, np.True_]}, TypeError,
+     _m("`recThrs`", "(first offending item: recThrs[1])")),
+    ("iou-int-beyond-float", {"iouThrs": [10**400]}, ValueError,
+     _m("Expected `iouThrs` to be a non-empty sequence in [0, 1], but got [inf]")),
+    ("arearng-str", {"areaRng": [[0, "1e10"]], "areaRngLbl": ["all"]}, TypeError,
+     _m("Expected `areaRng[0]` to be a sequence of numbers (int or float), but got '1e10' "
+        "(str) (first offending item: areaRng[0][1])")),
+    ("arearng-not-pairs", {"areaRng": [0, 1e10], "areaRngLbl": ["all"]}, TypeError,
+     _m("Expected `areaRng` to be a sequence of [lo, hi] pairs, but got 0 (int) (first "
+        "offending item: areaRng[0])")),
+    ("arearnglbl-int", {"areaRngLbl": ["all", "small", "medium", 4]}, TypeError,
+     _m("Expected `areaRngLbl` to be a sequence of strings, but got 4 (int) (first offending "
+        "item: areaRngLbl[3])")),
 ]
 
 
@@ -544,6 +595,52 @@ PARAM_CASES: list[tuple[str, Any, type[Exception], str]] = [
 def test_bad_params(params: Any, exc: type[Exception], match: str) -> None:
     with pytest.raises(exc, match=match):
         assay.evaluate_coco(_gt(), _dt(), params=params)
+
+
+def test_params_take_numpy_values_tensors_and_0_1_use_cats() -> None:
+    """Strict types still take numpy ints / floats / arrays, tensors and pycocotools'
+    ``useCats`` 0 / 1, as exactly the values they hold."""
+    plain = {"maxDets": [1, 10, 100], "iouThrs": [0.5, 0.75], "imgIds": [1, 2], "useCats": 0,
+             "areaRng": [[0, 1e10], [0, 1024]], "areaRngLbl": ["all", "small"]}
+    numpy = {"maxDets": np.array([1, 10, 100]),
+             "iouThrs": torch.tensor([0.5, 0.75], dtype=torch.float64),
+             "imgIds": [np.int64(1), np.uint8(2)], "useCats": np.int64(0),
+             "areaRng": np.array([[0, 1e10], [0, 1024]]),
+             "areaRngLbl": np.array(["all", "small"])}
+    want = assay.evaluate_coco(_gt(), _dt(), params=plain)
+    got = assay.evaluate_coco(_gt(), _dt(), params=numpy)
+    assert got.params == want.params
+    np.testing.assert_array_equal(got.precision, want.precision)
+    assert assay.CocoParams.coerce({"useCats": 1}).useCats is True
+    assert assay.CocoParams.coerce({"iouThrs": (1, 0.5)}).iouThrs == (1.0, 0.5)
+
+
+def test_largest_max_dets_is_2_63_minus_1() -> None:
+    """2**63 - 1 ("no limit") works; no image holds more than 100 detections here, so the
+    arrays equal those at 100 (stats[0] needs maxDets 100: -1)."""
+    at_100 = assay.evaluate_coco(_gt(), _dt())
+    unlimited = assay.evaluate_coco(_gt(), _dt(), params={"maxDets": [1, 10, 2**63 - 1]})
+    np.testing.assert_array_equal(unlimited.precision, at_100.precision)
+    np.testing.assert_array_equal(unlimited.recall, at_100.recall)
+    np.testing.assert_array_equal(unlimited.stats[1:], at_100.stats[1:])
+
+
+def test_per_category_names_its_area_range(pycocotools_eval: Callable[..., Any]) -> None:
+    """Audit 17: without an "all" label per_category() used the first range silently (its
+    docstring and the CLI said "area all"); each row now names the range it used."""
+    assert {c.area for c in assay.evaluate_coco(_gt(), _dt()).per_category()} == {"all"}
+    params = {"areaRng": [[0, 32**2], [0, 1e10]], "areaRngLbl": ["small", "everything"]}
+    result = assay.evaluate_coco(_gt(), _dt(), params=params)
+    rows = result.per_category()
+    assert [c.area for c in rows] == ["small"] * 3
+    ev = pycocotools_eval(_gt(), _dt(), params=params)
+    for k, c in enumerate(rows):  # pycocotools' arrays at area index 0, maxDets 100
+        recall = ev.eval["recall"][:, k, 0, -1]
+        assert c.ar == (recall[recall > -1].mean() if (recall > -1).any() else -1)
+    assert result.to_dict()["per_category"][0]["area"] == "small"
+    labels = {"areaRng": [[0, 32**2], [0, 1e10]], "areaRngLbl": ["small", "all"]}
+    assert {c.area for c in assay.evaluate_coco(_gt(), _dt(), params=labels).per_category()} \
+        == {"all"}
 
 
 @pytest.mark.parametrize("iou_type", ["keypoints", "BBOX", "SEGM", None])
@@ -569,9 +666,12 @@ def test_bogus_device(device: Any) -> None:
         assay.evaluate_coco(_gt(), _dt(), device=device)
 
 
-@pytest.mark.parametrize("device", ["mps", "meta"])
-def test_device_type_not_supported(device: str) -> None:
-    with pytest.raises(ValueError, match=_m("`device`", repr(device))):
+@pytest.mark.parametrize("device", ["mps", "meta", torch.device("meta")])
+def test_device_type_not_supported(device: Any) -> None:
+    # audit 17: a torch.device("meta") was told to be "one of (...) or a torch.device"
+    with pytest.raises(ValueError, match=_m("Expected `device` to be a cpu or cuda device (",
+                                            f"a torch.device of those types), but got "
+                                            f"{device!r}")):
         assay.evaluate_coco(_gt(), _dt(), device=device)
 
 
@@ -694,6 +794,17 @@ DET_CASES: list[tuple[str, Mutation, Mutation, dict[str, Any], type[Exception], 
      _m("`box_format`", "'XYWH'")),
     ("bogus-device", _keep, _keep, {"device": "gpu"}, ValueError,
      _m("Expected `device` to be one of", "'gpu'")),
+    # audit 17: tables on the meta device gave torch's "Tensor.item() cannot be called on
+    # meta tensors"; annotation ids repeated in a table were accepted (not in JSON)
+    ("gt-image-meta", put("image", torch.tensor([0, 1, 1], device="meta")), _keep, {},
+     ValueError, _m("Expected `gt['image']` on a cpu or cuda device, but got meta")),
+    ("dt-boxes-meta", _keep, put("boxes", torch.zeros(3, 4, device="meta")), {}, ValueError,
+     _m("Expected `dt['boxes']` on a cpu or cuda device, but got meta")),
+    ("gt-id-repeated", put("id", torch.tensor([4, 7, 4])), _keep, {}, ValueError,
+     _m("Expected `gt['id']` to hold unique annotation ids, but `gt['id'][2]` repeats id 4 of "
+        "`gt['id'][0]`")),
+    ("gt-id-repeated-later", put("id", [9, 3, 3]), _keep, {}, ValueError,
+     _m("`gt['id'][2]` repeats id 3 of `gt['id'][1]`")),
 ]
 
 # Missing columns: `_get` in sdk/evaluate.py raises KeyError today; a ValueError (like the
@@ -795,6 +906,16 @@ def test_zero_width_boxes(pycocotools_eval: Callable[..., Any]) -> None:
     dt[2]["bbox"] = [50.0, 50.0, 5.0, 0.0]
     np.testing.assert_allclose(_stats(gt, dt), pycocotools_eval(gt, dt).stats, rtol=0,
                                atol=1e-12)
+
+
+def test_bbox_images_of_any_size() -> None:
+    """Without masks the image size is not used: 0, negative or missing sizes evaluate
+    as the plain scene (audit 17 refused size 0 for images with polygons only)."""
+    gt = _gt()
+    gt["images"][0]["height"] = 0
+    gt["images"][1]["width"] = -3
+    del gt["images"][2]["height"]
+    np.testing.assert_array_equal(_stats(gt, _dt()), _stats(_gt(), _dt()))
 
 
 def test_numpy_scalar_ids_and_values() -> None:
@@ -941,6 +1062,89 @@ def test_detections_empty_lists() -> None:
 def test_catalog_of_the_wrong_type() -> None:
     with pytest.raises(TypeError, match=r"`catalog` to be a Catalog .*but got dict"):
         assay.evaluate_detections(_gt_map(), _dt_map(), catalog={"a": 1})  # type: ignore[arg-type]
+
+
+def _catalog(**fields: Any) -> Any:
+    base = {"image_ids": np.array([1, 2]), "category_ids": np.array([1, 2]),
+            "category_names": ("cat", "dog")}
+    return assay.Catalog(**{**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "exc", "message"),
+    [
+        pytest.param({"image_ids": np.array([5, 3])}, ValueError,
+                     "Expected `catalog.image_ids` to be strictly ascending, but got 5 before 3 "
+                     "(first offending item: catalog.image_ids[1])", id="image-ids-unsorted"),
+        pytest.param({"category_ids": np.array([2, 2])}, ValueError,
+                     "Expected `catalog.category_ids` to be strictly ascending, but got 2 before "
+                     "2 (first offending item: catalog.category_ids[1])", id="category-ids-dup"),
+        pytest.param({"category_names": ("cat",)}, ValueError,
+                     "Expected `catalog.category_names` to hold one name per category id (2), "
+                     "but got 1 names", id="names-short"),
+        pytest.param({"category_names": ("cat", 2)}, TypeError,
+                     "Expected `catalog.category_names` to be a sequence of strings, but got 2 "
+                     "(int) (first offending item: catalog.category_names[1])",
+                     id="names-not-str"),
+        pytest.param({"category_names": "ab"}, TypeError,
+                     "`catalog.category_names` to be a sequence of strings, but got str",
+                     id="names-str"),
+        pytest.param({"image_ids": np.array([1.0, 2.0])}, TypeError,
+                     "Expected `catalog.image_ids` to hold ints, but got dtype float64",
+                     id="image-ids-float"),
+        pytest.param({"image_ids": [1, 2]}, TypeError,
+                     "Expected `catalog.image_ids` to be a numpy array of ints, but got list",
+                     id="image-ids-list"),
+        pytest.param({"image_ids": np.array([[1, 2]])}, ValueError,
+                     "Expected `catalog.image_ids` to have shape (N,), but got (1, 2)",
+                     id="image-ids-2d"),
+        pytest.param({"category_ids": np.array([1, 2**64 - 1], np.uint64)}, ValueError,
+                     "Expected `catalog.category_ids` to hold values that fit in int64, but got "
+                     "18446744073709551615 (first offending item: catalog.category_ids[1])",
+                     id="category-ids-uint64"),
+        pytest.param({"image_hw": np.zeros((3, 2), np.int64)}, ValueError,
+                     "Expected `catalog.image_hw` to have shape (2, 2) (or (0, 2) for no "
+                     "sizes), but got (3, 2)", id="image-hw-shape"),
+        pytest.param({"image_hw": np.zeros((2, 2))}, TypeError,
+                     "Expected `catalog.image_hw` to hold ints, but got dtype float64",
+                     id="image-hw-float"),
+    ],
+)
+def test_bad_catalog(fields: dict[str, Any], exc: type[Exception], message: str) -> None:
+    """Audit 17: a passed Catalog was not checked (unsorted ids gave another AP than
+    evaluate_coco, short names a raw IndexError from inside the evaluator)."""
+    with pytest.raises(exc, match=re.escape(message)):
+        assay.evaluate_detections(_gt_map(), _dt_map(), catalog=_catalog(**fields))
+
+
+def test_catalog_ids_order_ties_as_evaluate_coco() -> None:
+    """Scene: images 3 and 5, one GT each; two detections tied at 0.9, the one on image 5
+    misses, the one on image 3 hits. pycocotools ranks the tie by image id (3 first):
+    AP50 0.505. Unsorted catalog ids [5, 3] gave 0.2525; sorted ids give 0.505."""
+    coco_gt = {"images": [{"id": 5}, {"id": 3}], "categories": [{"id": 1, "name": "a"}],
+               "annotations": [{"id": i, "image_id": im, "category_id": 1,
+                                "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0}
+                               for i, im in ((1, 5), (2, 3))]}
+    coco_dt = [{"image_id": 5, "category_id": 1, "bbox": [50, 50, 10, 10], "score": 0.9},
+               {"image_id": 3, "category_id": 1, "bbox": [0, 0, 10, 10], "score": 0.9}]
+    catalog = assay.Catalog(image_ids=np.array([3, 5], np.int32), category_ids=np.array([1]),
+                            category_names=["a"])
+    gt = {"image": [1, 0], "category": [0, 0], "boxes": [[0, 0, 10, 10]] * 2}
+    dt = {"image": [1, 0], "category": [0, 0], "boxes": [[50, 50, 10, 10], [0, 0, 10, 10]],
+          "scores": [0.9, 0.9]}
+    for params in (None, {"imgIds": [3]}):
+        want = assay.evaluate_coco(coco_gt, coco_dt, params=params)
+        got = assay.evaluate_detections(gt, dt, catalog=catalog, params=params)
+        np.testing.assert_array_equal(got.stats, want.stats)
+    assert round(float(want.stats[1]), 4) == 1.0  # imgIds [3]: the hit alone
+    assert round(float(assay.evaluate_coco(coco_gt, coco_dt).stats[1]), 4) == 0.505
+
+
+def test_unique_table_ids_in_any_order() -> None:
+    base = assay.evaluate_detections(_gt_map(), _dt_map()).stats
+    for ids in ([3, 2, 1], np.array([10, -4, 7]), torch.tensor([1, 2, 3])):
+        got = assay.evaluate_detections({**_gt_map(), "id": ids}, _dt_map()).stats
+        np.testing.assert_array_equal(got, base)
 
 
 def test_bool_iscrowd_is_read_as_zero_and_one() -> None:

@@ -602,6 +602,45 @@ BAD_CASES = [
         ValueError,
         "Expected the ground truth's image with id 2 to have a positive 'height' and 'width'",
     ),
+    # audit 17: an image of height or width 0 rasterised GT polygons into an empty mask
+    # silently (a result polygon there was refused) and let any RLE size through
+    (
+        "polygon-image-height-0",
+        _set("gt.images.0.height", 0),
+        ValueError,
+        "Expected `images[0]` (id 1) to have a positive 'height' and 'width' (the polygons "
+        "of `annotations[0].segmentation` are rasterised at the image size), but it has "
+        "height 0 and width 12",
+    ),
+    (
+        "dt-polygon-image-width-0",
+        _both(
+            _set("gt.images.1.width", 0),
+            _set("gt.annotations.1.segmentation", {"size": [6, 0], "counts": [0]}),
+            _set("dt.1.segmentation", [[0, 0, 3, 0, 3, 3]]),
+        ),
+        ValueError,
+        "Expected the ground truth's image with id 2 to have a positive 'height' and 'width' "
+        "(the polygons of `dt[1].segmentation` are rasterised at the image size), but it has "
+        "height 6 and width 0",
+    ),
+    (
+        "dt-rle-size-differs-from-0",
+        _both(
+            _set("gt.images.1.width", 0),
+            _set("gt.annotations.1.segmentation", {"size": [6, 0], "counts": [0]}),
+        ),
+        ValueError,
+        "Expected `dt[1].segmentation.size` to be the [height, width] of the ground truth's "
+        "image with id 2, [6, 0], but got [6, 5]",
+    ),
+    (
+        "gt-rle-size-differs-from-0",
+        _set("gt.images.1.height", 0),
+        ValueError,
+        "Expected `annotations[1].segmentation.size` to be the [height, width] of `images[1]` "
+        "(id 2), [0, 5], but got [6, 5]",
+    ),
     (
         "segmentation-string",
         _set("gt.annotations.1.segmentation", "abc"),
@@ -706,6 +745,20 @@ def test_small_case_matches_pycocotools(device: str) -> None:
         run_pycocotools(gt, dt, "segm"),
         atol=EXACT,
     )
+
+
+def test_image_of_size_0_with_masks_of_size_0() -> None:
+    """An image declared 0 wide is valid with RLEs of that size (empty masks) and with no
+    polygon; the numbers are pycocotools'."""
+    from pycocotools import mask as mask_utils
+
+    gt, dt = _small()
+    gt["images"][1]["width"] = 0
+    gt["annotations"][1]["segmentation"] = {"size": [6, 0], "counts": [0]}
+    dt[1]["segmentation"] = {"size": [6, 0], "counts": [0]}
+    result = assay.evaluate_coco(copy.deepcopy(gt), copy.deepcopy(dt), "segm")
+    dt[1]["segmentation"] = mask_utils.frPyObjects(dt[1]["segmentation"], 6, 0)  # loadRes: str
+    assert_matches_cocoeval(result, run_pycocotools(gt, dt, "segm"), atol=EXACT)
 
 
 def test_rle_given_as_any_mapping() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from torch import Tensor
 
 __all__ = ["CocoParams", "IouType"]
 
@@ -22,6 +23,129 @@ _REC_THRS = tuple(
 )
 _AREA_RNG = ((0.0**2, 1e5**2), (0.0**2, 32.0**2), (32.0**2, 96.0**2), (96.0**2, 1e5**2))
 _FIELDS = ("iouThrs", "recThrs", "maxDets", "areaRng", "areaRngLbl", "catIds", "imgIds", "useCats")
+_INT64_MAX = 2**63 - 1
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer; never a bool (``True`` is an int in Python)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    """An int or float, Python or numpy; never a bool or a string."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _as_float(value: Any) -> float:
+    """``float(value)``; an int beyond float64 becomes +-inf (then out of every range)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _items(value: Any) -> list[Any] | None:
+    """The items of a list, tuple, numpy array, tensor or other sequence; ``None`` else.
+
+    ``None`` (a string, a number, a set, a generator...) leaves the value to pydantic's
+    strict validation, which refuses it with the field named.
+    """
+    if isinstance(value, (np.ndarray, Tensor)):
+        items = value.tolist()
+        return items if isinstance(items, list) else None  # a 0-d array is a number
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return list(value)
+    return None
+
+
+def _checked_items(
+    name: str, value: Any, ok: Callable[[Any], bool], what: str, convert: Callable[[Any], Any]
+) -> Any:
+    """``value`` as a tuple of converted items, each checked with ``ok``.
+
+    A TypeError names the first item that is not ``what``; a non-sequence is returned
+    as it is.
+    """
+    items = _items(value)
+    if items is None:
+        return value
+    for i, v in enumerate(items):
+        if not ok(v):
+            raise TypeError(
+                f"Expected `{name}` to be a sequence of {what}, but got {v!r} ({_type_name(v)}) "
+                f"(first offending item: {name}[{i}])"
+            )
+    return tuple(map(convert, items))
+
+
+def _check_ints(name: str, value: Any) -> Any:
+    return _checked_items(name, value, _is_int, "ints", int)
+
+
+def _check_reals(name: str, value: Any) -> Any:
+    return _checked_items(name, value, _is_real, "numbers (int or float)", _as_float)
+
+
+def _check_strs(name: str, value: Any) -> Any:
+    return _checked_items(name, value, lambda v: isinstance(v, str), "strings", str)
+
+
+def _check_ranges(name: str, value: Any) -> Any:
+    ranges = _items(value)
+    if ranges is None:
+        return value
+    out = []
+    for i, r in enumerate(ranges):
+        pair = _items(r)
+        if pair is None:
+            raise TypeError(
+                f"Expected `{name}` to be a sequence of [lo, hi] pairs, but got {r!r} "
+                f"({_type_name(r)}) (first offending item: {name}[{i}])"
+            )
+        if len(pair) != 2:
+            raise ValueError(
+                f"Expected `{name}` to be a sequence of [lo, hi] pairs, but got {pair!r} "
+                f"(first offending item: {name}[{i}])"
+            )
+        out.append(_check_reals(f"{name}[{i}]", pair))
+    return tuple(out)
+
+
+def _check_use_cats(name: str, value: Any) -> Any:
+    """A bool, or pycocotools' ints 0 / 1.
+
+    Any other int is refused here; a string or another type is left to pydantic's
+    strict bool, which refuses it.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if _is_int(value):
+        if value not in (0, 1):
+            raise ValueError(f"Expected `{name}` to be a bool or 0 / 1, but got {value!r}")
+        return bool(value)
+    return value
+
+
+def _check_ids(name: str, value: Any) -> Any:
+    return None if value is None else _check_ints(name, value)
+
+
+# Each field's item types, checked (and numpy scalars made Python ones) before pydantic's
+# strict validation: no silent coercion of "2", "0.5", True or 10.0.
+_TYPE_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "iouThrs": _check_reals,
+    "recThrs": _check_reals,
+    "maxDets": _check_ints,
+    "areaRng": _check_ranges,
+    "areaRngLbl": _check_strs,
+    "catIds": _check_ids,
+    "imgIds": _check_ids,
+    "useCats": _check_use_cats,
+}
 
 
 class CocoParams(BaseModel):
@@ -37,13 +161,18 @@ class CocoParams(BaseModel):
         imgIds: images to evaluate; ``None`` means all images of the ground truth.
         useCats: match detections to ground truths of their own category only.
 
+    Values are never coerced: ids and ``maxDets`` are ints (Python or numpy; not a bool,
+    a float or a string), ``maxDets`` in [1, 2**63 - 1] and ids in the int64 range;
+    thresholds and area bounds are ints or floats (not a bool or a string); ``useCats``
+    is a bool or 0 / 1; sequences are lists, tuples, numpy arrays or tensors.
+
     Example:
         >>> p = CocoParams(maxDets=[100, 1, 10])
         >>> p.maxDets, p.iouThrs[:3], len(p.recThrs)
         ((1, 10, 100), (0.5, 0.55, 0.6), 101)
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     iouThrs: tuple[float, ...] = _IOU_THRS
     recThrs: tuple[float, ...] = _REC_THRS
@@ -56,13 +185,14 @@ class CocoParams(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _known_keys(cls, data: Any) -> Any:
+    def _known_keys_and_types(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
             unknown = sorted(str(k) for k in data if k not in cls.model_fields)
             if unknown:
                 raise ValueError(
                     f"Expected `params` keys to be among {list(_FIELDS)}, but got {unknown}"
                 )
+            data = {k: _TYPE_CHECKS[k](k, v) for k, v in data.items()}
         return data
 
     @field_validator("iouThrs", "recThrs")
@@ -82,6 +212,13 @@ class CocoParams(BaseModel):
             raise ValueError(
                 f"Expected `maxDets` to be a non-empty sequence of positive ints, but got "
                 f"{list(value)}"
+            )
+        # the evaluator compares ranks with maxDets in int64 (2**63 would wrap to < 0)
+        big = next((i for i, v in enumerate(value) if v > _INT64_MAX), None)
+        if big is not None:
+            raise ValueError(
+                f"Expected `maxDets` to be ints in [1, 2**63 - 1], but got {value[big]} "
+                f"(first offending item: maxDets[{big}])"
             )
         return tuple(sorted(value))  # pycocotools sorts maxDets in evaluate()
 
@@ -105,6 +242,12 @@ class CocoParams(BaseModel):
             raise ValueError(
                 f"Expected `{info.field_name}` to be a non-empty sequence of ids, or None for "
                 "all, but got []"
+            )
+        big = next((i for i, v in enumerate(value) if not -_INT64_MAX - 1 <= v <= _INT64_MAX), None)
+        if big is not None:
+            raise ValueError(
+                f"Expected `{info.field_name}` to be ids in the int64 range, but got {value[big]} "
+                f"(first offending item: {info.field_name}[{big}])"
             )
         if len(set(value)) != len(value):
             raise ValueError(
@@ -142,8 +285,6 @@ class CocoParams(BaseModel):
         for name in _FIELDS:
             if hasattr(params, name):
                 value = getattr(params, name)
-                if isinstance(value, np.ndarray):
-                    value = value.tolist()
                 if name in ("catIds", "imgIds") and (value is None or len(value) == 0):
                     continue
                 values[name] = value
@@ -164,8 +305,9 @@ class CocoParams(BaseModel):
             message = str(first["msg"])
             if message.startswith("Value error, "):  # our validators' own message
                 raise ValueError(message.removeprefix("Value error, ")) from None
-            field = ".".join(str(part) for part in first["loc"])
+            field = "".join(
+                f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]
+            )
             raise ValueError(
-                f"Expected `params{'.' + field if field else ''}` to be valid ({message}), "
-                f"but got {first.get('input')!r}"
+                f"Expected `params{field}` to be valid ({message}), but got {first.get('input')!r}"
             ) from None

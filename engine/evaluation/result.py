@@ -122,7 +122,7 @@ def summarize(
 
 
 class CategoryMetrics(BaseModel):
-    """Per-category numbers at area ``all`` (pycocotools' -1 when a category has no GT).
+    """Per-category numbers at one area range (pycocotools' -1 when a category has no GT).
 
     Attributes:
         category_id: the category's id.
@@ -132,6 +132,8 @@ class CategoryMetrics(BaseModel):
         ap75: AP at IoU 0.75 (-1 when 0.75 is not a threshold).
         ar: recall averaged over IoU thresholds at ``max_dets``.
         max_dets: the maxDets value used (100 when evaluated, else the largest).
+        area: the label of the area range used (``"all"`` when a range has it, else
+            the first range's label).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -143,6 +145,7 @@ class CategoryMetrics(BaseModel):
     ap75: float
     ar: float
     max_dets: int
+    area: str
 
 
 class CocoResult(BaseModel):
@@ -176,7 +179,12 @@ class CocoResult(BaseModel):
         return {name: float(v) for name, v in zip(STAT_NAMES, self.stats, strict=True)}
 
     def per_category(self) -> list[CategoryMetrics]:
-        """AP, AP50, AP75 and AR per category, at area ``all`` and maxDets 100."""
+        """AP, AP50, AP75 and AR per category, at area ``all`` and maxDets 100.
+
+        Without a range labelled ``"all"`` (custom ``areaRngLbl``) the first area range
+        is used, without 100 in ``maxDets`` the largest value; each row's ``area`` and
+        ``max_dets`` say which.
+        """
         p = self.params
         m = p.maxDets.index(100) if 100 in p.maxDets else len(p.maxDets) - 1
         a = p.areaRngLbl.index("all") if "all" in p.areaRngLbl else 0
@@ -194,6 +202,7 @@ class CocoResult(BaseModel):
                     ap75=_mean_valid(prec[at[0.75]]),
                     ar=_mean_valid(self.recall[:, k, a, m]),
                     max_dets=p.maxDets[m],
+                    area=p.areaRngLbl[a],
                 )
             )
         return out

@@ -467,13 +467,14 @@ def _polygon_masks(
             f"{_MAX_COORD:,.0f} (pycocotools scales them by 5 into a C int), but got "
             f"{_short(rings[r])}"
         )
-    unknown = hw[:, 0] < 0
-    if unknown.any():
-        k = int(np.flatnonzero(unknown)[0])
+    unsized = (hw <= 0).any(axis=1)  # -1: no height / width; 0: an empty image
+    if unsized.any():
+        k = int(np.flatnonzero(unsized)[0])
+        has = "none" if hw[k, 0] < 0 else f"height {int(hw[k, 0])} and width {int(hw[k, 1])}"
         raise CocoFormatError(
             f"Expected {image_name(k)} to have a positive 'height' and 'width' (the polygons "
             f"of `{where}[{int(rec[k])}].segmentation` are rasterised at the image size), but "
-            "it has none or 0"
+            f"it has {has}"
         )
     offsets = np.concatenate(([0], np.cumsum(ring_len // 2)))
     return rle_from_polygons(
@@ -705,9 +706,10 @@ def load_coco_ground_truth(
             a negative area, ``iscrowd`` other than 0/1, an unknown image or category
             id, a duplicate id. For ``"segm"`` also: a missing ``segmentation``, a
             polygon of fewer than 3 points (or an odd number of coordinates), a
-            polygon on an image without ``height``/``width``, an RLE whose ``size``
-            differs from its image's, an invalid compressed RLE string, run lengths
-            that do not sum to ``height * width``.
+            polygon on an image without a positive ``height``/``width`` (missing or
+            0; images without polygons may have any size, or none), an RLE whose
+            ``size`` differs from its image's (a declared 0 included), an invalid
+            compressed RLE string, run lengths that do not sum to ``height * width``.
         TypeError: ``gt`` or a record of the wrong type, an id that is not an int (for
             example ``"2299"`` or ``1.0``), a number that is a string or None.
         ValueError: an unknown ``iou_type``.
@@ -737,10 +739,9 @@ def load_coco_ground_truth(
     img_order = np.argsort(image_ids, kind="stable")
     cat_order = np.argsort(cat_ids, kind="stable")
     names = tuple(str(categories[i].get("name", int(cat_ids[i]))) for i in cat_order)
-    hw = np.zeros((len(images), 2), dtype=np.int64)
-    sizes = _image_sizes(images) if segm else hw
+    hw = np.full((len(images), 2), -1, dtype=np.int64)
     if segm:
-        hw = np.maximum(sizes, 0)
+        hw = _image_sizes(images)
     elif images and all("height" in im and "width" in im for im in images):
         hw[:, 0] = _int_column(images, "height", "images")
         hw[:, 1] = _int_column(images, "width", "images")
@@ -782,7 +783,7 @@ def load_coco_ground_truth(
             j = int(img_order[k])
             return f"`images[{j}]` (id {int(image_ids[j])})"
 
-        mask = _segmentation_column(anns, "annotations", image, sizes[img_order], image_name)
+        mask = _segmentation_column(anns, "annotations", image, catalog.image_hw, image_name)
     table = GroundTruthTable(
         image=torch.from_numpy(image),
         category=torch.from_numpy(category),
@@ -928,9 +929,11 @@ def _segm_results(
 ) -> DetectionTable:
     """Mask results: ``COCO.loadRes``'s two branches (first result with a bbox or not)."""
     score = _float_column(dt, "score", "dt")
-    sizes = np.where(catalog.image_hw > 0, catalog.image_hw, -1)
+    sizes = catalog.image_hw  # -1: no size (a bbox-only catalog may hold others < 0)
     if len(sizes) != len(catalog.image_ids):
         sizes = np.full((len(catalog.image_ids), 2), -1, dtype=np.int64)
+    elif (sizes < 0).any():
+        sizes = np.where((sizes < 0).any(axis=1, keepdims=True), -1, sizes)
 
     def image_name(k: int) -> str:
         return f"the ground truth's image with id {int(catalog.image_ids[k])}"
