@@ -611,24 +611,27 @@ BAD_DICTS = {
     "misspelt_iscrowd": (
         _set("t", is_crowd=torch.tensor([1])),
         ValueError,
-        r"keys of `target\[1\]` to be among \['area', 'boxes', 'iscrowd', 'labels', "
-        r"'masks'\] \(also accepted, not read: \[.*'image_id'.*\]\), but got 'is_crowd'",
+        r"keys of `target\[1\]` to be spelt as the metric reads them \(area, boxes, iscrowd, "
+        r"labels, masks\), but got 'is_crowd' \(first offending item: "
+        r"target\[1\]\['is_crowd'\]\); did you mean 'iscrowd'\?",
     ),
     "misspelt_score": (
         _set("p", score=torch.tensor([0.5])),
         ValueError,
-        r"keys of `preds\[1\]` to be among \['boxes', 'labels', 'masks', 'scores'\].*"
-        r"but got 'score'",
+        r"keys of `preds\[1\]` .*but got 'score' .*did you mean 'scores'\?",
     ),
 }
 
 
-def test_torchvision_extra_keys_are_accepted() -> None:
-    """Keys torchvision's models and COCO wrappers add beside the read ones are ignored."""
+def test_extra_keys_are_accepted_unless_misspelt() -> None:
+    """Keys torchvision's, DETR's and VOC's targets carry beside the read ones are ignored
+    (as torchmetrics does); a key close to a read one is refused."""
     p, t = _one()
     extra_p = {**p, "keypoints": torch.zeros(1, 17, 3), "keypoints_scores": torch.zeros(1, 17)}
     extra_t = {**t, "image_id": 7, "id": [1], "bbox": [[0, 0, 10, 10]], "category_id": [1],
-               "masks": torch.ones(1, 4, 4, dtype=torch.bool), "segmentation": [[]]}
+               "masks": torch.ones(1, 4, 4, dtype=torch.bool), "segmentation": [[]],
+               "orig_size": torch.tensor([480, 640]), "size": torch.tensor([800, 1066]),
+               "difficult": torch.tensor([0]), 3: "a non-str key"}
     plain, extra = assay.MeanAveragePrecision(), assay.MeanAveragePrecision()
     plain.update([p], [t])
     extra.update([extra_p], [extra_t])
@@ -637,8 +640,11 @@ def test_torchvision_extra_keys_are_accepted() -> None:
     batch = torch.tensor([0])
     packed.update({**p, "batch": batch, "image_id": 3}, {**t, "batch": batch})
     assert packed.compute()["map"] == plain.compute()["map"]
-    with pytest.raises(ValueError, match=r"keys of `target` to be among .*'batch'.*got 'crowd'"):
+    with pytest.raises(ValueError, match=r"keys of `target` .*\(area, boxes, iscrowd, labels, "
+                                         r"masks, batch\), but got 'crowd' .*'iscrowd'\?"):
         packed.update({**p, "batch": batch}, {**t, "batch": batch, "crowd": batch})
+    with pytest.raises(ValueError, match=r"but got 'batches' .*did you mean 'batch'\?"):
+        packed.update({**p, "batch": batch, "batches": batch}, {**t, "batch": batch})
 
 
 @pytest.mark.parametrize(("edit", "error", "match"), BAD_DICTS.values(), ids=list(BAD_DICTS))

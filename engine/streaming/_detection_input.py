@@ -22,6 +22,8 @@ torchmetrics does before handing ``tolist()`` values to pycocotools), then to fl
 
 from __future__ import annotations
 
+import difflib
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn
 
@@ -37,22 +39,33 @@ __all__ = ["DetectionBatch", "detection_batch", "torchvision_xywh"]
 _INFERRED_IMAGES_FREE = 1 << 16
 _INFERRED_IMAGES_PER_ROW = 64
 
-# Keys a dict may hold: what the metric reads, and what torchvision's detection models
-# and COCO dataset wrappers put beside it (accepted, not read). Any other key is refused:
-# a misspelt optional column (`is_crowd`) would otherwise be dropped without a word.
+# Keys the metric reads. Any other key is accepted and not read (torchmetrics ignores
+# extra keys; torchvision's, DETR's and VOC's targets carry image_id, orig_size,
+# difficult...), unless it looks like a misspelling of a read key: a misspelt optional
+# column (`is_crowd`) would otherwise be dropped without a word.
 _DT_KEYS = ("boxes", "labels", "masks", "scores")
 _GT_KEYS = ("area", "boxes", "iscrowd", "labels", "masks")
-_IGNORED_KEYS = (
-    "bbox",
-    "category_id",
-    "id",
-    "image_id",
-    "keypoints",
-    "keypoints_scores",
-    "segmentation",
-)
-_DT_ALLOWED = frozenset((*_DT_KEYS, *_IGNORED_KEYS))
-_GT_ALLOWED = frozenset((*_GT_KEYS, *_IGNORED_KEYS))
+_MISSPELLING_CUTOFF = 0.8  # difflib ratio: is_crowd 0.93, crowd 0.83, bbox 0.67, size 0.4
+
+
+@functools.lru_cache(maxsize=256)
+def _misspelling(key: str, known: tuple[str, ...]) -> str | None:
+    """The read key ``key`` looks like a misspelling of, or None (a read or unrelated key)."""
+    if key in known:
+        return None
+    close = difflib.get_close_matches(key, known, n=1, cutoff=_MISSPELLING_CUTOFF)
+    return close[0] if close else None
+
+
+@functools.lru_cache(maxsize=8)
+def _key_set(known: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(known)
+
+
+def _has_misspelling(item: Mapping[Any, Any], known: tuple[str, ...]) -> bool:
+    """Whether a key of ``item`` looks like a misspelt read key (one set difference)."""
+    return any(_misspelling(str(k), known) is not None for k in item.keys() - _key_set(known))
+
 
 _INT_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
 _MASK_DTYPES = (torch.bool, torch.uint8)
@@ -249,13 +262,14 @@ def _require(
                 f"Expected `{name}` to have key {key!r} (required: {', '.join(keys)}), but it "
                 f"has keys {sorted(str(k) for k in item)}",
             )
-    allowed = {*known, *_IGNORED_KEYS}
     for key in item:
-        if key not in allowed:
+        match = _misspelling(str(key), known)
+        if match is not None:
             _fail(
                 ValueError,
-                f"Expected the keys of `{name}` to be among {list(known)} (also accepted, not "
-                f"read: {list(_IGNORED_KEYS)}), but got {key!r}",
+                f"Expected the keys of `{name}` to be spelt as the metric reads them "
+                f"({', '.join(known)}), but got {key!r} (first offending item: "
+                f"{name}[{key!r}]); did you mean {match!r}? Other keys are accepted, not read",
             )
     return item
 
@@ -352,10 +366,10 @@ def _fast_list_batch(
     Any problem (missing key, wrong type, shape, dtype or device, mismatched lengths)
     raises; the caller then runs the per-item checks, which name the offending item.
     """
-    if not all(p.keys() <= _DT_ALLOWED for p in preds) or not all(
-        t.keys() <= _GT_ALLOWED for t in target
+    if any(_has_misspelling(p, _DT_KEYS) for p in preds) or any(
+        _has_misspelling(t, _GT_KEYS) for t in target
     ):
-        raise _BulkCheckError  # an unknown key: the diagnosis names it
+        raise _BulkCheckError  # a misspelt key: the diagnosis names it
     labels = [p["labels"] for p in preds]
     scores = [p["scores"] for p in preds]
     gt_labels = [t["labels"] for t in target]

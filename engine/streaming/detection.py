@@ -129,11 +129,10 @@ class MeanAveragePrecision(StreamingMetric):
       datasets without setting the box areas again, so its per-class ``bbox_`` values
       use the masks' areas there (and disagree with its own ``bbox_map``).
     - non-finite boxes, scores or areas and ``iscrowd`` values other than 0/1 are errors.
-    - a dict key that is neither read nor one torchvision's models and COCO wrappers
-      put beside them (``image_id``, ``keypoints``, ``keypoints_scores``, ``id``,
-      ``bbox``, ``category_id``, ``segmentation``; ``masks`` under ``bbox``) is an
-      error: a misspelt ``is_crowd`` would otherwise be dropped (torchmetrics ignores
-      unknown keys).
+    - a dict key that looks like a misspelling of one the metric reads (``is_crowd``,
+      ``score``, ``label``, ``areas``...) is an error: the column would otherwise be
+      dropped without a word. Other keys (``image_id``, ``orig_size``, ``keypoints``,
+      ``difficult``...) are accepted and not read, as torchmetrics does with every key.
     - ``tm_to_coco`` / ``coco_to_tm`` (JSON export) are not provided.
 
     The default thresholds are torchmetrics' ``torch.linspace`` values, computed in
