@@ -32,7 +32,8 @@ class Catalog:
         category_ids: ``(K,)`` int64 category ids, strictly ascending.
         category_names: name of each category, same order.
         image_hw: ``(I, 2)`` int64 (height, width); -1 where the source has none
-            (``(0, 2)``: no sizes at all).
+            (``(0, 2)``: no sizes at all). A bbox ground truth (which needs no sizes)
+            has them only when every image gives both, else -1 in every row.
     """
 
     image_ids: np.ndarray
@@ -65,8 +66,8 @@ class Catalog:
             A catalog equal to this one.
 
         Raises:
-            TypeError: ids or sizes that are not numpy integer arrays, names that are
-                not strings.
+            TypeError: ids or sizes that are not integer arrays (numpy, a CPU tensor, a
+                list or tuple), names that are not strings.
             ValueError: ids that are not 1-D and strictly ascending (so also
                 duplicates), or beyond int64; one name per category id not given;
                 ``image_hw`` not of shape ``(I, 2)`` (or ``(0, 2)``).
@@ -81,6 +82,8 @@ class Catalog:
         category_ids = _checked_ids(self.category_ids, f"{name}.category_ids")
         names = self.category_names
         where = f"`{name}.category_names`"
+        if isinstance(names, np.ndarray) and names.ndim == 1:
+            names = tuple(str(n) if isinstance(n, np.str_) else n for n in names)
         if not isinstance(names, Sequence) or isinstance(names, (str, bytes)):
             raise TypeError(
                 f"Expected {where} to be a sequence of strings, but got {type(names).__name__}"
@@ -113,10 +116,22 @@ class Catalog:
 
 
 def _int_array(value: object, name: str) -> np.ndarray:
-    """``value`` as int64, if it is a numpy array of integers that fit."""
+    """``value`` as int64: a numpy array, a CPU tensor or a list / tuple of ints that fit."""
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "cpu":
+            raise ValueError(f"Expected `{name}` on the CPU, but got {value.device}")
+        value = value.numpy()
+    elif isinstance(value, (list, tuple)):
+        if any(isinstance(v, bool) for v in np.ravel(np.asarray(value, dtype=object))):
+            raise TypeError(f"Expected `{name}` to hold ints, but got a bool")
+        try:
+            value = np.asarray(value)
+        except ValueError:  # ragged
+            raise ValueError(f"Expected `{name}` to be a rectangular array of ints") from None
     if not isinstance(value, np.ndarray):
         raise TypeError(
-            f"Expected `{name}` to be a numpy array of ints, but got {type(value).__name__}"
+            f"Expected `{name}` to be a numpy array, tensor or list of ints, but got "
+            f"{type(value).__name__}"
         )
     if value.dtype.kind not in "iu":
         raise TypeError(f"Expected `{name}` to hold ints, but got dtype {value.dtype}")

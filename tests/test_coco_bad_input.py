@@ -1092,9 +1092,15 @@ def _catalog(**fields: Any) -> Any:
         pytest.param({"image_ids": np.array([1.0, 2.0])}, TypeError,
                      "Expected `catalog.image_ids` to hold ints, but got dtype float64",
                      id="image-ids-float"),
-        pytest.param({"image_ids": [1, 2]}, TypeError,
-                     "Expected `catalog.image_ids` to be a numpy array of ints, but got list",
-                     id="image-ids-list"),
+        pytest.param({"image_ids": [1.0, 2.0]}, TypeError,
+                     "Expected `catalog.image_ids` to hold ints, but got dtype float64",
+                     id="image-ids-float-list"),
+        pytest.param({"image_ids": [1, True]}, TypeError,
+                     "Expected `catalog.image_ids` to hold ints, but got a bool",
+                     id="image-ids-bool-list"),
+        pytest.param({"image_ids": {1, 2}}, TypeError,
+                     "Expected `catalog.image_ids` to be a numpy array, tensor or list of ints, "
+                     "but got set", id="image-ids-set"),
         pytest.param({"image_ids": np.array([[1, 2]])}, ValueError,
                      "Expected `catalog.image_ids` to have shape (N,), but got (1, 2)",
                      id="image-ids-2d"),
@@ -1115,6 +1121,25 @@ def test_bad_catalog(fields: dict[str, Any], exc: type[Exception], message: str)
     evaluate_coco, short names a raw IndexError from inside the evaluator)."""
     with pytest.raises(exc, match=re.escape(message)):
         assay.evaluate_detections(_gt_map(), _dt_map(), catalog=_catalog(**fields))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"image_ids": [1, 2], "category_ids": (1, 2)},
+        {"image_ids": torch.tensor([1, 2]),
+         "category_ids": torch.tensor([1, 2], dtype=torch.int32)},
+        {"category_names": np.array(["cat", "dog"])},
+        {"image_hw": [[10, 10], [10, 10]]},
+    ],
+    ids=["lists", "tensors", "names-ndarray", "hw-list"],
+)
+def test_catalog_containers_users_build(fields: dict[str, Any]) -> None:
+    """Review 17: lists, tuples, CPU tensors and a names array evaluated correctly before
+    the Catalog check; they still do."""
+    want = assay.evaluate_detections(_gt_map(), _dt_map(), catalog=_catalog()).stats
+    got = assay.evaluate_detections(_gt_map(), _dt_map(), catalog=_catalog(**fields)).stats
+    np.testing.assert_array_equal(got, want)
 
 
 def test_catalog_ids_order_ties_as_evaluate_coco() -> None:
