@@ -532,10 +532,19 @@ PARAM_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ("catids-duplicate", {"catIds": [2, 2]}, ValueError,
      _m("Expected `catIds` to hold unique ids, but got [2, 2]")),
     ("params-int", 5, TypeError, _m("Expected `params` to be CocoParams", "but got int")),
-    # pydantic's own type errors in one line naming the field (no multi-line report, URL)
-    ("maxdets-str", {"maxDets": "100"}, ValueError,
-     r"^Expected `params\.maxDets` to be valid \(Input should be a valid tuple\), but got '100'$"),
-    ("usecats-str", {"useCats": "x"}, ValueError, _m("`params.useCats` to be valid")),
+    # a value that is not a sequence (review 17: pydantic's "Input should be a valid tuple")
+    ("maxdets-str", {"maxDets": "100"}, TypeError,
+     _m("Expected `maxDets` to be a list, tuple, numpy array or tensor of ints, but got '100' "
+        "(str)")),
+    ("catids-dict-keys", {"catIds": {1: "a", 2: "b"}.keys()}, TypeError,
+     _m("Expected `catIds` to be a list, tuple, numpy array or tensor of ints, but got "
+        "dict_keys([1, 2]) (dict_keys)")),
+    ("arearng-set", {"areaRng": {1, 2}}, TypeError,
+     _m("Expected `areaRng` to be a list, tuple, numpy array or tensor of [lo, hi] pairs")),
+    ("usecats-str", {"useCats": "x"}, TypeError,
+     _m("Expected `useCats` to be a bool or 0 / 1, but got 'x' (str)")),
+    ("usecats-float", {"useCats": 1.0}, TypeError,
+     _m("Expected `useCats` to be a bool or 0 / 1, but got 1.0 (float)")),
     # audit 17: values beyond int64 (maxDets 2**63 wrapped to a negative cut in torch: AR 0
     # where pycocotools gives 1; 2**64 and ids were raw OverflowErrors)
     ("maxdets-2**63", {"maxDets": [1, 10, 2**63]}, ValueError,
@@ -550,8 +559,8 @@ PARAM_CASES: list[tuple[str, Any, type[Exception], str]] = [
     ("catids-below-int64", {"catIds": [-(2**63) - 1]}, ValueError,
      _m("`catIds` to be ids in the int64 range", "(first offending item: catIds[0])")),
     # audit 17: no silent coercion (pydantic's lax mode made "false" False, "2" 2, True 1.0)
-    ("usecats-str-false", {"useCats": "false"}, ValueError,
-     _m("Expected `params.useCats` to be valid", "but got 'false'")),
+    ("usecats-str-false", {"useCats": "false"}, TypeError,
+     _m("Expected `useCats` to be a bool or 0 / 1, but got 'false' (str)")),
     ("usecats-2", {"useCats": 2}, ValueError,
      _m("Expected `useCats` to be a bool or 0 / 1, but got 2")),
     ("imgids-str", {"imgIds": ["2"]}, TypeError,

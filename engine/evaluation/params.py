@@ -49,10 +49,9 @@ def _as_float(value: Any) -> float:
 
 
 def _items(value: Any) -> list[Any] | None:
-    """The items of a list, tuple, numpy array, tensor or other sequence; ``None`` else.
+    """The items of a list, tuple, numpy array, tensor or other sequence, else ``None``.
 
-    ``None`` (a string, a number, a set, a generator...) leaves the value to pydantic's
-    strict validation, which refuses it with the field named.
+    ``None`` for a string, a number, a set, a generator...
     """
     if isinstance(value, (np.ndarray, Tensor)):
         items = value.tolist()
@@ -67,12 +66,15 @@ def _checked_items(
 ) -> Any:
     """``value`` as a tuple of converted items, each checked with ``ok``.
 
-    A TypeError names the first item that is not ``what``; a non-sequence is returned
-    as it is.
+    A TypeError names the first item that is not ``what``, or a value that is not a
+    sequence (sets and generators have no order pycocotools' arrays would keep).
     """
     items = _items(value)
     if items is None:
-        return value
+        raise TypeError(
+            f"Expected `{name}` to be a list, tuple, numpy array or tensor of {what}, but got "
+            f"{value!r} ({_type_name(value)})"
+        )
     for i, v in enumerate(items):
         if not ok(v):
             raise TypeError(
@@ -97,7 +99,10 @@ def _check_strs(name: str, value: Any) -> Any:
 def _check_ranges(name: str, value: Any) -> Any:
     ranges = _items(value)
     if ranges is None:
-        return value
+        raise TypeError(
+            f"Expected `{name}` to be a list, tuple, numpy array or tensor of [lo, hi] pairs, "
+            f"but got {value!r} ({_type_name(value)})"
+        )
     out = []
     for i, r in enumerate(ranges):
         pair = _items(r)
@@ -116,18 +121,16 @@ def _check_ranges(name: str, value: Any) -> Any:
 
 
 def _check_use_cats(name: str, value: Any) -> Any:
-    """A bool, or pycocotools' ints 0 / 1.
-
-    Any other int is refused here; a string or another type is left to pydantic's
-    strict bool, which refuses it.
-    """
+    """A bool, or pycocotools' ints 0 / 1; anything else is refused, not read as truthy."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if _is_int(value):
         if value not in (0, 1):
             raise ValueError(f"Expected `{name}` to be a bool or 0 / 1, but got {value!r}")
         return bool(value)
-    return value
+    raise TypeError(
+        f"Expected `{name}` to be a bool or 0 / 1, but got {value!r} ({_type_name(value)})"
+    )
 
 
 def _check_ids(name: str, value: Any) -> Any:
