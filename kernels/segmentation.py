@@ -18,7 +18,9 @@ when that count is nonzero: 10-20% more than the unchecked count (500 int64 maps
 512 x 512, 21 classes, two threads: about 400 ms against 340). The evaluators, which
 check the labels themselves, call the unchecked cores ``_pixel_confusion_matrix``,
 ``_pixel_confusion_matrix_with_invalid``, ``_pixel_pair_counts``,
-``_panoptic_intersections`` and ``_panoptic_counts``.
+``_panoptic_intersections`` and ``_panoptic_counts``; the streaming metrics with
+``validate_args=False`` call ``_pixel_confusion_matrix_dropping_invalid`` (invalid
+pixels dropped, not counted: no mask, no sum, no host read on a device).
 
 Semantic segmentation reduces to one ``(C, C)`` pixel confusion matrix (rows: target
 class, columns: predicted class), counted with a single ``bincount`` of
@@ -100,23 +102,25 @@ PANOPTIC_PROTOCOLS: tuple[str, ...] = ("coco", "torchmetrics", "torchmetrics-mod
 # ---------------------------------------------------------------------------- checks
 
 
-def _check_map(name: str, x: object, shape: str = "any shape") -> Tensor:
-    """An integer tensor (bool, floating-point and complex refused) of any shape.
+def _check_map(name: str, x: object, shape: str = "any shape", kind: str = "integer") -> Tensor:
+    """A tensor of ``kind`` (:func:`._checks.check_dtype`) of any shape.
 
     With ``shape="(N, ...)"`` at least one dimension.
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"Expected `{name}` to be a torch.Tensor, but got {type(x).__name__}")
-    check_dtype(name, x, "integer")
+    check_dtype(name, x, kind)
     if shape != "any shape" and x.ndim < 1:
         raise ValueError(f"Expected `{name}` to have shape {shape}, but got ()")
     return x
 
 
-def _check_pair(target: object, preds: object, shape: str = "any shape") -> None:
-    """Two integer label maps of one shape on one device."""
-    t = _check_map("target", target, shape)
-    p = _check_map("preds", preds, shape)
+def _check_pair(
+    target: object, preds: object, shape: str = "any shape", kind: str = "integer"
+) -> None:
+    """Two label maps of ``kind`` (default integer, bool refused), one shape, one device."""
+    t = _check_map("target", target, shape, kind)
+    p = _check_map("preds", preds, shape, kind)
     check_same_device(target=t, preds=p)
     if p.shape != t.shape:
         raise ValueError(
@@ -130,22 +134,26 @@ def _fits(dtype: torch.dtype, value: int) -> bool:
     return int(info.min) <= value <= int(info.max)
 
 
-def _check_ignore(ignore_index: object, target: Tensor, representable: bool) -> int | None:
+def _check_ignore(
+    ignore_index: object, target: Tensor, representable: bool, given: torch.dtype
+) -> int | None:
     """``ignore_index`` as an int (or None); with ``representable``, in ``target``'s dtype.
 
     torch compares a tensor with a value outside its dtype after wrapping the value
     into it (-1 equals 255 in uint8): such an ``ignore_index`` would leave out the
-    pixels of another value.
+    pixels of another value. ``given``: the dtype the caller passed (bool for a map
+    counted as uint8).
     """
     if ignore_index is None:
         return None
     ig = check_int("ignore_index", ignore_index, minimum=None)
     if representable and not _fits(target.dtype, ig):
         info = torch.iinfo(target.dtype)
+        read_as = f", read as {target.dtype}" if given != target.dtype else ""
         raise ValueError(
-            f"Expected `ignore_index` to be representable in `target`'s dtype {target.dtype} "
-            f"([{int(info.min)}, {int(info.max)}]), but got {ig}; widen `target` first, "
-            "e.g. target.long()"
+            f"Expected `ignore_index` to be representable in `target`'s dtype {given}"
+            f"{read_as} ([{int(info.min)}, {int(info.max)}]), but got {ig}; widen `target` "
+            "first, e.g. target.long()"
         )
     return ig
 
@@ -198,11 +206,15 @@ def _raise_first(name: str, x: Tensor, bad: Tensor, interval: str) -> None:
 def _label_inputs(
     target: object, preds: object, num_classes: object, ignore_index: object, representable: bool
 ) -> tuple[Tensor, Tensor, int, int | None]:
-    """Metadata of the semantic kernels' arguments; uint16-64 maps widened to int64."""
+    """Metadata of the semantic kernels' arguments, the maps in a dtype torch compares.
+
+    Bool maps as uint8 0 / 1 (a view), uint16-64 maps widened to int64.
+    """
     c = check_int("num_classes", num_classes, minimum=1)
-    _check_pair(target, preds)
+    _check_pair(target, preds, kind="integer or bool")
     t, p = as_ordered(target), as_ordered(preds)  # type: ignore[arg-type]
-    ig = _check_ignore(ignore_index, t, representable)  # widened: compared exactly
+    given = target.dtype  # type: ignore[attr-defined]
+    ig = _check_ignore(ignore_index, t, representable, given)  # widened: compared exactly
     return t, p, c, ig
 
 
@@ -311,9 +323,9 @@ def pixel_confusion_matrix(
 
     Args:
         target: ``(N, H, W)`` (any shape) integer ground-truth classes in
-            ``[0, num_classes)``, or ``ignore_index``.
-        preds: integer predicted classes in ``[0, num_classes)``, same shape as
-            ``target``; its value at an ignored pixel is never read.
+            ``[0, num_classes)``, or ``ignore_index``; a bool map counts as 0 / 1.
+        preds: integer (or bool) predicted classes in ``[0, num_classes)``, same
+            shape as ``target``; its value at an ignored pixel is never read.
         num_classes: ``C``.
         ignore_index: target value whose pixels are left out; it must be
             representable in ``target``'s dtype.
@@ -323,8 +335,8 @@ def pixel_confusion_matrix(
         layout of ``sklearn.metrics.confusion_matrix``), on the input's device.
 
     Raises:
-        TypeError: ``target`` or ``preds`` not an integer tensor (bool, floating-point
-            refused), ``num_classes`` or ``ignore_index`` not an int.
+        TypeError: ``target`` or ``preds`` not an integer or bool tensor
+            (floating-point refused), ``num_classes`` or ``ignore_index`` not an int.
         ValueError: ``num_classes < 1``, maps of different shapes or devices, an
             ``ignore_index`` outside ``target``'s dtype; on CPU tensors a target
             outside ``[0, num_classes)`` that is not ``ignore_index``, or a prediction
@@ -421,8 +433,9 @@ def pixel_confusion_matrix_with_invalid(
 
     Args:
         target: integer ground-truth classes (any shape), or ``ignore_index``; any
-            value is accepted (out of range: invalid).
-        preds: integer predicted classes, same shape; ignored pixels' are not read.
+            value is accepted (out of range: invalid); a bool map counts as 0 / 1.
+        preds: integer (or bool) predicted classes, same shape; ignored pixels' are
+            not read.
         num_classes: ``C``.
         ignore_index: target value whose pixels are left out (one outside ``target``'s
             dtype matches no pixel).
@@ -432,8 +445,8 @@ def pixel_confusion_matrix_with_invalid(
         prediction) and a 0-d int64 count, both on the input's device.
 
     Raises:
-        TypeError: ``target`` or ``preds`` not an integer tensor (bool, floating-point
-            refused), ``num_classes`` or ``ignore_index`` not an int.
+        TypeError: ``target`` or ``preds`` not an integer or bool tensor
+            (floating-point refused), ``num_classes`` or ``ignore_index`` not an int.
         ValueError: ``num_classes < 1``, maps of different shapes or devices. Label
             values are never refused: out of range, they are counted as invalid.
 
@@ -474,7 +487,7 @@ def _pixel_confusion_matrix_with_invalid(
         if counted is not None:
             return counted
     t, p = target.reshape(-1), preds.reshape(-1)
-    valid = (t >= 0) & (t < c) & (p >= 0) & (p < c)
+    valid = _in_classes(t, c) & _in_classes(p, c)
     if ignore_index is None:
         invalid = valid.numel() - valid.sum()
     else:
@@ -486,6 +499,61 @@ def _pixel_confusion_matrix_with_invalid(
     key = _pair_keys(t, p, c, bins).masked_fill_(~valid, bins)
     counts = torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
     return counts, invalid
+
+
+def _in_classes(x: Tensor, c: int) -> Tensor:
+    """Mask of ``x`` in ``[0, C)``, compared only with bounds its dtype holds.
+
+    torch wraps a Python int into the tensor's dtype before comparing (``C = 150``
+    is -106 in int8), so a ``C`` above the dtype's maximum is not compared.
+    """
+    info = torch.iinfo(x.dtype)
+    below = x < c if c <= info.max else torch.ones_like(x, dtype=torch.bool)
+    return below & (x >= 0) if info.min < 0 else below
+
+
+def _pixel_confusion_matrix_dropping_invalid(
+    target: Tensor, preds: Tensor, num_classes: int, ignore_index: int | None
+) -> Tensor:
+    """The counts of :func:`_pixel_confusion_matrix_with_invalid`, without ``invalid``.
+
+    For callers that drop invalid pixels unseen (``validate_args=False``): no mask of
+    the valid pixels, no sum and, off the CPU, no host read. Each map is clamped to
+    ``[-1, C]``, so every value outside ``[0, C)`` lands in a border row or column of a
+    ``(C + 2, C + 2)`` count that is cut off; an ``ignore_index`` outside ``[0, C)`` is
+    such a value, one inside needs the ignore mask of :func:`_pixel_confusion_matrix`.
+    On the CPU :func:`_in_range_counts` counts first where it can (cheaper than the
+    clamped copies). Same dtypes as :func:`_pixel_confusion_matrix_with_invalid`.
+    """
+    c = num_classes
+    fused = _fused_counts(target, preds, c, ignore_index)
+    if fused is not None:
+        return fused[0]
+    if ignore_index is not None and not _fits(target.dtype, ignore_index):
+        ignore_index = None  # no pixel holds it (torch would wrap it into the dtype)
+    if reads_values(target, preds) and target.numel():
+        counted = _in_range_counts(target, preds, c, ignore_index)
+        if counted is not None:
+            return counted[0]
+    s = c + 2
+    bins = s * s
+    t = _clamped(target.reshape(-1), c)
+    p = _clamped(preds.reshape(-1), c)
+    key = _pair_keys(t, p, s, bins).add_(s + 1)  # (t + 1) * s + p + 1, in [0, bins)
+    if ignore_index is not None and 0 <= ignore_index < c:
+        key.masked_fill_(target.reshape(-1) == ignore_index, 0)  # a border bin
+    counts = torch.bincount(key, minlength=bins).reshape(s, s)
+    return counts[1 : c + 1, 1 : c + 1].contiguous()
+
+
+def _clamped(x: Tensor, c: int) -> Tensor:
+    """``x`` clamped to ``[-1, C]`` (a copy), or ``x`` where its dtype holds no other value."""
+    info = torch.iinfo(x.dtype)
+    low = -1 if info.min < 0 else None
+    high = c if c < info.max else None
+    if low is None and high is None:
+        return x
+    return torch.clamp(x, low, high)
 
 
 def _in_range_counts(
@@ -518,8 +586,9 @@ def pixel_pair_counts(target: Tensor, preds: Tensor, num_rows: int, num_classes:
     not another pass over the pixels.
 
     Args:
-        target: integer target values in ``[0, num_rows)`` (any shape).
-        preds: integer predicted classes in ``[0, num_classes)``, same shape.
+        target: integer target values in ``[0, num_rows)`` (any shape); a bool map
+            counts as 0 / 1.
+        preds: integer (or bool) predicted classes in ``[0, num_classes)``, same shape.
         num_rows: ``T``, larger than every target value.
         num_classes: ``C``.
 
@@ -527,8 +596,8 @@ def pixel_pair_counts(target: Tensor, preds: Tensor, num_rows: int, num_classes:
         ``(T, C)`` int64 counts on the input's device.
 
     Raises:
-        TypeError: ``target`` or ``preds`` not an integer tensor (bool, floating-point
-            refused), ``num_rows`` or ``num_classes`` not an int.
+        TypeError: ``target`` or ``preds`` not an integer or bool tensor
+            (floating-point refused), ``num_rows`` or ``num_classes`` not an int.
         ValueError: ``num_rows < 0``, ``num_classes < 1``, maps of different shapes or
             devices; on CPU tensors a target outside ``[0, num_rows)`` or a prediction
             outside ``[0, num_classes)`` (the first one is named). Device values are
@@ -545,7 +614,7 @@ def pixel_pair_counts(target: Tensor, preds: Tensor, num_rows: int, num_classes:
     """
     rows = check_int("num_rows", num_rows)
     c = check_int("num_classes", num_classes, minimum=1)
-    _check_pair(target, preds)
+    _check_pair(target, preds, kind="integer or bool")
     t, p = as_ordered(target), as_ordered(preds)
     check_range("target", t, 0, rows, "target values")
     check_range("preds", p, 0, c, "class indexes")
@@ -1121,15 +1190,15 @@ def _panoptic_counts(
 def _check_fields(
     name: str, record: object, fields: tuple[str, ...], **others: object
 ) -> tuple[Tensor, ...]:
-    """A tuple of ``(K,)`` tensors named ``fields``, of one length and on one device.
+    """A tuple (or list) of ``(K,)`` tensors named ``fields``, of one length, on one device.
 
     ``others``: more ``(K,)`` tensors (arguments) that go with them.
     """
-    if not isinstance(record, tuple) or len(record) != len(fields):
+    if not isinstance(record, (tuple, list)) or len(record) != len(fields):
         raise TypeError(
-            f"Expected `{name}` to be a tuple of {len(fields)} tensors ({', '.join(fields)}), "
-            f"but got {type(record).__name__}"
-            + (f" of length {len(record)}" if isinstance(record, tuple) else "")
+            f"Expected `{name}` to be a tuple or list of {len(fields)} tensors "
+            f"({', '.join(fields)}), but got {type(record).__name__}"
+            + (f" of length {len(record)}" if isinstance(record, (tuple, list)) else "")
         )
     named = {f"{name}.{f}": x for f, x in zip(fields, record, strict=True)} | others
     tensors = {key: check_tensor(key, x, 1, "(K,)") for key, x in named.items()}
@@ -1166,15 +1235,16 @@ def panoptic_scores(counts: PanopticCounts, protocol: PanopticProtocol = "coco")
     plus ``0.5 * fp`` is float32 there) and ``pq = sq * rq``.
 
     Args:
-        counts: :class:`PanopticCounts`.
+        counts: :class:`PanopticCounts` (or a tuple / list of its four fields).
         protocol: ``"coco"``, ``"torchmetrics"`` or ``"torchmetrics-modified"``.
 
     Returns:
         :class:`PanopticScores`.
 
     Raises:
-        TypeError: ``counts`` not a :class:`PanopticCounts` (a tuple of four tensors),
-            ``iou_sum`` not floating-point or ``tp`` / ``fp`` / ``fn`` not integer.
+        TypeError: ``counts`` not a :class:`PanopticCounts` (a tuple or list of four
+            tensors), ``iou_sum`` not floating-point or ``tp`` / ``fp`` / ``fn`` not
+            integer.
         ValueError: an unknown ``protocol``, fields not ``(K,)`` of one length and one
             device; on CPU tensors a negative (or NaN) entry, the first one named.
             Device values are not read.
@@ -1222,7 +1292,8 @@ def panoptic_averages(
     """Mean PQ, SQ, RQ over valid categories: all, things, stuff.
 
     Args:
-        scores: :class:`PanopticScores` for ``K`` categories.
+        scores: :class:`PanopticScores` for ``K`` categories (or a tuple / list of
+            its four fields).
         is_thing: ``(K,)`` bool.
         float32_rq: average RQ in float32 (``torch.mean`` of the valid categories'
             float32 RQ, things first, as torchmetrics' ``_panoptic_quality_compute``
@@ -1235,9 +1306,9 @@ def panoptic_averages(
         zero there); ``(3,)`` int64 number of valid categories per group.
 
     Raises:
-        TypeError: ``scores`` not a :class:`PanopticScores` (a tuple of four tensors),
-            ``pq`` / ``sq`` / ``rq`` not floating-point, ``valid`` or ``is_thing`` not
-            bool, ``float32_rq`` not a bool.
+        TypeError: ``scores`` not a :class:`PanopticScores` (a tuple or list of four
+            tensors), ``pq`` / ``sq`` / ``rq`` not floating-point, ``valid`` or
+            ``is_thing`` not bool, ``float32_rq`` not a bool (an int 0 / 1 included).
         ValueError: fields or ``is_thing`` not ``(K,)`` of one length and one device.
 
     Example:
@@ -1256,7 +1327,10 @@ def panoptic_averages(
     check_dtype("scores.valid", valid, "bool")
     check_dtype("is_thing", is_thing, "bool")
     if not isinstance(float32_rq, (bool, np.bool_)):
-        raise TypeError(f"Expected `float32_rq` to be a bool, but got {type(float32_rq).__name__}")
+        raise TypeError(
+            f"Expected `float32_rq` to be a bool, but got {float32_rq!r} "
+            f"({type(float32_rq).__name__})"
+        )
     return _panoptic_averages(PanopticScores(pq, sq, rq, valid), is_thing, bool(float32_rq))
 
 

@@ -66,13 +66,13 @@ MAP_META_CASES: list[tuple[str, Callable[[], Any], type, str]] = [
         "float_target",
         lambda: (T.float(), P, 3),
         TypeError,
-        r"Expected `target` to be an integer tensor, but got dtype torch.float32",
+        r"Expected `target` to be an integer or bool tensor, but got dtype torch.float32",
     ),
     (
-        "bool_preds",
-        lambda: (T, P.bool(), 3),
+        "float_preds",
+        lambda: (T, P.double(), 3),
         TypeError,
-        r"Expected `preds` to be an integer tensor, but got dtype torch.bool",
+        r"Expected `preds` to be an integer or bool tensor, but got dtype torch.float64",
     ),
     ("complex_preds", lambda: (T, P.to(torch.complex64), 3), TypeError, r"`preds` .*complex64"),
     ("list_target", lambda: (T.tolist(), P, 3), TypeError, r"`target` to be a torch.Tensor"),
@@ -267,6 +267,32 @@ def test_narrow_and_unsigned_maps_keep_numbers(dtype: torch.dtype, ignore: int |
     assert torch.equal(pairs, S.pixel_pair_counts(T, P, 3, 3))
 
 
+def test_bool_maps_count_as_zero_one_maps() -> None:
+    # a binary mask is a valid 0 / 1 label map (as it was before the dtype checks)
+    t, p = torch.tensor([[True, False, True, True]]), torch.tensor([[False, False, True, False]])
+    want = S.pixel_confusion_matrix(t.long(), p.long(), 2)
+    assert want.tolist() == [[1, 0], [2, 1]]
+    assert torch.equal(S.pixel_confusion_matrix(t, p, 2), want)
+    assert torch.equal(S.pixel_confusion_matrix(t, p.long(), 2), want)  # mixed dtypes
+    assert S.pixel_confusion_matrix(t, p, 2, ignore_index=1).tolist() == [[1, 0], [0, 0]]
+    wider = S.pixel_confusion_matrix(t, p, 3, ignore_index=255)  # 255: no pixel holds it
+    assert torch.equal(wider, torch.nn.functional.pad(want, (0, 1, 0, 1)))
+    cm, invalid = S.pixel_confusion_matrix_with_invalid(t, p, 1)
+    assert cm.tolist() == [[1]] and int(invalid) == 3
+    assert torch.equal(S.pixel_pair_counts(t, p, 2, 2), want)
+    with pytest.raises(ValueError, match=r"`target` to hold class indexes in \[0, 1\), but got 1 "
+                       r"\(first offending item: target\[0, 0\]\)"):
+        S.pixel_confusion_matrix(t, p, 1)
+    with pytest.raises(ValueError, match=r"`target` to hold target values in \[0, 1\), but got 1"):
+        S.pixel_pair_counts(t, p, 1, 2)
+    with pytest.raises(
+        ValueError,
+        match=r"`ignore_index` to be representable in `target`'s dtype torch.bool, read as "
+        r"torch.uint8 \(\[0, 255\]\), but got -1",
+    ):
+        S.pixel_confusion_matrix(t, p, 2, ignore_index=-1)
+
+
 def test_class_count_beyond_the_map_dtype() -> None:
     # 300 classes with uint8 maps: every value fits, the bound does not (no wrap)
     want = S.pixel_confusion_matrix(T, P, 300)
@@ -347,6 +373,76 @@ def test_with_invalid_ignore_outside_the_dtype_matches_no_pixel() -> None:
 def test_with_invalid_empty_maps() -> None:
     cm, invalid = S.pixel_confusion_matrix_with_invalid(T[:0], P[:0], 3, 255)
     assert cm.shape == (3, 3) and int(cm.sum()) == 0 and int(invalid) == 0
+
+
+def test_with_invalid_class_count_beyond_a_signed_map_dtype() -> None:
+    # torch wraps 150 into int8 (-106) before comparing: every pixel was counted invalid
+    t = torch.tensor([5, -3, 100, 127], dtype=torch.int8)
+    p = torch.tensor([1, 1, 149 - 256, 0], dtype=torch.int8)  # -107: invalid
+    want, bad = _reference(t, p, 150, None)
+    cm, invalid = S.pixel_confusion_matrix_with_invalid(t, p, 150)
+    np.testing.assert_array_equal(cm.numpy(), want)
+    assert bad == 2 and int(invalid) == 2
+
+
+# ------------------------- dropping invalid pixels (streaming metrics, validate_args=False)
+
+_DROP_DTYPES = [torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64]
+
+
+def _random_maps(
+    dtype: torch.dtype, c: int, ignore: int | None, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(3, 8, 9) maps: mostly classes, some values out of range either way, some ignored."""
+    g = torch.Generator().manual_seed(seed)
+    info = torch.iinfo(dtype)
+    t = torch.randint(-300, 400, (3, 8, 9), generator=g)
+    p = torch.randint(-300, 400, (3, 8, 9), generator=g)
+    t = torch.where(torch.rand(t.shape, generator=g) < 0.7, t.remainder(c), t)
+    p = torch.where(torch.rand(p.shape, generator=g) < 0.8, p.remainder(c), p)
+    if ignore is not None and info.min <= ignore <= info.max:
+        t = torch.where(torch.rand(t.shape, generator=g) < 0.2, ignore, t)
+    t = t.clamp(int(info.min), int(info.max)).to(dtype)
+    return t, p.clamp(int(info.min), int(info.max)).to(dtype)
+
+
+@pytest.mark.parametrize("device_path", [False, True], ids=["cpu", "device_emulated"])
+@pytest.mark.parametrize("dtype", _DROP_DTYPES, ids=lambda d: str(d)[6:])
+def test_dropping_invalid_counts_the_valid_pixels(
+    monkeypatch: pytest.MonkeyPatch, device_path: bool, dtype: torch.dtype
+) -> None:
+    # device_emulated: the CPU takes the device branch (no value read, clamped keys)
+    if device_path:
+        monkeypatch.setattr(S, "reads_values", lambda *xs: False)
+    for c in (1, 3, 21, 150, 300):  # 150, 300: beyond int8 / uint8
+        for ignore in (None, 0, 2, 255, -1, 1000):  # in range, out of range, outside dtype
+            for seed in range(2):
+                t, p = _random_maps(dtype, c, ignore, seed)
+                if seed == 1:  # every label in range: the CPU's pair-count path
+                    t, p = t.abs() % c, p.abs() % c
+                fits = ignore is None or S._fits(dtype, ignore)  # else it matches no pixel
+                want, _ = _reference(t, p, c, ignore if fits else None)
+                got = S._pixel_confusion_matrix_dropping_invalid(t, p, c, ignore)
+                np.testing.assert_array_equal(got.numpy(), want)
+                assert got.dtype == torch.int64 and got.is_contiguous()
+                cm, _ = S._pixel_confusion_matrix_with_invalid(t, p, c, ignore)
+                assert torch.equal(cm, got)
+            empty = S._pixel_confusion_matrix_dropping_invalid(t[:0], p[:0], c, ignore)
+            assert torch.equal(empty, torch.zeros(c, c, dtype=torch.int64))
+
+
+def test_dropping_invalid_reads_no_device_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `meta` tensors hold no data: any host read, sum-to-host or value check would raise;
+    # torch's own bincount (which sizes its output from the data) is stood in for
+    monkeypatch.setattr(
+        torch,
+        "bincount",
+        lambda key, minlength: torch.zeros(minlength, dtype=torch.int64, device=key.device),
+    )
+    for dtype, ignore in ((torch.int64, 255), (torch.uint8, 2), (torch.int8, None)):
+        t, p = _random_maps(dtype, 5, ignore, 0)
+        cm = S._pixel_confusion_matrix_dropping_invalid(_meta(t), _meta(p), 5, ignore)
+        assert cm.device.type == "meta" and cm.shape == (5, 5) and cm.dtype == torch.int64
 
 
 # ------------------------------------------------------------------ confusion matrices
@@ -676,15 +772,22 @@ C_OK = S.PanopticCounts(
 SCORES_CASES: list[tuple[str, Callable[[], Any], type, str]] = [
     (
         "not_a_tuple",
-        lambda: S.panoptic_scores([*C_OK]),
+        lambda: S.panoptic_scores(C_OK._asdict()),
         TypeError,
-        r"Expected `counts` to be a tuple of 4 tensors \(iou_sum, tp, fp, fn\), but got list",
+        r"Expected `counts` to be a tuple or list of 4 tensors \(iou_sum, tp, fp, fn\), "
+        r"but got dict",
     ),
     (
         "three_fields",
         lambda: S.panoptic_scores(tuple(C_OK)[:3]),
         TypeError,
-        r"`counts` to be a tuple of 4 tensors .*, but got tuple of length 3",
+        r"`counts` to be a tuple or list of 4 tensors .*, but got tuple of length 3",
+    ),
+    (
+        "list_of_three",
+        lambda: S.panoptic_scores(list(C_OK)[:3]),
+        TypeError,
+        r"`counts` to be a tuple or list of 4 tensors .*, but got list of length 3",
     ),
     (
         "negative_fp",
@@ -780,13 +883,19 @@ AVERAGE_CASES: list[tuple[str, Callable[[], Any], type, str]] = [
         "float32_rq",
         lambda: S.panoptic_averages(S_OK, THING, float32_rq="yes"),
         TypeError,
-        r"Expected `float32_rq` to be a bool, but got str",
+        r"Expected `float32_rq` to be a bool, but got 'yes' \(str\)",
+    ),
+    (
+        "float32_rq_int",  # a bool-only switch: 1 is refused, not read as True
+        lambda: S.panoptic_averages(S_OK, THING, float32_rq=1),
+        TypeError,
+        r"Expected `float32_rq` to be a bool, but got 1 \(int\)",
     ),
     (
         "scores_dict",
         lambda: S.panoptic_averages(S_OK._asdict(), THING),
         TypeError,
-        r"`scores` to be a tuple of 4 tensors \(pq, sq, rq, valid\), but got dict",
+        r"`scores` to be a tuple or list of 4 tensors \(pq, sq, rq, valid\), but got dict",
     ),
     (
         "device",
@@ -803,6 +912,16 @@ AVERAGE_CASES: list[tuple[str, Callable[[], Any], type, str]] = [
 def test_bad_panoptic_averages(call: Callable[[], Any], error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         call()
+
+
+def test_panoptic_scores_and_averages_take_a_list() -> None:
+    # a tuple or a list of the fields, as a NamedTuple turned into either
+    assert _same(tuple(S.panoptic_scores(list(C_OK))), tuple(S_OK))
+    assert _same(tuple(S.panoptic_scores(tuple(C_OK), "torchmetrics")),
+                 tuple(S.panoptic_scores(C_OK, "torchmetrics")))
+    want = S.panoptic_averages(S_OK, THING, float32_rq=True)
+    assert _same(S.panoptic_averages(list(S_OK), THING, float32_rq=True), want)
+    assert _same(S.panoptic_averages(tuple(S_OK), THING), S.panoptic_averages(S_OK, THING))
 
 
 def test_panoptic_scores_and_averages_do_not_read_device_values() -> None:

@@ -463,6 +463,32 @@ def test_thresholded_bad_labels() -> None:
         metric.update(torch.zeros(1, 2, 5), torch.tensor([0]))
 
 
+@pytest.mark.parametrize("device_path", [False, True], ids=["cpu", "device_emulated"])
+@pytest.mark.parametrize("ignore", [None, IGNORE, 2])
+def test_thresholded_validate_args_false_drops_out_of_range_classes(
+    monkeypatch: pytest.MonkeyPatch, device_path: bool, ignore: int | None
+) -> None:
+    # device_emulated: the kernel takes its device branch on the CPU (no value read)
+    if device_path:
+        from assay.kernels import segmentation
+
+        monkeypatch.setattr(segmentation, "reads_values", lambda *xs: False)
+    g = torch.Generator().manual_seed(5)
+    metric = MulticlassMetrics(C, ignore_index=ignore, validate_args=False)
+    want = np.zeros((C, C), np.int64)
+    for dtype in (torch.int64, torch.int32, torch.int8):
+        target = torch.randint(-3, 2 * C, (60,), generator=g)
+        preds = torch.randint(-2, C + 2, (60,), generator=g)
+        target[:5] = IGNORE
+        target, preds = target.to(dtype), preds.to(dtype)
+        metric.update(preds, target)
+        for t, p in zip(target.tolist(), preds.tolist(), strict=True):
+            if t != ignore and 0 <= t < C and 0 <= p < C:
+                want[t, p] += 1
+    np.testing.assert_array_equal(metric.confmat.numpy(), want)
+    assert 0 < int(metric.confmat.sum()) < 180
+
+
 def test_ranking_rejects_label_preds() -> None:
     with pytest.raises(ValueError, match=r"Expected `preds` to have shape \(N, num_classes=5\)"):
         MulticlassRankingMetrics(C).update(torch.tensor([0, 1]), torch.tensor([0, 1]))

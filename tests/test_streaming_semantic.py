@@ -200,6 +200,62 @@ def test_validate_args_false_same_numbers() -> None:
     assert torch.equal(a.confmat, b.confmat)
 
 
+def _dropped_reference(target: torch.Tensor, preds: torch.Tensor, c: int, ignore: int | None):
+    """Confusion of the pixels with target and prediction in [0, c), target not ignored."""
+    cm = np.zeros((c, c), np.int64)
+    for t, p in zip(target.reshape(-1).tolist(), preds.reshape(-1).tolist(), strict=True):
+        if t != ignore and 0 <= t < c and 0 <= p < c:
+            cm[t, p] += 1
+    return cm
+
+
+@pytest.mark.parametrize("device_path", [False, True], ids=["cpu", "device_emulated"])
+@pytest.mark.parametrize("ignore", [None, IGNORE, 1])
+def test_validate_args_false_drops_out_of_range_labels(
+    monkeypatch: pytest.MonkeyPatch, device_path: bool, ignore: int | None
+) -> None:
+    # device_emulated: the kernel takes its device branch on the CPU (no value read)
+    if device_path:
+        from assay.kernels import segmentation
+
+        monkeypatch.setattr(segmentation, "reads_values", lambda *xs: False)
+    g = torch.Generator().manual_seed(3)
+    metric = SemanticSegmentationMetrics(C, ignore, validate_args=False)
+    want = np.zeros((C, C), np.int64)
+    for dtype in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        target = torch.randint(-4, 2 * C, (2, 6, 7), generator=g)
+        preds = torch.randint(-3, C + 3, (2, 6, 7), generator=g)
+        target[0, :2] = IGNORE
+        if dtype == torch.uint8:  # no negative values
+            target, preds = target.abs(), preds.abs()
+        target, preds = target.to(dtype), preds.to(dtype)
+        metric.update(preds, target)
+        want += _dropped_reference(target, preds, C, ignore)
+    np.testing.assert_array_equal(metric.confmat.numpy(), want)
+    assert 0 < int(metric.confmat.sum()) < 4 * 2 * 6 * 7
+
+
+def test_max_over_classes_takes_argmax_labels_on_ties() -> None:
+    # max(dim) gives the maxima and argmax's indexes: the first maximum on ties
+    g = torch.Generator().manual_seed(8)
+    for dtype in (torch.float16, torch.float32, torch.float64):
+        scores = torch.randint(0, 3, (3, C, 6, 7), generator=g).to(dtype)  # many ties
+        scores[0, :, 0, 0] = float("inf")  # a tie of infinities
+        scores[1, 2:, 1, 1] = -float("inf")
+        target = torch.randint(0, C, (3, 6, 7), generator=g)
+        for validate in (True, False):
+            metric = SemanticSegmentationMetrics(C, validate_args=validate)
+            metric.update(scores, target)
+            ref = SemanticSegmentationMetrics(C)
+            ref.update(scores.argmax(1), target)
+            assert torch.equal(metric.confmat, ref.confmat)
+            metric.reset()
+            metric.update(scores[1], target[1])  # one (C, H, W) map
+            ref.reset()
+            ref.update(scores[1].argmax(0), target[1])
+            assert torch.equal(metric.confmat, ref.confmat)
+
+
 def test_per_class_off_and_class_names() -> None:
     p, t = _batches(7)[0]
     names = ["road", "car", "sky", "tree", "boat"]
@@ -360,6 +416,23 @@ def test_nan_scores_are_refused_not_argmaxed() -> None:
     logits[1, 2, 1, 0] = float("inf")  # an infinite score is a score: argmax takes it
     metric.update(logits, target)
     assert int(metric.confmat[0, 2]) == 1 and int(metric.confmat[0, 1]) == 4
+
+
+def test_nan_scores_named_by_their_full_index() -> None:
+    # the check reads the (N, H, W) maxima; the error names the first NaN of the
+    # (N, C, H, W) scores in C order, not the first pixel whose maximum is NaN
+    metric = SemanticSegmentationMetrics(3, validate_args=True)
+    logits = torch.zeros(2, 3, 4, 5)
+    logits[1, 2, 0, 0] = float("nan")
+    logits[1, 1, 3, 4] = float("nan")  # pixel (1, 3, 4) comes later, class 1 comes first
+    logits[1, 0, 3, 4] = float("inf")  # NaN propagates past an infinite maximum
+    target = torch.zeros(2, 4, 5, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"but got NaN at index \(1, 1, 3, 4\)"):
+        metric.update(logits, target)
+    logits[1, 1, 3, 4] = 0.0
+    with pytest.raises(ValueError, match=r"but got NaN at index \(2, 0, 0\)"):
+        metric.update(logits[1], target[1])
+    assert int(metric.confmat.sum()) == 0
 
 
 def test_device_mismatch_says_the_fix() -> None:

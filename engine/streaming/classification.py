@@ -48,7 +48,7 @@ from ...kernels.classification import (
     multiclass_auroc,
     multiclass_average_precision,
 )
-from ...kernels.segmentation import _pixel_confusion_matrix_with_invalid
+from ...kernels.segmentation import _pixel_confusion_matrix_dropping_invalid
 from ..evaluation._label_maps import check_int, check_label_values, first_index, widen_unsigned
 from ..evaluation.semantic import _semantic_update
 from ._metric_base import StreamingMetric, as_tensor, cat_state
@@ -229,7 +229,7 @@ class MulticlassMetrics(StreamingMetric):
         if self.validate_args:  # counts and checks the values in one pass
             delta = _semantic_update(t, p, c, self.ignore_index)
         else:  # out-of-range classes are dropped, not counted
-            delta, _ = _pixel_confusion_matrix_with_invalid(t, p, c, self.ignore_index)
+            delta = _pixel_confusion_matrix_dropping_invalid(t, p, c, self.ignore_index)
         self.confmat += delta
 
     def compute(self) -> dict[str, Tensor]:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...kernels.segmentation import _pixel_confusion_matrix_with_invalid
+from ...kernels.segmentation import _pixel_confusion_matrix_dropping_invalid
 from ..evaluation._label_maps import first_index
 from ..evaluation.semantic import (
     SemanticProtocol,
@@ -50,8 +50,11 @@ def _label_maps(preds: Tensor, target: Tensor, num_classes: int, validate: bool)
     """Integer predicted classes: ``preds`` as given, or the argmax of scores over classes.
 
     Scores are ``(N, C, H, W)`` for ``(N, H, W)`` targets, or ``(C, H, W)`` for one
-    ``(H, W)`` map; ties go to the lower class index. With ``validate``, scores must hold
-    no NaN (``argmax`` would pick it): one ``amax`` pass and a host read.
+    ``(H, W)`` map; ties go to the lower class index. ``max(dim)`` gives the indexes
+    of ``argmax`` (the first maximum) and the maxima, which hold a NaN wherever the
+    scores over classes do (it propagates): with ``validate`` one ``amax`` of those
+    ``C`` times fewer values and a host read refuse it; only then is the full mask
+    built, to name the first NaN.
     """
     if not preds.is_floating_point() or target.ndim not in (2, 3):
         return preds
@@ -70,12 +73,13 @@ def _label_maps(preds: Tensor, target: Tensor, num_classes: int, validate: bool)
             f"shape {tuple(target.shape)} and num_classes={num_classes}, "
             f"but got {tuple(preds.shape)}"
         )
-    if validate and preds.numel() and bool(torch.isnan(preds.amax())):
+    values, labels = preds.max(dim=axis)
+    if validate and values.numel() and bool(torch.isnan(values.amax())):
         raise ValueError(
             "Expected `preds` scores to hold no NaN, but got NaN at index "
             f"{first_index(torch.isnan(preds))}"
         )
-    return preds.argmax(dim=axis)
+    return labels
 
 
 def _semantic_log_dict(
@@ -137,7 +141,8 @@ class SemanticSegmentationMetrics(StreamingMetric):
         per_class: add ``iou/<class>``, ``dice/<class>``, ``precision/<class>`` and
             ``recall/<class>`` to ``compute()``'s dict.
         validate_args: check label values (one host read of the batch's min and max, as
-            torchmetrics' ``validate_args``); with ``False`` a pixel whose target or
+            torchmetrics' ``validate_args``) and float scores for NaN (one more, of the
+            per-pixel maxima); with ``False`` a pixel whose target or
             prediction lies outside ``[0, num_classes)`` (target not ``ignore_index``)
             is dropped, not counted, and raises nothing.
         **kwargs: ``torchmetrics.Metric`` options (``sync_on_compute``,
@@ -213,7 +218,7 @@ class SemanticSegmentationMetrics(StreamingMetric):
         if self.validate_args:
             delta = _semantic_update(t, p, self.num_classes, self.ignore_index)
         else:  # out-of-range labels are dropped, not counted
-            delta, _ = _pixel_confusion_matrix_with_invalid(
+            delta = _pixel_confusion_matrix_dropping_invalid(
                 t, p, self.num_classes, self.ignore_index
             )
         self.confmat += delta
