@@ -289,7 +289,7 @@ def sample_command(
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option(help="seed of random, hierarchical and k-means, 0 to 2**31 - 1 (default 0)"),
+        typer.Option(help="seed of random, hierarchical and k-means, 0 to 2**64 - 1 (default 0)"),
     ] = None,
     from_logits: Annotated[
         bool, typer.Option("--from-logits", help="probabilities hold logits")

@@ -109,19 +109,35 @@ def test_kmeans_bad_input() -> None:
         kmeans(x, 2, niter=0)
 
 
-def test_seeds_past_a_c_int_are_refused_by_name() -> None:
-    """Audit: seed 2**31 was a raw OverflowError from FAISS's SWIG layer."""
+def test_seeds_past_a_c_int_reach_faiss_folded() -> None:
+    """Audit: seed 2**31 was a raw OverflowError from FAISS's SWIG layer. Review: refusing
+    it refused seeds that worked before; FAISS now gets ``seed % 2**31``."""
     x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
-    kmeans(x, 2, seed=2**31 - 1)  # the largest seed FAISS takes
+    for seed in (5, 2**31 - 1):
+        for big in (seed + 2**31, seed + 2**63):
+            folded, same = kmeans(x, 3, seed=big), kmeans(x, 3, seed=seed)
+            np.testing.assert_array_equal(folded.centroids, same.centroids)
+            assert folded.seed == big  # the result records the seed given
+    km = faiss.Kmeans(3, 3, niter=25, seed=5, max_points_per_centroid=256)
+    km.train(x)
+    np.testing.assert_array_equal(kmeans(x, 3, seed=5).centroids, km.centroids)
+    top = 2**64 - 1
+    kmeans(x, 2, seed=top)
+    assert choose_num_clusters(x, [2, 3], seed=top) in (2, 3)
+    assert silhouette_score(x, np.arange(60) % 2, sample_size=30, seed=top) == silhouette_score(
+        x, np.arange(60) % 2, sample_size=30, seed=top
+    )
     for call in (
         lambda seed: kmeans(x, 2, seed=seed),
         lambda seed: choose_num_clusters(x, [2, 3], seed=seed),
         lambda seed: silhouette_score(x, np.arange(60) % 2, seed=seed),
     ):
-        for seed in (2**31, 2**64, -1):
-            message = rf"`seed` to be an int in \[0, 2147483647\], but got {seed}"
+        for seed in (2**64, -1):
+            message = rf"`seed` to be an int in \[0, 18446744073709551615\], but got {seed}"
             with pytest.raises(ValueError, match=message):
                 call(seed)
+        with pytest.raises(TypeError, match=r"`seed` to be an int, but got bool"):
+            call(True)
 
 
 # ---------------------------------------------------------------- silhouette

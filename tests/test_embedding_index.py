@@ -445,6 +445,41 @@ def test_version_1_saves_still_load(tmp_path) -> None:
         EmbeddingIndex.load(folder)
 
 
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_a_version_1_save_with_a_64_bit_seed_loads(tmp_path, kind: str) -> None:
+    """Review: a version 1 save of a flat or HNSW index with seed 2**32 - 1 (valid then:
+    neither passes it to FAISS) failed to load once seeds were capped at 2**31 - 1."""
+    x = _clustered(400, 8, 4, 0)
+    ids = _ids(400)
+    folder = tmp_path / kind
+    built = _saved(folder, ids, x, kind=kind)
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["save_token"]
+    meta["params"]["seed"] = 2**32 - 1
+    (folder / "meta.json").write_text(json.dumps({**meta, "version": 1}))
+    (folder / "ids.json").write_text(json.dumps(ids))
+    loaded = EmbeddingIndex.load(folder)
+    assert loaded.ids == ids
+    assert loaded.search(x[:5], 3).ids == built.search(x[:5], 3).ids
+    loaded.save(folder)  # re-saved as version 2 with the same seed
+    assert json.loads((folder / "meta.json").read_text())["params"]["seed"] == 2**32 - 1
+    assert EmbeddingIndex.load(folder).search(x[:5], 3).ids == built.search(x[:5], 3).ids
+
+
+def test_ivf_trains_with_the_seed_folded_to_a_c_int() -> None:
+    """FAISS takes a C int: the IVF training gets ``seed % 2**31`` (below 2**31 unchanged)."""
+    x = _clustered(2000, 8, 10, 1)
+    ids = _ids(2000)
+    results = []
+    for seed in (7, 7 + 2**31, 7 + 2**63, 2**64 - 1):
+        index = EmbeddingIndex(8, kind="ivf", nlist=16, nprobe=2, seed=seed)
+        index.add(ids, x)
+        results.append(index.search(x[:50], 5))
+    assert results[0].ids == results[1].ids == results[2].ids
+    np.testing.assert_array_equal(results[0].scores, results[1].scores)
+    assert len(results[3].ids) == 50
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -491,12 +526,13 @@ def test_bad_input_names_field_and_first_offender() -> None:
             r"`ids` to be valid UTF-8 text, but got 'img_\\udce9.jpg'.*ids\[1\]",
         ),
         (lambda: EmbeddingIndex(0), ValueError, r"`dim` to be an int >= 1"),
-        (lambda: EmbeddingIndex(3, seed=-1), ValueError, r"`seed` to be an int in \[0, 2147"),
+        (lambda: EmbeddingIndex(3, seed=-1), ValueError, r"`seed` to be an int in \[0, 1844"),
         (
-            lambda: EmbeddingIndex(3, seed=2**31),
+            lambda: EmbeddingIndex(3, seed=2**64),
             ValueError,
-            r"`seed` to be an int in \[0, 2147483647\], but got 2147483648",
+            r"`seed` to be an int in \[0, 18446744073709551615\], but got 18446744073709551616",
         ),
+        (lambda: EmbeddingIndex(3, seed=True), TypeError, r"`seed` to be an int, but got bool"),
         (lambda: EmbeddingIndex(3, metric="dot"), ValueError, r"`metric` to be one of"),
         (lambda: EmbeddingIndex(3, kind="lsh"), ValueError, r"`kind` to be one of"),
     ]

@@ -189,6 +189,31 @@ def test_labeled_id_without_an_embedding() -> None:
         run_sampling(_coreset(labeled_ids=["e0", "L9"]), embeddings=emb)
 
 
+def test_a_labeled_frame_without_an_embedding_is_named_as_a_labeled_id() -> None:
+    """Review: a labeled frame of the request without an embedding was reported as an
+    `embedding_id` problem, without saying it is a labeled id (or which one)."""
+    frames = [{"frame_id": "a", "predictions": [{"score": 0.9}]},
+              {"frame_id": "b", "predictions": [{"score": 0.4}]},
+              {"frame_id": "c", "predictions": [{"score": 0.6}]}]
+    emb = {"b": [1.0, 0.0], "c": [9.0, 0.0]}
+    for labeled, i in ((["a"], 0), (["b", "a"], 1)):
+        with pytest.raises(ValueError) as err:
+            run_sampling({**_coreset(), "frames": frames, "labeled_ids": labeled}, embeddings=emb)
+        assert str(err.value) == (
+            "Expected `labeled_ids` to name an embedding in `embeddings`, but got 'a', which is "
+            f"not there (first offending item: labeled_ids[{i}] = frame 'a', which has no "
+            "prediction with an embedding_id)"
+        )
+    # a labeled frame whose predictions have embedding ids: the id at fault is theirs
+    frames[0]["predictions"] = [{"score": 0.9, "embedding_id": "a0"}]
+    with pytest.raises(ValueError) as err:
+        run_sampling({**_coreset(), "frames": frames, "labeled_ids": ["c", "a"]}, embeddings=emb)
+    assert str(err.value) == (
+        "Expected `embedding_id` to name an embedding in `embeddings`, but got 'a0', which is "
+        "not there (first offending item: a prediction of labeled_ids[1] = frame 'a')"
+    )
+
+
 def test_embeddings_of_the_wrong_dimension() -> None:
     emb: dict[str, Any] = {f"e{i}": [float(i), 0.0] for i in range(5)}
     emb["e2"] = [1.0, 2.0, 3.0]

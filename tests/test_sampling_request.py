@@ -216,9 +216,8 @@ def test_classification_request_rejects_detection_only_fields() -> None:
         ({"use_null_detections": "yes"}, "use_null_detections"),
         ({"probs_weights": [1.0, -1.0]}, r"probs_weights\[1\]"),
         ({"probs_weights": [1.0, float("nan")]}, r"probs_weights\[1\]"),
-        ({"seed": -1}, r"`request.seed` to be an int in \[0, 2147483647\], but got -1"),
-        ({"seed": 2**31}, r"`request.seed` to be an int in \[0, 2147483647\], but got 2147483648"),
-        ({"seed": 2**64}, r"`request.seed` to be an int in \[0, 2147483647\], but got 1844"),
+        ({"seed": -1}, rf"`request.seed` to be an int in \[0, {2**64 - 1}\], but got -1"),
+        ({"seed": 2**64}, rf"`request.seed` to be an int in \[0, {2**64 - 1}\], but got {2**64}"),
         ({"seed": True}, "seed"),
         ({"selection_strategy": None}, "exactly one of"),
         ({"stages": [{"strategy": "entropy"}]}, "exactly one of"),
@@ -245,9 +244,11 @@ def test_inconsistent_pipelines(stages: list[dict[str, Any]], match: str) -> Non
         parse_request(_det(selection_strategy=None, stages=stages))
 
 
-def test_the_largest_seed_is_accepted() -> None:
-    """FAISS takes a C int seed: 2**31 - 1 is the largest (2**31 was a raw OverflowError)."""
-    assert parse_request(_det(seed=2**31 - 1)).seed == 2**31 - 1
+def test_every_64_bit_seed_is_accepted() -> None:
+    """Review: seeds were capped at 2**31 - 1 for FAISS, refusing requests (and saved
+    indexes) that worked before; FAISS now gets ``seed % 2**31`` and the rest the seed."""
+    for seed in (2**31 - 1, 2**31, 2**32 - 1, 2**64 - 1):
+        assert parse_request(_det(seed=seed)).seed == seed
 
 
 def test_a_missing_required_field_is_named_without_the_request() -> None:

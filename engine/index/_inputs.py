@@ -11,8 +11,9 @@ import torch
 
 __all__: list[str] = []
 
-#: The largest seed the sampling engine accepts: FAISS takes a C ``int`` seed.
-MAX_SEED = 2**31 - 1
+#: The largest seed the sampling engine accepts (an unsigned 64-bit int: the hash of
+#: ``random`` takes all 64 bits; FAISS, which takes a C ``int``, gets :func:`faiss_seed`).
+MAX_SEED = 2**64 - 1
 
 
 def load_npy(path: Path, expected: str) -> np.ndarray:
@@ -147,5 +148,18 @@ def check_int(value: Any, name: str, *, minimum: int, maximum: int | None = None
 
 
 def check_seed(value: Any, name: str = "seed") -> int:
-    """A seed: an int in ``[0, MAX_SEED]``."""
+    """A seed: an int in ``[0, MAX_SEED]`` (``[0, 2**64 - 1]``)."""
     return check_int(value, name, minimum=0, maximum=MAX_SEED)
+
+
+def faiss_seed(seed: int) -> int:
+    """The seed FAISS gets for ``seed``: ``seed % 2**31`` (it takes a C ``int``).
+
+    Seeds below ``2**31`` pass unchanged; ``seed`` and ``seed + 2**31`` give FAISS the
+    same seed.
+
+    Example:
+        >>> faiss_seed(7), faiss_seed(2**31 + 7), faiss_seed(2**64 - 1)
+        (7, 7, 2147483647)
+    """
+    return seed % 2**31

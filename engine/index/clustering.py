@@ -20,7 +20,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from ..device import resolve_device
-from ._inputs import as_matrix, check_int, check_seed
+from ._inputs import as_matrix, check_int, check_seed, faiss_seed
 
 # faiss is imported by the functions that use it: its import takes ~0.2 s, which every
 # `import assay` paid although most jobs never search or cluster.
@@ -54,7 +54,7 @@ class KMeansResult(BaseModel):
             points it trained on (a sample of at most ``max_points_per_centroid * k``).
         k: number of clusters.
         niter: k-means iterations.
-        seed: FAISS seed.
+        seed: the seed given (FAISS ran with ``seed % 2**31``).
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -110,7 +110,9 @@ def kmeans(
             copy when it already is a float32 C-contiguous numpy array.
         k: clusters, ``1 <= k <= N``.
         niter: iterations.
-        seed: FAISS's seed (sampling and initialisation), in ``[0, 2**31 - 1]``.
+        seed: seed of FAISS's sampling and initialisation, an int in ``[0, 2**64 - 1]``;
+            FAISS takes a C ``int`` and gets ``seed % 2**31`` (seeds below ``2**31``
+            unchanged).
         max_points_per_centroid: FAISS's training-sample cap per centroid.
         nredo: FAISS restarts (the best objective is kept).
         init: FAISS's initialisation: ``"random"`` (its default: k sampled points),
@@ -156,7 +158,7 @@ def kmeans(
         d,
         k,
         niter=niter,
-        seed=seed,
+        seed=faiss_seed(seed),
         max_points_per_centroid=max_points_per_centroid,
         min_points_per_centroid=1,  # only silences FAISS's fprintf warning
         nredo=nredo,
@@ -244,7 +246,7 @@ def silhouette_score(
         x: ``(N, D)`` tensor or array.
         labels: ``(N,)`` integer cluster labels (any values).
         sample_size: rows to score, None for all.
-        seed: sample seed, in ``[0, 2**31 - 1]``.
+        seed: sample seed, an int in ``[0, 2**64 - 1]``.
         device: where to compute (default: ``x``'s device, CPU for numpy).
 
     Returns:
@@ -301,7 +303,8 @@ def silhouette_scores(
     Args:
         x: ``(N, D)`` tensor or array.
         candidates: distinct ints with ``2 <= k <= N - 1``.
-        seed: k-means and sample seed, in ``[0, 2**31 - 1]``.
+        seed: k-means and sample seed, an int in ``[0, 2**64 - 1]`` (k-means gets
+            ``seed % 2**31``: see :func:`kmeans`; the sample the whole seed).
         sample_size: rows scored; None for all (``N x N`` distances in blocks).
         niter: k-means iterations.
         max_points_per_centroid: FAISS's training-sample cap per centroid.

@@ -57,7 +57,15 @@ from typing import Any, BinaryIO, Literal, cast
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ._inputs import as_ids, as_matrix, check_int, check_seed, first_duplicate, load_npy
+from ._inputs import (
+    as_ids,
+    as_matrix,
+    check_int,
+    check_seed,
+    faiss_seed,
+    first_duplicate,
+    load_npy,
+)
 
 # faiss is imported by the functions that use it: its import takes ~0.2 s, which every
 # `import assay` paid although most jobs never search or cluster.
@@ -169,7 +177,9 @@ class EmbeddingIndex:
         ef_construction: HNSW ``efConstruction``.
         ef_search: HNSW ``efSearch`` (``max(ef_search, k)`` is used).
         train_points_per_list: IVF training sample, per list.
-        seed: seed of the IVF training sample and k-means, in ``[0, 2**31 - 1]``.
+        seed: seed of the IVF training sample and k-means, an int in ``[0, 2**64 - 1]``;
+            FAISS takes a C ``int`` and gets ``seed % 2**31`` (seeds below ``2**31``
+            unchanged).
 
     Example:
         >>> import numpy as np
@@ -673,7 +683,7 @@ class EmbeddingIndex:
             nlist = min(self._params["nlist"] or ivf_nlist(self._n), max(self._n, 1))
             quantizer = faiss.IndexFlat(self._dim, metric)
             index = faiss.IndexIVFFlat(quantizer, self._dim, nlist, metric)  # keeps quantizer
-            index.cp.seed = self._params["seed"]
+            index.cp.seed = faiss_seed(self._params["seed"])
             index.cp.max_points_per_centroid = self._params["train_points_per_list"]
             index.cp.min_points_per_centroid = 1  # our nlist rule keeps >= 39; FAISS would print
             index.train(x)

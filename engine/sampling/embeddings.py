@@ -8,7 +8,7 @@ over frames.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -149,12 +149,15 @@ class EmbeddingLookup:
         rows: np.ndarray = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return rows
 
-    def get(self, ids: np.ndarray, field: str, names: Any = None) -> np.ndarray:
+    def get(
+        self, ids: np.ndarray, field: str | Callable[[int], str], names: Any = None
+    ) -> np.ndarray:
         """``(Q, D)`` float32 vectors of ``ids``.
 
         Args:
             ids: ``(Q,)`` object array of str.
-            field: what the ids are, for messages (e.g. ``"embedding_id"``).
+            field: what the ids are, for messages (e.g. ``"embedding_id"``), or a
+                callable ``i -> str`` giving it for the ``i``-th id.
             names: optional callable ``i -> str`` naming the ``i``-th id's item.
 
         Raises:
@@ -163,9 +166,10 @@ class EmbeddingLookup:
         rows = self.rows(ids)
         if (rows < 0).any():
             i = int(np.flatnonzero(rows < 0)[0])
-            where = names(i) if names is not None else f"{field}[{i}]"
+            what = field(i) if callable(field) else field
+            where = names(i) if names is not None else f"{what}[{i}]"
             raise ValueError(
-                f"Expected `{field}` to name an embedding in `embeddings`, but got {ids[i]!r}, "
+                f"Expected `{what}` to name an embedding in `embeddings`, but got {ids[i]!r}, "
                 f"which is not there (first offending item: {where})"
             )
         if self._index is not None:

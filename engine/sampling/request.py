@@ -482,8 +482,9 @@ class SamplingRequest(_SamplingOptions):
             :class:`PredictionTable`.
         stages: a pipeline of :class:`SamplingStage` instead of ``selection_strategy``.
         seed: seed of ``random``, ``hierarchical`` and k-means, an int in
-            ``[0, 2**31 - 1]`` (results are a pure function of the request, the
-            embeddings and the seed).
+            ``[0, 2**64 - 1]`` (results are a pure function of the request, the
+            embeddings and the seed); FAISS's k-means takes a C ``int`` and gets
+            ``seed % 2**31``, so seeds below ``2**31`` reach it unchanged.
         labeled_ids: frames already labeled: taken out of the pool, and the initial
             centers of ``coreset`` (their embeddings are then required: a labeled
             frame of the request has its frame vector, as any frame; another labeled

@@ -199,7 +199,8 @@ def random_keys(frame_ids: np.ndarray | Sequence[str], seed: int) -> np.ndarray:
 
     Args:
         frame_ids: ``(F,)`` str ids.
-        seed: an int in ``[0, 2**31 - 1]`` (the range of every sampling seed).
+        seed: an int in ``[0, 2**64 - 1]`` (the range of every sampling seed; the
+            hash takes all 64 bits).
 
     Returns:
         ``(F,)`` float64 in [0, 1).
@@ -314,15 +315,99 @@ def _check_distributions(
         )
 
 
-def _renormalised(p: Tensor) -> Tensor:
-    """``p / p.sum(-1)``: distributions accepted within the sum tolerance, summing to 1.
+def _canonical_rows(
+    p: np.ndarray, weights: Sequence[float] | None, device: torch.device
+) -> tuple[Tensor, Tensor | None]:
+    """``(B, C)`` rows in a canonical class order on ``device``, and ``weights`` in that order.
 
-    The tolerance absorbs rounding in the caller's export; scoring the rows as given
-    would let it change the ranking (``[0.4996, 0.4996]`` scored 1.0008 under ``least``,
-    above an exactly uniform box). A row whose sum is exactly 1 is left as it is
-    (dividing by 1.0 changes no bit).
+    The kernels add over the classes in index order, so one distribution in two class
+    orders could score an ulp apart and the tie would not go by frame id. Each row is
+    sorted ascending; with ``weights`` the classes are first grouped by weight (in
+    ascending weight order, the same for every row) and sorted within each group, so the
+    weights of every sorted row are ``weights`` sorted. A box's score is then a function
+    of its ``(probability, weight)`` pairs, whatever their order. (On the CPU NumPy sorts:
+    several times faster than torch on short rows.)
     """
-    return p / p.sum(dim=-1, keepdim=True)
+    w = group = None
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        by_weight = np.argsort(w, kind="stable")
+        w = w[by_weight]
+        group = np.concatenate([[0], np.cumsum(w[1:] != w[:-1])])
+        p = p[:, by_weight]
+    w_t = None if w is None else torch.from_numpy(w).to(device)
+    if device.type == "cpu":
+        if group is None:
+            return torch.from_numpy(np.sort(p, axis=-1)), w_t
+        rows = np.lexsort((p, np.broadcast_to(group, p.shape)), axis=-1)
+        return torch.from_numpy(np.take_along_axis(p, rows, axis=-1)), w_t
+    t = torch.from_numpy(p).to(device)
+    if group is None:
+        return t.sort(dim=-1).values, w_t
+    order = t.argsort(dim=-1, stable=True)
+    order = order.gather(-1, torch.from_numpy(group).to(device)[order].argsort(dim=-1, stable=True))
+    return t.gather(-1, order), w_t
+
+
+def _canonical_draws(mc: Tensor) -> Tensor:
+    """``(B, S, C)`` Monte-Carlo draws with each box's classes in a canonical order.
+
+    A class is a column of ``S`` draws; a box's columns are ordered by their sum over
+    the draws (added draw after draw: the same bits wherever the column sits), and
+    distinct columns of equal sum by their values, draw after draw. The same order for
+    every draw of a box keeps the draws' classes aligned; see :func:`_canonical_rows`
+    for why.
+    """
+    _, num_draws, c = mc.shape
+    total = mc[:, 0].clone()
+    for s in range(1, num_draws):
+        total += mc[:, s]
+    key, order = total.sort(dim=-1, stable=True)
+    out = mc.gather(-1, order[:, None, :].expand_as(mc))
+    tie = torch.eq(key[:, 1:], key[:, :-1])
+    rows = torch.nonzero(tie.any(dim=-1)).squeeze(1)
+    if rows.numel():  # equal sums matter between distinct columns only (e.g. not 0 and 0)
+        tied = out[rows]
+        differ = torch.ne(tied[..., 1:], tied[..., :-1]).any(dim=1)
+        rows = rows[(tie[rows] & differ).any(dim=-1)]
+    if rows.numel():
+        sub = mc[rows]
+        lex = torch.arange(c, device=mc.device).expand(rows.numel(), c)
+        for s in range(num_draws - 1, -1, -1):
+            lex = lex.gather(-1, sub[:, s].gather(-1, lex).argsort(dim=-1, stable=True))
+        lex = lex.gather(-1, total[rows].gather(-1, lex).argsort(dim=-1, stable=True))
+        out[rows] = sub.gather(-1, lex[:, None, :].expand_as(sub))
+    return out
+
+
+def _renormalised(p: Tensor, *, canonical: bool = True) -> Tensor:
+    """``p / p.sum(-1)`` for the rows whose sum is not within ``4 * C`` epsilons of 1.
+
+    Distributions are accepted within the sum tolerance, which absorbs rounding in the
+    caller's export; scoring the rows as given would let it change the ranking
+    (``[0.4996, 0.4996]`` scored 1.0008 under ``least``, above an exactly uniform box).
+    A row whose sum is within ``4 * C`` epsilons of 1 (what adding ``C`` rounded
+    numbers leaves) is kept bit for bit, as the formulas take it. The sum is that of
+    the row sorted ascending, so it, and whether the row is divided, do not depend on
+    the class order: rows in canonical order (:func:`_canonical_rows`) are summed as
+    they are; with ``canonical=False`` only the rows whose plain sum is off 1 by more
+    than ``2 * C`` epsilons are sorted (two orders' sums differ by at most ``(C - 1)``
+    epsilons, so every other row's sorted sum is within ``4 * C`` of 1: it is kept).
+    """
+    s = p.sum(dim=-1, keepdim=True)
+    bound = 4 * p.shape[-1] * torch.finfo(p.dtype).eps
+    if not canonical:
+        unsure = torch.nonzero(((s - 1.0).abs() > bound / 2).squeeze(-1)).squeeze(1)
+        if unsure.numel():
+            rows = p[unsure]  # NumPy sorts short rows several times faster on the CPU
+            ordered = (
+                torch.from_numpy(np.sort(rows.numpy(), axis=-1))
+                if rows.device.type == "cpu"
+                else rows.sort(dim=-1).values
+            )
+            s[unsure] = ordered.sum(dim=-1, keepdim=True)
+    near = (s - 1.0).abs() <= bound
+    return p / s.masked_fill_(near, 1.0)  # x / 1.0 is x; keeps the layout of p
 
 
 def _missing(table: PredictionTable, mask: np.ndarray, strategy: str, needs: str) -> None:
@@ -348,7 +433,7 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
         if not req.from_logits and "mc" not in checked:
             _check_distributions(table, mc, np.arange(nb), "mc_probabilities")
             checked.add("mc")
-        samples = torch.from_numpy(mc).to(device).permute(1, 0, 2)
+        samples = _canonical_draws(torch.from_numpy(mc).to(device)).permute(1, 0, 2)
         if not req.from_logits:
             samples = _renormalised(samples)
         if strategy == "bald":
@@ -369,25 +454,26 @@ def _box_scores(req: AnyRequest, strategy: str, device: torch.device, checked: s
     if not req.from_logits and "p" not in checked:
         _check_distributions(table, probs_np, p_boxes, "probabilities")
         checked.add("p")
-    probs = torch.from_numpy(probs_np).to(device)
-    if not req.from_logits:
-        probs = _renormalised(probs)
+    weights = req.probs_weights if strategy == "entropy" else None
+    if weights is not None and len(weights) != probs_np.shape[1]:
+        raise ValueError(
+            f"Expected `probs_weights` to hold one weight per class ({probs_np.shape[1]}), but "
+            f"got {len(weights)} weights"
+        )
+    w = None
+    if req.from_logits or strategy == "entropy":  # the kernels add over the classes
+        probs, w = _canonical_rows(probs_np, weights, device)
+        if not req.from_logits:
+            probs = _renormalised(probs)
+    else:  # p_max and p_top2 only: any class order scores the same
+        probs = _renormalised(torch.from_numpy(probs_np).to(device), canonical=False)
     if strategy == "probability":
         vals = probs.softmax(-1).amax(-1) if req.from_logits else probs.amax(-1)
         s = torch.from_numpy(table.score[p_boxes]).to(device)
         vals = torch.where(torch.isnan(s), vals, s)
     else:
-        c = probs.shape[1]
-        weights = None
-        if req.probs_weights is not None:
-            if len(req.probs_weights) != c:
-                raise ValueError(
-                    f"Expected `probs_weights` to hold one weight per class ({c}), but got "
-                    f"{len(req.probs_weights)} weights"
-                )
-            weights = torch.tensor(req.probs_weights, dtype=torch.float64, device=device)
-        vals = _normalised(strategy, probs, from_logits=req.from_logits, weights=weights)
-        if weights is None:  # weighted entropy runs up to max(probs_weights): not clamped
+        vals = _normalised(strategy, probs, from_logits=req.from_logits, weights=w)
+        if w is None:  # weighted entropy runs up to max(probs_weights): not clamped
             vals = vals.clamp_(0.0, 1.0)  # the formulas' range, against rounding (1 + 2**-52)
     if p_boxes.size == nb:
         return vals.to(torch.float64)

@@ -32,7 +32,7 @@ Everything is a pure function of the request, the embeddings and ``seed``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -87,8 +87,18 @@ class _Context:
             )
         return self.lookup
 
-    def frame_vectors(self, frames: np.ndarray, strategy: str) -> np.ndarray:
-        """``(n, D)`` float32 embedding of each frame (mean of its predictions')."""
+    def frame_vectors(
+        self,
+        frames: np.ndarray,
+        strategy: str,
+        labeled: Callable[[int], str] | None = None,
+    ) -> np.ndarray:
+        """``(n, D)`` float32 embedding of each frame (mean of its predictions').
+
+        ``labeled(j)`` names ``frames[j]`` as a labeled id (``labeled_ids[i]``) in the
+        message for a missing embedding; a frame looked up under its own id is then a
+        ``labeled_ids`` problem, not an ``embedding_id`` one.
+        """
         lookup = self.need_lookup(strategy)
         fs = self.fs
         pos = np.full(fs.num_frames, -1, dtype=np.int64)
@@ -98,12 +108,18 @@ class _Context:
         owner = pos[fs.embedding_frame[sel]]
 
         def name(i: int) -> str:
-            frame = fs.frame_ids[fs.embedding_frame[sel[i]]]
+            frame = f"frame {fs.frame_ids[fs.embedding_frame[sel[i]]]!r}"
+            if labeled is not None:
+                frame = f"{labeled(int(owner[i]))} = {frame}"
             if fs.embedding_is_frame[sel[i]]:
-                return f"frame {frame!r}, which has no prediction with an embedding_id"
-            return f"a prediction of frame {frame!r}"
+                return f"{frame}, which has no prediction with an embedding_id"
+            return f"a prediction of {frame}"
 
-        vecs = lookup.get(keys, "embedding_id", names=name)
+        def field(i: int) -> str:
+            own_id = labeled is not None and fs.embedding_is_frame[sel[i]]
+            return "labeled_ids" if own_id else "embedding_id"
+
+        vecs = lookup.get(keys, field, names=name)
         sums = torch.zeros(frames.size, lookup.dim, dtype=torch.float64)
         sums.index_add_(0, torch.from_numpy(owner), torch.from_numpy(vecs).to(torch.float64))
         counts = np.bincount(owner, minlength=frames.size).astype(np.float64)
@@ -131,8 +147,12 @@ class _Context:
             vecs = np.zeros((ids.size, lookup.dim), dtype=np.float32)
             inside = np.flatnonzero(frame >= 0)
             if inside.size:  # frame_vectors takes each frame once
-                frames, again = np.unique(frame[inside], return_inverse=True)
-                vecs[inside] = self.frame_vectors(frames, strategy)[again]
+                frames, first, again = np.unique(
+                    frame[inside], return_index=True, return_inverse=True
+                )
+                vecs[inside] = self.frame_vectors(
+                    frames, strategy, labeled=lambda j: f"labeled_ids[{inside[first[j]]}]"
+                )[again]
             outside = np.flatnonzero(frame < 0)
             if outside.size:
                 vecs[outside] = lookup.get(
@@ -218,7 +238,7 @@ def _scaled_for_distances(x: np.ndarray) -> tuple[np.ndarray, int]:
     """
     if not x.size:
         return x, 0
-    biggest = float(np.abs(x).max())
+    biggest = max(float(x.max()), -float(x.min()))  # no |x| copy; x is NaN-free
     limit = (124 - math.log2(4 * x.shape[1])) / 2
     if biggest == 0.0 or math.log2(biggest) <= limit:
         return x, 0
