@@ -477,15 +477,10 @@ def _pixel_confusion_matrix_with_invalid(
     The maps need a dtype torch compares (not uint16-64); any values.
     """
     c = num_classes
-    fused = _fused_counts(target, preds, c, ignore_index)
-    if fused is not None:
-        return fused
-    if ignore_index is not None and not _fits(target.dtype, ignore_index):
-        ignore_index = None  # no pixel holds it (torch would wrap it into the dtype)
-    if reads_values(target, preds) and target.numel():
-        counted = _in_range_counts(target, preds, c, ignore_index)
-        if counted is not None:
-            return counted
+    counted = _counts_without_masks(target, preds, c, ignore_index)
+    if counted is not None:
+        return counted
+    ignore_index = _held(target.dtype, ignore_index)
     t, p = target.reshape(-1), preds.reshape(-1)
     valid = _in_classes(t, c) & _in_classes(p, c)
     if ignore_index is None:
@@ -499,6 +494,27 @@ def _pixel_confusion_matrix_with_invalid(
     key = _pair_keys(t, p, c, bins).masked_fill_(~valid, bins)
     counts = torch.bincount(key, minlength=bins + 1)[:bins].reshape(c, c)
     return counts, invalid
+
+
+def _held(dtype: torch.dtype, ignore_index: int | None) -> int | None:
+    """``ignore_index``, or None where ``dtype`` cannot hold it.
+
+    No pixel holds such a value, and torch would wrap it into the dtype before comparing.
+    """
+    return None if ignore_index is None or not _fits(dtype, ignore_index) else ignore_index
+
+
+def _counts_without_masks(
+    target: Tensor, preds: Tensor, c: int, ignore_index: int | None
+) -> tuple[Tensor, Tensor] | None:
+    """``(counts, invalid)`` where no mask of the valid pixels is needed, else None.
+
+    The one-pass Triton histogram (CUDA) or, on the CPU, :func:`_in_range_counts`.
+    """
+    fused = _fused_counts(target, preds, c, ignore_index)
+    if fused is not None or not reads_values(target, preds) or not target.numel():
+        return fused
+    return _in_range_counts(target, preds, c, _held(target.dtype, ignore_index))
 
 
 def _in_classes(x: Tensor, c: int) -> Tensor:
@@ -526,15 +542,10 @@ def _pixel_confusion_matrix_dropping_invalid(
     clamped copies). Same dtypes as :func:`_pixel_confusion_matrix_with_invalid`.
     """
     c = num_classes
-    fused = _fused_counts(target, preds, c, ignore_index)
-    if fused is not None:
-        return fused[0]
-    if ignore_index is not None and not _fits(target.dtype, ignore_index):
-        ignore_index = None  # no pixel holds it (torch would wrap it into the dtype)
-    if reads_values(target, preds) and target.numel():
-        counted = _in_range_counts(target, preds, c, ignore_index)
-        if counted is not None:
-            return counted[0]
+    counted = _counts_without_masks(target, preds, c, ignore_index)
+    if counted is not None:
+        return counted[0]
+    ignore_index = _held(target.dtype, ignore_index)
     s = c + 2
     bins = s * s
     t = _clamped(target.reshape(-1), c)

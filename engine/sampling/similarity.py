@@ -62,7 +62,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from ..device import resolve_device
-from ..index._inputs import check_utf8
+from ..index._inputs import as_ids
 
 __all__ = [
     "COLLECTION_METHODS",
@@ -224,18 +224,10 @@ def _check_rows(t: torch.Tensor, name: str, *, unit: bool) -> None:
 
 
 def _as_str_list(ids: Any, name: str, n: int) -> list[str]:
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray)):
-        raise TypeError(f"Expected `{name}` to be a sequence of str, but got {type(ids).__name__}")
-    out = list(ids)
+    """:func:`as_ids` (str items, valid UTF-8), one per row."""
+    out = as_ids(ids, name)
     if len(out) != n:
         raise ValueError(f"Expected `{name}` to hold {n} ids (one per row), but got {len(out)}")
-    if not all(isinstance(item, str) for item in out):
-        i, item = next((i, v) for i, v in enumerate(out) if not isinstance(v, str))
-        raise TypeError(
-            f"Expected `{name}` to hold str ids, but got {type(item).__name__} "
-            f"(first offending item: {name}[{i}] = {item!r})"
-        )
-    check_utf8(out, name, lambda i: f"{name}[{i}]")
     return out
 
 
