@@ -315,6 +315,16 @@ def _check_distributions(
         )
 
 
+def _sorted_rows(x: Tensor) -> Tensor:
+    """Each row of ``x`` sorted ascending.
+
+    On the CPU NumPy sorts: several times faster than torch on short rows.
+    """
+    if x.device.type == "cpu":
+        return torch.from_numpy(np.sort(x.numpy(), axis=-1))
+    return x.sort(dim=-1).values
+
+
 def _canonical_rows(
     p: np.ndarray, weights: Sequence[float] | None, device: torch.device
 ) -> tuple[Tensor, Tensor | None]:
@@ -336,14 +346,12 @@ def _canonical_rows(
         group = np.concatenate([[0], np.cumsum(w[1:] != w[:-1])])
         p = p[:, by_weight]
     w_t = None if w is None else torch.from_numpy(w).to(device)
-    if device.type == "cpu":
-        if group is None:
-            return torch.from_numpy(np.sort(p, axis=-1)), w_t
-        rows = np.lexsort((p, np.broadcast_to(group, p.shape)), axis=-1)
-        return torch.from_numpy(np.take_along_axis(p, rows, axis=-1)), w_t
     t = torch.from_numpy(p).to(device)
     if group is None:
-        return t.sort(dim=-1).values, w_t
+        return _sorted_rows(t), w_t
+    if device.type == "cpu":
+        rows = np.lexsort((p, np.broadcast_to(group, p.shape)), axis=-1)
+        return torch.from_numpy(np.take_along_axis(p, rows, axis=-1)), w_t
     order = t.argsort(dim=-1, stable=True)
     order = order.gather(-1, torch.from_numpy(group).to(device)[order].argsort(dim=-1, stable=True))
     return t.gather(-1, order), w_t
@@ -399,13 +407,7 @@ def _renormalised(p: Tensor, *, canonical: bool = True) -> Tensor:
     if not canonical:
         unsure = torch.nonzero(((s - 1.0).abs() > bound / 2).squeeze(-1)).squeeze(1)
         if unsure.numel():
-            rows = p[unsure]  # NumPy sorts short rows several times faster on the CPU
-            ordered = (
-                torch.from_numpy(np.sort(rows.numpy(), axis=-1))
-                if rows.device.type == "cpu"
-                else rows.sort(dim=-1).values
-            )
-            s[unsure] = ordered.sum(dim=-1, keepdim=True)
+            s[unsure] = _sorted_rows(p[unsure]).sum(dim=-1, keepdim=True)
     near = (s - 1.0).abs() <= bound
     return p / s.masked_fill_(near, 1.0)  # x / 1.0 is x; keeps the layout of p
 
