@@ -10,6 +10,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from torch import Tensor
 
+from ..formats.coco import _is_int  # a Python or numpy int, never a bool: the loaders' rule
+
 __all__ = ["CocoParams", "IouType"]
 
 IouType = Literal["bbox", "segm"]
@@ -28,11 +30,6 @@ _INT64_MAX = 2**63 - 1
 
 def _type_name(value: Any) -> str:
     return type(value).__name__
-
-
-def _is_int(value: Any) -> bool:
-    """A Python or numpy integer; never a bool (``True`` is an int in Python)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _is_real(value: Any) -> bool:
