@@ -135,13 +135,26 @@ def _int_array(value: object, name: str) -> np.ndarray:
         )
     if value.dtype.kind not in "iu":
         raise TypeError(f"Expected `{name}` to hold ints, but got dtype {value.dtype}")
-    if value.dtype == np.uint64 and value.size and value.max() > np.iinfo(np.int64).max:
-        i = int(np.argmax(value.reshape(-1) > np.iinfo(np.int64).max))
+    value = fits_int64(value, name)
+    return value if value.dtype == np.int64 else value.astype(np.int64)
+
+
+def fits_int64(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr``, unless it is uint64 with a value beyond int64 (which would wrap to < 0).
+
+    Example:
+        >>> fits_int64(np.array([1, 2**63], dtype=np.uint64), "ids")
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected `ids` to hold values that fit in int64, but got 9223372036854775808 (first offending item: ids[1])
+    """  # noqa: E501
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        i = int(np.argmax(arr.reshape(-1) > np.iinfo(np.int64).max))
         raise ValueError(
             f"Expected `{name}` to hold values that fit in int64, but got "
-            f"{int(value.reshape(-1)[i])} (first offending item: {name}[{i}])"
+            f"{int(arr.reshape(-1)[i])} (first offending item: {name}[{i}])"
         )
-    return value if value.dtype == np.int64 else value.astype(np.int64)
+    return arr
 
 
 def _checked_ids(value: object, name: str) -> np.ndarray:

@@ -14,7 +14,7 @@ from torch import Tensor
 from .engine.device import check_tensor_device, resolve_device
 from .engine.evaluation import CocoParams, CocoResult, IouType, evaluate_detection_tables
 from .engine.formats import load_coco_ground_truth, load_coco_results
-from .engine.tables import Catalog, DetectionTable, GroundTruthTable
+from .engine.tables import Catalog, DetectionTable, GroundTruthTable, fits_int64
 from .kernels.boxes import BOX_FORMATS, BoxFormat, box_convert
 from .kernels.masks import Rle
 
@@ -84,9 +84,9 @@ def _tensor(
     elif isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":  # object, str, ...: torch's own error otherwise
             raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {value.dtype}")
-        t = torch.from_numpy(_fits_int64(value, name))
+        t = torch.from_numpy(fits_int64(value, name))
     else:
-        t = torch.from_numpy(_fits_int64(_sequence_array(value, name), name))
+        t = torch.from_numpy(fits_int64(_sequence_array(value, name), name))
     if t.numel() == 0:  # np.asarray([]) is float64: an empty column has no type to check
         return t.to(device=device, dtype=dtype)
     if allow_bool and t.dtype == torch.bool:
@@ -96,17 +96,6 @@ def _tensor(
     if dtype == torch.float64 and (t.is_complex() or not (t.is_floating_point() or _is_int(t))):
         raise TypeError(f"Expected `{name}` to hold numbers, but got dtype {t.dtype}")
     return t.to(device=device, dtype=dtype)
-
-
-def _fits_int64(arr: np.ndarray, name: str) -> np.ndarray:
-    """``arr``, unless it is uint64 with a value beyond int64 (which would wrap to < 0)."""
-    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
-        i = int(np.argmax(arr.reshape(-1) > np.iinfo(np.int64).max))
-        raise ValueError(
-            f"Expected `{name}` to hold values that fit in int64, but got "
-            f"{int(arr.reshape(-1)[i])} (first offending item: {name}[{i}])"
-        )
-    return arr
 
 
 def _sequence_array(value: ArrayLike, name: str) -> np.ndarray:
