@@ -532,9 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     if args.numba_loaded:
-        from assay.kernels import _numba
+        from assay.kernels import _compiled
 
-        if not _numba.preload(masks=False):
+        if not _compiled.preload(masks=False):
             parser.error("--numba-loaded: the compiled loops cannot run here (numba not "
                          "installed or broken, or ASSAY_NUMBA=0; pip install 'assay[numba]')")
     unknown = [s for s in args.strategies if s not in STRATEGIES]

@@ -1,4 +1,8 @@
-"""Environment switches of the optional compiled paths (``ASSAY_NUMBA``, ``ASSAY_TRITON``)."""
+"""Environment switches of the optional compiled paths.
+
+``ASSAY_COMPILED``, ``ASSAY_NATIVE`` and ``ASSAY_NUMBA`` (:mod:`._compiled`),
+``ASSAY_TRITON`` (:mod:`._triton`).
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ CVAL's detection sampling scores each box's two-class distribution ``(s, 1 - s)`
 and reduces the boxes of a frame with its ``bbox_selection_policy``. With the boxes
 stored frame after frame, :func:`binary_frame_scores` does both: on CUDA with Triton
 one kernel reads each box score once and writes one value per frame; on the CPU, for
-big calls and with numba installed, one compiled loop does the same (:mod:`._numba`);
+big calls and with numba installed, one compiled loop does the same (:mod:`._compiled`);
 elsewhere the eager kernels of :mod:`.uncertainty` are composed (per-box score, then
 :func:`~.uncertainty.segment_reduce_contiguous`), with the same results to rounding.
 Off Triton, entropy's ``min`` / ``max`` reduce first: the frame's extreme box by least
@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from . import _numba, _triton
+from . import _compiled, _triton
 from ._checks import check_same_device, check_tensor
 from .uncertainty import (
     Reduction,
@@ -167,11 +167,11 @@ def _binary_frame_scores(
         score != "entropy"  # its two logs per box are faster vectorised in torch
         and scores.dtype in (torch.float32, torch.float64)
         and not scores.requires_grad
-        and _numba.frame_scores_available(
+        and _compiled.frame_scores_available(
             *tensors, size=scores.shape[0], dense=isinstance(lengths, int)
         )
     ):
-        return _numba.frame_scores(scores, lengths, score, reduction, normalize, empty)
+        return _compiled.frame_scores(scores, lengths, score, reduction, normalize, empty)
     return _cpu_chunked(scores, lengths, score, reduction, normalize, empty)
 
 

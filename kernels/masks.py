@@ -39,7 +39,7 @@ What each function reproduces (``maskApi.c`` of pycocotools 2.0.x):
   from the count two before.
 
 On the CPU, with numba installed (``pip install "assay[numba]"``), large batches run
-compiled loops instead (:mod:`._numba`): :func:`rle_to_box`, :func:`rle_area`,
+compiled loops instead (:mod:`._compiled`): :func:`rle_to_box`, :func:`rle_area`,
 :func:`rle_iou_pairs` / :func:`rle_iou`, :func:`rle_from_polygons`, the union of
 :func:`rle_merge`, the decoding of :func:`rle_from_strings`, :func:`rle_select` and
 :func:`rle_cat` with an ``index`` give the same results bit for bit; ``ASSAY_NUMBA=0``
@@ -71,7 +71,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import _numba
+from . import _compiled
 from ._checks import (
     check_binary,
     check_dtype,
@@ -521,8 +521,8 @@ def _cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
         return _empty_rle(torch.device("cpu"))
     if index is not None:
         total = sum(int(r.counts.shape[0]) for r in rles)
-        if _numba.available(*(r.counts for r in rles), size=total):
-            compiled = _numba.select(rles, index)
+        if _compiled.available(*(r.counts for r in rles), size=total):
+            compiled = _compiled.select(rles, index)
             if compiled is not None:
                 return Rle(*compiled)
         return _select(_cat(rles), index)
@@ -557,8 +557,8 @@ def rle_compiled_loops(num_masks: int | None = None) -> bool:
         True
     """
     if num_masks is None:
-        return _numba.installed()
-    return _numba.available(size=num_masks, minimum=0, cold=_numba.MIN_MASKS_COLD)
+        return _compiled.installed()
+    return _compiled.available(size=num_masks, minimum=0, cold=_compiled.MIN_MASKS_COLD)
 
 
 def _check_index(name: str, index: object, n: int) -> None:
@@ -616,8 +616,8 @@ def rle_select(rle: Rle, index: Tensor) -> Rle:
 
 def _select(rle: Rle, index: Tensor) -> Rle:
     """:func:`rle_select` of a checked ``rle`` and int64 ``index`` on its device."""
-    if _numba.available(rle.counts, size=rle.counts.shape[0]):
-        compiled = _numba.select([rle], index)
+    if _compiled.available(rle.counts, size=rle.counts.shape[0]):
+        compiled = _compiled.select([rle], index)
         if compiled is not None:
             return Rle(*compiled)
     lengths = rle.lengths.index_select(0, index)
@@ -744,8 +744,8 @@ def rle_area(rle: Rle) -> Tensor:
 
 def _area(rle: Rle) -> Tensor:
     """:func:`rle_area` of a checked ``rle``."""
-    if _numba.available(rle.counts, size=rle.counts.shape[0]):
-        return _numba.areas(rle)
+    if _compiled.available(rle.counts, size=rle.counts.shape[0]):
+        return _compiled.areas(rle)
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([_area(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
@@ -784,8 +784,8 @@ def rle_to_box(rle: Rle) -> Tensor:
 
 def _to_box(rle: Rle) -> Tensor:
     """:func:`rle_to_box` of a checked ``rle``."""
-    if _numba.available(rle.counts, size=rle.counts.shape[0]):
-        return _numba.boxes(rle)
+    if _compiled.available(rle.counts, size=rle.counts.shape[0]):
+        return _compiled.boxes(rle)
     blocks = _mask_blocks(rle)
     if len(blocks) > 1:
         return torch.cat([_to_box(_mask_slice(rle, lo, hi)) for lo, hi in blocks])
@@ -855,8 +855,8 @@ def rle_merge(
 def _merge(rle: Rle, groups: Tensor, k: int, intersect: bool = False) -> Rle:
     """:func:`rle_merge` of a checked ``rle`` and int64 ``groups`` in ``[0, k)``."""
     n, dev = rle.num_masks, rle.device
-    if not intersect and _numba.available(rle.counts, groups, size=rle.counts.shape[0]):
-        merged = _numba.union(*rle, groups, k)
+    if not intersect and _compiled.available(rle.counts, groups, size=rle.counts.shape[0]):
+        merged = _compiled.union(*rle, groups, k)
         if merged is not None:
             return Rle(*merged)
     members = torch.bincount(groups, minlength=k) if n else torch.zeros(k, dtype=_I64, device=dev)
@@ -1071,10 +1071,10 @@ def _rle_iou_pairs(dt: Rle, gt: Rle, pair_dt: Tensor, pair_gt: Tensor, crowd: Te
     num, dev = pair_dt.shape[0], dt.device
     if num == 0:
         return torch.zeros(0, dtype=_F64, device=dev)
-    if _numba.available(
-        dt.counts, gt.counts, size=num, minimum=_numba.MIN_PAIRS, cold=_numba.MIN_PAIRS_COLD
+    if _compiled.available(
+        dt.counts, gt.counts, size=num, minimum=_compiled.MIN_PAIRS, cold=_compiled.MIN_PAIRS_COLD
     ):
-        return _numba.iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
+        return _compiled.iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
     if dev.type != "cpu" or num <= _CPU_BLOCK_PAIRS:
         return _iou_pairs(dt, gt, pair_dt, pair_gt, crowd)
     # CPU: blocks of pairs that share their masks (sorted by ground truth), each with
@@ -1518,10 +1518,10 @@ def _polygons(
     if num_rings == 0:
         empty = _empty_rle(dev)
         return empty if groups is None else _merge(empty, groups, num_groups or 0)
-    if _numba.available(
-        points, size=points.shape[0], minimum=_numba.MIN_VERTICES, cold=_numba.MIN_VERTICES_COLD
+    if _compiled.available(
+        points, size=points.shape[0], minimum=_compiled.MIN_VERTICES, cold=_compiled.MIN_VERTICES_COLD
     ):
-        compiled = _numba.polygons(points, ring_offsets, height, width, groups, num_groups or 0)
+        compiled = _compiled.polygons(points, ring_offsets, height, width, groups, num_groups or 0)
         if compiled is not None:
             return Rle(*compiled)
     rings = _rasterise(points, ring_offsets, height, width)
@@ -1824,7 +1824,7 @@ def rle_from_strings(
     buf, lengths, bad = _join_strings(strings)
     counts, runs = np.zeros(0, np.int64), np.zeros(len(strings), np.int64)
     if bad < 0:
-        decode = _numba.decode_strings if _numba.available(size=buf.size) else _decode_strings
+        decode = _compiled.decode_strings if _compiled.available(size=buf.size) else _decode_strings
         counts, runs, bad = decode(buf, lengths)
     elif bad > 0:  # a non-ASCII string: an earlier string may be bad too
         earlier = _decode_strings(*_join_strings(strings[:bad])[:2])[2]

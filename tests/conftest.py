@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import torch
-from oracles import NUMBA_MASK_MINIMUMS, run_pycocotools
+from oracles import run_pycocotools, use_cpu_path
 from triton_interpreter import interpreter_ready
 
 _REPO = Path(__file__).resolve().parents[1]
@@ -23,20 +23,11 @@ def device(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(params=["torch", "compiled"])
+@pytest.fixture(params=["torch", "native", "numba"])
 def mask_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The RLE mask kernels' CPU paths: eager torch (``ASSAY_NUMBA=0``), or the numba
-    loops for every batch size (skipped without numba)."""
-    if request.param == "torch":
-        monkeypatch.setenv("ASSAY_NUMBA", "0")
-        return "torch"
-    pytest.importorskip("numba")
-    from assay.kernels import _numba
-
-    monkeypatch.setenv("ASSAY_NUMBA", "1")
-    for name in NUMBA_MASK_MINIMUMS:
-        monkeypatch.setattr(_numba, name, 0)
-    return "compiled"
+    """The RLE mask kernels' CPU paths: eager torch (``ASSAY_COMPILED=0``), or the C or
+    the numba loops for every batch size (skipped where not built / not installed)."""
+    return use_cpu_path(request.param, monkeypatch)
 
 
 @pytest.fixture(params=["interpret", "cuda"])

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 __all__ = [
@@ -27,10 +28,11 @@ __all__ = [
     "np_box_scores",
     "np_frame_scores",
     "run_pycocotools",
+    "use_cpu_path",
 ]
 
 
-# the batch-size minimums of the compiled mask loops (assay.kernels._numba): tests set
+# the batch-size minimums of the compiled mask loops (assay.kernels._compiled): tests set
 # them to 0 to run those loops on small inputs
 NUMBA_MASK_MINIMUMS = (
     "MIN_RUNS",
@@ -41,6 +43,24 @@ NUMBA_MASK_MINIMUMS = (
     "MIN_VERTICES_COLD",
     "MIN_MASKS_COLD",
 )
+
+
+def use_cpu_path(path: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Switch the CPU kernels to ``path``: ``"torch"``, ``"native"`` (the C loops) or
+    ``"numba"``, with the compiled loops' minimums at 0; skip when it cannot run."""
+    from assay.kernels import _compiled, _native
+
+    monkeypatch.setenv("ASSAY_COMPILED", "0" if path == "torch" else "1")
+    monkeypatch.setenv("ASSAY_NATIVE", "1" if path == "native" else "0")
+    monkeypatch.setenv("ASSAY_NUMBA", "1" if path == "numba" else "0")
+    if path == "native" and _native.library("_native_masks") is None:
+        pytest.skip("the C loops are not built (pip install -e . with a C compiler)")
+    if path == "numba":
+        pytest.importorskip("numba")
+    if path != "torch":
+        for name in NUMBA_MASK_MINIMUMS:
+            monkeypatch.setattr(_compiled, name, 0)
+    return path
 
 
 def run_pycocotools(

@@ -1,6 +1,7 @@
-"""The compiled (numba) CPU loop of ``binary_frame_scores`` against NumPy and the eager path.
+"""The compiled CPU loops (C, numba) of ``binary_frame_scores`` against NumPy and eager.
 
-The loop runs for big CPU calls when numba imports (``kernels/_numba.py``); here its
+The loop runs for big CPU calls when the C loops are built or numba imports
+(``kernels/_compiled.py``); each is tested in turn. Here its
 minimums are set to 0 so that small inputs take it, and a spy checks it was taken.
 ``min`` / ``max`` of the scores that need no rounding (margin, least confidence, the
 score itself) equal the eager path's (bit for bit but for the sign of a zero, which
@@ -15,11 +16,15 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from assay.kernels import _numba as NB
-from assay.kernels import binary_frame_scores
-from oracles import FRAME_LENGTHS, box_scores_with_edges, check_frames, np_frame_scores
-
-pytest.importorskip("numba")
+from assay.kernels import _compiled as NB
+from assay.kernels import _native, binary_frame_scores
+from oracles import (
+    FRAME_LENGTHS,
+    box_scores_with_edges,
+    check_frames,
+    np_frame_scores,
+    use_cpu_path,
+)
 
 COMPILED = ["margin", "least_confidence", "ratio", "probability"]  # entropy: see below
 REDUCTIONS = ["min", "max", "mean", "sum"]
@@ -30,12 +35,14 @@ class _Spy:
         self.calls = 0
 
 
-@pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> _Spy:
-    """Minimums 0, ``ASSAY_NUMBA=1``, and a count of the compiled loop's calls."""
+@pytest.fixture(params=["native", "numba"])
+def spy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> _Spy:
+    """The C loop or numba's, minimums 0, and a count of the compiled loop's calls."""
+    use_cpu_path(request.param, monkeypatch)
+    if request.param == "native" and _native.library("_native_frames") is None:
+        pytest.skip("the C loops are not built")
     for name in ("MIN_BOXES", "MIN_BOXES_COLD", "MIN_DENSE_BOXES_COLD"):
         monkeypatch.setattr(NB, name, 0)
-    monkeypatch.setenv("ASSAY_NUMBA", "1")
     calls = _Spy()
     compiled = NB.frame_scores
 
@@ -49,7 +56,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> _Spy:
 
 def _eager(monkeypatch: pytest.MonkeyPatch, fn: Any) -> torch.Tensor:
     with monkeypatch.context() as m:
-        m.setenv("ASSAY_NUMBA", "0")
+        m.setenv("ASSAY_COMPILED", "0")
         return fn()
 
 
@@ -154,6 +161,12 @@ def test_compiled_frame_scores_follow_the_switch_and_the_minimums(
 ) -> None:
     s = torch.rand(400, dtype=torch.float64)
     lengths = torch.full((20,), 20)
+    monkeypatch.setenv("ASSAY_COMPILED", "off")
+    binary_frame_scores(s, lengths, "margin", "min")
+    assert spy.calls == 0
+    monkeypatch.setenv("ASSAY_COMPILED", "1")
+    pytest.importorskip("numba")  # numba's loading rules (the C loop needs no load)
+    monkeypatch.setenv("ASSAY_NATIVE", "0")
     monkeypatch.setenv("ASSAY_NUMBA", "off")
     binary_frame_scores(s, lengths, "margin", "min")
     assert spy.calls == 0

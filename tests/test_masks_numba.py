@@ -1,10 +1,11 @@
-"""The compiled (numba) CPU paths of the RLE mask kernels against the eager torch paths.
+"""The compiled CPU paths (C, numba) of the RLE mask kernels against the eager torch paths.
 
 The torch paths are the reference (tested bit-identical to pycocotools in
 ``test_masks.py``). Here every public function that has a compiled path runs twice
-on the same seeded inputs, once with the size minimums of :mod:`assay.kernels._numba`
-set to 0 (compiled) and once with ``ASSAY_NUMBA=0`` (torch); the results must be
-bit-identical. A spy on each ``_numba`` wrapper checks that the compiled path really
+on the same seeded inputs, once with the size minimums of :mod:`assay.kernels._compiled`
+set to 0 (compiled: the C loops and numba's, each in turn) and once with
+``ASSAY_COMPILED=0`` (torch); the results must be
+bit-identical. A spy on each ``_compiled`` wrapper checks that the compiled path really
 ran (and that the torch run did not touch it). Inputs are the hard cases: empty, full,
 border-touching, 1 x N / N x 1 and 0-pixel masks, non-canonical runs, masks of fewer
 than two runs or without a set pixel (pycocotools' wrap-around boxes), rleIou's early
@@ -37,11 +38,10 @@ from assay.kernels import (
     rle_to_box,
     rle_to_strings,
 )
-from assay.kernels import _numba as NB
+from assay.kernels import _compiled as NB
 from assay.kernels.masks import _rle_iou_pairs
-from oracles import NUMBA_MASK_MINIMUMS
+from oracles import use_cpu_path
 
-pytest.importorskip("numba")
 M = pytest.importorskip("pycocotools.mask")
 
 
@@ -49,7 +49,7 @@ M = pytest.importorskip("pycocotools.mask")
 
 
 class _Spy:
-    """Counts calls of one ``_numba`` wrapper and how many returned a result."""
+    """Counts calls of one ``_compiled`` wrapper and how many returned a result."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
         self.calls = 0
@@ -81,12 +81,12 @@ class _Paths:
     def torch_path(self, name: str) -> Iterator[None]:
         spy = self.spy(name)
         calls = spy.calls
-        self.mp.setenv("ASSAY_NUMBA", "0")
+        self.mp.setenv("ASSAY_COMPILED", "0")
         try:
             yield
         finally:
-            self.mp.setenv("ASSAY_NUMBA", "1")
-        assert spy.calls == calls, f"ASSAY_NUMBA=0 still called _numba.{name}"
+            self.mp.setenv("ASSAY_COMPILED", "1")
+        assert spy.calls == calls, f"ASSAY_COMPILED=0 still called _compiled.{name}"
 
     @contextmanager
     def compiled_path(self, name: str, expect: str = "hit") -> Iterator[None]:
@@ -97,11 +97,11 @@ class _Paths:
         yield
         called, hit = spy.calls > calls, spy.hits > hits
         if expect == "hit":
-            assert hit, f"the compiled path of _numba.{name} was not taken"
+            assert hit, f"the compiled path of _compiled.{name} was not taken"
         elif expect == "fallback":
-            assert called and not hit, f"_numba.{name} did not fall back (called={called})"
+            assert called and not hit, f"_compiled.{name} did not fall back (called={called})"
         elif expect == "skip":
-            assert not called, f"_numba.{name} was called"
+            assert not called, f"_compiled.{name} was called"
 
     def both(self, name: str, fn: Callable[[], Any], expect: str = "hit") -> tuple[Any, Any]:
         with self.compiled_path(name, expect):
@@ -120,12 +120,10 @@ class _Paths:
         return got.value, ref.value
 
 
-@pytest.fixture
-def paths(monkeypatch: pytest.MonkeyPatch) -> _Paths:
-    """Compiled paths for any batch size (minimums 0, ``ASSAY_NUMBA=1``)."""
-    for name in NUMBA_MASK_MINIMUMS:
-        monkeypatch.setattr(NB, name, 0)
-    monkeypatch.setenv("ASSAY_NUMBA", "1")
+@pytest.fixture(params=["native", "numba"])
+def paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> _Paths:
+    """Compiled paths (the C loops, or numba's) for any batch size (minimums 0)."""
+    use_cpu_path(request.param, monkeypatch)
     return _Paths(monkeypatch)
 
 
@@ -367,7 +365,7 @@ def test_iou_pairs_index_past_the_batch_is_refused_on_both_paths(
 ) -> None:
     """Index 3 of a 3-mask batch: the torch path concatenates dt and gt, so without
     the check it would silently read ground truth 0."""
-    paths.mp.setenv("ASSAY_NUMBA", numba_env)
+    paths.mp.setenv("ASSAY_COMPILED", numba_env)
     rle = _rle([[3, 2, 4]] * 3, [(3, 3)] * 3)
     with pytest.raises(ValueError, match=r"`pair_dt`.*\[0, 3\).*pair_dt\[2\]"):
         rle_iou_pairs(rle, rle, torch.tensor([0, 1, 3]), torch.tensor([0, 0, 0]))
@@ -385,7 +383,7 @@ def test_iou_pairs_index_past_the_batch_is_refused_on_both_paths(
 def test_iou_pairs_shapes_are_checked_on_both_paths(
     paths: _Paths, numba_env: str, pair_dt: Any, pair_gt: Any, crowd: Any
 ) -> None:
-    paths.mp.setenv("ASSAY_NUMBA", numba_env)
+    paths.mp.setenv("ASSAY_COMPILED", numba_env)
     rle = _rle([[3, 2, 4]] * 3, [(3, 3)] * 3)
     flags = None if crowd is None else torch.tensor(crowd)
     with pytest.raises(ValueError, match=r"`pair_dt`, `pair_gt` and `gt_crowd` to be 1-D"):
@@ -583,7 +581,7 @@ def test_grouped_polygons_bad_group_names_it(paths: _Paths, bad: int) -> None:
 def test_non_finite_polygon_vertex_is_refused_on_both_paths(paths: _Paths) -> None:
     pts = torch.tensor([[1.0, 1.0], [float("nan"), 3.0], [5.0, 5.0]], dtype=torch.float64)
     for env in ("1", "0"):
-        paths.mp.setenv("ASSAY_NUMBA", env)
+        paths.mp.setenv("ASSAY_COMPILED", env)
         with pytest.raises(ValueError, match=r"`points` to be finite.*points\[1\]"):
             rle_from_polygons(pts, torch.tensor([0, 3]), torch.tensor([10]), torch.tensor([12]))
 
@@ -856,12 +854,14 @@ def test_thread_splitting_gives_equal_results(paths: _Paths, num: int) -> None:
 def test_switch_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch, value: str | None, taken: bool
 ) -> None:
+    if NB._native("_numba_kernels") is None:
+        pytest.importorskip("numba")
     monkeypatch.setattr(NB, "MIN_RUNS", 0)
     monkeypatch.setattr(NB, "MIN_RUNS_COLD", 0)
     if value is None:
-        monkeypatch.delenv("ASSAY_NUMBA", raising=False)
+        monkeypatch.delenv("ASSAY_COMPILED", raising=False)
     else:
-        monkeypatch.setenv("ASSAY_NUMBA", value)
+        monkeypatch.setenv("ASSAY_COMPILED", value)
     t = torch.zeros(3, dtype=torch.int64)
     assert NB.available(t, size=0) is taken
     assert NB.available(t, size=5, minimum=6, cold=6) is False
@@ -873,7 +873,9 @@ def test_switch_reads_the_environment(
 def test_loading_waits_for_a_batch_worth_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Until the loops are loaded in the process, only batches over the cold minimums
     take them (and load them); after, the warm minimums apply. A small COCO job then
-    never pays numba's ~0.6 s load."""
+    never pays numba's ~0.6 s load (numba's loops only: the C loops need no load)."""
+    pytest.importorskip("numba")
+    monkeypatch.setenv("ASSAY_NATIVE", "0")
     monkeypatch.setenv("ASSAY_NUMBA", "1")
     monkeypatch.setattr(NB, "_loaded", {})  # a process that has not loaded them yet
     t = torch.zeros(3, dtype=torch.int64)
@@ -899,6 +901,8 @@ def test_loading_waits_for_a_batch_worth_it(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_preload_makes_the_warm_minimums_apply(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("numba")
+    monkeypatch.setenv("ASSAY_NATIVE", "0")
     monkeypatch.setenv("ASSAY_NUMBA", "1")
     monkeypatch.setattr(NB, "_loaded", {})
     t = torch.zeros(3, dtype=torch.int64)
@@ -909,6 +913,30 @@ def test_preload_makes_the_warm_minimums_apply(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(NB, "_loaded", {})
     monkeypatch.setenv("ASSAY_NUMBA", "0")
     assert not NB.preload() and NB._loaded == {}  # switched off: nothing loads
+
+
+def test_c_loops_take_batches_from_the_warm_minimums_without_numba(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The C loops open in about a millisecond: no cold minimums, and numba is never
+    imported for them; ``ASSAY_NATIVE=0`` hands the batches back to numba's rules."""
+    if NB._native("_numba_kernels") is None:
+        pytest.skip("the C loops are not built")
+    monkeypatch.setenv("ASSAY_NUMBA", "1")
+    monkeypatch.setattr(NB, "_loaded", {})
+    t = torch.zeros(3, dtype=torch.int64)
+    assert NB.available(t, size=NB.MIN_RUNS) and NB.installed() and NB.preload()
+    assert not NB.available(t, size=NB.MIN_RUNS - 1)
+    assert rle_compiled_loops(1)
+    assert "_numba_kernels" not in NB._loaded and "_numba_frame_kernels" not in NB._loaded
+    monkeypatch.setenv("ASSAY_NATIVE", "0")
+    assert not NB.available(t, size=NB.MIN_RUNS)  # numba, cold: the cold minimum
+    monkeypatch.setenv("ASSAY_NUMBA", "0")
+    assert not NB.installed() and not NB.preload()
+    monkeypatch.setenv("ASSAY_NATIVE", "1")
+    assert NB.installed() and NB.available(t, size=NB.MIN_RUNS)  # C alone
+    monkeypatch.setenv("ASSAY_COMPILED", "0")
+    assert not NB.installed() and not NB.available(t, size=NB.MIN_RUNS)
 
 
 # ------------------------------------------------------------- review follow-ups
@@ -940,7 +968,7 @@ def test_crowd_iou_of_negative_runs_equals_torch(paths: _Paths) -> None:
 
 @pytest.mark.parametrize("numba_env", ["1", "0"])
 def test_offsets_that_do_not_slice_the_runs_are_refused(paths: _Paths, numba_env: str) -> None:
-    paths.mp.setenv("ASSAY_NUMBA", numba_env)
+    paths.mp.setenv("ASSAY_COMPILED", numba_env)
     rle = Rle(torch.tensor([1, 2, 3, 4]), torch.tensor([0, 5, 2]), torch.tensor([2, 2]),
               torch.tensor([2, 2]))
     for call in (
@@ -960,7 +988,7 @@ def test_offsets_that_do_not_slice_the_runs_are_refused(paths: _Paths, numba_env
 def test_polygon_coordinates_beyond_maskapi_ints_are_refused(
     paths: _Paths, numba_env: str
 ) -> None:
-    paths.mp.setenv("ASSAY_NUMBA", numba_env)
+    paths.mp.setenv("ASSAY_COMPILED", numba_env)
     pts = torch.tensor([[1.0, 1.0], [5e8, 3.0], [5.0, 5.0]], dtype=torch.float64)
     with pytest.raises(ValueError, match=r"within \+-429,496,729.*points\[1\]"):
         rle_from_polygons(pts, torch.tensor([0, 3]), torch.tensor([10]), torch.tensor([12]))

@@ -23,7 +23,7 @@ from oracles import assert_matches_cocoeval, run_pycocotools
 
 @pytest.fixture
 def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ASSAY_NUMBA", "0")  # the blocks are the torch paths' (numba: one pass)
+    monkeypatch.setenv("ASSAY_COMPILED", "0")  # the torch paths' blocks (compiled: one pass)
     monkeypatch.setattr(masks, "_CPU_BLOCK_RUNS", 64)
     monkeypatch.setattr(masks, "_CPU_BLOCK_PAIRS", 7)
     monkeypatch.setattr(coco_format, "_SEGM_BLOCK", 5)
@@ -63,11 +63,12 @@ def test_loader_blocks_follow_the_compiled_loops(monkeypatch: pytest.MonkeyPatch
     """The loader reads records in blocks for the torch paths, and all at once when the
     compiled loops run: loaded already, or worth loading for this many masks."""
     pytest.importorskip("numba")
-    from assay.kernels import _numba
+    from assay.kernels import _compiled
 
+    monkeypatch.setenv("ASSAY_NATIVE", "0")  # numba's loading rules (the C loops need no load)
     monkeypatch.setenv("ASSAY_NUMBA", "1")
     monkeypatch.setattr(coco_format, "_SEGM_BLOCK", 4)
-    monkeypatch.setattr(_numba, "MIN_MASKS_COLD", 10)
+    monkeypatch.setattr(_compiled, "MIN_MASKS_COLD", 10)
     calls: list[int] = []
     polygon_masks = coco_format._polygon_masks
 
@@ -86,13 +87,16 @@ def test_loader_blocks_follow_the_compiled_loops(monkeypatch: pytest.MonkeyPatch
         rle = coco_format._segmentation_column(records, "dt", image, sizes, str)
         assert rle.num_masks == n and torch.equal(masks.rle_area(rle), torch.full((n,), 16))
 
-    monkeypatch.setattr(_numba, "_loaded", {})  # cold: the loops are not loaded
+    monkeypatch.setattr(_compiled, "_loaded", {})  # cold: the loops are not loaded
     load(9)  # under the cold minimum: blocks of 4
-    assert calls == [4, 4, 1] and "_numba_kernels" not in _numba._loaded
+    assert calls == [4, 4, 1] and "_numba_kernels" not in _compiled._loaded
     load(10)  # at it: all at once, and the loops are loaded
-    assert calls == [10] and _numba._loaded["_numba_kernels"] is not None
+    assert calls == [10] and _compiled._loaded["_numba_kernels"] is not None
     load(9)  # warm: all at once
     assert calls == [9]
     monkeypatch.setenv("ASSAY_NUMBA", "0")
     load(9)
     assert calls == [4, 4, 1]
+    monkeypatch.setenv("ASSAY_NATIVE", "1")  # the C loops, when built: all at once
+    load(9)
+    assert calls == ([9] if _compiled._native("_numba_kernels") is not None else [4, 4, 1])

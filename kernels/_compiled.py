@@ -1,41 +1,47 @@
-"""Optional compiled CPU paths (numba): RLE mask kernels, per-frame box scores.
+"""Optional compiled CPU loops: RLE mask kernels, per-frame box scores.
 
 The torch paths are the fallback and the reference.
 
 The mask kernels of :mod:`.masks` are batched torch code: every step is a pass over
 all runs of all masks, 10-30 passes per kernel at 20-40 ns per run on the CPU. The
 loops of pycocotools' ``maskApi.c`` (one walk over a mask's runs) cost about 1-2 ns
-per run once compiled. :mod:`._numba_kernels` holds those loops, compiled by numba
-(cached on disk after the first compile), run over ranges of the masks on
-``torch.get_num_threads()`` threads (they release the GIL), and giving the torch
-paths' results bit for bit.
+per run once compiled. They exist twice, with the same functions and arguments:
 
-They run for CPU tensors when numba imports (``pip install "assay[numba]"``) and the
-environment variable ``ASSAY_NUMBA`` is not ``0`` (or ``false``, ``off``, ``no``),
-for batches big enough to pay for them. Importing numba and loading the compiled code
-costs 0.6-0.9 s, once per process: until the loops are loaded, a batch takes them
-only when the time they save is of that order (rules of thumb, where the costlier
-kernels break even: :data:`MIN_RUNS_COLD` runs or string bytes,
+- in C (``kernels/_native/masks.c``, :mod:`._native_kernels`), built at install as an
+  optional extension (``setup.py``) and opened with ``ctypes`` in about a millisecond;
+- in numba (:mod:`._numba_kernels`, extra ``numba``), compiled on first use and
+  cached on disk; importing numba and loading that code costs 0.6-0.9 s per process.
+
+The C loops are taken when built, else numba's. Both run over ranges of the masks on
+``torch.get_num_threads()`` threads (they release the GIL) and give the torch paths'
+results bit for bit (tests compare the three).
+
+Switches (environment variables; ``0``, ``false``, ``off`` or ``no`` turn one off):
+``ASSAY_COMPILED`` all compiled loops (torch paths only), ``ASSAY_NATIVE`` the C loops,
+``ASSAY_NUMBA`` numba's.
+
+They run for CPU tensors, for batches big enough to pay for them: from
+:data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs, :data:`MIN_VERTICES` vertices), where
+the thread pool starts to pay. numba's loops, until loaded in the process, are taken
+only when the time they save is of the order of their load (rules of thumb, where the
+costlier kernels break even: :data:`MIN_RUNS_COLD` runs or string bytes,
 :data:`MIN_PAIRS_COLD` IoU pairs, :data:`MIN_VERTICES_COLD` polygon vertices; the
-COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`); once loaded,
-from :data:`MIN_RUNS` runs (:data:`MIN_PAIRS` pairs, :data:`MIN_VERTICES`
-vertices), where the thread pool starts to pay. So a small evaluation does not load
-numba (``coco_val2014_100``, 1,573 masks: 0.15 s, against
-0.9-1.1 s with the load), and a big one loads it once (5,000 images: 1.2-1.3 s for
-the first evaluation in a process, ~0.6 s after). :func:`installed` says whether
-they can run without loading them. CUDA tensors always take the torch paths. Tests
-set the minimums to 0 to run these paths on small inputs.
+COCO loader asks with its number of masks, :data:`MIN_MASKS_COLD`). So without the C
+loops a small evaluation does not load numba (``coco_val2014_100``, 1,573 masks: 0.15
+s, against 0.9-1.1 s with the load), and a big one loads it once (5,000 images: 1.2-1.3
+s for the first evaluation in a process, ~0.6 s after). :func:`installed` says whether
+compiled loops can run without loading them. CUDA tensors always take the torch
+paths. Tests set the minimums to 0 to run these paths on small inputs.
 
-Like :mod:`._triton` for CUDA, this is the same job in one pass, written in Python;
-the torch paths stay the reference (pycocotools parity is tested on both).
+Like :mod:`._triton` for CUDA, this is the same job in one pass; the torch paths stay
+the reference (pycocotools parity is tested on all of them).
 
 :func:`frame_scores` is the CPU's one pass of
-:func:`.frame_scores.binary_frame_scores` (:mod:`._numba_frame_kernels`): each box's
-score and its frame's reduction in registers, where the eager path writes and reads
-per-box temporaries (1-3.5 ns per box saved when frames have varying lengths, about
-0.5 ns for fixed-length frames). Cold, it is taken from :data:`MIN_BOXES_COLD` boxes
-in frames of varying lengths (fixed-length frames: :data:`MIN_DENSE_BOXES_COLD`),
-once loaded from :data:`MIN_BOXES`.
+:func:`.frame_scores.binary_frame_scores` (C: :mod:`._native_frame_kernels`, numba:
+:mod:`._numba_frame_kernels`): each box's score and its frame's reduction in
+registers, where the eager path writes and reads per-box temporaries. Taken from
+:data:`MIN_BOXES` boxes; numba's, before it is loaded, from :data:`MIN_BOXES_COLD`
+boxes in frames of varying lengths (fixed-length frames: :data:`MIN_DENSE_BOXES_COLD`).
 """
 
 from __future__ import annotations
@@ -104,78 +110,107 @@ _FRAME_LOOPS = {  # entropy's mean / sum stay eager (torch vectorises two logs p
     "probability": "probability_frames",
 }
 _FRAME_REDUCTIONS = ("min", "max", "mean", "sum")
+# the C loops standing for each numba module
+_NATIVE = {"_numba_kernels": "_native_kernels", "_numba_frame_kernels": "_native_frame_kernels"}
 
 
 def _module(name: str) -> ModuleType | None:
-    """The compiled-loop module ``name`` of this package, or None if it cannot import."""
+    """The loop module ``name`` of this package, or None if it cannot import."""
     if name not in _loaded:
-        try:  # optional: any import failure -> torch paths
+        try:  # optional: any import failure -> the next path
             _loaded[name] = importlib.import_module(f".{name}", __package__)
         except Exception:  # pragma: no cover - depends on the install
             _loaded[name] = None
     return _loaded[name]
 
 
-def _kernels() -> ModuleType | None:
-    return _module("_numba_kernels")
+def _native(name: str) -> ModuleType | None:
+    """The C loops standing for numba module ``name``, when built and switched on."""
+    if switched_off("ASSAY_NATIVE"):
+        return None
+    return _module(_NATIVE[name])
+
+
+def _loops(name: str) -> ModuleType | None:
+    """The loops of numba module ``name``: the C ones when built, else numba's (loads it)."""
+    native = _native(name)
+    if native is not None:
+        return native
+    return None if switched_off("ASSAY_NUMBA") else _module(name)
+
+
+def _numba_installed() -> bool:
+    """Whether numba may run: switched on, installed, and no earlier import of its loops failed."""
+    if switched_off("ASSAY_NUMBA"):
+        return False
+    if any(_loaded.get(name, False) is None for name in _NATIVE):
+        return False
+    return importlib.util.find_spec("numba") is not None
 
 
 def installed() -> bool:
-    """Whether the compiled loops may run here, without loading them.
+    """Whether compiled loops may run here, without loading numba's.
 
-    ``ASSAY_NUMBA`` is not off, numba is installed, and no earlier import of the loops
-    failed in this process. numba's import is tried only when a batch loads them; if it
-    fails then, the torch paths run and this says False from then on. (Loading them
-    costs 0.6-0.9 s; the paths load them when a batch pays for it.)
+    ``ASSAY_COMPILED`` is not off, and either the C loops are built (and
+    ``ASSAY_NATIVE`` is not off), or numba is installed, ``ASSAY_NUMBA`` is not off and
+    no earlier import of its loops failed in this process. numba's import is tried only
+    when a batch loads them; if it fails then, the torch paths run and this says False
+    from then on (unless the C loops are there).
     """
-    if not _enabled(()) or any(module is None for module in _loaded.values()):
+    if not _enabled(()):
         return False
-    return importlib.util.find_spec("numba") is not None
+    return _native("_numba_kernels") is not None or _numba_installed()
 
 
 def preload(*, masks: bool = True, frames: bool = True) -> bool:
     """Load the compiled loops now, as a process that has used them would have.
 
     Afterwards every batch takes the loops from the warm minimums (``MIN_RUNS``...)
-    rather than the cold ones. For benchmarks, and for services that want the one-time
-    load (0.6-0.9 s) at start-up rather than in their first large request.
+    rather than the cold ones. For benchmarks, and for services that want numba's
+    one-time load (0.6-0.9 s) at start-up rather than in their first large request.
+    The C loops need no preloading (they open in about a millisecond).
 
     Args:
         masks: load the mask loops (RLE, polygons, IoU).
         frames: load the per-frame score loops.
 
     Returns:
-        Whether every module asked for loaded (``False``: numba missing or broken, or
-        ``ASSAY_NUMBA`` off; the torch paths run).
+        Whether every kind asked for is ready (``False``: neither the C loops nor numba
+        can run, or ``ASSAY_COMPILED`` off; the torch paths run).
     """
-    if not installed():
+    if not _enabled(()):
         return False
     names = [n for n, want in (("_numba_kernels", masks), ("_numba_frame_kernels", frames)) if want]
-    return all(_module(name) is not None for name in names)
+    return all(_loops(name) is not None for name in names)
 
 
 def _enabled(tensors: Sequence[Tensor]) -> bool:
-    """``ASSAY_NUMBA`` is not off and every tensor is on the CPU."""
-    if switched_off("ASSAY_NUMBA"):
+    """``ASSAY_COMPILED`` is not off and every tensor is on the CPU."""
+    if switched_off("ASSAY_COMPILED"):
         return False
     return all(t.device.type == "cpu" for t in tensors)
 
 
 def _takes(name: str, size: int, warm: int, cold: int) -> bool:
-    """Whether a batch of ``size`` takes the loops of module ``name``.
+    """Whether a batch of ``size`` takes the loops of numba module ``name``.
 
-    ``size >= warm`` once the module is loaded in this process, ``size >= cold``
-    before; a batch that qualifies loads it (``False`` if its import fails).
+    ``size >= warm`` for the C loops and for numba's once loaded in this process,
+    ``size >= cold`` before; a batch that qualifies loads numba's (``False`` if its
+    import fails).
     """
+    if _native(name) is not None:
+        return size >= warm
+    if switched_off("ASSAY_NUMBA"):
+        return False
     need = warm if _loaded.get(name) is not None else cold
     return size >= need and _module(name) is not None
 
 
-def _compiled() -> ModuleType:
-    """The compiled loops; callers asked :func:`available` first."""
-    k = _kernels()
+def _mask_loops() -> ModuleType:
+    """The compiled mask loops; callers asked :func:`available` first."""
+    k = _loops("_numba_kernels")
     if k is None:  # pragma: no cover - available() said yes
-        raise RuntimeError("the compiled mask loops are not available (numba did not import)")
+        raise RuntimeError("the compiled mask loops are not available (no C build, no numba)")
     return k
 
 
@@ -184,10 +219,10 @@ def available(
 ) -> bool:
     """Whether the compiled mask loops run for a batch of ``size`` (CPU tensors).
 
-    ``size >= minimum`` once the loops are loaded in this process, ``size >= cold``
-    before (the first such batch loads them). ``minimum`` defaults to
-    :data:`MIN_RUNS`, ``cold`` to :data:`MIN_RUNS_COLD` (read at call time, so tests
-    can lower them).
+    ``size >= minimum`` for the C loops and numba's once loaded in this process,
+    ``size >= cold`` before (the first such batch loads numba's). ``minimum`` defaults
+    to :data:`MIN_RUNS`, ``cold`` to :data:`MIN_RUNS_COLD` (read at call time, so
+    tests can lower them).
     """
     if not _enabled(tensors):
         return False
@@ -276,7 +311,7 @@ def select(
     As ``masks.rle_select`` of ``masks.rle_cat``. ``None`` when an index is out of
     range (the torch path reports it).
     """
-    k = _compiled()
+    k = _mask_loops()
     arrays = [_rle(r) for r in rles]
     sizes = np.array([a[2].shape[0] for a in arrays], dtype=np.int64)
     first = _offsets(sizes)
@@ -331,12 +366,12 @@ def _boxes(k: ModuleType, rle: list[np.ndarray]) -> np.ndarray:
 
 def boxes(rle: Sequence[Tensor]) -> Tensor:
     """``rleToBbox`` of every mask: ``(N, 4)`` float64 ``xywh`` (as ``masks.rle_to_box``)."""
-    return torch.from_numpy(_boxes(_compiled(), _rle(rle)))
+    return torch.from_numpy(_boxes(_mask_loops(), _rle(rle)))
 
 
 def areas(rle: Sequence[Tensor]) -> Tensor:
     """Set pixels of every mask: ``(N,)`` int64 (as ``masks.rle_area``)."""
-    k = _compiled()
+    k = _mask_loops()
     c, o = _rle(rle)[:2]
     out = np.empty(o.shape[0] - 1, dtype=np.int64)
     _run(lambda lo, hi: k.area_range(c, o, lo, hi, out), out.shape[0])
@@ -355,7 +390,7 @@ def iou_pairs(
     ``dt`` / ``gt`` are ``(counts, offsets, height, width)``; the caller checked the
     pair indexes.
     """
-    k, d, g = _compiled(), _rle(dt), _rle(gt)
+    k, d, g = _mask_loops(), _rle(dt), _rle(gt)
     d_box, g_box = _boxes(k, d), _boxes(k, g)
     pd, pg = _np(pair_dt), _np(pair_gt)
     cr = _np(crowd, np.bool_)
@@ -383,7 +418,7 @@ def polygons(
     room for its crossings plus one, counted first, and united from there. ``None``
     when the groups are not ascending (the torch path sorts them).
     """
-    k = _compiled()
+    k = _mask_loops()
     g = None if groups is None else _np(groups)
     if g is not None and g.size and (np.diff(g) < 0).any():
         return None
@@ -428,7 +463,7 @@ def union(
     g = _np(groups)
     if g.size and (np.diff(g) < 0).any():
         return None
-    return _union(_compiled(), c, o[:-1], o[1:] - o[:-1], h, w, g, num_groups)
+    return _union(_mask_loops(), c, o[:-1], o[1:] - o[:-1], h, w, g, num_groups)
 
 
 def _union(
@@ -490,7 +525,7 @@ def _union(
 
 def decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """``rleFrString`` of concatenated strings (as ``masks._decode_strings``)."""
-    k = _compiled()
+    k = _mask_loops()
     n = lengths.shape[0]
     ends = np.cumsum(lengths, dtype=np.int64)
     runs = np.empty(n, dtype=np.int64)
@@ -507,9 +542,10 @@ def decode_strings(buf: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np
 def frame_scores_available(*tensors: Tensor, size: int, dense: bool) -> bool:
     """Whether :func:`frame_scores` runs for a call over ``size`` boxes (CPU tensors).
 
-    Once the loop is loaded in this process, from :data:`MIN_BOXES` boxes; before,
-    from :data:`MIN_BOXES_COLD` (:data:`MIN_DENSE_BOXES_COLD` for ``dense``,
-    fixed-length frames), where the time saved is of the order of the load.
+    From :data:`MIN_BOXES` boxes for the C loop and numba's once loaded in this
+    process; numba's before, from :data:`MIN_BOXES_COLD` (:data:`MIN_DENSE_BOXES_COLD`
+    for ``dense``, fixed-length frames), where the time saved is of the order of the
+    load.
     """
     if not _enabled(tensors):
         return False
@@ -531,7 +567,7 @@ def frame_scores(
     :func:`frame_scores_available`. Lengths are not checked against the scores (the
     loop clips each frame to them); the result is in the dtype of ``scores``.
     """
-    k = _module("_numba_frame_kernels")
+    k = _loops("_numba_frame_kernels")
     assert k is not None  # callers asked frame_scores_available()
     s = scores.detach().contiguous().numpy()
     if isinstance(lengths, int):

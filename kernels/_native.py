@@ -1,0 +1,90 @@
+"""The C loops built at install (``kernels/_native/*.c``), opened with ``ctypes``.
+
+``setup.py`` builds two optional extensions: ``_native_masks`` (the RLE mask loops of
+:mod:`._numba_kernels`) and ``_native_frames`` (the per-frame box scores of
+:mod:`._numba_frame_kernels`). Each holds plain C functions with the same arguments as
+the numba functions: pointers to C-contiguous NumPy arrays, then int64 scalars. Each
+is a loop over one range of items, called without the GIL, one range per thread
+(:mod:`._compiled` splits the work). They give the numba and torch paths' numbers (tests
+compare all three).
+
+Opening a library costs about a millisecond, against 0.6-0.9 s to import numba and load
+its cached code, so the C loops take every batch from the warm minimums.
+
+A library is used when it imports, ``ASSAY_NATIVE`` is not ``0`` (or ``false``,
+``off``, ``no``) and its ABI number equals :data:`ABI` (a library left from other
+sources, e.g. a build in place before a checkout, is ignored: rebuild with ``pip
+install -e .``). Otherwise :func:`library` returns ``None`` and the numba or torch
+paths run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+from typing import Any
+
+import numpy as np
+
+from ._env import switched_off
+
+__all__ = ["ABI", "Arg", "bind", "library", "pointer"]
+
+ABI = 1  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
+_libraries: dict[str, ctypes.CDLL | None] = {}
+
+# argument kinds of bind(): a pointer to an array, an int64, a double, a bool (int64 0 / 1)
+Arg = Any
+P, I64, F64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
+
+
+def library(name: str) -> ctypes.CDLL | None:
+    """The C library ``name`` (``"_native_masks"`` or ``"_native_frames"``), or None.
+
+    None when ``ASSAY_NATIVE`` is off (checked on every call), the extension was not
+    built or does not load, or it was built from sources of another ABI.
+
+    Example:
+        >>> lib = library("_native_masks")
+        >>> lib is None or lib.assay_native_abi() == ABI
+        True
+    """
+    if switched_off("ASSAY_NATIVE"):
+        return None
+    if name not in _libraries:
+        _libraries[name] = _open(name)
+    return _libraries[name]
+
+
+def _open(name: str) -> ctypes.CDLL | None:
+    try:  # optional: any failure -> the numba or torch paths
+        path = importlib.import_module(f".{name}", __package__).__file__
+        lib = ctypes.CDLL(path)
+        lib.assay_native_abi.restype = ctypes.c_int64
+        if lib.assay_native_abi() != ABI:
+            return None
+    except Exception:  # pragma: no cover - depends on the build
+        return None
+    return lib
+
+
+def bind(lib: ctypes.CDLL, name: str, *args: Any) -> Any:
+    """``lib``'s function ``name`` with argument types ``args`` (``P``, ``I64``, ``F64``)."""
+    fn = getattr(lib, name)
+    fn.argtypes = list(args)
+    fn.restype = None
+    return fn
+
+
+def pointer(a: np.ndarray, dtype: type | np.dtype[Any]) -> int:
+    """Address of ``a``'s data, after checking what the C loop will read there.
+
+    The loops read raw memory: a wrong dtype or a strided view would be read as
+    something else, so both are refused here (a bug in the caller, never user input).
+    """
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        raise TypeError(
+            f"Expected a C-contiguous {np.dtype(dtype)} array for the C loop, but got "
+            f"{a.dtype}{'' if a.flags.c_contiguous else ' (not contiguous)'}"
+        )
+    return int(a.ctypes.data)
