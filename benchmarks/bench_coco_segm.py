@@ -251,14 +251,14 @@ def render(rows: list[Row], header: list[str]) -> str:
 
 
 def _numba_line() -> str:
-    """Whether assay's CPU mask kernels run compiled here, and numba's version."""
-    from assay.kernels import rle_compiled_loops
+    """Which loops assay's CPU mask kernels run here (C, numba, torch), numba's version."""
+    from assay.kernels import _compiled
 
     try:
         version = importlib.metadata.version("numba")
     except importlib.metadata.PackageNotFoundError:
         version = "not installed"
-    return f"{'on' if rle_compiled_loops() else 'off'} (numba {version})"
+    return f"{_compiled.which()} (numba {version})"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__} | device "
         f"{device_name('cuda' if cuda else 'cpu')} | CPUs "
         f"{os.cpu_count()} (torch threads {torch.get_num_threads()}) | git {git_commit()}",
-        f"compiled mask loops (numba): {_numba_line()}",
+        f"CPU mask loops: {_numba_line()}",
         f"load average before: {[round(x, 2) for x in os.getloadavg()]}",
     ]
     rows: list[Row] = []

@@ -99,6 +99,13 @@ def _time(fn: Callable[[], Any], repeat: int, device: str) -> tuple[float, Any]:
     return best, out
 
 
+def _compiled_which() -> str:
+    """Which CPU frame-score loop runs here: "c", "numba" or "torch" (loads nothing)."""
+    from assay.kernels import _compiled
+
+    return _compiled.which(masks=False)
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -524,10 +531,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--numba-loaded", action="store_true",
-                        help="load the CPU frame-score loop (extra numba) before timing, as a "
-                             "process that has used it would have; else it loads only for "
-                             "calls big enough to pay for the load (2**28 boxes, 2**30 in "
-                             "fixed-length frames)")
+                        help="load the CPU frame-score loop before timing, as a process that "
+                             "has used it would have (numba's: else it loads only for calls "
+                             "big enough to pay for the load, 2**28 boxes, 2**30 in "
+                             "fixed-length frames; the C loop needs no load)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -535,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
         from assay.kernels import _compiled
 
         if not _compiled.preload(masks=False):
-            parser.error("--numba-loaded: the compiled loops cannot run here (numba not "
-                         "installed or broken, or ASSAY_NUMBA=0; pip install 'assay[numba]')")
+            parser.error("--numba-loaded: no compiled loop can run here (no C build, numba "
+                         "not installed or broken, or switched off; pip install 'assay[numba]')")
     unknown = [s for s in args.strategies if s not in STRATEGIES]
     if unknown:
         parser.error(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}")
@@ -548,9 +555,11 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "git_commit": git_commit(),
         "numba_loop_loaded_first": args.numba_loaded,
+        "cpu_frame_loop": _compiled_which(),
     }
     print(f"sampling kernels | torch {env['torch']} | {env['device']} | "
           f"{env['threads']} threads | git {env['git_commit']} | CPU frame loop "
+          f"{env['cpu_frame_loop']}, "
           f"{'loaded first' if args.numba_loaded else 'loaded when a call pays for it'}")
     result: dict[str, Any] = {"env": env, "args": {k: str(v) for k, v in vars(args).items()}}
 

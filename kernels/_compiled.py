@@ -84,6 +84,7 @@ __all__ = [
     "preload",
     "select",
     "union",
+    "which",
 ]
 
 # once the loops are loaded in the process: batches from these sizes take them
@@ -182,6 +183,24 @@ def preload(*, masks: bool = True, frames: bool = True) -> bool:
         return False
     names = [n for n, want in (("_numba_kernels", masks), ("_numba_frame_kernels", frames)) if want]
     return all(_loops(name) is not None for name in names)
+
+
+def which(*, masks: bool = True) -> str:
+    """Which loops CPU batches take here: ``"c"``, ``"numba"`` or ``"torch"``.
+
+    For the mask loops (``masks``) or the frame-score loop; numba is not loaded by
+    asking (``"numba"``: installed and switched on, loaded when a batch pays for it).
+
+    Example:
+        >>> which() in ("c", "numba", "torch")
+        True
+    """
+    name = "_numba_kernels" if masks else "_numba_frame_kernels"
+    if not _enabled(()):
+        return "torch"
+    if _native(name) is not None:
+        return "c"
+    return "numba" if _numba_installed() else "torch"
 
 
 def _enabled(tensors: Sequence[Tensor]) -> bool:

@@ -4,7 +4,8 @@ CVAL's detection sampling scores each box's two-class distribution ``(s, 1 - s)`
 and reduces the boxes of a frame with its ``bbox_selection_policy``. With the boxes
 stored frame after frame, :func:`binary_frame_scores` does both: on CUDA with Triton
 one kernel reads each box score once and writes one value per frame; on the CPU, for
-big calls and with numba installed, one compiled loop does the same (:mod:`._compiled`);
+big calls, one compiled loop does the same (C when built at install, else numba's:
+:mod:`._compiled`);
 elsewhere the eager kernels of :mod:`.uncertainty` are composed (per-box score, then
 :func:`~.uncertainty.segment_reduce_contiguous`), with the same results to rounding.
 Off Triton, entropy's ``min`` / ``max`` reduce first: the frame's extreme box by least

@@ -38,12 +38,13 @@ What each function reproduces (``maskApi.c`` of pycocotools 2.0.x):
   the last character's bit 4 = sign, counts after the third stored as differences
   from the count two before.
 
-On the CPU, with numba installed (``pip install "assay[numba]"``), large batches run
-compiled loops instead (:mod:`._compiled`): :func:`rle_to_box`, :func:`rle_area`,
-:func:`rle_iou_pairs` / :func:`rle_iou`, :func:`rle_from_polygons`, the union of
-:func:`rle_merge`, the decoding of :func:`rle_from_strings`, :func:`rle_select` and
-:func:`rle_cat` with an ``index`` give the same results bit for bit; ``ASSAY_NUMBA=0``
-turns them off.
+On the CPU, large batches run compiled loops instead (:mod:`._compiled`: C loops
+built at install, else numba's with ``pip install "assay[numba]"``): :func:`rle_to_box`,
+:func:`rle_area`, :func:`rle_iou_pairs` / :func:`rle_iou`, :func:`rle_from_polygons`,
+the union of :func:`rle_merge`, the decoding of :func:`rle_from_strings`,
+:func:`rle_select` and :func:`rle_cat` with an ``index`` give the same results bit for
+bit; ``ASSAY_COMPILED=0`` turns them off (``ASSAY_NATIVE=0`` / ``ASSAY_NUMBA=0`` one
+kind).
 
 Bad input gets a ``TypeError`` / ``ValueError`` naming the argument. An :class:`Rle`'s
 metadata (four int64 tensors, consistent shapes, one device) is checked on every
@@ -539,16 +540,16 @@ def _cat(rles: Sequence[Rle], index: Tensor | None = None) -> Rle:
 
 
 def rle_compiled_loops(num_masks: int | None = None) -> bool:
-    """Whether CPU batches run the compiled loops here (numba; ``assay[numba]``).
+    """Whether CPU batches run the compiled loops here (C, or numba's: ``assay[numba]``).
 
     Args:
-        num_masks: ``None``: whether the loops may run here at all (numba is
-            installed, ``ASSAY_NUMBA`` is not ``0`` and no import of them failed),
-            without loading them. A
-            number of masks: whether a job over that many takes them: the loops are
-            loaded in this process already, or the job is big enough to pay for
-            loading them (0.6-0.9 s; from ``2**14`` masks), in which case this call
-            loads them. Callers that cut work into cache-sized blocks for the torch
+        num_masks: ``None``: whether the loops may run here at all (the C loops are
+            built, or numba is installed and no import of its loops failed;
+            ``ASSAY_COMPILED`` is not ``0``), without loading numba's. A
+            number of masks: whether a job over that many takes them: always with the
+            C loops; numba's are loaded in this process already, or the job is big
+            enough to pay for loading them (0.6-0.9 s; from ``2**14`` masks), in which
+            case this call loads them. Callers that cut work into cache-sized blocks for the torch
             paths can skip that then: the compiled loops make one pass per mask
             whatever the batch size.
 
@@ -1519,7 +1520,10 @@ def _polygons(
         empty = _empty_rle(dev)
         return empty if groups is None else _merge(empty, groups, num_groups or 0)
     if _compiled.available(
-        points, size=points.shape[0], minimum=_compiled.MIN_VERTICES, cold=_compiled.MIN_VERTICES_COLD
+        points,
+        size=points.shape[0],
+        minimum=_compiled.MIN_VERTICES,
+        cold=_compiled.MIN_VERTICES_COLD,
     ):
         compiled = _compiled.polygons(points, ring_offsets, height, width, groups, num_groups or 0)
         if compiled is not None:
