@@ -413,15 +413,45 @@ def ratio(x: Tensor, *, from_logits: bool = False, multilabel: bool = False) -> 
     return second.clamp_min(0) / first
 
 
+def _draw_sum(t: Tensor) -> Tensor:
+    """Sum over dim 0 (the Monte-Carlo draws), adding one draw after another.
+
+    torch's reductions over dim 0 vectorise across the other dims and treat the items
+    past the last full vector in another order, so equal items at different positions
+    could round an ulp apart (and a tie between equal boxes was then not broken by frame
+    id). Added draw by draw (``S`` is tens, each addition one pass over the items), every
+    item's sum is the same sequence of roundings of its own draws, wherever it sits.
+    """
+    out = t[0].clone()
+    for i in range(1, t.shape[0]):
+        out.add_(t[i])
+    return out
+
+
+def _draw_mean(t: Tensor) -> Tensor:
+    """Mean over dim 0 (the draws): :func:`_draw_sum` divided by ``S``."""
+    return _draw_sum(t).div_(t.shape[0])
+
+
+def _draw_logsumexp(t: Tensor) -> Tensor:
+    """``log sum_s exp(t_s)`` over dim 0 for finite ``t``, the draws added one by one.
+
+    The largest draw is taken out first (``amax`` is exact, in any order), as in
+    ``torch.logsumexp``, whose sum over dim 0 rounds by position (:func:`_draw_sum`).
+    """
+    top = t.amax(dim=0)
+    return _draw_sum((t - top).exp_()).log_().add_(top)
+
+
 def _log_mean_prob(logp: Tensor, pbar: Tensor, log_s: float) -> Tensor:
     """``log mean_s p_s`` over dim 0 from the samples' ``log p`` (floored at ``log(tiny)``).
 
     ``logsumexp_s(log p_s) - log S`` rounds at the magnitude of ``log S``; near 1 (mean
     above 1/2) ``log1p(mean_s (p_s - 1))`` with ``p_s - 1 = expm1(log p_s)`` keeps the
-    tiny value's relative precision.
+    tiny value's relative precision. Both add the draws one by one (:func:`_draw_sum`).
     """
-    far = torch.logsumexp(logp, dim=0) - log_s
-    near_one = torch.log1p(torch.expm1(logp).mean(dim=0))
+    far = _draw_logsumexp(logp) - log_s
+    near_one = torch.log1p(_draw_mean(torch.expm1(logp)))
     return torch.where(pbar > 0.5, near_one, far).clamp_min(_log_tiny(logp))
 
 
@@ -431,7 +461,9 @@ def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
     ``I = H(mean_s p_s) - mean_s H(p_s)`` (natural log), clamped at 0 against rounding.
     From logits ``log mean_s p_s`` is ``logsumexp_s(log p_s) - log S``, or
     ``log1p(mean_s expm1(log p_s))`` where the mean is above 1/2 (exact near 1, where
-    the samples' tiny ``log p`` must cancel against ``mean_s H(p_s)``).
+    the samples' tiny ``log p`` must cancel against ``mean_s H(p_s)``). The means add
+    the draws one after another (not torch's reductions over dim 0, which round by an
+    item's position): equal items score the same, bit for bit, wherever they sit.
 
     Args:
         samples: ``(S, ..., C)`` float probabilities or logits, ``S >= 1`` Monte-Carlo
@@ -456,8 +488,8 @@ def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
     log_s = math.log(s)
     if multilabel:
         p, logp, q, logq = _label_log_probs(samples, from_logits)
-        mean_h = -(p * logp + q * logq).mean(dim=0)
-        pbar, qbar = p.mean(dim=0), q.mean(dim=0)
+        mean_h = -_draw_mean(p * logp + q * logq)
+        pbar, qbar = _draw_mean(p), _draw_mean(q)
         if from_logits:
             logpbar = _log_mean_prob(logp, pbar, log_s)
             logqbar = _log_mean_prob(logq, qbar, log_s)
@@ -466,8 +498,8 @@ def bald(samples: Tensor, *, from_logits: bool = False, multilabel: bool = False
         h = -(pbar * logpbar + qbar * logqbar)
         return (h - mean_h).sum(dim=-1).clamp_min(0)
     p, logp = _class_log_probs(samples, from_logits)
-    mean_h = -(p * logp).sum(dim=-1).mean(dim=0)
-    pbar = p.mean(dim=0)
+    mean_h = -_draw_mean((p * logp).sum(dim=-1))
+    pbar = _draw_mean(p)
     if from_logits:
         logpbar = _log_mean_prob(logp, pbar, log_s)
     else:

@@ -360,6 +360,30 @@ def test_bald_matches_numpy(device: str, dtype: torch.dtype, from_logits: bool) 
     _check(out, np_bald_multilabel(ml, from_logits), device, dtype, (n,))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("from_logits", [False, True])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_bald_equal_items_score_equal_at_every_position(
+    device: str, dtype: torch.dtype, from_logits: bool, multilabel: bool
+) -> None:
+    # torch's mean / logsumexp over dim 0 vectorise across the items and round the
+    # remainder differently: equal boxes at different positions scored an ulp apart and
+    # the tie was then not broken by frame id. The draws are now added one by one.
+    rng = np.random.default_rng(5)
+    s, n = 20, 3000
+    raw = rng.normal(0.0, 2.0, size=(s, n, C))
+    for seed in range(3):  # a few different shared rows, each at 1,000 random positions
+        positions = np.random.default_rng(seed).permutation(n)[:1000]
+        raw[:, positions] = rng.normal(0.0, 2.0, size=(s, 1, C))
+        x = torch.tensor(raw, dtype=dtype, device=device)
+        if not from_logits:
+            x = x.sigmoid() if multilabel else x.softmax(dim=-1)
+        out = U.bald(x, from_logits=from_logits, multilabel=multilabel)[positions]
+        assert torch.equal(out, out[:1].expand_as(out)), (
+            f"seed {seed}: {out.unique().numel()} different scores for one item"
+        )
+
+
 @pytest.mark.parametrize("from_logits", [False, True])
 def test_variation_ratio_matches_numpy(device: str, from_logits: bool) -> None:
     rng = np.random.default_rng(3)
