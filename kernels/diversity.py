@@ -25,8 +25,15 @@ Precision. Two forms of the Euclidean distance are used, each where it is better
 
 The k-center picks therefore agree with a float64 brute force except where two
 candidates' distances differ by less than about ``1e-6`` relative (float32). Ties go
-to the lowest index (``argmax``/``argmin`` return the first extreme). No host
-synchronisation: ``k`` steps of tensor work on the input's device.
+to the lowest index (``argmax``/``argmin`` return the first extreme). One host read
+(the largest magnitude, below), then ``k`` steps of tensor work on the input's device.
+
+Scale. ``k_center_greedy`` and ``kmeans_plus_plus`` first scale points whose squared
+distances would overflow (float32 entries past about ``2**55`` for ``D = 4096``) or
+underflow (below about ``2**-39`` in float32, ``2**-458`` in float64: at ``1e-25`` every
+float32 distance is 0) by a power of two (one ``aminmax`` pass; a copy of ``x`` only
+then). That is exact, so the picks are the same at every scale, and the radii are
+returned in ``x``'s units. ``min_sq_distances`` returns squared distances as they are.
 
 Checks. Metadata on every device (tensors, float dtypes, shapes, ``int`` counts and
 indexes, devices). On the CPU also the values: ``initial`` in range and distinct (a
@@ -130,6 +137,79 @@ def _rows_per_chunk(x: Tensor, width: int, chunk_size: int | None) -> int:
         return max(1, chunk_size)
     budget = _CUDA_CHUNK if x.device.type == "cuda" else _CPU_CHUNK
     return max(1, budget // max(1, width))
+
+
+def _distance_shift(biggest: float, dtype: torch.dtype, dim: int) -> int:
+    """The ``shift`` that brings points into range for squared distances: ``x * 2**-shift``.
+
+    Squared distances of ``dim``-vectors whose entries are at most ``M`` in magnitude are
+    at most ``4 * dim * M**2``: past ``M = 2**((E - 4 - log2(4 * dim)) / 2)`` (``E``: the
+    dtype's largest exponent, 128 in float32; ``2**55`` for ``dim = 4096`` in float32, a
+    margin of ``2**4``) every distance could be ``inf``. Below
+    ``M = 2**(log2(tiny) / 2 + p)`` (``p``: the significand's bits; ``2**-39`` in
+    float32, ``2**-458`` in float64) the squares of differences in ``M``'s last bits are
+    subnormal or 0, and at ``1e-25`` in float32 every distance is 0. Either way the picks
+    would fall back to index order. Outside that window the points are scaled by a power
+    of two that puts the largest magnitude just below the upper bound: exact, so the
+    picks are those of any other scale.
+
+    Args:
+        biggest: the largest magnitude among the points' entries.
+        dtype: their floating-point dtype.
+        dim: their dimension ``D``.
+
+    Returns:
+        0 inside the window, for ``biggest == 0`` and for a NaN or inf ``biggest``
+        (left to the checks); else ``shift``, positive for huge points, negative for
+        tiny ones.
+
+    Example:
+        >>> _distance_shift(1.0, torch.float32, 4096), _distance_shift(1e19, torch.float32, 4096)
+        (0, 9)
+        >>> _distance_shift(1e-25, torch.float32, 8), _distance_shift(1e-25, torch.float64, 8)
+        (-142, 0)
+    """
+    if biggest == 0.0 or not math.isfinite(biggest):
+        return 0
+    info = torch.finfo(dtype)
+    high = (math.frexp(info.max)[1] - 4 - math.log2(4 * max(dim, 1))) / 2
+    low = math.log2(info.tiny) / 2 + 1 - math.log2(info.eps)
+    if low <= math.log2(biggest) <= high:
+        return 0
+    return math.frexp(biggest)[1] - math.floor(high)  # biggest * 2**-shift < 2**floor(high)
+
+
+def _times_power_of_two(t: Tensor, exponent: int) -> Tensor:
+    """``t * 2**exponent`` (a new tensor), exact but where the result is subnormal or ``inf``.
+
+    In steps by powers of two that are normal numbers of ``t``'s dtype (a Python float
+    multiplies a float32 tensor as a float32: ``2.0**-140`` would be 0 there); every step
+    moves the same way, so only the last can round.
+    """
+    info = torch.finfo(t.dtype)
+    step = min(math.frexp(info.max)[1] - 1, 1 - math.frexp(info.tiny)[1])  # float32: 126
+    part = max(-step, min(step, exponent))
+    out = t * 2.0**part
+    exponent -= part
+    while exponent:
+        part = max(-step, min(step, exponent))
+        out.mul_(2.0**part)
+        exponent -= part
+    return out
+
+
+def _in_range_for_distances(x: Tensor) -> tuple[Tensor, int]:
+    """``(x * 2**-shift, shift)`` with :func:`_distance_shift`'s ``shift``; ``(x, 0)`` in range.
+
+    One ``aminmax`` pass (no ``|x|`` copy) and one host read of the largest magnitude;
+    a copy of ``x`` only when it is out of range.
+    """
+    if not x.numel():
+        return x, 0
+    lowest, highest = torch.aminmax(x)
+    biggest = float(torch.maximum(highest, lowest.neg()))
+    shift = _distance_shift(biggest, x.dtype, x.shape[1])
+    return (_times_power_of_two(x, -shift), shift) if shift else (x, 0)
 
 
 def min_sq_distances(
@@ -271,7 +351,9 @@ def k_center_greedy(
     e.g. the labeled set, plus earlier picks); ties go to the lowest index. A running
     ``(N,)`` minimum distance is kept and updated with one exact-distance pass over
     ``x`` per pick (``cdist`` against the new center); memory is ``O(N)`` plus one
-    chunk for the distances to ``initial``, never ``N x N``.
+    chunk for the distances to ``initial``, never ``N x N``. Points too large or too
+    small for squared distances are scaled by a power of two first (module notes): the
+    same picks at every scale, the radii in ``x``'s units.
 
     Args:
         x: ``(N, D)`` float embeddings, finite.
@@ -330,7 +412,8 @@ def k_center_greedy(
         check_range("initial", initial, 0, n, "row indexes of `x`")
         _check_distinct("initial", initial)
     _check_chunk_size(chunk_size)
-    result, dist = _k_center_greedy(x, k, initial, first, chunk_size)
+    points, shift = _in_range_for_distances(x)
+    result, dist = _k_center_greedy(points, k, initial, first, chunk_size)
     if result.indices.shape[0] and reads_values(dist):
         # a NaN or inf row of x makes its distance to every center NaN or inf, which
         # stays in the running minimum until picked, and then is that pick's radius
@@ -338,6 +421,8 @@ def k_center_greedy(
         radii = result.radii[1:] if initial is None else result.radii
         if not (bool(torch.isfinite(radii).all()) and bool((dist < math.inf).all())):
             _raise_if_not_finite(x)
+    if shift:  # the radii in x's units
+        return KCenterResult(result.indices, _times_power_of_two(result.radii, shift))
     return result
 
 
@@ -405,7 +490,9 @@ def kmeans_plus_plus(
     probability proportional to its squared distance to the nearest seed so far.
     Deterministic for a given generator state. When every remaining point coincides
     with a seed (fewer than ``k`` distinct points), the rest are drawn uniformly among
-    the points not yet chosen, so the seeds are always distinct indices.
+    the points not yet chosen, so the seeds are always distinct indices. Points too
+    large or too small for squared distances are scaled by a power of two first (module
+    notes): the same seeds at every scale.
 
     Args:
         x: ``(N, D)`` float points, finite.
@@ -448,7 +535,7 @@ def kmeans_plus_plus(
             )
     _check_chunk_size(chunk_size)
     try:
-        return _kmeans_plus_plus(x, k, generator)
+        return _kmeans_plus_plus(_in_range_for_distances(x)[0], k, generator)
     except RuntimeError as error:  # multinomial's CPU check of NaN weights failed
         failure = error
     if reads_values(x):

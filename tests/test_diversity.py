@@ -228,3 +228,37 @@ def test_k_center_greedy_initial_distances_need_no_correctly_rounded_sqrt(
     res = k_center_greedy(x, 100, initial=torch.tensor(initial), chunk_size=9)
     ref_idx, _ = np_k_center(raw, 100, initial=initial)
     np.testing.assert_array_equal(res.indices.numpy(), ref_idx)
+
+
+# ----------------------------------------------------------------------- scale
+
+
+SCALES = (2.0**-80, 2.0**60, 2.0**-600, 2.0**515)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dim", [3, 256])
+def test_picks_do_not_depend_on_the_scale(device: str, dtype: torch.dtype, dim: int) -> None:
+    """Audit: float32 embeddings of magnitude ~1e-25 have squares that underflow to 0 (every
+    distance 0: the picks fell back to index order), and at ~1e19 with D = 256 squares
+    that overflow (every distance inf); float64 the same at 2**-600 and 2**515. Points are
+    now scaled by a power of two into range: the same picks at every scale, and radii in
+    the points' own units."""
+    raw = _data("gaussian", 80, dim, seed=7)
+    x = torch.tensor(raw, dtype=dtype, device=device)
+    initial = torch.tensor([4, 50, 61], device=device)
+    ref = k_center_greedy(x, 30)
+    ref_init = k_center_greedy(x, 30, initial=initial)
+    ref_seeds = kmeans_plus_plus(x, 12, generator=torch.Generator(device).manual_seed(3))
+    big = torch.finfo(dtype).max
+    for scale in SCALES:
+        if raw.max() * scale * 4 > big or raw.max() * scale < torch.finfo(dtype).tiny:
+            continue  # 2**-600 and 2**515 are for float64 (float32 cannot hold them)
+        xs = x * scale
+        assert torch.equal(xs / scale, x)  # exact: a power of two
+        for got, want in ((k_center_greedy(xs, 30), ref),
+                          (k_center_greedy(xs, 30, initial=initial), ref_init)):
+            assert got.indices.tolist() == want.indices.tolist(), scale
+            assert torch.equal(got.radii, want.radii * scale), scale
+        seeds = kmeans_plus_plus(xs, 12, generator=torch.Generator(device).manual_seed(3))
+        assert seeds.tolist() == ref_seeds.tolist(), scale

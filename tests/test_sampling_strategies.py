@@ -766,6 +766,31 @@ def test_coreset_picks_do_not_depend_on_the_scale(dim: int) -> None:
                                    rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dim", [3, 256])
+def test_coreset_picks_are_the_same_at_tiny_and_huge_scales(dtype: type, dim: int) -> None:
+    """Audit: embeddings of magnitude ~1e-25 have float32 squares that underflow to 0, so
+    every distance was 0 and the picks fell back to index order (the power-of-two scaling
+    only went down, for huge embeddings). It now goes both ways."""
+    rng = np.random.default_rng(dim + 1)
+    ids = [f"f{i:02d}" for i in range(24)]
+    x = rng.normal(size=(24, dim)).astype(np.float32).astype(dtype)
+    frames = _frames_of(ids)
+    runs = {}
+    for scale in (1.0, 2.0**-80, 2.0**60):
+        emb = (ids, x * dtype(scale))
+        runs[scale] = [
+            run_sampling(_request(frames, num_of_samples=8, selection_strategy="coreset", **kw),
+                         embeddings=emb)
+            for kw in ({}, {"labeled_ids": ["f03", "f11"]})
+        ]
+    for scale, results in runs.items():
+        for got, want in zip(results, runs[1.0], strict=True):
+            assert got.frame_ids == want.frame_ids, scale
+            got_scores = np.array(got.scores[1:]) / scale
+            np.testing.assert_array_equal(got_scores, np.array(want.scores[1:]))
+
+
 def test_the_scaling_reads_the_largest_magnitude_of_either_sign() -> None:
     """Review: the guard took np.abs(x).max(), a copy as large as the embeddings; it now
     reads max(x.max(), -x.min()), which must see a negative extreme as well."""

@@ -11,8 +11,9 @@ score strategies (uncertainty, ``probability``, ``random``)
     k-center greedy (Sener & Savarese) on the frames' embeddings, starting from the
     labeled frames and the frames already picked; without either, from the frame
     nearest the pool's mean. Score: the pick's distance to the selected set.
-    Embeddings so large that their squared distances would overflow float32 are
-    scaled by a power of two first (exact: the same picks at any scale).
+    Embeddings so large or so small that their float32 squared distances would
+    overflow or underflow are scaled by a power of two first (exact: the same picks at
+    any scale).
 ``clustering``
     FAISS k-means into ``num_of_clusters`` clusters (``-1``: one per frame to select),
     then round robin over the clusters, largest first, each cluster's members nearest
@@ -40,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
-from ...kernels.diversity import k_center_greedy
+from ...kernels.diversity import _distance_shift, k_center_greedy
 from ...kernels.uncertainty import top_k
 from ..device import resolve_device
 from ..index import choose_num_clusters, kmeans
@@ -226,23 +227,21 @@ def _coreset_stage(
 
 
 def _scaled_for_distances(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """``(x * 2**-shift, shift)``: float32 points whose squared distances cannot overflow.
+    """``(x * 2**-shift, shift)``: float32 points whose squared distances stay in range.
 
-    A squared distance of ``D``-vectors whose entries are at most ``M`` in magnitude
-    is at most ``4 * D * M**2``, and float32 overflows at ``2**128``: past
-    ``M = 2**((124 - log2(4 * D)) / 2)`` (``2**55`` for ``D = 4096``, a margin of
-    ``2**4``) every distance could be ``inf`` and the picks fall back to index order.
-    Such points are scaled by a power of two, which is exact, so the picks are those
-    of any other scale and the distances are the scaled ones (``* 2**shift`` undoes
-    it). ``shift`` is 0 (``x`` itself) for every other input.
+    Past about ``2**55`` (``D = 4096``) every float32 squared distance could be ``inf``,
+    and below about ``2**-39`` (at ``1e-25``: all of them) they are subnormal or 0, and
+    the picks would fall back to index order. Such points are scaled by the power of two
+    :func:`~assay.kernels.diversity._distance_shift` gives (up or down), which is
+    exact, so the picks are those of any other scale and the distances are the scaled
+    ones (``* 2**shift`` undoes it). ``shift`` is 0 (``x`` itself) for every other input.
     """
     if not x.size:
         return x, 0
     biggest = max(float(x.max()), -float(x.min()))  # no |x| copy; x is NaN-free
-    limit = (124 - math.log2(4 * x.shape[1])) / 2
-    if biggest == 0.0 or math.log2(biggest) <= limit:
+    shift = _distance_shift(biggest, torch.float32, x.shape[1])
+    if not shift:
         return x, 0
-    shift = math.frexp(biggest)[1] - math.floor(limit)  # biggest * 2**-shift < 2**floor(limit)
     return np.ldexp(x, -shift).astype(np.float32, copy=False), shift
 
 
