@@ -690,6 +690,42 @@ def test_bad_input(changes: dict[str, Any], error: type[Exception], pattern: str
         assay.evaluate_panoptic(**_hand(**changes))
 
 
+@pytest.mark.parametrize("torch_input", [False, True])
+def test_a_single_2d_segment_id_map_is_refused_by_name(torch_input: bool) -> None:
+    """Audit: one image's (H, W) map was read as H images of width W, and the error that
+    followed ('one entry per image (4), but got 1') did not say why."""
+    def as_input(a: np.ndarray) -> Any:
+        return torch.as_tensor(a) if torch_input else a
+
+    pattern = (
+        r"Expected `target` to be \(N, H, W\) segment-id maps \(a batch of images\), but got "
+        r"a 2-D map of shape \(4, 6\) \(it would be read as 4 images of width 6\); for one "
+        r"image pass `target\[None\]` \(or `target.unsqueeze\(0\)`\) and its segments as a "
+        r"one-entry list"
+    )
+    args = _hand(target=as_input(HAND_TARGET), preds=as_input(HAND_PREDS))
+    with pytest.raises(ValueError, match=pattern):
+        assay.evaluate_panoptic(**args)
+    acc = assay.PanopticAccumulator(things={1, 2}, stuffs={10})
+    with pytest.raises(ValueError, match=pattern):
+        acc.update(as_input(HAND_TARGET), as_input(HAND_PREDS),
+                   args["target_segments"], args["pred_segments"])
+    # also when the segments happen to have one entry per row
+    rows = HAND_TARGET.shape[0]
+    with pytest.raises(ValueError, match=pattern):
+        assay.evaluate_panoptic(**_hand(
+            target=as_input(HAND_TARGET), preds=as_input(HAND_PREDS),
+            target_segments=[list(HAND_TARGET_SEGMENTS)] * rows,
+            pred_segments=[list(HAND_PRED_SEGMENTS)] * rows,
+        ))
+    with pytest.raises(ValueError, match=r"\(N, H, W\) segment-id maps .* got shape \(6,\)"):
+        assay.evaluate_panoptic(**_hand(target=HAND_TARGET[0], preds=HAND_PREDS[0]))
+    # as the message says: the same numbers as the batch of one
+    one = assay.evaluate_panoptic(**_hand(target=as_input(HAND_TARGET)[None],
+                                          preds=as_input(HAND_PREDS)[None]))
+    assert one.tp.tolist() == assay.evaluate_panoptic(**_hand()).tp.tolist()
+
+
 @pytest.mark.parametrize("name", ["target", "preds"])
 def test_negative_ids_in_a_later_image_are_not_listed(name: str) -> None:
     """A negative id's pixel key (image * span + id) is an earlier image's key: it was

@@ -1,13 +1,16 @@
 """Panoptic quality (PQ, SQ, RQ) from panoptic label maps, COCO panopticapi conventions.
 
-Two input forms, both batched ``(N, H, W)`` (any ``(N, ...)`` spatial shape):
+Two input forms, both batched ``(N, H, W)``:
 
 * **segment-id maps** (COCO panoptic PNGs decoded with ``rgb2id``): ``target`` and
   ``preds`` hold a segment id per pixel, 0 being void, and ``target_segments[i]`` /
   ``pred_segments[i]`` list image ``i``'s segments as COCO ``segments_info`` records
-  ``{"id", "category_id", "iscrowd"}`` (``iscrowd`` optional, target only).
+  ``{"id", "category_id", "iscrowd"}`` (``iscrowd`` optional, target only). ``(N, H,
+  W)`` or more spatial dims; a 2-D map is refused by name (one image's ``(H, W)``
+  would read as ``H`` images: pass ``target[None]``).
 * **category / instance maps** (torchmetrics' layout): ``(N, H, W, 2)`` holding
-  ``(category_id, instance_id)`` per pixel; a segment is one (category, instance)
+  ``(category_id, instance_id)`` per pixel (any ``(N, ..., 2)`` with a spatial dim,
+  as torchmetrics takes); a segment is one (category, instance)
   pair, the instance id of a stuff category is ignored (one segment per stuff
   category and image), and a category outside ``things | stuffs`` is void.
 
@@ -421,6 +424,25 @@ def _shift(index: tuple[int, ...], offset: int) -> tuple[int, ...]:
     return (index[0] + offset, *index[1:])
 
 
+def _check_batched_ids(t: Tensor) -> None:
+    """Segment-id maps must be batched: ``(N, H, W)`` (or more spatial dims), never 2-D.
+
+    A single image's ``(H, W)`` map would read as ``H`` images of width ``W`` and fail
+    later on the segments' count (or, with one list per row, score the rows as images).
+    """
+    if t.ndim >= 3:
+        return
+    expected = "Expected `target` to be (N, H, W) segment-id maps (a batch of images), but got"
+    if t.ndim < 2:
+        raise ValueError(f"{expected} shape {tuple(t.shape)}")
+    h, w = t.shape
+    raise ValueError(
+        f"{expected} a 2-D map of shape {(h, w)} (it would be read as {h} images of width "
+        f"{w}); for one image pass `target[None]` (or `target.unsqueeze(0)`) and its segments "
+        "as a one-entry list"
+    )
+
+
 def _panoptic_format(
     target: Any,
     preds: Any,
@@ -451,10 +473,7 @@ def _panoptic_format(
     if target_segments is None or pred_segments is None:
         missing = "target_segments" if target_segments is None else "pred_segments"
         raise ValueError(f"Expected `{missing}` too when segment records are given, but got None")
-    if t.ndim < 2:
-        raise ValueError(
-            f"Expected `target` to be (N, H, W) segment-id maps, but got shape {tuple(t.shape)}"
-        )
+    _check_batched_ids(t)
     cat_index = {c: k for k, c in enumerate(categories.ids)}
     tl, tcat, tcrowd = _from_ids(
         "target", t, target_segments, cat_index, False, protocol == "coco", offset
@@ -657,7 +676,9 @@ def evaluate_panoptic(
 
     Args:
         target: ``(N, H, W)`` segment-id maps (0 = void) with ``target_segments``, or
-            ``(N, H, W, 2)`` (category_id, instance_id) maps without.
+            ``(N, H, W, 2)`` (category_id, instance_id) maps without. One image's
+            ``(H, W)`` map is refused (it would read as ``H`` images): pass
+            ``target[None]`` and one-entry segment lists.
         preds: the same layout as ``target``.
         target_segments: per image, COCO ``segments_info`` records ``{"id",
             "category_id", "iscrowd"}``; the order decides which crowd segment of a
@@ -678,9 +699,10 @@ def evaluate_panoptic(
 
     Raises:
         TypeError: a non-integer map or malformed segment record.
-        ValueError: mismatched shapes, an id in a map that no record lists, a listed
-            prediction without pixels, an unknown category, crowd under a torchmetrics
-            protocol (messages name the first offending item).
+        ValueError: mismatched shapes, a 2-D segment-id map (not a batch), an id in a
+            map that no record lists, a listed prediction without pixels, an unknown
+            category, crowd under a torchmetrics protocol (messages name the first
+            offending item).
 
     Example:
         >>> import torch
