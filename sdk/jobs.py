@@ -125,9 +125,13 @@ def submit_sampling(
 ) -> SamplingJob:
     """Start ``assay.sample(request, embeddings=...)`` in the background; return at once.
 
-    The request is validated now (a bad field raises ``ValueError`` here); scoring and
-    selection run on the executor's worker threads, reporting progress, and the
-    result is published only if the whole run succeeds.
+    The request is validated now (a bad field raises ``ValueError`` here), and so are
+    the embeddings a diversity stage needs: their form, and every id a first
+    diversity stage looks up, with :func:`assay.sample`'s messages (``TypeError`` /
+    ``ValueError``). Scoring and selection run on the executor's worker threads,
+    reporting progress, and the result is published only if the whole run succeeds;
+    the run checks the embeddings again (they may have changed since), and an id a
+    later diversity stage looks up (its pool depends on the scores).
 
     Args:
         request: a :class:`~assay.engine.sampling.SamplingRequest`, a
@@ -141,6 +145,11 @@ def submit_sampling(
 
     Returns:
         :class:`SamplingJob`.
+
+    Raises:
+        TypeError: ``embeddings`` of a form :func:`assay.sample` does not take.
+        ValueError: an invalid request; embeddings missing, malformed, not finite or
+            without an id the first diversity stage looks up (the first named).
 
     Example:
         >>> import assay

@@ -399,12 +399,13 @@ def test_sampling_job_reports_progress_through_the_runner() -> None:
 
 
 def test_sampling_job_failure_says_why_and_publishes_nothing() -> None:
+    # probabilities that do not sum to 1: found while scoring, in the job
     frames = _pool(10)
-    request = {"num_of_samples": 2, "selection_strategy": "coreset", "frames": frames}
+    frames[4] = {"frame_id": "f004", "predictions": [{"probabilities": [0.2, 0.2, 0.2]}]}
+    request = {"num_of_samples": 2, "selection_strategy": "entropy", "frames": frames}
     store = _SpyStore()
     with JobExecutor(max_workers=1, store=store) as executor:
-        job = assay.submit_sampling(request, embeddings={"unrelated": [0.0, 1.0]},
-                                    executor=executor)
+        job = assay.submit_sampling(request, executor=executor)
         with pytest.raises(assay.JobFailedError) as info:
             job.wait(timeout=_WAIT)
     message = str(info.value)
@@ -412,9 +413,93 @@ def test_sampling_job_failure_says_why_and_publishes_nothing() -> None:
     assert job.status == "failed"
     assert job.error is not None and job.error.type == "ValueError"
     with pytest.raises(ValueError) as direct:
-        assay.sample(request, embeddings={"unrelated": [0.0, 1.0]})
+        assay.sample(request)
     assert job.error.message == str(direct.value)  # the same reason as the synchronous call
     assert store.published == []
+
+
+def _coreset_request(**fields: Any) -> dict[str, Any]:
+    return {"num_of_samples": 2, "selection_strategy": "coreset", "frames": _pool(10), **fields}
+
+
+_FRAMES_10 = _pool(10)
+_GOOD_10 = _embeddings(_FRAMES_10)
+BAD_EMBEDDINGS = {
+    "none": (_coreset_request(), None),
+    "wrong type": (_coreset_request(), "embeddings.npy"),
+    "a list": (_coreset_request(), [[0.0, 1.0]]),
+    "vectors of two lengths": (
+        _coreset_request(), {**_GOOD_10, next(iter(_GOOD_10)): np.zeros(3, np.float32)}
+    ),
+    "a 3-D array": (_coreset_request(), (["a"], np.zeros((1, 2, 2), np.float32))),
+    "ids and rows": (_coreset_request(), (["a", "b"], np.zeros((3, 2), np.float32))),
+    "NaN": (_coreset_request(), {**_GOOD_10, next(iter(_GOOD_10)): np.full(4, np.nan)}),
+    "unknown ids": (_coreset_request(), {"unrelated": [0.0, 1.0, 2.0, 3.0]}),
+    "a missing frame": (
+        _coreset_request(), {k: v for k, v in _GOOD_10.items() if not k.startswith("f007")}
+    ),
+    "a missing labeled id": (_coreset_request(labeled_ids=["f001", "elsewhere"]), _GOOD_10),
+    "clustering": (
+        _coreset_request(selection_strategy="clustering"), {"unrelated": [0.0, 1.0]}
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_EMBEDDINGS))
+def test_submit_sampling_validates_the_embeddings_at_once(case: str) -> None:
+    """Audit: bad embeddings were reported only as a failed job, later. They are now
+    refused at submission, with the message and type of the synchronous assay.sample."""
+    request, embeddings = BAD_EMBEDDINGS[case]
+    with pytest.raises((TypeError, ValueError)) as direct:
+        assay.sample(request, embeddings=embeddings)
+    with JobExecutor(max_workers=1) as executor:
+        with pytest.raises(type(direct.value)) as submitted:
+            assay.submit_sampling(request, embeddings=embeddings, executor=executor)
+        assert executor.list() == []  # no job was made
+    assert str(submitted.value) == str(direct.value)
+
+
+def test_submit_sampling_checks_only_what_the_run_looks_up() -> None:
+    """A later coreset stage sees only the frames an earlier stage kept: an embedding
+    missing for a frame it drops is no error for assay.sample, nor at submission."""
+    frames = _pool(30)
+    narrow = {"strategy": "margin", "num_of_samples": 6, "mode": "narrow"}
+    request = {"num_of_samples": 3, "stages": [narrow, {"strategy": "coreset"}],
+               "frames": frames}
+    full = _embeddings(frames)
+    top = {"num_of_samples": 6, "selection_strategy": "margin", "frames": frames}
+    kept = set(assay.sample(top).frame_ids)
+    dropped = next(f["frame_id"] for f in frames if f["frame_id"] not in kept and f["predictions"])
+    partial = {k: v for k, v in full.items() if not k.startswith(dropped)}
+    expected = assay.sample(request, embeddings=partial)
+    with JobExecutor(max_workers=1) as executor:
+        job = assay.submit_sampling(request, embeddings=partial, executor=executor)
+        assert job.wait(timeout=_WAIT) == expected
+        # no diversity stage: embeddings are not read, as by assay.sample
+        plain = {"num_of_samples": 2, "selection_strategy": "margin", "frames": frames}
+        job = assay.submit_sampling(plain, embeddings="not read", executor=executor)
+        assert job.wait(timeout=_WAIT) == assay.sample(plain, embeddings="not read")
+
+
+def test_a_sampling_job_checks_the_embeddings_again_when_it_runs() -> None:
+    """The caller may change the embeddings between submission and the run: the job
+    checks them again, as assay.sample would then."""
+    request = _coreset_request()
+    embeddings = dict(_GOOD_10)
+    gate = _Gate()
+    with JobExecutor(max_workers=1) as executor:
+        blocker = executor.submit(gate)
+        assert gate.started.wait(_WAIT)
+        job = assay.submit_sampling(request, embeddings=embeddings, executor=executor)
+        assert job.status == "queued"
+        embeddings.pop(next(k for k in embeddings if k.startswith("f002")))
+        gate.release.set()
+        executor.wait(blocker, timeout=_WAIT)
+        with pytest.raises(assay.JobFailedError):
+            job.wait(timeout=_WAIT)
+    with pytest.raises(ValueError) as direct:
+        assay.sample(request, embeddings=embeddings)
+    assert job.error is not None and job.error.message == str(direct.value)
 
 
 def test_submit_sampling_validates_the_request_at_once() -> None:

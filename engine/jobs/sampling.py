@@ -10,6 +10,7 @@ import torch
 from ..sampling import ClassificationSamplingRequest, SamplingRequest, parse_request, run_sampling
 from ..sampling.embeddings import EmbeddingsLike
 from ..sampling.result import SamplingResult
+from ..sampling.selection import check_embeddings
 from .progress import ProgressReporter
 
 __all__ = ["SamplingJobSpec"]
@@ -18,9 +19,14 @@ __all__ = ["SamplingJobSpec"]
 class SamplingJobSpec:
     """``run_sampling(request, embeddings=...)`` as a job (kind ``"sampling"``).
 
-    The request is validated when the spec is made, so a bad request raises at
-    submission rather than as a failed job. The job's record keeps the request's
-    options and the pool's size (``describe()``), never the frames themselves.
+    The request and the embeddings are validated when the spec is made
+    (:func:`~assay.engine.sampling.selection.check_embeddings`: their form, and the ids
+    a first diversity stage looks up), so bad ones raise at submission, with the
+    messages of the synchronous run, rather than as a failed job. The run checks the
+    embeddings again (the caller may change them in between), as does an id a later
+    diversity stage looks up (its pool depends on the scores). The job's record keeps
+    the request's options and the pool's size (``describe()``), never the frames
+    themselves.
 
     Args:
         request: :class:`~assay.engine.sampling.SamplingRequest`,
@@ -52,6 +58,7 @@ class SamplingJobSpec:
         device: torch.device | str | None = None,
     ) -> None:
         self.request = parse_request(request)
+        check_embeddings(self.request, embeddings)
         self.embeddings = embeddings
         self.device = device
 

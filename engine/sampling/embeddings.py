@@ -149,10 +149,10 @@ class EmbeddingLookup:
         rows: np.ndarray = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         return rows
 
-    def get(
+    def require(
         self, ids: np.ndarray, field: str | Callable[[int], str], names: Any = None
     ) -> np.ndarray:
-        """``(Q, D)`` float32 vectors of ``ids``.
+        """``(Q,)`` int64 row of each of ``ids``, every one of which must have an embedding.
 
         Args:
             ids: ``(Q,)`` object array of str.
@@ -172,6 +172,17 @@ class EmbeddingLookup:
                 f"Expected `{what}` to name an embedding in `embeddings`, but got {ids[i]!r}, "
                 f"which is not there (first offending item: {where})"
             )
+        return rows
+
+    def get(
+        self, ids: np.ndarray, field: str | Callable[[int], str], names: Any = None
+    ) -> np.ndarray:
+        """``(Q, D)`` float32 vectors of ``ids`` (:meth:`require`'s arguments and check).
+
+        Raises:
+            ValueError: an id without an embedding (the first, named).
+        """
+        rows = self.require(ids, field, names)
         if self._index is not None:
             return np.asarray(self._index.vectors(list(ids)), dtype=np.float32)
         vectors: np.ndarray = self._vectors[rows]

@@ -54,9 +54,9 @@ from .request import (
     parse_request,
 )
 from .result import SamplingResult
-from .scoring import FrameScores, ProgressCallback, random_keys, score_frames
+from .scoring import FrameScores, ProgressCallback, _embedding_keys, random_keys, score_frames
 
-__all__ = ["HIERARCHICAL_MAX_CLUSTERS", "run_sampling", "select"]
+__all__ = ["HIERARCHICAL_MAX_CLUSTERS", "check_embeddings", "run_sampling", "select"]
 
 AnyRequest = SamplingRequest | ClassificationSamplingRequest
 #: ``hierarchical`` with ``num_of_clusters=-1`` tries 2 to this many clusters.
@@ -88,19 +88,14 @@ class _Context:
             )
         return self.lookup
 
-    def frame_vectors(
-        self,
-        frames: np.ndarray,
-        strategy: str,
-        labeled: Callable[[int], str] | None = None,
-    ) -> np.ndarray:
-        """``(n, D)`` float32 embedding of each frame (mean of its predictions').
+    def _frame_keys(
+        self, frames: np.ndarray, labeled: Callable[[int], str] | None
+    ) -> tuple[np.ndarray, np.ndarray, Callable[[int], str], Callable[[int], str]]:
+        """Embedding ids of ``frames``, their owners, and the messages' ``field`` / ``names``.
 
-        ``labeled(j)`` names ``frames[j]`` as a labeled id (``labeled_ids[i]``) in the
-        message for a missing embedding; a frame looked up under its own id is then a
-        ``labeled_ids`` problem, not an ``embedding_id`` one.
+        Returns ``(keys, owner, field, name)``: the ids, the position in ``frames`` of each,
+        and the callables :meth:`EmbeddingLookup.require` words its message with.
         """
-        lookup = self.need_lookup(strategy)
         fs = self.fs
         pos = np.full(fs.num_frames, -1, dtype=np.int64)
         pos[frames] = np.arange(frames.size, dtype=np.int64)
@@ -120,11 +115,58 @@ class _Context:
             own_id = labeled is not None and fs.embedding_is_frame[sel[i]]
             return "labeled_ids" if own_id else "embedding_id"
 
+        return keys, owner, field, name
+
+    def frame_vectors(
+        self,
+        frames: np.ndarray,
+        strategy: str,
+        labeled: Callable[[int], str] | None = None,
+    ) -> np.ndarray:
+        """``(n, D)`` float32 embedding of each frame (mean of its predictions').
+
+        ``labeled(j)`` names ``frames[j]`` as a labeled id (``labeled_ids[i]``) in the
+        message for a missing embedding; a frame looked up under its own id is then a
+        ``labeled_ids`` problem, not an ``embedding_id`` one.
+        """
+        lookup = self.need_lookup(strategy)
+        keys, owner, field, name = self._frame_keys(frames, labeled)
         vecs = lookup.get(keys, field, names=name)
         sums = torch.zeros(frames.size, lookup.dim, dtype=torch.float64)
         sums.index_add_(0, torch.from_numpy(owner), torch.from_numpy(vecs).to(torch.float64))
         counts = np.bincount(owner, minlength=frames.size).astype(np.float64)
         return (sums / torch.from_numpy(counts)[:, None]).to(torch.float32).numpy()
+
+    def check_frames(
+        self, frames: np.ndarray, strategy: str, labeled: Callable[[int], str] | None = None
+    ) -> None:
+        """:meth:`frame_vectors`' checks (same messages), without reading a vector."""
+        lookup = self.need_lookup(strategy)
+        keys, _, field, name = self._frame_keys(frames, labeled)
+        lookup.require(keys, field, names=name)
+
+    def _labeled_split(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``labeled_ids`` split into frames of the request and other ids.
+
+        Returns ``(ids, inside, frames, first, again, outside)``: the ids as an array, the
+        positions of those that are frames, those frames once each, the position in
+        ``inside`` naming each, the frame of each of ``inside``, and the other positions.
+        """
+        ids = np.asarray(self.req.labeled_ids or [], dtype=object)
+        frame = (
+            pc.index_in(
+                pa.array(ids, pa.string()),
+                value_set=pa.array(self.fs.frame_ids, pa.string()),
+            )
+            .fill_null(-1)
+            .to_numpy(zero_copy_only=False)
+            .astype(np.int64)
+        )
+        inside = np.flatnonzero(frame >= 0)
+        frames, first, again = np.unique(frame[inside], return_index=True, return_inverse=True)
+        return ids, inside, frames, first, again, np.flatnonzero(frame < 0)
 
     def labeled_vectors(self, strategy: str) -> np.ndarray:
         """``(L, D)`` float32 vector of each labeled id, in ``labeled_ids`` order.
@@ -135,32 +177,31 @@ class _Context:
         """
         lookup = self.need_lookup(strategy)
         if self._labeled_vectors is None:
-            ids = np.asarray(self.req.labeled_ids or [], dtype=object)
-            frame = (
-                pc.index_in(
-                    pa.array(ids, pa.string()),
-                    value_set=pa.array(self.fs.frame_ids, pa.string()),
-                )
-                .fill_null(-1)
-                .to_numpy(zero_copy_only=False)
-                .astype(np.int64)
-            )
+            ids, inside, frames, first, again, outside = self._labeled_split()
             vecs = np.zeros((ids.size, lookup.dim), dtype=np.float32)
-            inside = np.flatnonzero(frame >= 0)
             if inside.size:  # frame_vectors takes each frame once
-                frames, first, again = np.unique(
-                    frame[inside], return_index=True, return_inverse=True
-                )
                 vecs[inside] = self.frame_vectors(
                     frames, strategy, labeled=lambda j: f"labeled_ids[{inside[first[j]]}]"
                 )[again]
-            outside = np.flatnonzero(frame < 0)
             if outside.size:
                 vecs[outside] = lookup.get(
                     ids[outside], "labeled_ids", names=lambda i: f"labeled_ids[{outside[i]}]"
                 )
             self._labeled_vectors = vecs
         return self._labeled_vectors
+
+    def check_labeled(self, strategy: str) -> None:
+        """:meth:`labeled_vectors`' checks (same messages, same order), without the vectors."""
+        lookup = self.need_lookup(strategy)
+        ids, inside, frames, first, _, outside = self._labeled_split()
+        if inside.size:
+            self.check_frames(
+                frames, strategy, labeled=lambda j: f"labeled_ids[{inside[first[j]]}]"
+            )
+        if outside.size:
+            lookup.require(
+                ids[outside], "labeled_ids", names=lambda i: f"labeled_ids[{outside[i]}]"
+            )
 
 
 def _round_robin(cluster: np.ndarray, within: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -276,6 +317,108 @@ def _strategy_label(specs: tuple[StageSpec, ...]) -> str:
     return " -> ".join(s.strategy for s in specs)
 
 
+def _unlabeled_pool(req: AnyRequest, fs: FrameScores) -> tuple[np.ndarray, int]:
+    """The index of every frame not in ``labeled_ids`` (ascending), and how many are."""
+    pool = np.arange(fs.num_frames, dtype=np.int64)
+    if not req.labeled_ids:
+        return pool, 0
+    labeled = pc.is_in(
+        pa.array(fs.frame_ids, pa.string()), value_set=pa.array(req.labeled_ids, pa.string())
+    ).to_numpy(zero_copy_only=False)
+    return pool[~labeled], int(labeled.sum())
+
+
+def _stage_sizes(specs: tuple[StageSpec, ...], num_of_samples: int, pool_size: int) -> list[int]:
+    """How many frames each stage keeps (narrow) or picks (pick); 0: the stage is skipped.
+
+    The sizes follow from the pool's size alone, never from the scores (a stage takes
+    ``min(wanted, pool)``, a narrowing one leaves that many, a picking one takes them
+    out), so they are known before any scoring.
+    """
+    sizes = []
+    taken = 0
+    left = pool_size
+    for spec in specs:
+        if spec.mode == "narrow":
+            want = spec.num_of_samples or math.ceil(spec.factor * num_of_samples)
+        else:
+            want = (
+                spec.num_of_samples if spec.num_of_samples is not None else num_of_samples - taken
+            )
+        m = max(0, min(want, left))
+        sizes.append(m)
+        if spec.mode == "narrow":
+            left = m
+        else:
+            taken += m
+            left -= m
+    return sizes
+
+
+def check_embeddings(
+    request: AnyRequest | Mapping[str, Any], embeddings: EmbeddingsLike | None
+) -> None:
+    """What :func:`select` would refuse about ``embeddings``, found before any scoring.
+
+    With a diversity stage in the request, ``embeddings`` must be in an accepted form
+    (:class:`EmbeddingLookup`'s checks: type, shape, ids, finite values), and not
+    ``None`` once such a stage has frames to take. When the first stage that takes
+    frames is a diversity stage, its pool is every frame not in ``labeled_ids``, known
+    now: every embedding id it looks up (and, for ``coreset``, every labeled id) must
+    have an embedding. A later diversity stage's pool depends on the scores; its ids
+    are checked when it runs. Without a diversity stage ``embeddings`` are not read,
+    as by :func:`select`.
+
+    Args:
+        request: the request (model or dict).
+        embeddings: as for :func:`select`.
+
+    Raises:
+        TypeError: ``embeddings`` of a form :func:`select` does not take.
+        ValueError: what :func:`select` raises about them, with its messages.
+
+    Example:
+        >>> check_embeddings({"num_of_samples": 1, "selection_strategy": "coreset",
+        ...     "frames": [{"frame_id": "a", "predictions": [{"embedding_id": "e1"}]}]},
+        ...     {"e2": [0.0, 1.0]})
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected `embedding_id` to name an embedding in `embeddings`, but got 'e1', \
+which is not there (first offending item: a prediction of frame 'a')
+    """
+    req = parse_request(request)
+    specs = req.stage_specs()
+    if not any(s.strategy in DIVERSITY_STRATEGIES for s in specs):
+        return
+    lookup = EmbeddingLookup(embeddings) if embeddings is not None else None
+    table = req.frames
+    emb_ids, emb_frame, emb_is_frame = _embedding_keys(table)
+    fs = FrameScores(
+        frame_ids=table.frame_ids,
+        scores=np.full((table.num_frames, len(specs)), np.nan),
+        strategies=tuple(s.strategy for s in specs),
+        embedding_ids=emb_ids,
+        embedding_frame=emb_frame,
+        embedding_is_frame=emb_is_frame,
+    )
+    ctx = _Context(req, fs, lookup, torch.device("cpu"))
+    pool, _ = _unlabeled_pool(req, fs)
+    active = [
+        spec
+        for spec, m in zip(
+            specs, _stage_sizes(specs, req.num_of_samples, int(pool.size)), strict=True
+        )
+        if m > 0
+    ]
+    diverse = [spec.strategy for spec in active if spec.strategy in DIVERSITY_STRATEGIES]
+    if diverse:
+        ctx.need_lookup(diverse[0])
+    if active and active[0].strategy in DIVERSITY_STRATEGIES:  # its pool: every unlabeled frame
+        ctx.check_frames(pool, active[0].strategy)
+        if active[0].strategy == "coreset":
+            ctx.check_labeled("coreset")
+
+
 def select(
     request: AnyRequest | Mapping[str, Any],
     frame_scores: FrameScores | None = None,
@@ -324,30 +467,19 @@ def select(
     lookup = EmbeddingLookup(embeddings) if embeddings is not None and needs_embeddings else None
     ctx = _Context(req, fs, lookup, dev)
     n_req = req.num_of_samples
-    pool = np.arange(fs.num_frames, dtype=np.int64)
+    pool, num_labeled = _unlabeled_pool(req, fs)
     notes = []
-    if req.labeled_ids:
-        labeled = pc.is_in(
-            pa.array(fs.frame_ids, pa.string()), value_set=pa.array(req.labeled_ids, pa.string())
-        ).to_numpy(zero_copy_only=False)
-        if labeled.any():
-            pool = pool[~labeled]
-            notes.append(
-                f"{int(labeled.sum())} of the request's frames are in labeled_ids and were left "
-                "out of the pool"
-            )
+    if num_labeled:
+        notes.append(
+            f"{num_labeled} of the request's frames are in labeled_ids and were left out of the "
+            "pool"
+        )
     pool_size = int(pool.size)
     scores: list[np.ndarray] = []
     stage_of: list[np.ndarray] = []
-    taken = 0
-    for spec in specs:
+    for spec, m in zip(specs, _stage_sizes(specs, n_req, pool_size), strict=True):
         if progress is not None:
             progress(spec.index / len(specs), f"selecting: {spec.strategy}")
-        if spec.mode == "narrow":
-            want = spec.num_of_samples or math.ceil(spec.factor * n_req)
-        else:
-            want = spec.num_of_samples if spec.num_of_samples is not None else n_req - taken
-        m = min(want, int(pool.size))
         if m <= 0:
             if spec.mode == "narrow":
                 pool = pool[:0]
@@ -364,7 +496,6 @@ def select(
         ctx.picked.append(chosen)
         scores.append(pick_scores)
         stage_of.append(np.full(chosen.size, spec.index, dtype=np.int64))
-        taken += chosen.size
         keep = np.ones(fs.num_frames, dtype=bool)
         keep[chosen] = False
         pool = pool[keep[pool]]
