@@ -244,6 +244,55 @@ def test_inconsistent_pipelines(stages: list[dict[str, Any]], match: str) -> Non
         parse_request(_det(selection_strategy=None, stages=stages))
 
 
+DIRECT_BAD = [
+    {"num_of_samples": -1},
+    {"num_of_samples": 2.5},
+    {"num_of_clusters": 0},
+    {"use_null_detections": "yes"},
+    {"probs_weights": [1.0, -1.0]},
+    {"seed": 2**64},
+    {"selection_strategy": "uncertainty"},
+    {"bbox_selection_policy": "median"},
+    {"selection_strategy": None},
+    {"num_of_sample": 3},
+    {"selection_strategy": None, "stages": [{"strategy": "entropy", "mode": "pick",
+                                             "num_of_samples": 3}]},
+    {"selection_strategy": None, "stages": [{"strategy": "entropi"}]},
+    {"frames": [{"frame_id": "a", "predictions": [{"score": 0.5}, {"scores": 0.2}]}]},
+]
+
+
+@pytest.mark.parametrize("fields", DIRECT_BAD, ids=lambda f: ",".join(f))
+def test_direct_construction_gives_the_one_line_message(fields: dict[str, Any]) -> None:
+    """Audit: SamplingRequest(...) with a bad field raised pydantic's multi-line
+    ValidationError, where parse_request / assay.sample give one line."""
+    body = _det(**fields)
+    with pytest.raises(ValueError) as parsed:
+        parse_request(body)
+    with pytest.raises(ValueError) as direct:
+        SamplingRequest(**body)
+    assert type(direct.value) is ValueError  # not pydantic's ValidationError
+    assert str(direct.value) == str(parsed.value) and "\n" not in str(direct.value)
+    # missing required fields too
+    with pytest.raises(ValueError, match=r"^Expected `request.frames` to be the pool of frames"):
+        SamplingRequest(num_of_samples=1, selection_strategy="entropy")
+
+
+def test_direct_classification_construction_gives_the_one_line_message() -> None:
+    body = {"num_of_samples": 1, "selection_strategy": "margin", "frames": CLS_FRAMES,
+            "use_null_detections": False}
+    with pytest.raises(ValueError) as parsed:
+        parse_request(body)
+    with pytest.raises(ValueError) as direct:
+        ClassificationSamplingRequest(**body)
+    assert type(direct.value) is ValueError and str(direct.value) == str(parsed.value)
+    assert "use_null_detections" in str(direct.value)
+    ok = ClassificationSamplingRequest(num_of_samples=1, selection_strategy="margin",
+                                       frames=CLS_FRAMES)
+    assert ok.to_dict() == parse_request({"num_of_samples": 1, "selection_strategy": "margin",
+                                          "frames": CLS_FRAMES}).to_dict()
+
+
 def test_every_64_bit_seed_is_accepted() -> None:
     """Review: seeds were capped at 2**31 - 1 for FAISS, refusing requests (and saved
     indexes) that worked before; FAISS now gets ``seed % 2**31`` and the rest the seed."""

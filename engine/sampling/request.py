@@ -324,6 +324,18 @@ class _SamplingOptions(BaseModel):
     labeled_ids: list[str] | None = None
     from_logits: bool = Field(default=False, strict=True)
 
+    def __init__(self, /, **data: Any) -> None:
+        """Validate the fields; a bad one raises :func:`parse_request`'s one-line ``ValueError``.
+
+        Pydantic's ``ValidationError`` (itself a ``ValueError``, over several lines) is
+        re-raised in the house template, the message ``parse_request`` and
+        ``assay.sample`` give. ``model_validate`` keeps pydantic's own error.
+        """
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ValueError(_first_error_message(exc)) from None
+
     @model_validator(mode="before")
     @classmethod
     def _coerce(cls, data: Any) -> Any:
