@@ -1,4 +1,4 @@
-/* Shared by the C loops of assay.kernels (kernels/_native/*.c).
+/* Shared by the C loops of assay.kernels (the .c files beside this one).
  *
  * ASSAY_NATIVE_ABI must equal kernels/_native.py's ABI: the loader refuses a library
  * built from other sources (a stale build in place after a checkout), so a changed
