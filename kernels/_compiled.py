@@ -279,19 +279,31 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return _pool[0][1]
 
 
-def _run(fn: Callable[[int, int], None], n: int) -> None:
-    """``fn(lo, hi)`` over ranges covering ``[0, n)``, on torch's number of threads.
-
-    Ranges the pool cannot take (interpreter shutdown: a thread that outlives the main
-    one) run on the calling thread; one thread in torch: one range, here.
-    """
+def _work_ranges(n: int) -> list[tuple[int, int]]:
+    """The ranges :func:`_run` splits ``[0, n)`` into: one per thread, several each."""
     threads = max(1, torch.get_num_threads())
     if threads == 1 or n < 2:
-        if n:
-            fn(0, n)
+        return [(0, n)] if n else []
+    return _ranges(n, threads * _CHUNKS_PER_THREAD)
+
+
+def _run(
+    fn: Callable[[int, int], None], n: int, ranges: list[tuple[int, int]] | None = None
+) -> None:
+    """``fn(lo, hi)`` over ranges covering ``[0, n)``, on torch's number of threads.
+
+    ``ranges``: :func:`_work_ranges` (``n``) when the caller needed them first. Ranges
+    the pool cannot take (interpreter shutdown: a thread that outlives the main one) run
+    on the calling thread; one thread in torch: one range, here.
+    """
+    threads = max(1, torch.get_num_threads())
+    ranges = _work_ranges(n) if ranges is None else ranges
+    if threads == 1 or len(ranges) < 2:
+        for lo, hi in ranges:
+            fn(lo, hi)
         return
     futures = []
-    for lo, hi in _ranges(n, threads * _CHUNKS_PER_THREAD):
+    for lo, hi in ranges:
         try:
             futures.append(_executor(threads).submit(fn, lo, hi))
         except RuntimeError:  # "cannot schedule new futures after (interpreter) shutdown"
@@ -589,20 +601,25 @@ def frame_scores(
     k = _loops("_numba_frame_kernels")
     assert k is not None  # callers asked frame_scores_available()
     s = scores.detach().contiguous().numpy()
-    if isinstance(lengths, int):
-        num_frames, length = s.shape[0] // lengths, lengths
-        starts = counts = np.zeros(0, dtype=np.int64)
-    else:
-        num_frames, length = lengths.shape[0], 0
-        counts = _np(lengths)
-        starts = np.zeros(num_frames, dtype=np.int64)
-        np.cumsum(counts[:-1], out=starts[1:])
-    out = np.empty(num_frames, dtype=s.dtype)
     loop = getattr(k, _FRAME_LOOPS[score])
     args = (_FRAME_REDUCTIONS.index(reduction), normalize, float(empty))
-
-    def work(lo: int, hi: int) -> None:
-        loop(s, starts, counts, length, *args, lo, hi, out)
-
-    _run(work, num_frames)
+    if isinstance(lengths, int):
+        num_frames = s.shape[0] // lengths
+        out = np.empty(num_frames, dtype=s.dtype)
+        none = np.zeros(1, dtype=np.int64)
+        _run(lambda lo, hi: loop(s, none, none, lengths, *args, lo, hi, out), num_frames)
+        return torch.from_numpy(out)
+    # Frames of varying lengths with running starts (length -1): each range gets its
+    # first box, the sum of the lengths before it, instead of an (F,) array of starts
+    # (a cumsum of 10 M lengths costs about as much as scoring their boxes).
+    counts = _np(lengths)
+    num_frames = counts.shape[0]
+    out = np.empty(num_frames, dtype=s.dtype)
+    ranges = _work_ranges(num_frames)
+    first = np.zeros(len(ranges), dtype=np.int64)
+    if len(ranges) > 1:
+        sums = np.add.reduceat(counts, [lo for lo, _ in ranges])  # the last runs to the end
+        np.cumsum(sums[:-1], out=first[1:])
+    at = {lo: first[i : i + 1] for i, (lo, _) in enumerate(ranges)}
+    _run(lambda lo, hi: loop(s, at[lo], counts, -1, *args, lo, hi, out), num_frames, ranges)
     return torch.from_numpy(out)

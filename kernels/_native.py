@@ -30,7 +30,7 @@ from ._env import switched_off
 
 __all__ = ["ABI", "Arg", "bind", "library", "pointer"]
 
-ABI = 1  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
+ABI = 2  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
 _libraries: dict[str, ctypes.CDLL | None] = {}
 
 # argument kinds of bind(): a pointer to an array, an int64, a double, a bool (int64 0 / 1)

@@ -53,16 +53,23 @@ def _frames(score, scores, starts, lengths, length, reduction, normalize, empty,
     """``out[f]`` for frames ``lo <= f < hi``: the ``reduction`` of their boxes' scores.
 
     ``length > 0``: every frame holds ``length`` boxes (``starts`` / ``lengths`` unused);
-    else frame ``f`` holds ``lengths[f]`` boxes from ``starts[f]``. A frame without boxes
+    ``length == 0``: frame ``f`` holds ``lengths[f]`` boxes from ``starts[f]``;
+    ``length < 0`` (running starts): ``starts[0]`` is frame ``lo``'s first box and each
+    frame starts where the one before ended. A frame without boxes
     gets ``empty``. Inlined into one function per ``score``, so that each inner loop is
     compiled for one score (4-5x faster than branching per box).
     """
     n = scores.shape[0]
     one, two = scores.dtype.type(1.0), scores.dtype.type(2.0)  # min / max: the scores' dtype
+    at = starts[0] if length < 0 else 0  # running starts: frame lo's first box
     for f in range(lo, hi):
         if length > 0:
             first = f * length
             last = first + length
+        elif length < 0:
+            first = min(max(at, 0), n)
+            last = min(first + max(lengths[f], 0), n)
+            at += lengths[f]
         else:
             first = min(max(starts[f], 0), n)
             last = min(first + max(lengths[f], 0), n)

@@ -154,25 +154,28 @@ def _binary_frame_scores(
         return _segment_reduce_contiguous(
             _box_scores(scores, score, normalize), lengths, reduction, empty
         )
-    if (
-        isinstance(lengths, int)
+    plain = scores.dtype in (torch.float32, torch.float64) and not scores.requires_grad
+    by_cdist = (  # dense margin sums, means and maxima: one cdist pass
+        plain
+        and isinstance(lengths, int)
         and lengths <= _CDIST_MAX_LENGTH
         and score == "margin"
         and reduction != "min"
-        and scores.dtype in (torch.float32, torch.float64)
         and scores.is_contiguous()
-        and not scores.requires_grad
-    ):
-        return _cpu_margin_rows(scores.view(-1, lengths), reduction)
+    )
     if (
-        score != "entropy"  # its two logs per box are faster vectorised in torch
-        and scores.dtype in (torch.float32, torch.float64)
-        and not scores.requires_grad
+        plain
+        and score != "entropy"  # its two logs per box are faster vectorised in torch
+        # cdist beats numba's scalar loop, not the vectorised C one
+        and (not by_cdist or _compiled.which(masks=False) == "c")
         and _compiled.frame_scores_available(
             *tensors, size=scores.shape[0], dense=isinstance(lengths, int)
         )
     ):
         return _compiled.frame_scores(scores, lengths, score, reduction, normalize, empty)
+    if by_cdist:
+        assert isinstance(lengths, int)
+        return _cpu_margin_rows(scores.view(-1, lengths), reduction)
     return _cpu_chunked(scores, lengths, score, reduction, normalize, empty)
 
 

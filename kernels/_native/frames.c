@@ -9,7 +9,9 @@
  *
  * out[f] for frames lo <= f < hi: the reduction (MIN / MAX / MEAN / SUM = 0..3) of the
  * scores of the frame's boxes. length > 0: every frame holds `length` boxes (starts /
- * lengths unused); else frame f holds lengths[f] boxes from starts[f]. Frames are
+ * lengths unused); length == 0: frame f holds lengths[f] boxes from starts[f];
+ * length < 0 (running starts, no (F,) array of them to build): starts[0] is frame lo's
+ * first box, and each frame starts where the one before ended. Frames are
  * clipped to the n scores (never a read outside them); a frame without boxes gets
  * `empty`. Called without the GIL (ctypes), one range of frames per thread.
  *
@@ -109,6 +111,16 @@ PORTABLE_FRAME(double, f64)
                 int64_t first = f > n / length ? n : f * length;                         \
                 int64_t k = min64(length, n - first);                                    \
                 out[f] = k > 0 ? DENSE(score, red, s + first, k, normalize) : none;      \
+            }                                                                            \
+            return;                                                                      \
+        }                                                                                \
+        if (length < 0) { /* running: starts[0] is frame lo's first box */               \
+            uint64_t at = (uint64_t)starts[0]; /* wraps as NumPy's sums of the lengths */  \
+            for (int64_t f = lo; f < hi; f++) {                                          \
+                int64_t first = min64(max64((int64_t)at, 0), n);                         \
+                int64_t k = min64(max64(lengths[f], 0), n - first);                      \
+                out[f] = k > 0 ? RAGGED(score, red, s + first, k, normalize) : none;     \
+                at += (uint64_t)lengths[f];                                              \
             }                                                                            \
             return;                                                                      \
         }                                                                                \
