@@ -40,7 +40,7 @@ from assay.kernels import (
 )
 from assay.kernels import _compiled as NB
 from assay.kernels.masks import _rle_iou_pairs
-from oracles import use_cpu_path
+from oracles import hard_ring, use_cpu_path
 
 M = pytest.importorskip("pycocotools.mask")
 
@@ -424,34 +424,7 @@ def test_iou_of_empty_batches(paths: _Paths) -> None:
 # ------------------------------------------------------------------------- polygons
 
 
-def _ring(rng: np.random.Generator, h: int, w: int, kind: int) -> np.ndarray:
-    """(K, 2) vertices of one hard kind (all within the compiled path's range)."""
-    k = int(rng.integers(3, 12))
-    span = max(h, w)
-    if kind == 0:  # fractional, partly outside: negative and beyond width / height
-        return rng.uniform(-0.5 * span - 2, 1.5 * span + 2, (k, 2))
-    if kind == 1:  # integer vertices
-        return rng.integers(-3, span + 4, (k, 2)).astype(np.float64)
-    if kind == 2:  # x.5 and exactly on pixel centres
-        return np.round(rng.uniform(-3, span + 3, (k, 2)) * 2) / 2
-    if kind == 3:  # repeated vertices: zero-length edges
-        pts = rng.uniform(-1, span + 1, (k, 2))
-        return np.repeat(pts, rng.integers(1, 4, k), axis=0)
-    if kind == 4:  # collinear
-        p, d = rng.uniform(0, span, 2), rng.uniform(-1, 1, 2)
-        return p + rng.uniform(-span, span, (k, 1)) * d
-    if kind == 5:  # tiny, inside one pixel
-        return rng.integers(0, span, 2) + rng.uniform(0.01, 0.99, (k, 2))
-    if kind == 6:  # steep edges
-        x = rng.uniform(0, span, 1) + rng.uniform(-1.5, 1.5, k)
-        return np.stack((x, rng.uniform(-2, span + 2, k)), 1)
-    if kind == 7:  # shallow edges
-        y = rng.uniform(0, span, 1) + rng.uniform(-1.5, 1.5, k)
-        return np.stack((rng.uniform(-2, span + 2, k), y), 1)
-    if kind == 8:  # on (int)(5x + .5)'s rounding boundaries, with float noise
-        base = (rng.integers(-10, 5 * span + 10, (k, 2)) - 0.5) / 5
-        return base + rng.choice([0.0, 1e-12, -1e-12, 1e-9, -1e-9], (k, 2))
-    return np.round(rng.uniform(0, 1, (k, 2)) * [w, h], 2)  # COCO-like, 2 decimals
+_ring = hard_ring
 
 
 def _poly_tensors(
