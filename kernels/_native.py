@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import warnings
 from typing import Any
 
 import numpy as np
@@ -57,15 +58,31 @@ def library(name: str) -> ctypes.CDLL | None:
 
 
 def _open(name: str) -> ctypes.CDLL | None:
-    try:  # optional: any failure -> the numba or torch paths
+    """Opens the library; None, with a warning when one is there but cannot be used."""
+    try:
         path = importlib.import_module(f".{name}", __package__).__file__
+    except ImportError:  # not built (no compiler, or a failed build): numba / torch
+        return None
+    try:  # optional: any failure -> the numba or torch paths, said once
         lib = ctypes.CDLL(path)
         lib.assay_native_abi.restype = ctypes.c_int64
-        if lib.assay_native_abi() != ABI:
-            return None
-    except Exception:  # pragma: no cover - depends on the build
+        abi = lib.assay_native_abi()
+    except Exception as error:  # pragma: no cover - depends on the build
+        _refused(name, f"it does not load ({error})")
+        return None
+    if abi != ABI:
+        _refused(name, f"it was built from other sources (ABI {abi}, this package's {ABI})")
         return None
     return lib
+
+
+def _refused(name: str, why: str) -> None:
+    warnings.warn(
+        f"assay: the C loops {name} are not used: {why}; the numba or torch paths run "
+        f"instead. Rebuild with `pip install -e .` (or reinstall assay).",
+        RuntimeWarning,
+        stacklevel=4,
+    )
 
 
 def bind(lib: ctypes.CDLL, name: str, *args: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Compiled (numba) CPU loop of ``binary_frame_scores``; imported by :mod:`._numba` only.
+"""Compiled (numba) CPU loop of ``binary_frame_scores``; imported by :mod:`._compiled` only.
 
 One walk over each frame's box scores: the per-box score of ``(s, 1 - s)`` (margin,
 least confidence, ratio or the score itself; entropy's ``mean`` / ``sum`` stay eager,

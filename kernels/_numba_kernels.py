@@ -1,4 +1,4 @@
-"""Compiled (numba) CPU loops of the RLE mask kernels; imported by :mod:`._numba` only.
+"""Compiled (numba) CPU loops of the RLE mask kernels; imported by :mod:`._compiled` only.
 
 Each function is the per-mask (or per-pair) loop that ``maskApi.c`` runs, over one
 range ``[lo, hi)`` of its items, writing into arrays the caller allocated: the caller

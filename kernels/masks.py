@@ -108,6 +108,8 @@ __all__ = [
 ]
 
 _I64 = torch.int64
+# image sizes (height * width) up to this: pixel positions and run sums fit int64
+_MAX_PIXELS = 2**62
 _F64 = torch.float64
 _KEY_SHIFT = 33  # (mask, position) sort keys: positions are < 2**32 (uint32 in maskApi)
 _MAX_COUNT = 1 << 32  # run lengths are uint32 in maskApi
@@ -279,18 +281,47 @@ def _check_runs(name: str, rle: Rle) -> None:
     n = rle.num_masks
     if not n:
         return
+    h, w = rle.height.numpy(), rle.width.numpy()
+    _check_pixels(name, h, w, "mask")
+    counts, o = rle.counts.numpy(), rle.offsets.numpy()
+    if counts.size and int(counts.max()) * int(np.diff(o).max()) >= 2**63:
+        # sums that could wrap in int64 (and would then pass): refused when past h * w
+        total = np.add.reduceat(counts.astype(np.float64), np.minimum(o[:-1], counts.size - 1))
+        total[o[:-1] == o[1:]] = 0.0
+        over = total >= 2.0**62
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise ValueError(
+                f"Expected `{name}` run lengths to sum to height * width = {int(h[i] * w[i])}, "
+                f"but they sum to about {total[i]:.3e} (first offending item: mask {i}, "
+                f"{name}.counts[{int(o[i])}:{int(o[i + 1])}])"
+            )
     sums = _run_sums(rle)
-    want = rle.height.numpy() * rle.width.numpy()
+    want = h * w
     wrong = sums != want
     if not wrong.any():
         return
     i = int(np.flatnonzero(wrong)[0])
-    o = rle.offsets.numpy()
     raise ValueError(
         f"Expected `{name}` run lengths to sum to height * width = {int(want[i])}, but got "
         f"{int(sums[i])} (first offending item: mask {i}, {name}.counts[{int(o[i])}:"
         f"{int(o[i + 1])}])"
     )
+
+
+def _check_pixels(name: str, height: np.ndarray, width: np.ndarray, per: str) -> None:
+    """``height * width`` below ``2**62`` (``_MAX_PIXELS``): positions fit int64 sums.
+
+    Larger images have no pycocotools counterpart (maskApi's run lengths are 32-bit),
+    and their positions and run sums would wrap in int64.
+    """
+    big = height.astype(np.float64) * width.astype(np.float64) >= float(_MAX_PIXELS)
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise ValueError(
+            f"Expected `{name}` images of height * width < 2**62, but got {int(height[i])} x "
+            f"{int(width[i])} (first offending item: {per} {i})"
+        )
 
 
 def _check_masks(name: str, masks: object) -> Tensor:
@@ -1484,6 +1515,13 @@ def _check_image_sizes(
         raise ValueError(
             f"Expected `height` and `width` to be >= 0, but got {int(h[bad])} x "
             f"{int(w[bad])} (first offending item: {per} {bad})"
+        )
+    big = h.double() * w.double() >= float(_MAX_PIXELS)
+    if n and bool(big.any()):
+        bad = int(flat_nonzero(big)[0])
+        raise ValueError(
+            f"Expected `height` and `width` with height * width < 2**62, but got "
+            f"{int(h[bad])} x {int(w[bad])} (first offending item: {per} {bad})"
         )
     return h, w
 

@@ -992,3 +992,24 @@ def test_one_pool_and_work_after_shutdown(paths: _Paths) -> None:
         NB._pool[0][1].shutdown(wait=True)
         _same_float(rle_to_box(rle), ref)
     NB._pool.clear()
+
+
+@pytest.mark.parametrize("numba_env", ["1", "0"])
+def test_sizes_and_run_sums_that_wrap_int64_are_refused(paths: _Paths, numba_env: str) -> None:
+    """Images of 2**62 pixels or more, and run lengths whose int64 sum wraps back to
+    h * w, are refused by name on every path (they used to reach the loops, which then
+    disagreed with each other and with the torch path)."""
+    paths.mp.setenv("ASSAY_COMPILED", numba_env)
+    ring = torch.tensor([[1.0, 1.0], [5.0, 1.0], [5.0, 5.0], [1.0, 5.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"height \* width < 2\*\*62.*2305843009213693952 x 2"):
+        rle_from_polygons(ring, torch.tensor([0, 4]), torch.tensor([2**61]), torch.tensor([2]))
+    big = 2**62
+    wrapped = _rle([[big, big, big, big + 6]], [(2, 3)])  # sums to 6 in int64
+    for call in (rle_area, rle_to_box, rle_merge):
+        with pytest.raises(ValueError, match=r"`rle` run lengths to sum to height \* width = 6"):
+            call(wrapped)
+    huge = _rle([[0, 4]], [(2**31, 2**31)])
+    with pytest.raises(ValueError, match=r"`rle` images of height \* width < 2\*\*62"):
+        rle_area(huge)
+    fine = _rle([[3, 2**40 - 3]], [(2**20, 2**20)])  # big, valid
+    assert int(rle_area(fine)[0]) == 2**40 - 3

@@ -516,6 +516,9 @@ _POLICIES: dict[str, Reduction] = {"min": "max", "max": "min"}
 def _one_call(strategy: str, policy: str, device: torch.device) -> bool:
     """Whether :func:`_binary_frames` gives the per-box path's numbers bit for bit.
 
+    (Up to the sign of a zero: a frame of ``0.0`` and ``-0.0`` scores may get either,
+    by path; they rank as equal.)
+
     min / max: every path computes each box's score by the same operations and picks one
     of them (entropy with ``reduce_first=False``; CUDA's fused kernel takes its
     logarithms its own way, so entropy there stays per box). mean / sum stay per box:

@@ -7,7 +7,9 @@
  * modulo (floordiv64 / floormod64, never C's truncating `/` and `%`); `a / b` on int64
  * is a double division of the two converted values; np.int64(x) of a double truncates
  * (a C cast); min(a, b) is `b < a ? b : a` and max(a, b) `b > a ? b : a`; int64
- * arithmetic wraps (done in uint64 where inputs the callers pass can overflow). The
+ * arithmetic wraps (uint64 in the string decoding, whose values can overflow; elsewhere
+ * the callers' checks keep sizes below 2**62 pixels and run sums from wrapping, and the
+ * build adds -fwrapv). The
  * file is compiled with -ffp-contract=off: no fused multiply-adds, every double
  * expression rounds as numba's does. numpy bool_ arrays are one byte: uint8_t. */
 #include <math.h>
