@@ -6,7 +6,8 @@ Importing this module raises ImportError when the library is not available, as
 importing :mod:`._numba_frame_kernels` does without numba.
 
 Each function takes float32 or float64 scores ``s`` (C has one loop per dtype, picked
-here) and an ``out`` of the same dtype; ``starts`` / ``lengths`` are int64 (unused,
+here) and an ``out`` of the same dtype (:func:`entropy_frames`: float32 only, and only
+C's: numba has no entropy loop); ``starts`` / ``lengths`` are int64 (unused,
 any length, for fixed-length frames). ``min`` / ``max`` give numba's numbers exactly
 (up to the sign of a zero), ``mean`` / ``sum`` equal them to rounding (both add in
 float64, in other orders). Every array goes through :func:`._native.pointer` (dtype
@@ -24,6 +25,8 @@ import numpy as np
 
 from ._native import F64, I64, P, bind, library, pointer
 
+# numba's entry points (kernels/_numba.py's dispatcher takes either module); the C-only
+# entropy_frames is not among them
 __all__ = [
     "least_frames",
     "margin_frames",
@@ -44,6 +47,7 @@ try:
         for name in ("margin", "least", "ratio", "probability")
         for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64"))
     }
+    _LOOPS["entropy", np.dtype(np.float32)] = bind(_lib, "entropy_frames_f32", *_ARGS)
 except AttributeError as error:  # a library built from older sources
     raise ImportError(f"the C frame-score loops are incomplete: {error}") from error
 
@@ -63,7 +67,8 @@ def _call(
 ) -> None:
     loop: Any = _LOOPS.get((name, s.dtype))
     if loop is None:
-        raise TypeError(f"Expected float32 or float64 scores for the C loop, but got {s.dtype}")
+        kinds = "float32" if name == "entropy" else "float32 or float64"
+        raise TypeError(f"Expected {kinds} scores for the C {name} loop, but got {s.dtype}")
     loop(
         pointer(s, s.dtype),
         s.shape[0],
@@ -141,3 +146,33 @@ def probability_frames(
 ) -> None:
     """``out[f]``: the ``reduction`` of the scores ``s`` themselves."""
     _call("probability", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
+
+
+def entropy_frames(
+    s: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    length: int,
+    reduction: int,
+    normalize: bool,
+    empty: float,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
+) -> None:
+    """``out[f]``: the ``reduction`` of the binary entropies ``-(s log s + q log q)``.
+
+    ``q = 1 - s``, natural logs (divided by ``log 2`` when ``normalize``), the eager
+    kernel's formula (:func:`~.uncertainty.entropy` with ``multilabel=True``: ``0 log
+    0 = 0``, a subnormal ``s`` takes ``log`` of the smallest normal float32). float32
+    scores only (the C loop's vector logarithm is float32's); other dtypes raise
+    TypeError. ``mean`` / ``sum`` (the vectorised loop: each box's entropy within
+    about one float32 ulp, added in float64) equal the eager kernel's to rounding;
+    ``min`` / ``max`` are correct too but take a scalar loop (``binary_frame_scores``
+    reduces first for them instead).
+
+    Raises:
+        TypeError: ``s`` or ``out`` not float32 (or not C-contiguous), or ``starts`` /
+            ``lengths`` not int64.
+    """
+    _call("entropy", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)

@@ -38,6 +38,7 @@
  */
 #include "abi.h"
 
+#include <float.h>
 #include <math.h>
 
 enum { MARGIN, LEAST, RATIO, PROBABILITY };
@@ -502,5 +503,270 @@ ENTRY(margin_frames_f64, double, MARGIN, range_f64, range8d, range4d)
 ENTRY(least_frames_f64, double, LEAST, range_f64, range8d, range4d)
 ENTRY(ratio_frames_f64, double, RATIO, range_f64, range8d, range4d)
 ENTRY(probability_frames_f64, double, PROBABILITY, range_f64, range8d, range4d)
+
+
+/* ---- Binary entropy: entropy_frames_f32 (float32 scores only) ----
+ *
+ * Per box, the eager kernels' formula (kernels/uncertainty.py, _label_log_probs):
+ * H = -(p log max(p, tiny) + q log1p(-p)), q = 1 - p, tiny = FLT_MIN, so p = 0 and
+ * p = 1 give 0 (0 log 0 = 0) and a subnormal p takes log(tiny), as there. It is
+ * symmetric in p and q, and u = min(p, 1 - p) is exact in float32 (Sterbenz), so every
+ * level computes H(u) = -(u L_u + v L_v), v = 1 - u <= 1, 0 <= u <= 1/2, with
+ * L_u = log max(u, tiny) and L_v = log(1 - u) = log1p(-u) (q's log exactly, even
+ * where 1 - u rounds: u < 2^-24). Scores outside [0, 1] give meaningless numbers
+ * (never a read outside the scores).
+ *
+ * The vector logarithm (AVX2 with FMA, AVX-512): log x = e ln 2 + log1p(f), x's
+ * exponent and mantissa split with integer operations so that the mantissa
+ * 1 + f lies in [sqrt(1/2), sqrt(2)) (f exact), log1p(f) = f + f^2 (x P(f) - 1/2) with
+ * Cephes logf's polynomial P (degree 8) in float32 by fused multiply-adds. For v no
+ * split is needed and no rounding happens: f = -u (exponent 0) for
+ * u <= 1 - sqrt(1/2), else f = 1 - 2u (exponent -1), both exact. Then in double:
+ * L = e ln 2 + log1p(f) and H = -(u L_u + v L_v), added up in double (in lanes, then
+ * across them); normalize divides the frame's total by ln 2 (the eager kernel divides
+ * each box: equal to rounding). Each box's entropy is within about one float32 ulp of
+ * the exact value (the float32 log1p's error; tests/test_native_entropy_frames.py
+ * measures it), so frame means / sums equal the eager ones to rounding.
+ *
+ * MEAN / SUM only take the vector loops; MIN / MAX (binary_frame_scores reduces first
+ * for them and never calls this) take the portable loop at every level: each box's H
+ * in double by libm, rounded to float32, then the extreme. The portable loop (any CPU,
+ * or x86 without FMA) computes H in double by libm's log and log1p. */
+
+#define ENTROPY_LN2 0.6931471805599453094
+
+INLINE double entropy_box_f64(float p) {
+    const float u = p < 1.0f - p ? p : 1.0f - p;
+    const double ud = (double)u;
+    const double lu = log((double)(u > FLT_MIN ? u : FLT_MIN));
+    return -(ud * lu + (1.0 - ud) * log1p(-ud));
+}
+
+INLINE float entropy_portable(int score, int red, const float *p, int64_t k, int normalize) {
+    (void)score;
+    if (red == MIN || red == MAX) {
+        float acc = red == MIN ? INFINITY : -INFINITY;
+        for (int64_t b = 0; b < k; b++) {
+            const double h = entropy_box_f64(p[b]);
+            const float v = (float)(normalize ? h / ENTROPY_LN2 : h);
+            acc = red == MIN ? (v < acc ? v : acc) : (v > acc ? v : acc);
+        }
+        return acc;
+    }
+    double total = 0.0;
+    for (int64_t b = 0; b < k; b++) total += entropy_box_f64(p[b]);
+    if (normalize) total /= ENTROPY_LN2;
+    return (float)(red == MEAN ? total / (double)k : total);
+}
+FRAME_RANGE(INLINE, entropy_range_portable, float, entropy_portable, entropy_portable)
+
+#ifdef ASSAY_FRAMES_X86
+#define ENT512 static inline __attribute__((always_inline, target("avx512f,avx512vl,fma")))
+#define ENT2 static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* Cephes logf's polynomial: log1p(f) ~ f + f^2 (f P(f) - 1/2), |f| <= sqrt(2) - 1 */
+#define ENTROPY_P0 7.0376836292E-2f
+#define ENTROPY_P1 -1.1514610310E-1f
+#define ENTROPY_P2 1.1676998740E-1f
+#define ENTROPY_P3 -1.2420140846E-1f
+#define ENTROPY_P4 1.4249322787E-1f
+#define ENTROPY_P5 -1.6668057665E-1f
+#define ENTROPY_P6 2.0000714765E-1f
+#define ENTROPY_P7 -2.4999993993E-1f
+#define ENTROPY_P8 3.3333331174E-1f
+#define ENTROPY_SQRT_HALF_BITS 0x3f3504f3 /* float32 sqrt(1/2) */
+#define ENTROPY_CUT 0.29289323f           /* 1 - sqrt(1/2): v's split */
+
+/* VEC: 256 (AVX2) or 512 (AVX-512) bits; PS / SI / PD: the intrinsics' prefixes */
+#define ENTROPY_VECTOR(ATTR, W, VPS, VSI, VPD, HPS, HSI, P, LANES)                        \
+    ATTR VPS log1p_##W(VPS f) {                                                             \
+        VPS y = P##_set1_ps(ENTROPY_P0);                                                   \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P1));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P2));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P3));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P4));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P5));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P6));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P7));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P8));                                    \
+        y = P##_fmadd_ps(y, f, P##_set1_ps(-0.5f));                                         \
+        return P##_fmadd_ps(y, P##_mul_ps(f, f), f);                                        \
+    }                                                                                       \
+    /* x (normal, > 0) = 2^e (1 + f), 1 + f in [sqrt(1/2), sqrt(2)) */                      \
+    ATTR VPS split_##W(VPS x, VSI *e) {                                                     \
+        VSI xi = P##_castps_si##W(x);                                                       \
+        *e = P##_srai_epi32(P##_sub_epi32(xi, P##_set1_epi32(ENTROPY_SQRT_HALF_BITS)), 23); \
+        VPS m = P##_castsi##W##_ps(P##_sub_epi32(xi, P##_slli_epi32(*e, 23)));              \
+        return P##_sub_ps(m, P##_set1_ps(1.0f));                                            \
+    }                                                                                       \
+    /* the negated entropies of the boxes p (in [0, 1]; 0 gives 0), added to a and b */     \
+    ATTR void entropy_add_##W(VPS p, VPD *a, VPD *b) {                                     \
+        const VPS one = P##_set1_ps(1.0f);                                                  \
+        VPS u = P##_min_ps(p, P##_sub_ps(one, p));                                          \
+        VSI eu;                                                                             \
+        VPS lpu = log1p_##W(split_##W(P##_max_ps(u, P##_set1_ps(FLT_MIN)), &eu));           \
+        VPS two_u = P##_add_ps(u, u);                                                       \
+        VPS fv = ENTROPY_SELECT_##W(u, P##_sub_ps(P##_setzero_ps(), u),                    \
+                                    P##_sub_ps(one, two_u));                                \
+        VPS lpv = log1p_##W(fv);                                                            \
+        const VPD ln2 = P##_set1_pd(ENTROPY_LN2), cut = P##_set1_pd((double)ENTROPY_CUT);  \
+        for (int h = 0; h < 2; h++) {                                                       \
+            VPD ud = P##_cvtps_pd(ENTROPY_HALF_PS_##W(u, h));                               \
+            VPD lu = P##_fmadd_pd(P##_cvtepi32_pd(ENTROPY_HALF_SI_##W(eu, h)), ln2,         \
+                                  P##_cvtps_pd(ENTROPY_HALF_PS_##W(lpu, h)));               \
+            VPD lv = ENTROPY_SUB_LN2_##W(P##_cvtps_pd(ENTROPY_HALF_PS_##W(lpv, h)), ud, cut, \
+                                         ln2);                                              \
+            VPD vd = P##_sub_pd(P##_set1_pd(1.0), ud);                                      \
+            VPD t = P##_fmadd_pd(vd, lv, P##_mul_pd(ud, lu));                               \
+            if (h == 0) *a = P##_add_pd(*a, t);                                             \
+            else *b = P##_add_pd(*b, t);                                                    \
+        }                                                                                   \
+    }
+
+/* AVX2: halves of 256-bit vectors; selections by blendv */
+#define ENTROPY_SELECT_256(u, low, high) \
+    _mm256_blendv_ps(low, high, _mm256_cmp_ps(u, _mm256_set1_ps(ENTROPY_CUT), _CMP_GT_OQ))
+#define ENTROPY_HALF_PS_256(x, h) \
+    ((h) == 0 ? _mm256_castps256_ps128(x) : _mm256_extractf128_ps(x, 1))
+#define ENTROPY_HALF_SI_256(x, h) \
+    ((h) == 0 ? _mm256_castsi256_si128(x) : _mm256_extracti128_si256(x, 1))
+#define ENTROPY_SUB_LN2_256(l, ud, cut, ln2) \
+    _mm256_sub_pd(l, _mm256_and_pd(_mm256_cmp_pd(ud, cut, _CMP_GT_OQ), ln2))
+ENTROPY_VECTOR(ENT2, 256, __m256, __m256i, __m256d, __m128, __m128i, _mm256, 8)
+
+/* AVX-512: halves of 512-bit vectors; selections by mask */
+#define ENTROPY_SELECT_512(u, low, high) \
+    _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, _mm512_set1_ps(ENTROPY_CUT), _CMP_GT_OQ), low, high)
+#define ENTROPY_HALF_PS_512(x, h)                                                   \
+    ((h) == 0 ? _mm512_castps512_ps256(x)                                           \
+              : _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)))
+#define ENTROPY_HALF_SI_512(x, h) \
+    ((h) == 0 ? _mm512_castsi512_si256(x) : _mm512_extracti64x4_epi64(x, 1))
+#define ENTROPY_SUB_LN2_512(l, ud, cut, ln2) \
+    _mm512_mask_sub_pd(l, _mm512_cmp_pd_mask(ud, cut, _CMP_GT_OQ), l, ln2)
+ENTROPY_VECTOR(ENT512, 512, __m512, __m512i, __m512d, __m256, __m256i, _mm512, 16)
+
+ENT2 double hadd256(__m256d a) {
+    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+}
+
+/* a frame's negated entropy total: whole vectors, then the last boxes by a masked
+ * load (0 in the other lanes, whose entropy is 0) */
+ENT2 double entropy_total8(const float *p, int64_t k) {
+    __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) entropy_add_256(_mm256_loadu_ps(p + i), &a, &b);
+    if (i < k) {
+        __m256i m = _mm256_loadu_si256((const __m256i *)(tail32 + 8 - (k - i)));
+        entropy_add_256(_mm256_maskload_ps(p + i, m), &a, &b);
+    }
+    return hadd256(_mm256_add_pd(a, b));
+}
+
+ENT512 double entropy_total16(const float *p, int64_t k) {
+    __m512d a = _mm512_setzero_pd(), b = _mm512_setzero_pd();
+    for (int64_t i = 0; i < k; i += 16)
+        entropy_add_512(_mm512_maskz_loadu_ps(mask16(k - i), p + i), &a, &b);
+    return _mm512_reduce_add_pd(_mm512_add_pd(a, b));
+}
+
+#define ENTROPY_SIMD_FRAME(ATTR, NAME, TOTAL)                                      \
+    ATTR float NAME(int score, int red, const float *p, int64_t k, int normalize) { \
+        if (red == MIN || red == MAX) return entropy_portable(score, red, p, k, normalize); \
+        double total = -TOTAL(p, k);                                               \
+        if (normalize) total /= ENTROPY_LN2;                                       \
+        return (float)(red == MEAN ? total / (double)k : total);                   \
+    }
+ENTROPY_SIMD_FRAME(ENT2, entropy_frame8, entropy_total8)
+ENTROPY_SIMD_FRAME(ENT512, entropy_frame16, entropy_total16)
+FRAME_RANGE(ENT2, entropy_range8, float, entropy_frame8, entropy_frame8)
+FRAME_RANGE(ENT512, entropy_range16, float, entropy_frame16, entropy_frame16)
+
+#define NOINLINE_ENT512 static __attribute__((noinline, target("avx512f,avx512vl,fma")))
+#define NOINLINE_ENT2 static __attribute__((noinline, target("avx2,fma")))
+LEVEL_FUNCTION(NOINLINE_ENT512, entropy_frames_f32_avx512, float, entropy_range16, 0)
+LEVEL_FUNCTION(NOINLINE_ENT2, entropy_frames_f32_avx2, float, entropy_range8, 0)
+
+NOINLINE_ENT512 void entropy_log_avx512(const float *x, int64_t n, double *out) {
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = mask16(n - i);
+        __m512i e;
+        __m512 lp = log1p_512(split_512(_mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m, x + i), &e));
+        for (int h = 0; h < 2; h++) {
+            __m512d l = _mm512_fmadd_pd(_mm512_cvtepi32_pd(ENTROPY_HALF_SI_512(e, h)),
+                                        _mm512_set1_pd(ENTROPY_LN2),
+                                        _mm512_cvtps_pd(ENTROPY_HALF_PS_512(lp, h)));
+            _mm512_mask_storeu_pd(out + i + 8 * h, (__mmask8)(m >> (8 * h)), l);
+        }
+    }
+}
+
+NOINLINE_ENT2 void entropy_log_avx2(const float *x, int64_t n, double *out) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i e;
+        __m256 lp = log1p_256(split_256(_mm256_loadu_ps(x + i), &e));
+        for (int h = 0; h < 2; h++)
+            _mm256_storeu_pd(out + i + 4 * h,
+                             _mm256_fmadd_pd(_mm256_cvtepi32_pd(ENTROPY_HALF_SI_256(e, h)),
+                                             _mm256_set1_pd(ENTROPY_LN2),
+                                             _mm256_cvtps_pd(ENTROPY_HALF_PS_256(lp, h))));
+    }
+    for (; i < n; i++) out[i] = log((double)x[i]);
+}
+#endif
+
+LEVEL_FUNCTION(NOINLINE, entropy_frames_f32_portable, float, entropy_range_portable, 0)
+
+/* the level of the entropy loops: AVX2 also needs FMA */
+static int64_t entropy_level(void) {
+    int64_t level = simd_level();
+#ifdef ASSAY_FRAMES_X86
+    if (level == 1 && !__builtin_cpu_supports("fma")) level = 0;
+#endif
+    return level;
+}
+
+/* out[f], lo <= f < hi: the reduction of the binary entropies (nats; bits with
+ * normalize) of the frame's float32 scores; the other entry points' arguments */
+ASSAY_EXPORT void entropy_frames_f32(const float *s, int64_t n, const int64_t *starts,
+                                     const int64_t *lengths, int64_t length,
+                                     int64_t reduction, int64_t normalize, double empty,
+                                     int64_t lo, int64_t hi, float *out) {
+    const int nz = normalize != 0;
+    const int64_t level = entropy_level();
+    (void)level;
+#ifdef ASSAY_FRAMES_X86
+    if (level == 2) {
+        entropy_frames_f32_avx512(ARGS);
+        return;
+    }
+    if (level == 1) {
+        entropy_frames_f32_avx2(ARGS);
+        return;
+    }
+#endif
+    entropy_frames_f32_portable(ARGS);
+}
+
+/* Test hook: out[i] = log x[i] (normal positive float32 x) by the entropy loops' vector
+ * logarithm at the current level, in double before any rounding to float32 (libm's
+ * log at the portable level). */
+ASSAY_EXPORT void frames_entropy_log(const float *x, int64_t n, double *out) {
+    const int64_t level = entropy_level();
+    (void)level;
+#ifdef ASSAY_FRAMES_X86
+    if (level == 2) {
+        entropy_log_avx512(x, n, out);
+        return;
+    }
+    if (level == 1) {
+        entropy_log_avx2(x, n, out);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++) out[i] = log((double)x[i]);
+}
 
 ASSAY_MODULE(_native_frames)
