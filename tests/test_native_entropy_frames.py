@@ -244,6 +244,24 @@ def test_clipped_frames_match_float64(level: int) -> None:
     _compare(s, starts, lengths, 0, starts.size, "clipped")
 
 
+def test_long_frames_and_runs_match_float64(level: int) -> None:
+    """Frames longer than the vector loop's run of 1024 boxes (each summed alone), runs
+    of short frames that fill it exactly or overflow it, and given starts that jump
+    (runs broken, frames repeated)."""
+    s = _scores(9000, "mixed", 10)
+    for length in (1023, 1024, 1025, 3000, 512, 341):
+        frames = -(-s.shape[0] // length)
+        _compare(s, _NONE, _NONE, length, frames, f"long L={length}", [(0, frames)])
+    lengths = np.array([5, 3000, 0, 1019, 5, 1, 1024, 1025, 2, 0, 700, 324, 1], np.int64)
+    starts = np.zeros_like(lengths)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    _compare(s, starts, lengths, 0, lengths.size, "long ragged", [(0, lengths.size), (2, 9)])
+    jumps = starts[::-1].copy()  # the same frames, backwards: no two adjacent
+    _compare(s, jumps, lengths[::-1].copy(), 0, lengths.size, "jumps", [(0, lengths.size)])
+    repeated = np.zeros(6, np.int64)  # the same frame six times: never one run
+    _compare(s, repeated, np.full(6, 40, np.int64), 0, 6, "repeated", [(0, 6)])
+
+
 def test_special_values_box_by_box(level: int) -> None:
     """One box per frame: 0 and 1 give 0 exactly, 1/2 gives log 2 (1 normalized), and
     every special value its float64 entropy to about an ulp."""

@@ -528,10 +528,11 @@ ENTRY(probability_frames_f64, double, PROBABILITY, range_f64, range8d, range4d)
  * the exact value (the float32 log1p's error; tests/test_native_entropy_frames.py
  * measures it), so frame means / sums equal the eager ones to rounding.
  *
- * MEAN / SUM only take the vector loops; MIN / MAX (binary_frame_scores reduces first
- * for them and never calls this) take the portable loop at every level: each box's H
- * in double by libm, rounded to float32, then the extreme. The portable loop (any CPU,
- * or x86 without FMA) computes H in double by libm's log and log1p. */
+ * MEAN / SUM only take the vector loops (ENTROPY_STREAM: the boxes of adjacent frames
+ * as one stream of full vectors, then each frame's sum); MIN / MAX (binary_frame_scores
+ * reduces first for them and never calls this) take the portable loop at every level:
+ * each box's H in double by libm, rounded to float32, then the extreme. The portable
+ * loop (any CPU, or x86 without FMA) computes H in double by libm's log and log1p. */
 
 #define ENTROPY_LN2 0.6931471805599453094
 
@@ -578,9 +579,9 @@ FRAME_RANGE(INLINE, entropy_range_portable, float, entropy_portable, entropy_por
 #define ENTROPY_CUT 0.29289323f           /* 1 - sqrt(1/2): v's split */
 
 /* VEC: 256 (AVX2) or 512 (AVX-512) bits; PS / SI / PD: the intrinsics' prefixes */
-#define ENTROPY_VECTOR(ATTR, W, VPS, VSI, VPD, HPS, HSI, P, LANES)                        \
+#define ENTROPY_VECTOR(ATTR, W, VPS, VSI, VPD, HPS, HSI, P, LANES)                          \
     ATTR VPS log1p_##W(VPS f) {                                                             \
-        VPS y = P##_set1_ps(ENTROPY_P0);                                                   \
+        VPS y = P##_set1_ps(ENTROPY_P0);                                                    \
         y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P1));                                    \
         y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P2));                                    \
         y = P##_fmadd_ps(y, f, P##_set1_ps(ENTROPY_P3));                                    \
@@ -599,17 +600,17 @@ FRAME_RANGE(INLINE, entropy_range_portable, float, entropy_portable, entropy_por
         VPS m = P##_castsi##W##_ps(P##_sub_epi32(xi, P##_slli_epi32(*e, 23)));              \
         return P##_sub_ps(m, P##_set1_ps(1.0f));                                            \
     }                                                                                       \
-    /* the negated entropies of the boxes p (in [0, 1]; 0 gives 0), added to a and b */     \
-    ATTR void entropy_add_##W(VPS p, VPD *a, VPD *b) {                                     \
+    /* the negated entropies of the boxes p (in [0, 1]; 0 gives 0): lanes' halves a, b */   \
+    ATTR void entropy_h_##W(VPS p, VPD *a, VPD *b) {                                        \
         const VPS one = P##_set1_ps(1.0f);                                                  \
         VPS u = P##_min_ps(p, P##_sub_ps(one, p));                                          \
         VSI eu;                                                                             \
         VPS lpu = log1p_##W(split_##W(P##_max_ps(u, P##_set1_ps(FLT_MIN)), &eu));           \
         VPS two_u = P##_add_ps(u, u);                                                       \
-        VPS fv = ENTROPY_SELECT_##W(u, P##_sub_ps(P##_setzero_ps(), u),                    \
+        VPS fv = ENTROPY_SELECT_##W(u, P##_sub_ps(P##_setzero_ps(), u),                     \
                                     P##_sub_ps(one, two_u));                                \
         VPS lpv = log1p_##W(fv);                                                            \
-        const VPD ln2 = P##_set1_pd(ENTROPY_LN2), cut = P##_set1_pd((double)ENTROPY_CUT);  \
+        const VPD ln2 = P##_set1_pd(ENTROPY_LN2), cut = P##_set1_pd((double)ENTROPY_CUT);   \
         for (int h = 0; h < 2; h++) {                                                       \
             VPD ud = P##_cvtps_pd(ENTROPY_HALF_PS_##W(u, h));                               \
             VPD lu = P##_fmadd_pd(P##_cvtepi32_pd(ENTROPY_HALF_SI_##W(eu, h)), ln2,         \
@@ -618,9 +619,16 @@ FRAME_RANGE(INLINE, entropy_range_portable, float, entropy_portable, entropy_por
                                          ln2);                                              \
             VPD vd = P##_sub_pd(P##_set1_pd(1.0), ud);                                      \
             VPD t = P##_fmadd_pd(vd, lv, P##_mul_pd(ud, lu));                               \
-            if (h == 0) *a = P##_add_pd(*a, t);                                             \
-            else *b = P##_add_pd(*b, t);                                                    \
+            if (h == 0) *a = t;                                                             \
+            else *b = t;                                                                    \
         }                                                                                   \
+    }                                                                                       \
+    /* ... added to a and b */                                                              \
+    ATTR void entropy_add_##W(VPS p, VPD *a, VPD *b) {                                      \
+        VPD x, y;                                                                           \
+        entropy_h_##W(p, &x, &y);                                                           \
+        *a = P##_add_pd(*a, x);                                                             \
+        *b = P##_add_pd(*b, y);                                                             \
     }
 
 /* AVX2: halves of 256-bit vectors; selections by blendv */
@@ -671,22 +679,149 @@ ENT512 double entropy_total16(const float *p, int64_t k) {
     return _mm512_reduce_add_pd(_mm512_add_pd(a, b));
 }
 
-#define ENTROPY_SIMD_FRAME(ATTR, NAME, TOTAL)                                      \
-    ATTR float NAME(int score, int red, const float *p, int64_t k, int normalize) { \
-        if (red == MIN || red == MAX) return entropy_portable(score, red, p, k, normalize); \
-        double total = -TOTAL(p, k);                                               \
-        if (normalize) total /= ENTROPY_LN2;                                       \
-        return (float)(red == MEAN ? total / (double)k : total);                   \
+/* boxes [0, k) at p: their negated entropies into h (k rounded up to whole vectors:
+ * h holds ENTROPY_PAD doubles more) */
+#define ENTROPY_PAD 16
+ENT2 void entropy_boxes8(const float *p, int64_t k, double *h) {
+    __m256d a, b;
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        entropy_h_256(_mm256_loadu_ps(p + i), &a, &b);
+        _mm256_storeu_pd(h + i, a);
+        _mm256_storeu_pd(h + i + 4, b);
     }
-ENTROPY_SIMD_FRAME(ENT2, entropy_frame8, entropy_total8)
-ENTROPY_SIMD_FRAME(ENT512, entropy_frame16, entropy_total16)
-FRAME_RANGE(ENT2, entropy_range8, float, entropy_frame8, entropy_frame8)
-FRAME_RANGE(ENT512, entropy_range16, float, entropy_frame16, entropy_frame16)
+    if (i < k) {
+        __m256i m = _mm256_loadu_si256((const __m256i *)(tail32 + 8 - (k - i)));
+        entropy_h_256(_mm256_maskload_ps(p + i, m), &a, &b);
+        _mm256_storeu_pd(h + i, a);
+        _mm256_storeu_pd(h + i + 4, b);
+    }
+}
+
+ENT512 void entropy_boxes16(const float *p, int64_t k, double *h) {
+    __m512d a, b;
+    for (int64_t i = 0; i < k; i += 16) {
+        entropy_h_512(_mm512_maskz_loadu_ps(mask16(k - i), p + i), &a, &b);
+        _mm512_storeu_pd(h + i, a);
+        _mm512_storeu_pd(h + i + 8, b);
+    }
+}
+
+/* the sum of the k doubles at h */
+ENT2 double entropy_sum4(const double *h, int64_t k) {
+    __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        a = _mm256_add_pd(a, _mm256_loadu_pd(h + i));
+        b = _mm256_add_pd(b, _mm256_loadu_pd(h + i + 4));
+    }
+    if (i + 4 <= k) {
+        a = _mm256_add_pd(a, _mm256_loadu_pd(h + i));
+        i += 4;
+    }
+    if (i < k) {
+        __m256i m = _mm256_loadu_si256((const __m256i *)(tail64 + 4 - (k - i)));
+        b = _mm256_add_pd(b, _mm256_maskload_pd(h + i, m));
+    }
+    return hadd256(_mm256_add_pd(a, b));
+}
+
+ENT512 __mmask8 entropy_mask8(int64_t r) {
+    r = r < 0 ? 0 : r > 8 ? 8 : r;
+    return (__mmask8)((1u << r) - 1u);
+}
+
+ENT512 double entropy_sum8(const double *h, int64_t k) { /* no branch up to k = 32 */
+    __m512d a = _mm512_maskz_loadu_pd(entropy_mask8(k), h);
+    __m512d b = _mm512_maskz_loadu_pd(entropy_mask8(k - 8), h + opaque_min(8, k));
+    __m512d c = _mm512_maskz_loadu_pd(entropy_mask8(k - 16), h + opaque_min(16, k));
+    __m512d d = _mm512_maskz_loadu_pd(entropy_mask8(k - 24), h + opaque_min(24, k));
+    for (int64_t i = 32; i < k; i += 8)
+        a = _mm512_add_pd(a, _mm512_maskz_loadu_pd(entropy_mask8(k - i), h + i));
+    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a, b), _mm512_add_pd(c, d)));
+}
+
+INLINE float entropy_finish(int red, double negated, int64_t k, int normalize) {
+    double total = -negated;
+    if (normalize) total /= ENTROPY_LN2;
+    return (float)(red == MEAN ? total / (double)k : total);
+}
+
+/* MEAN / SUM of frames [lo, hi) (FRAME_RANGE's frames, clipped alike). The boxes of a
+ * run of adjacent frames (fixed-length ones, running starts, or given starts that
+ * follow each other), up to ENTROPY_CHUNK boxes, go through BOXES at once, every lane
+ * a box (frames of 20 boxes in 16-lane vectors would leave 12 of 32 lanes idle), into a
+ * buffer of their entropies; then SUM adds each frame's. A frame of more boxes takes
+ * TOTAL alone. MIN / MAX: the portable loop. */
+#define ENTROPY_CHUNK 1024
+#define ENTROPY_STREAM(ATTR, NAME, BOXES, SUM, TOTAL)                                        \
+    ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                \
+                   const int64_t *lengths, int64_t length, int normalize, double empty,      \
+                   int64_t lo, int64_t hi, float *out) {                                     \
+        if (red == MIN || red == MAX) {                                                      \
+            entropy_range_portable(0, red, s, n, starts, lengths, length, normalize, empty,  \
+                                   lo, hi, out);                                             \
+            return;                                                                          \
+        }                                                                                    \
+        double h[ENTROPY_CHUNK + ENTROPY_PAD];                                               \
+        int64_t frame[ENTROPY_CHUNK], boxes[ENTROPY_CHUNK];                                  \
+        int64_t pending = 0, first_box = 0, chunk = 0; /* the run: [first_box, + chunk) */   \
+        uint64_t at = length < 0 ? (uint64_t)starts[0] : 0;                                  \
+        for (int64_t f = lo; f <= hi; f++) {                                                 \
+            int64_t first = 0, k = 0;                                                        \
+            if (f < hi) {                                                                    \
+                if (length > 0) {                                                            \
+                    first = f > n / length ? n : f * length;                                 \
+                    k = min64(length, n - first);                                            \
+                } else if (length < 0) {                                                     \
+                    first = min64(max64((int64_t)at, 0), n);                                 \
+                    k = min64(max64(lengths[f], 0), n - first);                              \
+                    at += (uint64_t)lengths[f];                                              \
+                } else {                                                                     \
+                    first = min64(max64(starts[f], 0), n);                                   \
+                    k = min64(max64(lengths[f], 0), n - first);                              \
+                }                                                                            \
+                if (k <= 0) {                                                                \
+                    out[f] = (float)empty;                                                   \
+                    continue;                                                                \
+                }                                                                            \
+                if (pending > 0 && first == first_box + chunk && chunk + k <= ENTROPY_CHUNK) { \
+                    frame[pending] = f;                                                      \
+                    boxes[pending++] = k;                                                    \
+                    chunk += k;                                                              \
+                    continue;                                                                \
+                }                                                                            \
+            }                                                                                \
+            if (pending > 0) { /* the run ends: its entropies, then its frames' sums */      \
+                BOXES(s + first_box, chunk, h);                                              \
+                for (int64_t j = 0, off = 0; j < pending; off += boxes[j++])                 \
+                    out[frame[j]] =                                                          \
+                        entropy_finish(red, SUM(h + off, boxes[j]), boxes[j], normalize);    \
+                pending = 0;                                                                 \
+            }                                                                                \
+            if (f == hi) break;                                                              \
+            if (k > ENTROPY_CHUNK) {                                                         \
+                out[f] = entropy_finish(red, TOTAL(s + first, k), k, normalize);             \
+                continue;                                                                    \
+            }                                                                                \
+            frame[0] = f;                                                                    \
+            boxes[0] = k;                                                                    \
+            pending = 1;                                                                     \
+            first_box = first;                                                               \
+            chunk = k;                                                                       \
+        }                                                                                    \
+    }
+ENTROPY_STREAM(ENT2, entropy_stream8, entropy_boxes8, entropy_sum4, entropy_total8)
+ENTROPY_STREAM(ENT512, entropy_stream16, entropy_boxes16, entropy_sum8, entropy_total16)
 
 #define NOINLINE_ENT512 static __attribute__((noinline, target("avx512f,avx512vl,fma")))
 #define NOINLINE_ENT2 static __attribute__((noinline, target("avx2,fma")))
-LEVEL_FUNCTION(NOINLINE_ENT512, entropy_frames_f32_avx512, float, entropy_range16, 0)
-LEVEL_FUNCTION(NOINLINE_ENT2, entropy_frames_f32_avx2, float, entropy_range8, 0)
+NOINLINE_ENT512 void entropy_frames_f32_avx512(PARAMS(float)) {
+    entropy_stream16((int)reduction, ARGS_AFTER_RED);
+}
+NOINLINE_ENT2 void entropy_frames_f32_avx2(PARAMS(float)) {
+    entropy_stream8((int)reduction, ARGS_AFTER_RED);
+}
 
 NOINLINE_ENT512 void entropy_log_avx512(const float *x, int64_t n, double *out) {
     for (int64_t i = 0; i < n; i += 16) {
