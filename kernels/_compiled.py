@@ -104,7 +104,8 @@ MIN_BOXES_COLD = 1 << 28  # boxes in frames of varying lengths, 1-3.5 ns saved: 
 MIN_DENSE_BOXES_COLD = 1 << 30  # boxes in fixed-length frames, ~0.5 ns saved: 0.5 s
 _CHUNKS_PER_THREAD = 4  # ranges per thread: uneven masks still share the work
 _loaded: dict[str, ModuleType | None] = {}
-_FRAME_LOOPS = {  # entropy's mean / sum stay eager (torch vectorises two logs per box)
+_FRAME_LOOPS = {  # entropy: the C loop only (float32; numba's scalar logs lose to torch)
+    "entropy": "entropy_frames",
     "margin": "margin_frames",
     "least_confidence": "least_frames",
     "ratio": "ratio_frames",

@@ -5,7 +5,8 @@ and reduces the boxes of a frame with its ``bbox_selection_policy``. With the bo
 stored frame after frame, :func:`binary_frame_scores` does both: on CUDA with Triton
 one kernel reads each box score once and writes one value per frame; on the CPU, for
 big calls, one compiled loop does the same (C when built at install, else numba's:
-:mod:`._compiled`);
+:mod:`._compiled`; entropy's float32 means and sums only in C, with a vectorised
+logarithm);
 elsewhere the eager kernels of :mod:`.uncertainty` are composed (per-box score, then
 :func:`~.uncertainty.segment_reduce_contiguous`), with the same results to rounding.
 Off Triton, entropy's ``min`` / ``max`` reduce first: the frame's extreme box by least
@@ -163,11 +164,17 @@ def _binary_frame_scores(
         and reduction != "min"
         and scores.is_contiguous()
     )
+    c_loop = _compiled.which(masks=False) == "c"
     if (
         plain
-        and score != "entropy"  # its two logs per box are faster vectorised in torch
+        # entropy: numba's scalar logs are slower than torch's; the C loop has vector
+        # ones for float32 means / sums (min / max reduce first, above)
+        and (
+            score != "entropy"
+            or (c_loop and scores.dtype == torch.float32 and reduction in ("mean", "sum"))
+        )
         # cdist beats numba's scalar loop, not the vectorised C one
-        and (not by_cdist or _compiled.which(masks=False) == "c")
+        and (not by_cdist or c_loop)
         and _compiled.frame_scores_available(
             *tensors, size=scores.shape[0], dense=isinstance(lengths, int)
         )

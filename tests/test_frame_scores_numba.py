@@ -216,3 +216,21 @@ def test_running_starts_equal_explicit_starts(module: str, dtype: Any) -> None:
                 first = starts[lo : lo + 1].copy()
                 loop(s, first, lengths, -1, reduction, True, -1.0, lo, hi, got)
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_entropy_means_take_the_c_loop_for_float32_only(
+    spy: _Spy, monkeypatch: pytest.MonkeyPatch, reduction: Any
+) -> None:
+    """Entropy's frame means / sums: the C loop's vector logarithm for float32 (equal to
+    the eager path to rounding); float64, and numba (scalar logs), stay eager."""
+    lengths = torch.tensor(FRAME_LENGTHS)
+    s = box_scores_with_edges(sum(FRAME_LENGTHS), torch.float32, 11)
+    out = binary_frame_scores(s, lengths, "entropy", reduction, normalize=True)
+    ref = _eager(monkeypatch, lambda: binary_frame_scores(s, lengths, "entropy", reduction,
+                                                          normalize=True))
+    torch.testing.assert_close(out, ref, rtol=2e-6, atol=1e-30, equal_nan=True)
+    c_loop = NB.which(masks=False) == "c"
+    assert spy.calls == int(c_loop)
+    binary_frame_scores(s.double(), lengths, "entropy", reduction)
+    assert spy.calls == int(c_loop)
