@@ -19,7 +19,7 @@ for numba's loop.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -84,82 +84,60 @@ def _call(
     )
 
 
-def margin_frames(
-    s: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    length: int,
-    reduction: int,
-    normalize: bool,
-    empty: float,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-) -> None:
-    """``out[f]``, ``lo <= f < hi``: the ``reduction`` of the frame's ``|2 s - 1|``."""
-    _call("margin", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
+class FrameLoop(Protocol):
+    """The entry points' signature: numba's (``_numba_frame_kernels``) entry points'."""
+
+    def __call__(
+        self,
+        s: np.ndarray,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        length: int,
+        reduction: int,
+        normalize: bool,
+        empty: float,
+        lo: int,
+        hi: int,
+        out: np.ndarray,
+    ) -> None: ...
 
 
-def least_frames(
-    s: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    length: int,
-    reduction: int,
-    normalize: bool,
-    empty: float,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-) -> None:
-    """``out[f]``: the ``reduction`` of ``min(s, 1 - s)`` (times 2 if ``normalize``)."""
-    _call("least", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
+def _entry(name: str, doc: str) -> FrameLoop:
+    """The entry point of score ``name``: ``_call(name, ...)``, documented by ``doc``."""
+
+    def loop(
+        s: np.ndarray,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        length: int,
+        reduction: int,
+        normalize: bool,
+        empty: float,
+        lo: int,
+        hi: int,
+        out: np.ndarray,
+    ) -> None:
+        _call(name, s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
+
+    loop.__name__ = loop.__qualname__ = f"{name}_frames"
+    loop.__doc__ = doc
+    return loop
 
 
-def ratio_frames(
-    s: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    length: int,
-    reduction: int,
-    normalize: bool,
-    empty: float,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-) -> None:
-    """``out[f]``: the ``reduction`` of ``min(s, q) / max(s, q)``, ``q = 1 - s``."""
-    _call("ratio", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
-
-
-def probability_frames(
-    s: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    length: int,
-    reduction: int,
-    normalize: bool,
-    empty: float,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-) -> None:
-    """``out[f]``: the ``reduction`` of the scores ``s`` themselves."""
-    _call("probability", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
-
-
-def entropy_frames(
-    s: np.ndarray,
-    starts: np.ndarray,
-    lengths: np.ndarray,
-    length: int,
-    reduction: int,
-    normalize: bool,
-    empty: float,
-    lo: int,
-    hi: int,
-    out: np.ndarray,
-) -> None:
+margin_frames = _entry(
+    "margin", """``out[f]``, ``lo <= f < hi``: the ``reduction`` of the frame's ``|2 s - 1|``."""
+)
+least_frames = _entry(
+    "least", """``out[f]``: the ``reduction`` of ``min(s, 1 - s)`` (times 2 if ``normalize``)."""
+)
+ratio_frames = _entry(
+    "ratio", """``out[f]``: the ``reduction`` of ``min(s, q) / max(s, q)``, ``q = 1 - s``."""
+)
+probability_frames = _entry(
+    "probability", """``out[f]``: the ``reduction`` of the scores ``s`` themselves."""
+)
+entropy_frames = _entry(
+    "entropy",
     """``out[f]``: the ``reduction`` of the binary entropies ``-(s log s + q log q)``.
 
     ``q = 1 - s``, natural logs (divided by ``log 2`` when ``normalize``), the eager
@@ -174,5 +152,5 @@ def entropy_frames(
     Raises:
         TypeError: ``s`` or ``out`` not float32 (or not C-contiguous), or ``starts`` /
             ``lengths`` not int64.
-    """
-    _call("entropy", s, starts, lengths, length, reduction, normalize, empty, lo, hi, out)
+    """,
+)
