@@ -30,6 +30,29 @@ def mask_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     return use_cpu_path(request.param, monkeypatch)
 
 
+_SIMD_LEVELS = ["portable", "avx2", "avx512"]  # the C frame loops' levels (frames.c)
+
+
+@pytest.fixture(params=range(len(_SIMD_LEVELS)), ids=_SIMD_LEVELS)
+def simd_level(request: pytest.FixtureRequest) -> Iterator[int]:
+    """Caps the C frame loops' SIMD level (skipped where the CPU lacks it or the loops
+    are not built); restores it."""
+    import ctypes
+
+    from assay.kernels import _native
+
+    lib = _native.library("_native_frames")
+    if lib is None:
+        pytest.skip("the C loops are not built")
+    cap = lib.frames_simd_level
+    cap.restype, cap.argtypes = ctypes.c_int64, [ctypes.c_int64]
+    if request.param > cap(-1):  # -1: the CPU's highest level
+        pytest.skip(f"the CPU has no {_SIMD_LEVELS[request.param]}")
+    assert cap(request.param) == request.param
+    yield request.param
+    cap(len(_SIMD_LEVELS) - 1)
+
+
 @pytest.fixture(params=["interpret", "cuda"])
 def triton_device(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The Triton paths: compiled on CUDA, or interpreted on CPU (skip if neither can run)."""

@@ -15,7 +15,6 @@ logarithm itself is measured in float32 ulps over a dense sweep of float32 input
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -35,27 +34,13 @@ if not hasattr(_LIB, "entropy_frames_f32"):  # pragma: no cover - a stale build
 
 MIN, MAX, MEAN, SUM = 0, 1, 2, 3
 _REDUCTIONS = {MIN: "min", MAX: "max", MEAN: "mean", SUM: "sum"}
-_LEVELS = ["portable", "avx2", "avx512"]
 _SENTINEL = 12345.0  # outputs start with it: frames outside [lo, hi) keep it
 _TINY = float(np.finfo(np.float32).tiny)
 _RTOL = 2e-6
 _NONE = np.zeros(0, dtype=np.int64)
 
-_LIB.frames_simd_level.restype = ctypes.c_int64
-_LIB.frames_simd_level.argtypes = [ctypes.c_int64]
 _LIB.frames_entropy_log.restype = None
 _LIB.frames_entropy_log.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p]
-_TOP = int(_LIB.frames_simd_level(-1))  # the CPU's highest level
-
-
-@pytest.fixture(params=range(len(_LEVELS)), ids=_LEVELS)
-def level(request: pytest.FixtureRequest) -> Iterator[int]:
-    """Caps the C loop's SIMD level (skipped where the CPU lacks it); restores it."""
-    if request.param > _TOP:
-        pytest.skip(f"the CPU has no {_LEVELS[request.param]}")
-    assert _LIB.frames_simd_level(request.param) == request.param
-    yield request.param
-    _LIB.frames_simd_level(len(_LEVELS) - 1)
 
 
 def _special() -> np.ndarray:
@@ -204,7 +189,7 @@ FIXED_LENGTHS = [1, 2, 3, 7, 8, 9, 15, 16, 17, 20, 31, 32, 33, 40, 64]
 
 
 @pytest.mark.parametrize("kind", ["random", "special", "mixed"])
-def test_fixed_length_frames_match_float64(level: int, kind: str) -> None:
+def test_fixed_length_frames_match_float64(simd_level: int, kind: str) -> None:
     s = _scores(1001, kind, 1)
     for length in FIXED_LENGTHS:
         frames = -(-s.shape[0] // length) + 2  # the last one partial, two past the scores
@@ -212,7 +197,7 @@ def test_fixed_length_frames_match_float64(level: int, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["random", "special", "mixed"])
-def test_ragged_frames_match_float64(level: int, kind: str) -> None:
+def test_ragged_frames_match_float64(simd_level: int, kind: str) -> None:
     rng = np.random.default_rng(2)
     for top in (40, 100):
         lengths = rng.integers(0, top + 1, 150).astype(np.int64)
@@ -231,7 +216,7 @@ def test_ragged_frames_match_float64(level: int, kind: str) -> None:
                     _close(_run(*args, frames), _reference(*args, frames), f"running {kind}")
 
 
-def test_clipped_frames_match_float64(level: int) -> None:
+def test_clipped_frames_match_float64(simd_level: int) -> None:
     """Starts anywhere (negative, past the end), lengths overrunning the scores or
     negative: every frame is clipped to the scores, frames left empty get ``empty``."""
     rng = np.random.default_rng(4)
@@ -244,7 +229,7 @@ def test_clipped_frames_match_float64(level: int) -> None:
     _compare(s, starts, lengths, 0, starts.size, "clipped")
 
 
-def test_long_frames_and_runs_match_float64(level: int) -> None:
+def test_long_frames_and_runs_match_float64(simd_level: int) -> None:
     """Frames longer than the vector loop's run of 1024 boxes (each summed alone), runs
     of short frames that fill it exactly or overflow it, and given starts that jump
     (runs broken, frames repeated)."""
@@ -262,7 +247,7 @@ def test_long_frames_and_runs_match_float64(level: int) -> None:
     _compare(s, repeated, np.full(6, 40, np.int64), 0, 6, "repeated", [(0, 6)])
 
 
-def test_special_values_box_by_box(level: int) -> None:
+def test_special_values_box_by_box(simd_level: int) -> None:
     """One box per frame: 0 and 1 give 0 exactly, 1/2 gives log 2 (1 normalized), and
     every special value its float64 entropy to about an ulp."""
     s = _special()
@@ -280,7 +265,7 @@ def test_special_values_box_by_box(level: int) -> None:
     assert out.tolist() == [0.0, 0.0, 7.0]
 
 
-def test_per_box_entropy_within_an_ulp(level: int) -> None:
+def test_per_box_entropy_within_an_ulp(simd_level: int) -> None:
     """Each box's entropy (one-box frames, the float64 value rounded once to float32)
     within 1 float32 ulp of the float64 formula, over random and special scores and a
     sweep of scores from the smallest normal to 1/2 and from 1/2 to 1."""
@@ -292,11 +277,11 @@ def test_per_box_entropy_within_an_ulp(level: int) -> None:
     ref = _box_entropy(s)
     spacing = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
     ulps = np.abs(out.astype(np.float64) - ref) / spacing
-    print(f"entropy per box ({_LEVELS[level]}): max {ulps.max():.3f} float32 ulp")
+    print(f"entropy per box (SIMD level {simd_level}): max {ulps.max():.3f} float32 ulp")
     assert ulps.max() <= 1.0
 
 
-def test_vector_log_accuracy(level: int) -> None:
+def test_vector_log_accuracy(simd_level: int) -> None:
     """The entropy loops' logarithm (before any rounding to float32) over 10 M float32
     inputs from the smallest normal to 1: within one float32 ulp of log."""
     x = np.geomspace(_TINY, 1.0, 10_000_000).astype(np.float32)
@@ -308,14 +293,15 @@ def test_vector_log_accuracy(level: int) -> None:
     spacing[ref == 0] = float(np.finfo(np.float32).smallest_subnormal)
     ulps = np.abs(got - ref) / spacing
     worst = int(ulps.argmax())
-    print(f"vector log ({_LEVELS[level]}): max {ulps[worst]:.3f} float32 ulp at {x[worst]!r}")
+    print(f"vector log (SIMD level {simd_level}): max {ulps[worst]:.3f} float32 ulp at "
+          f"{x[worst]!r}")
     assert ulps.max() <= 1.0
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("normalize", [False, True])
 def test_equal_to_eager_kernel(
-    level: int, reduction: str, normalize: bool, monkeypatch: pytest.MonkeyPatch
+    simd_level: int, reduction: str, normalize: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The eager ``binary_frame_scores`` (torch's float32 logs, ``ASSAY_COMPILED=0``)
     to rtol 2e-6, dense and ragged, random and special scores."""

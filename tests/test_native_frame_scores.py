@@ -15,9 +15,8 @@ and ranges ``[lo, hi)`` that leave frames untouched.
 
 from __future__ import annotations
 
-import ctypes
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,27 +30,11 @@ pytest.importorskip("numba")
 from assay.kernels import _native_frame_kernels as C
 from assay.kernels import _numba_frame_kernels as N
 
-_LIB: Any = library("_native_frames")
-
 FUNCTIONS = ["margin_frames", "least_frames", "ratio_frames", "probability_frames"]
 MIN, MAX, MEAN, SUM = 0, 1, 2, 3
 DTYPES = [np.float32, np.float64]
-_LEVELS = ["portable", "avx2", "avx512"]
 _SENTINEL = 12345.0  # outputs start with it: frames outside [lo, hi) keep it
 
-_LIB.frames_simd_level.restype = ctypes.c_int64
-_LIB.frames_simd_level.argtypes = [ctypes.c_int64]
-_TOP = int(_LIB.frames_simd_level(-1))  # the CPU's highest level
-
-
-@pytest.fixture(params=range(len(_LEVELS)), ids=_LEVELS)
-def level(request: pytest.FixtureRequest) -> Iterator[int]:
-    """Caps the C loop's SIMD level (skipped where the CPU lacks it); restores it."""
-    if request.param > _TOP:
-        pytest.skip(f"the CPU has no {_LEVELS[request.param]}")
-    assert _LIB.frames_simd_level(request.param) == request.param
-    yield request.param
-    _LIB.frames_simd_level(len(_LEVELS) - 1)
 
 
 def _tie_heavy(n: int, dtype: Any, rng: np.random.Generator) -> np.ndarray:
@@ -152,7 +135,7 @@ FIXED_LENGTHS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 20, 24, 31, 32, 33, 40, 48,
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", ["random", "ties", "mixed"])
-def test_fixed_length_frames_match_numba(level: int, name: str, dtype: Any, kind: str) -> None:
+def test_fixed_length_frames_match_numba(simd_level: int, name: str, dtype: Any, kind: str) -> None:
     s = _scores(2003, dtype, kind, 1)
     for length in FIXED_LENGTHS:
         frames = s.shape[0] // length  # numba's loop does not clip fixed-length frames
@@ -162,7 +145,7 @@ def test_fixed_length_frames_match_numba(level: int, name: str, dtype: Any, kind
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", ["random", "ties", "mixed"])
-def test_ragged_frames_match_numba(level: int, name: str, dtype: Any, kind: str) -> None:
+def test_ragged_frames_match_numba(simd_level: int, name: str, dtype: Any, kind: str) -> None:
     rng = np.random.default_rng(2)
     for top in (40, 100):
         lengths = rng.integers(0, top + 1, 300).astype(np.int64)
@@ -175,7 +158,7 @@ def test_ragged_frames_match_numba(level: int, name: str, dtype: Any, kind: str)
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_clipped_and_unordered_frames_match_numba(level: int, name: str, dtype: Any) -> None:
+def test_clipped_and_unordered_frames_match_numba(simd_level: int, name: str, dtype: Any) -> None:
     """Starts anywhere (overlapping, out of order, negative, past the end), lengths that
     overrun the scores or are negative: both loops clip each frame to the scores."""
     rng = np.random.default_rng(4)
@@ -206,7 +189,9 @@ def _np_reference(s: np.ndarray, name: str, reduction: int, frame: slice) -> flo
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_fixed_length_frames_past_the_scores_are_clipped(level: int, name: str, dtype: Any) -> None:
+def test_fixed_length_frames_past_the_scores_are_clipped(
+    simd_level: int, name: str, dtype: Any
+) -> None:
     """Fixed-length frames beyond the scores (numba's loop would read past them): the
     last one is partial, the ones after it empty; earlier frames are numba's."""
     s = _scores(103, dtype, "random", 6)
