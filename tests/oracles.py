@@ -17,19 +17,26 @@ import pytest
 import torch
 
 __all__ = [
+    "BIG_MASK",
+    "MASK_KINDS",
+    "ZOO_EXTRAS",
     "FRAME_LENGTHS",
     "NUMBA_MASK_MINIMUMS",
     "array_sha256",
     "assert_matches_cocoeval",
     "box_scores_with_edges",
+    "canonical_runs",
     "check_frames",
     "first_diverging_cell",
     "hard_ring",
     "load_json",
+    "mask_zoo",
     "np_box_scores",
     "np_frame_scores",
+    "random_runs",
     "run_pycocotools",
     "use_cpu_path",
+    "zoo_mask",
 ]
 
 
@@ -62,6 +69,87 @@ def use_cpu_path(path: str, monkeypatch: pytest.MonkeyPatch) -> str:
         for name in NUMBA_MASK_MINIMUMS:
             monkeypatch.setattr(_compiled, name, 0)
     return path
+
+
+MASK_KINDS = ["random", "random", "empty", "full", "border", "noncanonical", "unset", "one_run"]
+BIG_MASK = 50_000  # 2.5e9 pixels: counts above 2**31 (below 2**32, as in pycocotools)
+# 0-pixel and huge masks mask_zoo inserts (counts, (height, width))
+ZOO_EXTRAS: list[tuple[list[int], tuple[int, int]]] = [
+    ([], (0, 0)),
+    ([0], (0, 4)),
+    ([0], (3, 0)),
+    (
+        [10**9, 7, 3 * BIG_MASK, 1, BIG_MASK * BIG_MASK - 10**9 - 8 - 3 * BIG_MASK],
+        (BIG_MASK, BIG_MASK),
+    ),
+    (
+        [2 * 10**9, 2 * BIG_MASK, BIG_MASK * BIG_MASK - 2 * 10**9 - 2 * BIG_MASK],
+        (BIG_MASK, BIG_MASK),
+    ),
+]
+
+
+def canonical_runs(mask: np.ndarray) -> list[int]:
+    """pycocotools' run lengths of one (H, W) mask (column-major, zeros first)."""
+    flat = mask.T.reshape(-1).astype(np.int8)
+    if flat.size == 0:
+        return [0]
+    cuts = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate(([0], cuts, [flat.size]))).tolist()
+    return [0, *runs] if flat[0] else runs
+
+
+def random_runs(rng: np.random.Generator, pixels: int, cuts: int = 9) -> list[int]:
+    """Run lengths cut at up to ``cuts - 1`` random points: zero-length runs anywhere, a
+    leading 0 often."""
+    at = np.sort(rng.integers(0, pixels + 1, int(rng.integers(0, cuts))))
+    counts = np.diff(np.concatenate(([0], at, [pixels]))).tolist()
+    return [0, 0, *counts] if rng.random() < 0.2 else counts
+
+
+def zoo_mask(rng: np.random.Generator, kind: str, h: int, w: int, cuts: int = 9) -> list[int]:
+    """Run lengths of one (h, w) mask of a :data:`MASK_KINDS` kind (``cuts``: of the
+    non-canonical ones, as :func:`random_runs`)."""
+    n = h * w
+    if kind == "random":
+        return canonical_runs(rng.random((h, w)) < rng.choice([0.05, 0.5, 0.95]))
+    if kind in ("empty", "full"):
+        return canonical_runs(np.full((h, w), kind == "full"))
+    if kind == "border":
+        m = np.zeros((h, w), dtype=bool)
+        side = int(rng.integers(4))
+        if side < 2:
+            m[-side, :] = True  # top or bottom row
+        else:
+            m[:, 2 - side] = True  # left or right column
+        return canonical_runs(m)
+    if kind == "noncanonical":
+        return random_runs(rng, n, cuts)
+    if kind == "unset":  # two or more runs but no set pixel: wrap-around boxes
+        parts = np.diff(np.concatenate(([0], np.sort(rng.integers(0, n + 1, 2)), [n])))
+        k = int(rng.integers(1, 4))
+        return [int(v) for p in [*parts[:k].tolist(), int(parts[k:].sum())] for v in (p, 0)][:-1]
+    return [n]  # one run: fewer than two runs, box [0, 0, 0, 0]
+
+
+def mask_zoo(
+    rng: np.random.Generator,
+    num: int,
+    sizes: list[tuple[int, int]],
+    cuts: int = 9,
+    extras: list[tuple[list[int], tuple[int, int]]] = ZOO_EXTRAS,
+) -> tuple[list[list[int]], list[tuple[int, int]]]:
+    """``num`` masks of every kind and of ``sizes``, plus ``extras`` at random places."""
+    counts, hw = [], []
+    for _ in range(num):
+        h, w = sizes[int(rng.integers(len(sizes)))]
+        counts.append(zoo_mask(rng, MASK_KINDS[int(rng.integers(len(MASK_KINDS)))], h, w, cuts))
+        hw.append((h, w))
+    for c, s in extras:
+        pos = int(rng.integers(0, len(counts) + 1))
+        counts.insert(pos, c)
+        hw.insert(pos, s)
+    return counts, hw
 
 
 def hard_ring(rng: np.random.Generator, h: int, w: int, kind: int) -> np.ndarray:

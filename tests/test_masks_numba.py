@@ -40,7 +40,15 @@ from assay.kernels import (
 )
 from assay.kernels import _compiled as NB
 from assay.kernels.masks import _rle_iou_pairs
-from oracles import hard_ring, use_cpu_path
+from oracles import (
+    MASK_KINDS,
+    canonical_runs,
+    hard_ring,
+    mask_zoo,
+    random_runs,
+    use_cpu_path,
+    zoo_mask,
+)
 
 M = pytest.importorskip("pycocotools.mask")
 
@@ -156,16 +164,6 @@ def _same_float(a: torch.Tensor, b: torch.Tensor) -> None:
 # ---------------------------------------------------------------------- mask inputs
 
 
-def _canonical(mask: np.ndarray) -> list[int]:
-    """pycocotools' run lengths of one (H, W) mask (column-major, zeros first)."""
-    flat = mask.T.reshape(-1).astype(np.int8)
-    if flat.size == 0:
-        return [0]
-    cuts = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate(([0], cuts, [flat.size]))).tolist()
-    return [0, *runs] if flat[0] else runs
-
-
 def _pixels(counts: list[int]) -> np.ndarray:
     """Column-major pixels of run lengths."""
     return np.repeat(np.arange(len(counts)) % 2 == 1, counts)
@@ -174,65 +172,15 @@ def _pixels(counts: list[int]) -> np.ndarray:
 def _recoded(counts: list[list[int]], hw: list[tuple[int, int]]) -> Rle:
     """The same masks with canonical runs."""
     pixels = [_pixels(c).reshape(w, h).T for c, (h, w) in zip(counts, hw, strict=True)]
-    return _rle([_canonical(m) for m in pixels], hw)
-
-
-def _random_counts(rng: np.random.Generator, pixels: int) -> list[int]:
-    """Run lengths cut at random points: zero-length runs anywhere, a leading 0 often."""
-    cuts = np.sort(rng.integers(0, pixels + 1, int(rng.integers(0, 9))))
-    counts = np.diff(np.concatenate(([0], cuts, [pixels]))).tolist()
-    return [0, 0, *counts] if rng.random() < 0.2 else counts
+    return _rle([canonical_runs(m) for m in pixels], hw)
 
 
 SIZES = [(1, 1), (1, 7), (7, 1), (3, 4), (4, 3), (5, 5), (2, 9), (9, 13)]
-KINDS = ["random", "random", "empty", "full", "border", "noncanonical", "unset", "one_run"]
-
-
-def _zoo_mask(rng: np.random.Generator, kind: str, h: int, w: int) -> list[int]:
-    n = h * w
-    if kind == "random":
-        return _canonical(rng.random((h, w)) < rng.choice([0.05, 0.5, 0.95]))
-    if kind == "empty":
-        return _canonical(np.zeros((h, w), dtype=bool))
-    if kind == "full":
-        return _canonical(np.ones((h, w), dtype=bool))
-    if kind == "border":
-        m = np.zeros((h, w), dtype=bool)
-        side = int(rng.integers(4))
-        if side < 2:
-            m[-side, :] = True  # top or bottom row
-        else:
-            m[:, 2 - side] = True  # left or right column
-        return _canonical(m)
-    if kind == "noncanonical":
-        return _random_counts(rng, n)
-    if kind == "unset":  # two or more runs but no set pixel: wrap-around boxes
-        parts = np.diff(np.concatenate(([0], np.sort(rng.integers(0, n + 1, 2)), [n])))
-        k = int(rng.integers(1, 4))
-        return [int(v) for p in [*parts[:k].tolist(), int(parts[k:].sum())] for v in (p, 0)][:-1]
-    return [n]  # one run: fewer than two runs, box [0, 0, 0, 0]
 
 
 def _zoo(rng: np.random.Generator, num: int) -> tuple[list[list[int]], list[tuple[int, int]]]:
     """``num`` masks of every kind and a few sizes, plus 0-pixel and huge masks."""
-    counts, hw = [], []
-    for _ in range(num):
-        h, w = SIZES[int(rng.integers(len(SIZES)))]
-        counts.append(_zoo_mask(rng, KINDS[int(rng.integers(len(KINDS)))], h, w))
-        hw.append((h, w))
-    big = 50_000  # 2.5e9 pixels: counts above 2**31 (still below 2**32, as in pycocotools)
-    extra = [
-        ([], (0, 0)),
-        ([0], (0, 4)),
-        ([0], (3, 0)),
-        ([10**9, 7, 3 * big, 1, big * big - 10**9 - 8 - 3 * big], (big, big)),
-        ([2 * 10**9, 2 * big, big * big - 2 * 10**9 - 2 * big], (big, big)),
-    ]
-    for c, s in extra:
-        pos = int(rng.integers(0, len(counts) + 1))
-        counts.insert(pos, c)
-        hw.insert(pos, s)
-    return counts, hw
+    return mask_zoo(rng, num, SIZES)
 
 
 def _rle(counts: list[list[int]], hw: list[tuple[int, int]]) -> Rle:
@@ -332,8 +280,8 @@ def test_iou_early_stop_like_pycocotools(paths: _Paths) -> None:
     sizes = [(1, 1), (1, 2), (2, 2), (2, 3), (3, 1)]
     dt_hw = [sizes[int(i)] for i in rng.integers(0, len(sizes), 120)]
     gt_hw = [sizes[int(i)] for i in rng.integers(0, len(sizes), 90)]
-    dt_c = [_random_counts(rng, h * w) for h, w in dt_hw]
-    gt_c = [_random_counts(rng, h * w) for h, w in gt_hw]
+    dt_c = [random_runs(rng, h * w) for h, w in dt_hw]
+    gt_c = [random_runs(rng, h * w) for h, w in gt_hw]
     crowd = torch.from_numpy(rng.random(len(gt_c)) < 0.3)
     dt, gt = _rle(dt_c, dt_hw), _rle(gt_c, gt_hw)
     got, ref = paths.both("iou_pairs", lambda: rle_iou(dt, gt, crowd))
@@ -602,9 +550,9 @@ def _merge_case(rng: np.random.Generator) -> tuple[Rle, list[list[int]], list[in
         members = [0, 1, 2, int(rng.integers(3, 9))][g % 4]
         h, w = SIZES[int(rng.integers(len(SIZES)))]
         for j in range(members):
-            kind = KINDS[int(rng.integers(len(KINDS)))]
+            kind = MASK_KINDS[int(rng.integers(len(MASK_KINDS)))]
             size = (w, h) if g % 7 == 3 and j == 1 else (h, w)  # mixed sizes: empty 0 x 0
-            counts.append(_zoo_mask(rng, kind, *size))
+            counts.append(zoo_mask(rng, kind, *size))
             hw.append(size)
             groups.append(g)
     return _rle(counts, hw), counts, groups, num_groups
@@ -650,7 +598,7 @@ def test_merge_union_equals_pycocotools(paths: _Paths) -> None:
     for g in range(40):
         h, w = SIZES[int(rng.integers(len(SIZES)))]
         for _ in range([1, 2, 3, 6][g % 4]):
-            masks.append((_canonical(rng.random((h, w)) < rng.uniform(0.1, 0.9)), (h, w)))
+            masks.append((canonical_runs(rng.random((h, w)) < rng.uniform(0.1, 0.9)), (h, w)))
             groups.append(g)
     rle = _rle([m for m, _ in masks], [s for _, s in masks])
     with paths.compiled_path("union"):

@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 import pytest
 from assay.kernels._native import library
-from oracles import hard_ring
+from oracles import (
+    MASK_KINDS,
+    ZOO_EXTRAS,
+    hard_ring,
+    mask_zoo,
+    random_runs,
+    zoo_mask,
+)
 
 if library("_native_masks") is None:
     pytest.skip("the C mask loops are not built", allow_module_level=True)
@@ -79,70 +86,17 @@ def _offsets(lengths: Sequence[int] | np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------- mask inputs
 
 
-def _canonical(mask: np.ndarray) -> list[int]:
-    """pycocotools' run lengths of one (H, W) mask (column-major, zeros first)."""
-    flat = mask.T.reshape(-1).astype(np.int8)
-    if flat.size == 0:
-        return [0]
-    cuts = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate(([0], cuts, [flat.size]))).tolist()
-    return [0, *runs] if flat[0] else runs
-
-
-def _random_counts(rng: np.random.Generator, pixels: int, cuts: int = 9) -> list[int]:
-    """Run lengths cut at random points: zero-length runs anywhere, a leading 0 often."""
-    at = np.sort(rng.integers(0, pixels + 1, int(rng.integers(0, cuts))))
-    counts = np.diff(np.concatenate(([0], at, [pixels]))).tolist()
-    return [0, 0, *counts] if rng.random() < 0.2 else counts
-
-
 SIZES = [(1, 1), (1, 7), (7, 1), (3, 4), (4, 3), (5, 5), (2, 9), (9, 13), (40, 30), (64, 48)]
-KINDS = ["random", "random", "empty", "full", "border", "noncanonical", "unset", "one_run"]
 
 
 def _mask(rng: np.random.Generator, kind: str, h: int, w: int) -> list[int]:
-    n = h * w
-    if kind == "random":
-        return _canonical(rng.random((h, w)) < rng.choice([0.05, 0.5, 0.95]))
-    if kind in ("empty", "full"):
-        return _canonical(np.full((h, w), kind == "full"))
-    if kind == "border":
-        m = np.zeros((h, w), dtype=bool)
-        side = int(rng.integers(4))
-        if side < 2:
-            m[-side, :] = True
-        else:
-            m[:, 2 - side] = True
-        return _canonical(m)
-    if kind == "noncanonical":
-        return _random_counts(rng, n, 40)
-    if kind == "unset":  # two or more runs but no set pixel: wrap-around boxes
-        parts = np.diff(np.concatenate(([0], np.sort(rng.integers(0, n + 1, 2)), [n])))
-        k = int(rng.integers(1, 4))
-        return [int(v) for p in [*parts[:k].tolist(), int(parts[k:].sum())] for v in (p, 0)][:-1]
-    return [n]  # one run: fewer than two runs, box [0, 0, 0, 0]
+    return zoo_mask(rng, kind, h, w, cuts=40)
 
 
 def _zoo(rng: np.random.Generator, num: int) -> tuple[list[list[int]], list[tuple[int, int]]]:
     """``num`` masks of every kind and size, plus 0-pixel masks and counts above 2**31."""
-    counts, hw = [], []
-    for _ in range(num):
-        h, w = SIZES[int(rng.integers(len(SIZES)))]
-        counts.append(_mask(rng, KINDS[int(rng.integers(len(KINDS)))], h, w))
-        hw.append((h, w))
-    big = 50_000
-    for c, s in [
-        ([], (0, 0)),
-        ([0], (0, 4)),
-        ([0], (3, 0)),
-        ([10**9, 7, 3 * big, 1, big * big - 10**9 - 8 - 3 * big], (big, big)),
-        ([2 * 10**9, 2 * big, big * big - 2 * 10**9 - 2 * big], (big, big)),
-        ([3 * 10**9, 5, 49 * 10**8 - 3 * 10**9 - 5], (70_000, 70_000)),
-    ]:
-        pos = int(rng.integers(0, len(counts) + 1))
-        counts.insert(pos, c)
-        hw.insert(pos, s)
-    return counts, hw
+    big = [([3 * 10**9, 5, 49 * 10**8 - 3 * 10**9 - 5], (70_000, 70_000))]  # counts > 2**31
+    return mask_zoo(rng, num, SIZES, cuts=40, extras=[*ZOO_EXTRAS, *big])
 
 
 def _pack(counts: list[list[int]], hw: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -169,8 +123,8 @@ def test_box_area_and_copy_equal_numba() -> None:
     rng = np.random.default_rng(0)
     counts, hw = _zoo(rng, 800)
     # runs of unequal totals and negative runs (the unchecked core's invalid masks)
-    counts += [[*_random_counts(rng, 20, 12), int(rng.integers(-5, 6))] for _ in range(50)]
-    counts += [[int(rng.integers(-25, 0)), *_random_counts(rng, 30, 12)] for _ in range(50)]
+    counts += [[*random_runs(rng, 20, 12), int(rng.integers(-5, 6))] for _ in range(50)]
+    counts += [[int(rng.integers(-25, 0)), *random_runs(rng, 30, 12)] for _ in range(50)]
     counts += [[3, -2, 4, 5, -1, 6], [0, -4, 8], [-3, 5], [-3, 5], [-5, 2, 1, 3], [4, -9, 0, 7]]
     hw += [(4, 5)] * 50 + [(5, 6)] * 50 + [(3, 5), (2, 2), (1, 2), (2, 2), (3, 3), (4, 3)]
     rle = _pack(counts, hw)
@@ -228,7 +182,7 @@ def test_iou_pairs_early_stop_unequal_totals_and_negative_runs_equal_numba() -> 
 
     def masks(num: int) -> list[np.ndarray]:
         hw = [sizes[int(i)] for i in rng.integers(0, len(sizes), num)]
-        counts = [_random_counts(rng, h * w) for h, w in hw]
+        counts = [random_runs(rng, h * w) for h, w in hw]
         for i in range(0, num, 7):  # unequal totals
             counts[i] = [*counts[i], int(rng.integers(1, 4))]
         for i in range(3, num, 11):  # negative runs (still adding up)
@@ -374,7 +328,8 @@ def test_union_of_masks_equals_numba() -> None:
     for g in range(400):
         num = int(rng.integers(2, 9)) if g % 50 else int(rng.integers(40, 300))
         h, w = SIZES[int(rng.integers(len(SIZES)))]
-        group = [_mask(rng, KINDS[int(rng.integers(len(KINDS)))], h, w) for _ in range(num)]
+        kinds = (MASK_KINDS[int(rng.integers(len(MASK_KINDS)))] for _ in range(num))
+        group = [_mask(rng, kind, h, w) for kind in kinds]
         if g % 3 == 0:  # repeated masks: equal starts
             group = [group[int(i)] for i in rng.integers(0, max(num // 2, 1), num)]
         counts += group
@@ -392,7 +347,7 @@ def test_union_of_invalid_runs_equals_numba() -> None:
     for _ in range(300):
         num = int(rng.integers(2, 7))
         for _ in range(num):
-            c = _random_counts(rng, 30, 12)
+            c = random_runs(rng, 30, 12)
             at = rng.integers(0, len(c), int(rng.integers(0, 3)))
             for i in at:
                 c[int(i)] = int(rng.integers(-12, 3))
