@@ -159,9 +159,7 @@ def installed() -> bool:
     when a batch loads them; if it fails then, the torch paths run and this says False
     from then on (unless the C loops are there).
     """
-    if not _enabled(()):
-        return False
-    return _native("_numba_kernels") is not None or _numba_installed()
+    return which() != "torch"
 
 
 def preload(*, masks: bool = True, frames: bool = True) -> bool:
