@@ -29,13 +29,12 @@ import numpy as np
 
 from ._env import switched_off
 
-__all__ = ["ABI", "Arg", "bind", "library", "pointer"]
+__all__ = ["ABI", "bind", "library", "pointer"]
 
 ABI = 2  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
 _libraries: dict[str, ctypes.CDLL | None] = {}
 
-# argument kinds of bind(): a pointer to an array, an int64, a double, a bool (int64 0 / 1)
-Arg = Any
+# argument kinds of bind(): a pointer to an array, an int64 (bools as 0 / 1), a double
 P, I64, F64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
 
 
