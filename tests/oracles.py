@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ __all__ = [
     "np_box_scores",
     "np_frame_scores",
     "random_runs",
+    "rle_string",
     "run_pycocotools",
     "use_cpu_path",
     "zoo_mask",
@@ -150,6 +151,21 @@ def mask_zoo(
         counts.insert(pos, c)
         hw.insert(pos, s)
     return counts, hw
+
+
+def rle_string(counts: Sequence[int]) -> str:
+    """pycocotools' rleToString of any integers (also values it would never write)."""
+    out = []
+    for j, c in enumerate(counts):
+        x = c - counts[j - 2] if j > 2 else c
+        while True:
+            ch = x & 0x1F
+            x >>= 5
+            more = x != -1 if ch & 0x10 else x != 0
+            out.append(chr(48 + (ch | 0x20 if more else ch)))
+            if not more:
+                break
+    return "".join(out)
 
 
 def hard_ring(rng: np.random.Generator, h: int, w: int, kind: int) -> np.ndarray:

@@ -46,6 +46,7 @@ from oracles import (
     hard_ring,
     mask_zoo,
     random_runs,
+    rle_string,
     use_cpu_path,
     zoo_mask,
 )
@@ -622,21 +623,6 @@ def test_merge_of_empty_batch(paths: _Paths) -> None:
 # -------------------------------------------------------------------------- strings
 
 
-def _to_string(counts: list[int]) -> str:
-    """pycocotools' rleToString of any integers (also values it would never write)."""
-    out = []
-    for j, c in enumerate(counts):
-        x = c - counts[j - 2] if j > 2 else c
-        while True:
-            ch = x & 0x1F
-            x >>= 5
-            more = x != -1 if ch & 0x10 else x != 0
-            out.append(chr(48 + (ch | 0x20 if more else ch)))
-            if not more:
-                break
-    return "".join(out)
-
-
 def _decode_both(paths: _Paths, strings: list[Any], hw: list[tuple[int, int]]) -> Rle:
     h, w = [a for a, _ in hw], [b for _, b in hw]
     got, ref = paths.both("decode_strings", lambda: rle_from_strings(strings, h, w))
@@ -653,7 +639,7 @@ def test_valid_strings_equal_torch(paths: _Paths) -> None:
     assert [ours[i] for i in keep] == [o["counts"] for o in objs]
     # large values (1 to 7 characters), negative differences, counts up to 2**32 - 1
     big = [rng.integers(0, 2**k, 9).tolist() for k in range(1, 33, 3)] + [[0, 2**32 - 1, 5]]
-    strings = ours + [_to_string(c).encode() for c in big] + [b"", b""]
+    strings = ours + [rle_string(c).encode() for c in big] + [b"", b""]
     sizes = hw + [(1, 1)] * (len(big) + 2)
     got = _decode_both(paths, strings, sizes)
     assert got.counts.tolist() == [c for cs in counts + big for c in cs]
@@ -676,9 +662,9 @@ BAD_STRINGS = [
     "0" + "o" * 13,  # ... and one that also ends inside a value
     "O",  # -1: a negative first count
     "5@",  # a negative second count
-    _to_string([3, 2**32, 1]),  # a count of 2**32
-    _to_string([3, 2**32 - 10, 5, 2**32 + 1]),  # 2**32 + 1 through a small difference
-    _to_string([1, 2, 3, 4, 0, -1]),  # negative through a difference
+    rle_string([3, 2**32, 1]),  # a count of 2**32
+    rle_string([3, 2**32 - 10, 5, 2**32 + 1]),  # 2**32 + 1 through a small difference
+    rle_string([1, 2, 3, 4, 0, -1]),  # negative through a difference
 ]
 
 

@@ -29,6 +29,7 @@ from oracles import (
     hard_ring,
     mask_zoo,
     random_runs,
+    rle_string,
     zoo_mask,
 )
 
@@ -380,18 +381,7 @@ def test_union_of_multi_ring_polygon_groups_equals_numba() -> None:
 
 
 def _to_string(counts: Sequence[int]) -> bytes:
-    """pycocotools' rleToString of any integers (also values it would never write)."""
-    out = []
-    for j, c in enumerate(counts):
-        x = c - counts[j - 2] if j > 2 else c
-        while True:
-            ch = x & 0x1F
-            x >>= 5
-            more = x != -1 if ch & 0x10 else x != 0
-            out.append(48 + (ch | 0x20 if more else ch))
-            if not more:
-                break
-    return bytes(out)
+    return rle_string(counts).encode()
 
 
 BAD_STRINGS = [
