@@ -146,8 +146,9 @@ entropy_frames = _entry(
     scores only (the C loop's vector logarithm is float32's); other dtypes raise
     TypeError. ``mean`` / ``sum`` (the vectorised loop: each box's entropy within
     about one float32 ulp, added in float64) equal the eager kernel's to rounding;
-    ``min`` / ``max`` are correct too but take a scalar loop (``binary_frame_scores``
-    reduces first for them instead).
+    ``min`` / ``max`` reduce first (``binary_frame_scores``' ``reduce_first``): the
+    frame's extreme ``min(s, 1 - s)``, then its one entropy, equal to the per-box
+    extreme to rounding.
 
     Raises:
         TypeError: ``s`` or ``out`` not float32 (or not C-contiguous), or ``starts`` /

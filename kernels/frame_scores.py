@@ -5,12 +5,13 @@ and reduces the boxes of a frame with its ``bbox_selection_policy``. With the bo
 stored frame after frame, :func:`binary_frame_scores` does both: on CUDA with Triton
 one kernel reads each box score once and writes one value per frame; on the CPU, for
 big calls, one compiled loop does the same (C when built at install, else numba's:
-:mod:`._compiled`; entropy's float32 means and sums only in C, with a vectorised
+:mod:`._compiled`; entropy's float32 frames only in C, with a vectorised
 logarithm);
 elsewhere the eager kernels of :mod:`.uncertainty` are composed (per-box score, then
 :func:`~.uncertainty.segment_reduce_contiguous`), with the same results to rounding.
 Off Triton, entropy's ``min`` / ``max`` reduce first: the frame's extreme box by least
-confidence, then one entropy per frame instead of two logarithms per box.
+confidence, then one entropy per frame instead of two logarithms per box (float32 on
+the CPU: both in the C loop).
 """
 
 from __future__ import annotations
@@ -144,14 +145,24 @@ def _binary_frame_scores(
         )
         if out is not None:
             return out
+    on_cpu = scores.device.type == "cpu"
+    c_loop = (
+        on_cpu
+        and _compiled.which(masks=False) == "c"
+        and _compiled.frame_scores_available(
+            *tensors, size=scores.shape[0], dense=isinstance(lengths, int)
+        )
+    )
     if (
         reduce_first
         and score == "entropy"
         and reduction in ("min", "max")
         and not scores.requires_grad
     ):
+        if c_loop and scores.dtype == torch.float32:  # the same, in one pass
+            return _compiled.frame_scores(scores, lengths, score, reduction, normalize, empty)
         return _entropy_of_extreme_boxes(scores, lengths, reduction, normalize, empty)
-    if scores.device.type != "cpu":
+    if not on_cpu:
         return _segment_reduce_contiguous(
             _box_scores(scores, score, normalize), lengths, reduction, empty
         )
@@ -164,7 +175,6 @@ def _binary_frame_scores(
         and reduction != "min"
         and scores.is_contiguous()
     )
-    c_loop = _compiled.which(masks=False) == "c"
     if (
         plain
         # entropy: numba's scalar logs are slower than torch's; the C loop has vector

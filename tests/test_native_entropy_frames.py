@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import torch
 from assay.kernels._native import library
+from torch import Tensor
 
 if library("_native_frames") is None:
     pytest.skip("the C frame-score loops are not built", allow_module_level=True)
@@ -331,6 +332,54 @@ def test_equal_to_eager_kernel(
         np.cumsum(lengths[:-1], out=starts[1:])
         got = _run(s, starts, lengths, 0, red, normalize, -3.0, 0, lengths.size, lengths.size)
         _close(got, eager.numpy().astype(np.float64), f"ragged {kind}")
+
+
+@pytest.mark.parametrize("reduction", ["min", "max"])
+def test_extremes_through_binary_frame_scores(
+    simd_level: int, reduction: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``binary_frame_scores`` entropy ``min`` / ``max`` take the C loop in one pass (the
+    frame's least-confidence extreme, then one vector entropy per frame): the eager
+    reduce-first path's numbers (``ASSAY_COMPILED=0``) to rtol 2e-6, dense and ragged
+    (empty frames get ``empty``), with and without ``normalize``; frames of certain
+    boxes score 0 exactly."""
+    from assay.kernels import _compiled
+
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(0, 41, 3000).astype(np.int64)
+    lengths[rng.random(lengths.size) < 0.1] = 0
+    cases = [
+        (_scores(20 * 5000, "mixed", 12), 20),
+        (_scores(int(lengths.sum()), "mixed", 13), torch.from_numpy(lengths)),
+        (np.array([0, 1, 1, 0, 1, 0.5], np.float32), 2),
+    ]
+    monkeypatch.setattr(_compiled, "MIN_BOXES", 0)
+    calls: list[str] = []
+    c_loop = _compiled.frame_scores
+    monkeypatch.setattr(_compiled, "frame_scores",
+                        lambda *a: calls.append(a[2]) or c_loop(*a))
+    for s, frames in cases:
+        for normalize in (False, True):
+            for empty in (np.nan, -1.0):
+                args = (frames, "entropy", reduction)
+                calls.clear()
+                monkeypatch.delenv("ASSAY_COMPILED", raising=False)
+                got = binary_frame_scores(torch.from_numpy(s), *args, normalize=normalize,
+                                          empty=empty)
+                assert calls == ["entropy"]
+                monkeypatch.setenv("ASSAY_COMPILED", "0")
+                eager = binary_frame_scores(torch.from_numpy(s), *args, normalize=normalize,
+                                            empty=empty)
+                assert got.dtype == torch.float32
+                # the eager path computes in float32, whose subnormal products (entropies
+                # of subnormal scores) round to absolute steps of 1.4e-45 each
+                np.testing.assert_allclose(got.numpy(), eager.numpy(), rtol=_RTOL, atol=1e-44,
+                                           err_msg=f"{reduction} norm={normalize} {empty}")
+                if isinstance(frames, Tensor):
+                    assert (got[frames == 0].isnan().all() if np.isnan(empty)
+                            else (got[frames == 0] == empty).all())
+    last = binary_frame_scores(torch.from_numpy(cases[2][0]), 2, "entropy", reduction)
+    assert last[:2].tolist() == [0.0, 0.0]
 
 
 def test_entropy_refuses_other_dtypes() -> None:

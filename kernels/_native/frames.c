@@ -529,11 +529,14 @@ ENTRY(probability_frames_f64, double, PROBABILITY, range_f64, range8d, range4d)
  * value once rounded to float32 (tests/test_native_entropy_frames.py measures it), so
  * frame means / sums equal the eager ones to rounding.
  *
- * MEAN / SUM only take the vector loops (ENTROPY_STREAM: the boxes of adjacent frames
- * as one stream of full vectors, then each frame's sum); MIN / MAX (binary_frame_scores
- * reduces first for them and never calls this) take the portable loop at every level:
- * each box's H in double by libm, rounded to float32, then the extreme. The portable
- * loop (any CPU, or x86 without FMA) computes H in double by libm's log and log1p. */
+ * MEAN / SUM: the vector loops (ENTROPY_STREAM: the boxes of adjacent frames as one
+ * stream of full vectors, then each frame's sum). MIN / MAX reduce first, at every level
+ * (ENTROPY_EXTREMES): H rises with u, so the frame's extreme u (the least-confidence
+ * loop, exact) gives its extreme entropy, one H per frame (10 M frames x 20 boxes on 2
+ * threads: 0.036 s dense, against 0.060 s for the least-confidence loop then torch's
+ * entropy per frame). A frame without boxes, or a NaN score that the reduction kept,
+ * gives `empty`. The portable loop (any CPU, or x86 without FMA) computes H in double by
+ * libm's log and log1p. */
 
 #define ENTROPY_LN2 0.6931471805599453094
 
@@ -546,14 +549,9 @@ INLINE double entropy_box_f64(float p) {
 
 INLINE float entropy_portable(int score, int red, const float *p, int64_t k, int normalize) {
     (void)score;
-    if (red == MIN || red == MAX) {
-        float acc = red == MIN ? INFINITY : -INFINITY;
-        for (int64_t b = 0; b < k; b++) {
-            const double h = entropy_box_f64(p[b]);
-            const float v = (float)(normalize ? h / ENTROPY_LN2 : h);
-            acc = red == MIN ? (v < acc ? v : acc) : (v > acc ? v : acc);
-        }
-        return acc;
+    if (red == MIN || red == MAX) { /* the entropy of the extreme u (reduced first) */
+        const double h = entropy_box_f64(frame_f32(LEAST, red, p, k, 0));
+        return (float)(normalize ? h / ENTROPY_LN2 : h);
     }
     double total = 0.0;
     for (int64_t b = 0; b < k; b++) total += entropy_box_f64(p[b]);
@@ -755,6 +753,75 @@ INLINE float entropy_finish(int red, double negated, int64_t k, int normalize) {
     return (float)(red == MEAN ? total / (double)k : total);
 }
 
+/* v[0, k): frames' u = min(s, 1 - s) in [0, 1/2] (NaN: a frame without boxes) -> their
+ * entropies (divided by ln 2 with normalize; `empty` for the NaN), in place */
+ENT512 void entropy_values16(float *v, int64_t k, int normalize, float empty) {
+    const __m512d zero = _mm512_setzero_pd(), ln2 = _mm512_set1_pd(ENTROPY_LN2);
+    for (int64_t i = 0; i < k; i += 16) {
+        const __mmask16 m = mask16(k - i);
+        const __m512 u = _mm512_maskz_loadu_ps(m, v + i);
+        __m512d a, b;
+        entropy_h_512(u, &a, &b);
+        a = _mm512_sub_pd(zero, a);
+        b = _mm512_sub_pd(zero, b);
+        if (normalize) {
+            a = _mm512_div_pd(a, ln2);
+            b = _mm512_div_pd(b, ln2);
+        }
+        __m512 h = _mm512_castpd_ps(_mm512_insertf64x4(
+            _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(a))),
+            _mm256_castps_pd(_mm512_cvtpd_ps(b)), 1));
+        h = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, u, _CMP_UNORD_Q), h,
+                                 _mm512_set1_ps(empty));
+        _mm512_mask_storeu_ps(v + i, m, h);
+    }
+}
+
+ENT2 void entropy_values8(float *v, int64_t k, int normalize, float empty) {
+    const __m256d zero = _mm256_setzero_pd(), ln2 = _mm256_set1_pd(ENTROPY_LN2);
+    for (int64_t i = 0; i < k; i += 8) {
+        const __m256i m = _mm256_loadu_si256((const __m256i *)(tail32 + 8 - min64(k - i, 8)));
+        const __m256 u = _mm256_maskload_ps(v + i, m);
+        __m256d a, b;
+        entropy_h_256(u, &a, &b);
+        a = _mm256_sub_pd(zero, a);
+        b = _mm256_sub_pd(zero, b);
+        if (normalize) {
+            a = _mm256_div_pd(a, ln2);
+            b = _mm256_div_pd(b, ln2);
+        }
+        __m256 h = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(a)),
+                                        _mm256_cvtpd_ps(b), 1);
+        h = _mm256_blendv_ps(h, _mm256_set1_ps(empty), _mm256_cmp_ps(u, u, _CMP_UNORD_Q));
+        _mm256_maskstore_ps(v + i, m, h);
+    }
+}
+
+/* MIN / MAX of frames [lo, hi): binary entropy rises with u = min(s, 1 - s) on [0, 1/2],
+ * so a frame's least (most) entropic box is its box of least (most) u, and its entropy
+ * is that u's: RANGE (the least-confidence loop of the level, u exact) finds it, VALUES
+ * takes one entropy per frame, block by block (in cache). Equal to the per-box extreme
+ * to rounding (rounding may rank two nearly equal boxes the other way). */
+#define ENTROPY_BLOCK 4096
+#define ENTROPY_EXTREMES(ATTR, NAME, RANGE, VALUES)                                          \
+    ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                \
+                   const int64_t *lengths, int64_t length, int normalize, double empty,      \
+                   int64_t lo, int64_t hi, float *out) {                                     \
+        uint64_t at = length < 0 ? (uint64_t)starts[0] : 0; /* running: wraps as there */     \
+        for (int64_t f0 = lo; f0 < hi; f0 += ENTROPY_BLOCK) {                                \
+            const int64_t f1 = min64(f0 + ENTROPY_BLOCK, hi);                                \
+            const int64_t first = (int64_t)at;                                               \
+            const int64_t *st = length < 0 ? &first : starts;                                \
+            if (red == MIN) RANGE(LEAST, MIN, s, n, st, lengths, length, 0, NAN, f0, f1, out);   \
+            else RANGE(LEAST, MAX, s, n, st, lengths, length, 0, NAN, f0, f1, out);              \
+            VALUES(out + f0, f1 - f0, normalize, (float)empty);                              \
+            if (length < 0)                                                                  \
+                for (int64_t f = f0; f < f1; f++) at += (uint64_t)lengths[f];                \
+        }                                                                                    \
+    }
+ENTROPY_EXTREMES(ENT512, entropy_extremes16, range16, entropy_values16)
+ENTROPY_EXTREMES(ENT2, entropy_extremes8, range8, entropy_values8)
+
 /* MEAN / SUM of frames [lo, hi) (FRAME_RANGE's frames, clipped alike). The boxes of a
  * run of adjacent frames (fixed-length ones, running starts, or given starts that
  * follow each other), up to ENTROPY_CHUNK boxes, go through BOXES at once, every lane
@@ -762,13 +829,12 @@ INLINE float entropy_finish(int red, double negated, int64_t k, int normalize) {
  * buffer of their entropies; then SUM adds each frame's. A frame of more boxes takes
  * TOTAL alone. MIN / MAX: the portable loop. */
 #define ENTROPY_CHUNK 1024
-#define ENTROPY_STREAM(ATTR, NAME, BOXES, SUM, TOTAL)                                        \
+#define ENTROPY_STREAM(ATTR, NAME, BOXES, SUM, TOTAL, EXTREMES)                                      \
     ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                \
                    const int64_t *lengths, int64_t length, int normalize, double empty,      \
                    int64_t lo, int64_t hi, float *out) {                                     \
         if (red == MIN || red == MAX) {                                                      \
-            entropy_range_portable(0, red, s, n, starts, lengths, length, normalize, empty,  \
-                                   lo, hi, out);                                             \
+            EXTREMES(red, s, n, starts, lengths, length, normalize, empty, lo, hi, out);     \
             return;                                                                          \
         }                                                                                    \
         double h[ENTROPY_CHUNK + ENTROPY_PAD];                                               \
@@ -819,8 +885,10 @@ INLINE float entropy_finish(int red, double negated, int64_t k, int normalize) {
             chunk = k;                                                                       \
         }                                                                                    \
     }
-ENTROPY_STREAM(ENT2, entropy_stream8, entropy_boxes8, entropy_sum4, entropy_total8)
-ENTROPY_STREAM(ENT512, entropy_stream16, entropy_boxes16, entropy_sum8, entropy_total16)
+ENTROPY_STREAM(ENT2, entropy_stream8, entropy_boxes8, entropy_sum4, entropy_total8,
+               entropy_extremes8)
+ENTROPY_STREAM(ENT512, entropy_stream16, entropy_boxes16, entropy_sum8, entropy_total16,
+               entropy_extremes16)
 
 #define NOINLINE_ENT512 static __attribute__((noinline, target("avx512f,avx512vl,fma")))
 #define NOINLINE_ENT2 static __attribute__((noinline, target("avx2,fma")))
