@@ -53,8 +53,8 @@ setup(
         ),
         Extension(
             "assay.kernels._native_frames",
-            ["kernels/_native/frames.c"],
-            depends=["kernels/_native/abi.h"],
+            ["kernels/_native/frames.c", "kernels/_native/select.c"],
+            depends=["kernels/_native/abi.h", "kernels/_native/simd.h"],
             extra_compile_args=_SIMD,
             optional=True,
         ),

@@ -73,6 +73,8 @@ __all__ = [
     "MIN_VERTICES",
     "MIN_VERTICES_COLD",
     "areas",
+    "at_least",
+    "at_least_available",
     "available",
     "boxes",
     "decode_strings",
@@ -622,3 +624,48 @@ def frame_scores(
     at = {lo: first[i : i + 1] for i, (lo, _) in enumerate(ranges)}
     _run(lambda lo, hi: loop(s, at[lo], counts, -1, *args, lo, hi, out), num_frames, ranges)
     return torch.from_numpy(out)
+
+
+def at_least_available(scores: Tensor) -> bool:
+    """Whether :func:`at_least` runs for ``scores``: float32 / float64 on the CPU, C loops built."""
+    return (
+        _enabled((scores,))
+        and scores.dtype in (torch.float32, torch.float64)
+        and _native("_numba_frame_kernels") is not None
+    )
+
+
+def at_least(
+    scores: Tensor, bound: float, descending: bool, expected: int, most: int
+) -> Tensor | None:
+    """Ascending int64 positions of ``scores >= bound`` (``<=`` unless ``descending``).
+
+    One C pass over ``scores`` (1-D), a range per thread, each writing its positions
+    into a buffer sized for ``expected`` in all (only written pages are touched). A
+    range whose positions overflow it is scanned again with an exact buffer, unless
+    there are more than ``most`` in all: then ``None``, having counted them without
+    listing them. The caller asked :func:`at_least_available`.
+    """
+    k = _native("_numba_frame_kernels")
+    assert k is not None  # callers asked at_least_available()
+    x = scores.detach().contiguous().numpy()
+    ranges = _work_ranges(x.shape[0])
+    if not ranges:
+        return torch.empty(0, dtype=torch.int64)
+    cap = max(expected // max(len(ranges), 1), 1) + expected // 4
+    parts = [np.empty(min(cap, hi - lo), dtype=np.int64) for lo, hi in ranges]
+    counts = [0] * len(ranges)
+
+    def scan(i: int) -> None:
+        lo, hi = ranges[i]
+        counts[i] = k.at_least(x, bound, descending, lo, hi, parts[i])
+
+    index = {lo: i for i, (lo, _) in enumerate(ranges)}
+    _run(lambda lo, hi: scan(index[lo]), x.shape[0], ranges)
+    if sum(counts) > most:
+        return None
+    for i, count in enumerate(counts):
+        if count > parts[i].shape[0]:  # positions crowded into this range: once more
+            parts[i] = np.empty(count, dtype=np.int64)
+            scan(i)
+    return torch.from_numpy(np.concatenate([p[:c] for p, c in zip(parts, counts, strict=True)]))

@@ -2,7 +2,8 @@
 
 ``setup.py`` builds two optional extensions: ``_native_masks`` (the RLE mask loops of
 :mod:`._numba_kernels`) and ``_native_frames`` (the per-frame box scores of
-:mod:`._numba_frame_kernels`). Each holds plain C functions with the same arguments as
+:mod:`._numba_frame_kernels`, plus C-only loops: entropy's frames, ``top_k``'s
+candidate pass). Each holds plain C functions with the same arguments as
 the numba functions: pointers to C-contiguous NumPy arrays, then int64 scalars. Each
 is a loop over one range of items, called without the GIL, one range per thread
 (:mod:`._compiled` splits the work). They give the numba and torch paths' numbers (tests
@@ -31,7 +32,7 @@ from ._env import switched_off
 
 __all__ = ["ABI", "bind", "library", "pointer"]
 
-ABI = 2  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
+ABI = 3  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
 _libraries: dict[str, ctypes.CDLL | None] = {}
 
 # argument kinds of bind(): a pointer to an array, an int64 (bools as 0 / 1), a double

@@ -19,6 +19,7 @@ for numba's loop.
 
 from __future__ import annotations
 
+import ctypes
 from typing import Any, Protocol
 
 import numpy as np
@@ -48,8 +49,15 @@ try:
         for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64"))
     }
     _LOOPS["entropy", np.dtype(np.float32)] = bind(_lib, "entropy_frames_f32", *_ARGS)
+    # top_k's candidate pass: (x, lo, hi, bound, descending, idx, cap) -> count
+    _AT_LEAST = {
+        np.dtype(dtype): bind(_lib, f"at_least_{suffix}", P, I64, I64, F64, I64, P, I64)
+        for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64"))
+    }
 except AttributeError as error:  # a library built from older sources
     raise ImportError(f"the C frame-score loops are incomplete: {error}") from error
+for _fn in _AT_LEAST.values():
+    _fn.restype = ctypes.c_int64
 
 
 def _call(
@@ -155,3 +163,36 @@ entropy_frames = _entry(
             ``lengths`` not int64.
     """,
 )
+
+
+def at_least(
+    x: np.ndarray, bound: float, descending: bool, lo: int, hi: int, idx: np.ndarray
+) -> int:
+    """Positions ``i`` in ``[lo, hi)`` of ``x[i] >= bound`` (``<=`` unless ``descending``).
+
+    Written ascending to ``idx`` (int64) as far as it holds them; returns how many
+    there are (more than ``idx.shape[0]``: only counted past it). NaN scores are never
+    taken. C only (numba has no such loop): top_k's candidate pass.
+
+    Raises:
+        TypeError: ``x`` neither float32 nor float64, or ``x`` / ``idx`` not
+            C-contiguous of their dtypes.
+    """
+    loop: Any = _AT_LEAST.get(x.dtype)
+    if loop is None:
+        raise TypeError(
+            f"Expected float32 or float64 scores for the C at_least loop, but got {x.dtype}"
+        )
+    if not 0 <= lo <= hi <= x.shape[0]:
+        raise ValueError(f"Expected 0 <= lo <= hi <= {x.shape[0]}, but got [{lo}, {hi})")
+    return int(
+        loop(
+            pointer(x, x.dtype),
+            lo,
+            hi,
+            float(bound),
+            int(bool(descending)),
+            pointer(idx, _i8),
+            idx.shape[0],
+        )
+    )

@@ -71,6 +71,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import _compiled
 from ._checks import (
     as_ordered,
     check_dtype,
@@ -938,7 +939,10 @@ def _sampled_candidates(scores: Tensor, k: int, descending: bool) -> Tensor | No
         return None
     sample = scores[::stride].contiguous()
     bound = sample.index_select(0, _topk_indices(sample, k, descending))
-    keep = scores >= bound.amin() if descending else scores <= bound.amax()
+    limit = bound.amin() if descending else bound.amax()
+    if _compiled.at_least_available(scores):  # one pass, no N-long mask
+        return _compiled.at_least(scores, float(limit), descending, stride * k, n // 2)
+    keep = scores >= limit if descending else scores <= limit
     if 2 * int(np.count_nonzero(keep.numpy())) > n:
         return None
     return flat_nonzero(keep)

@@ -37,6 +37,7 @@
  * multiply-add).
  */
 #include "abi.h"
+#include "simd.h"
 
 #include <float.h>
 #include <math.h>
@@ -426,7 +427,7 @@ FRAME_RANGE(AVX2, range4d, double, frame4d_avx2, frame4d_avx2)
 
 static int64_t level_cap = 2; /* lowered by frames_simd_level (tests) */
 
-static int64_t simd_level(void) {
+int64_t assay_simd_level(void) { /* simd.h: select.c's loops follow it too */
     int64_t level = 0;
 #ifdef ASSAY_FRAMES_X86
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) level = 2;
@@ -439,7 +440,7 @@ static int64_t simd_level(void) {
  * when cap >= 0 (tests run every level the CPU has; not for concurrent use). */
 ASSAY_EXPORT int64_t frames_simd_level(int64_t cap) {
     if (cap >= 0) level_cap = cap;
-    return simd_level();
+    return assay_simd_level();
 }
 
 /* ARGS: the arguments of a level's function, as the exported function passes them */
@@ -489,7 +490,7 @@ ASSAY_EXPORT int64_t frames_simd_level(int64_t cap) {
                            int64_t normalize, double empty, int64_t lo, int64_t hi,        \
                            T *out) {                                                       \
         const int nz = normalize != 0;                                                     \
-        const int64_t level = simd_level();                                                \
+        const int64_t level = assay_simd_level();                                                \
         (void)level;                                                                       \
         SIMD_CALLS(NAME)                                                                   \
         NAME##_portable(ARGS);                                                             \
@@ -932,7 +933,7 @@ LEVEL_FUNCTION(NOINLINE, entropy_frames_f32_portable, float, entropy_range_porta
 
 /* the level of the entropy loops: AVX2 also needs FMA */
 static int64_t entropy_level(void) {
-    int64_t level = simd_level();
+    int64_t level = assay_simd_level();
 #ifdef ASSAY_FRAMES_X86
     if (level == 1 && !__builtin_cpu_supports("fma")) level = 0;
 #endif
