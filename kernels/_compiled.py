@@ -640,11 +640,12 @@ def at_least(
 ) -> Tensor | None:
     """Ascending int64 positions of ``scores >= bound`` (``<=`` unless ``descending``).
 
-    One C pass over ``scores`` (1-D), a range per thread, each writing its positions
-    into a buffer sized for ``expected`` in all (only written pages are touched). A
-    range whose positions overflow it is scanned again with an exact buffer, unless
-    there are more than ``most`` in all: then ``None``, having counted them without
-    listing them. The caller asked :func:`at_least_available`.
+    One C pass over ``scores`` (1-D), a range per thread, each listing its positions
+    into a buffer of ``expected / ranges + expected / 4`` (room for an uneven share;
+    only written pages are touched) and counting those past it. If there are more
+    than ``most`` in all: ``None``, without listing the rest. Otherwise the ranges
+    whose positions overflowed their buffer are scanned again (on the threads) into
+    exact ones. The caller asked :func:`at_least_available`.
     """
     k = _native("_numba_frame_kernels")
     assert k is not None  # callers asked at_least_available()
@@ -664,8 +665,9 @@ def at_least(
     _run(lambda lo, hi: scan(index[lo]), x.shape[0], ranges)
     if sum(counts) > most:
         return None
-    for i, count in enumerate(counts):
-        if count > parts[i].shape[0]:  # positions crowded into this range: once more
-            parts[i] = np.empty(count, dtype=np.int64)
-            scan(i)
+    crowded = [r for i, r in enumerate(ranges) if counts[i] > parts[i].shape[0]]
+    for lo, _ in crowded:  # positions crowded into these ranges: once more, listing all
+        parts[index[lo]] = np.empty(counts[index[lo]], dtype=np.int64)
+    if crowded:
+        _run(lambda lo, hi: scan(index[lo]), x.shape[0], crowded)
     return torch.from_numpy(np.concatenate([p[:c] for p, c in zip(parts, counts, strict=True)]))

@@ -378,8 +378,40 @@ def test_extremes_through_binary_frame_scores(
                 if isinstance(frames, Tensor):
                     assert (got[frames == 0].isnan().all() if np.isnan(empty)
                             else (got[frames == 0] == empty).all())
+    monkeypatch.delenv("ASSAY_COMPILED")
+    calls.clear()
     last = binary_frame_scores(torch.from_numpy(cases[2][0]), 2, "entropy", reduction)
-    assert last[:2].tolist() == [0.0, 0.0]
+    assert calls == ["entropy"] and last[:2].tolist() == [0.0, 0.0]
+    # a NaN score stays NaN where the reduction keeps it; never the `empty` value
+    s = np.full(64, 0.25, np.float32)
+    s[15] = np.nan  # the last box of the first frame: kept by the vector levels
+    out = binary_frame_scores(torch.from_numpy(s), torch.tensor([16, 0, 48]), "entropy",
+                              reduction, empty=-1.0).tolist()
+    assert out[1] == -1.0 and -1.0 not in (out[0], out[2]) and out[2] == pytest.approx(0.5623,
+                                                                                        abs=1e-4)
+
+
+def test_extremes_across_blocks_and_ranges(simd_level: int) -> None:
+    """Entropy min / max over 10,000 frames, in ranges that start and end on and beside
+    the loop's 4,096-frame blocks: fixed-length frames, given starts and running starts
+    (whose position carries from block to block), against the float64 reference."""
+    rng = np.random.default_rng(14)
+    lengths = rng.integers(0, 9, 10_000).astype(np.int64)
+    s = _scores(int(lengths.sum()), "mixed", 15)
+    starts = np.zeros_like(lengths)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    for lo, hi in [(0, 10_000), (4095, 8193), (4096, 8192), (1, 4097), (8191, 10_000)]:
+        for reduction in (MIN, MAX):
+            for normalize in (False, True):
+                args = (lengths, 0, reduction, normalize, -1.0, lo, hi)
+                label = f"[{lo}, {hi}) red={reduction} norm={normalize}"
+                ref = _reference(s, starts, *args, 10_000)
+                _close(_run(s, starts, *args, 10_000), ref, "given " + label)
+                running = starts[lo : lo + 1]  # frame lo's first box
+                _close(_run(s, running, *args[:1], -1, *args[2:], 10_000), ref, "running " + label)
+                dense = _scores(3 * 10_000, "random", 16)
+                _close(_run(dense, _NONE, _NONE, 3, *args[2:], 10_000),
+                       _reference(dense, _NONE, _NONE, 3, *args[2:], 10_000), "dense " + label)
 
 
 def test_entropy_refuses_other_dtypes() -> None:

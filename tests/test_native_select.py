@@ -12,6 +12,8 @@ candidate pass.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -86,7 +88,7 @@ def test_at_least_refuses_bad_arrays() -> None:
 
 
 @pytest.mark.parametrize("descending", [True, False])
-def test_compiled_at_least_over_threads(descending: bool) -> None:
+def test_compiled_at_least_over_threads(simd_level: int, descending: bool) -> None:
     """Ranges on threads give the ascending positions; a range holding more than its
     share (sorted scores: all in one range) is scanned again; more than ``most`` in
     all: None."""
@@ -116,12 +118,18 @@ def test_top_k_candidates_c_equal_torch(
     n = U._TOPK_SAMPLED_MIN + 12_345
     tied = torch.randint(0, 5000, (n,), generator=g).to(dtype)
     spread = torch.rand(n, generator=g, dtype=dtype)
-    for s in (tied, spread, spread.sort().values):
+    constant = torch.full((n,), 0.5, dtype=dtype)  # the sample misreads it: no cut
+    results: list[Any] = []
+    c_pass = _compiled.at_least
+    monkeypatch.setattr(_compiled, "at_least", lambda *a: results.append(c_pass(*a)) or results[-1])
+    for s in (tied, spread, spread.sort().values, constant):
         for k in (1, 1000, 5000):
-            assert _compiled.at_least_available(s)
+            results.clear()
             got = top_k(s, k, descending=descending)
+            assert len(results) == 1  # the C pass ran, once
+            assert (results[0] is None) == (s is constant)
             monkeypatch.setenv("ASSAY_NATIVE", "0")
             assert not _compiled.at_least_available(s)
             ref = top_k(s, k, descending=descending)
             monkeypatch.delenv("ASSAY_NATIVE")
-            assert torch.equal(got, ref)
+            assert torch.equal(got, ref) and results == [results[0]]

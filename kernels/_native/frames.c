@@ -68,30 +68,30 @@ enum { MIN, MAX, MEAN, SUM };
 SCALAR_BOX(float, f32, fabsf)
 SCALAR_BOX(double, f64, fabs)
 
-#define PORTABLE_FRAME(T, SUFFIX)                                                    \
-    INLINE T frame_##SUFFIX(int score, int red, const T *p, int64_t k, int normalize) { \
-        if (red == MIN || red == MAX) {                                              \
-            T acc = red == MIN ? (T)INFINITY : (T)-INFINITY;                         \
-            if (red == MIN) {                                                        \
+#define PORTABLE_FRAME(T, SUFFIX)                                                        \
+    INLINE T frame_##SUFFIX(int score, int red, const T *p, int64_t k, int normalize) {  \
+        if (red == MIN || red == MAX) {                                                  \
+            T acc = red == MIN ? (T)INFINITY : (T)-INFINITY;                             \
+            if (red == MIN) {                                                            \
                 SIMD_PRAGMA("omp simd reduction(min : acc)")                             \
-                for (int64_t b = 0; b < k; b++) {                                    \
-                    T v = box_##SUFFIX(score, p[b], 1);                              \
-                    acc = v < acc ? v : acc;                                         \
-                }                                                                    \
-            } else {                                                                 \
+                for (int64_t b = 0; b < k; b++) {                                        \
+                    T v = box_##SUFFIX(score, p[b], 1);                                  \
+                    acc = v < acc ? v : acc;                                             \
+                }                                                                        \
+            } else {                                                                     \
                 SIMD_PRAGMA("omp simd reduction(max : acc)")                             \
-                for (int64_t b = 0; b < k; b++) {                                    \
-                    T v = box_##SUFFIX(score, p[b], 1);                              \
-                    acc = v > acc ? v : acc;                                         \
-                }                                                                    \
-            }                                                                        \
-            return score == LEAST && normalize ? 2 * acc : acc;                      \
-        }                                                                            \
-        const double scale = normalize ? 2.0 : 1.0;                                  \
-        double total = 0.0;                                                          \
+                for (int64_t b = 0; b < k; b++) {                                        \
+                    T v = box_##SUFFIX(score, p[b], 1);                                  \
+                    acc = v > acc ? v : acc;                                             \
+                }                                                                        \
+            }                                                                            \
+            return score == LEAST && normalize ? 2 * acc : acc;                          \
+        }                                                                                \
+        const double scale = normalize ? 2.0 : 1.0;                                      \
+        double total = 0.0;                                                              \
         SIMD_PRAGMA("omp simd reduction(+ : total)")                                     \
-        for (int64_t b = 0; b < k; b++) total += box_f64(score, (double)p[b], scale); \
-        return (T)(red == MEAN ? total / (double)k : total);                         \
+        for (int64_t b = 0; b < k; b++) total += box_f64(score, (double)p[b], scale);    \
+        return (T)(red == MEAN ? total / (double)k : total);                             \
     }
 PORTABLE_FRAME(float, f32)
 PORTABLE_FRAME(double, f64)
@@ -99,38 +99,38 @@ PORTABLE_FRAME(double, f64)
 /* out[f] for frames [lo, hi), each reduced by DENSE (fixed-length frames) or RAGGED
  * (score, red, pointer, boxes, normalize); frames clipped to the n scores. ATTR: the
  * function's attributes. */
-#define FRAME_RANGE(ATTR, NAME, T, DENSE, RAGGED)                                        \
-    ATTR void NAME(int score, int red, const T *s, int64_t n, const int64_t *starts,     \
-                   const int64_t *lengths, int64_t length, int normalize, double empty,  \
-                   int64_t lo, int64_t hi, T *out) {                                     \
-        const T none = (T)empty;                                                         \
-        if (length > 0) {                                                                \
-            int64_t whole = n / length; /* frames [0, whole) lie inside the scores */    \
-            if (whole > hi) whole = hi;                                                  \
-            for (int64_t f = lo; f < whole; f++)                                         \
-                out[f] = DENSE(score, red, s + f * length, length, normalize);           \
-            for (int64_t f = max64(lo, whole); f < hi; f++) {                            \
-                int64_t first = f > n / length ? n : f * length;                         \
-                int64_t k = min64(length, n - first);                                    \
-                out[f] = k > 0 ? DENSE(score, red, s + first, k, normalize) : none;      \
-            }                                                                            \
-            return;                                                                      \
-        }                                                                                \
-        if (length < 0) { /* running: starts[0] is frame lo's first box */               \
+#define FRAME_RANGE(ATTR, NAME, T, DENSE, RAGGED)                                          \
+    ATTR void NAME(int score, int red, const T *s, int64_t n, const int64_t *starts,       \
+                   const int64_t *lengths, int64_t length, int normalize, double empty,    \
+                   int64_t lo, int64_t hi, T *out) {                                       \
+        const T none = (T)empty;                                                           \
+        if (length > 0) {                                                                  \
+            int64_t whole = n / length; /* frames [0, whole) lie inside the scores */      \
+            if (whole > hi) whole = hi;                                                    \
+            for (int64_t f = lo; f < whole; f++)                                           \
+                out[f] = DENSE(score, red, s + f * length, length, normalize);             \
+            for (int64_t f = max64(lo, whole); f < hi; f++) {                              \
+                int64_t first = f > n / length ? n : f * length;                           \
+                int64_t k = min64(length, n - first);                                      \
+                out[f] = k > 0 ? DENSE(score, red, s + first, k, normalize) : none;        \
+            }                                                                              \
+            return;                                                                        \
+        }                                                                                  \
+        if (length < 0) { /* running: starts[0] is frame lo's first box */                 \
             uint64_t at = (uint64_t)starts[0]; /* wraps as NumPy's sums of the lengths */  \
-            for (int64_t f = lo; f < hi; f++) {                                          \
-                int64_t first = min64(max64((int64_t)at, 0), n);                         \
-                int64_t k = min64(max64(lengths[f], 0), n - first);                      \
-                out[f] = k > 0 ? RAGGED(score, red, s + first, k, normalize) : none;     \
-                at += (uint64_t)lengths[f];                                              \
-            }                                                                            \
-            return;                                                                      \
-        }                                                                                \
-        for (int64_t f = lo; f < hi; f++) {                                              \
-            int64_t first = min64(max64(starts[f], 0), n);                               \
-            int64_t k = min64(max64(lengths[f], 0), n - first);                          \
-            out[f] = k > 0 ? RAGGED(score, red, s + first, k, normalize) : none;         \
-        }                                                                                \
+            for (int64_t f = lo; f < hi; f++) {                                            \
+                int64_t first = min64(max64((int64_t)at, 0), n);                           \
+                int64_t k = min64(max64(lengths[f], 0), n - first);                        \
+                out[f] = k > 0 ? RAGGED(score, red, s + first, k, normalize) : none;       \
+                at += (uint64_t)lengths[f];                                                \
+            }                                                                              \
+            return;                                                                        \
+        }                                                                                  \
+        for (int64_t f = lo; f < hi; f++) {                                                \
+            int64_t first = min64(max64(starts[f], 0), n);                                 \
+            int64_t k = min64(max64(lengths[f], 0), n - first);                            \
+            out[f] = k > 0 ? RAGGED(score, red, s + first, k, normalize) : none;           \
+        }                                                                                  \
     }
 FRAME_RANGE(INLINE, range_f32, float, frame_f32, frame_f32)
 FRAME_RANGE(INLINE, range_f64, double, frame_f64, frame_f64)
@@ -334,78 +334,78 @@ AVX2 double add4d(__m256d a) {
 
 /* a frame's extreme / sum over 256-bit vectors, its last boxes by TAIL8 / TAIL4D /
  * TAIL4F (SUFFIX: _avx2 or _vl) */
-#define VECTORS256(ATTR, SUFFIX)                                                         \
-    ATTR float extreme8##SUFFIX(int score, int red, const float *p, int64_t k) {         \
-        const __m256 fill = _mm256_set1_ps(red == MIN ? INFINITY : -INFINITY);           \
-        __m256 acc = fill;                                                               \
-        int64_t i = 0;                                                                   \
-        for (; i + 8 <= k; i += 8) {                                                     \
-            __m256 v = box8(score, _mm256_loadu_ps(p + i));                              \
-            acc = red == MIN ? _mm256_min_ps(acc, v) : _mm256_max_ps(acc, v);            \
-        }                                                                                \
-        if (i < k) {                                                                     \
-            __m256 v = tail8##SUFFIX(score, p + i, k - i, fill);                         \
-            acc = red == MIN ? _mm256_min_ps(acc, v) : _mm256_max_ps(acc, v);            \
-        }                                                                                \
-        return reduce8(red, acc);                                                        \
-    }                                                                                    \
-    ATTR double extreme4d##SUFFIX(int score, int red, const double *p, int64_t k) {      \
-        const __m256d fill = _mm256_set1_pd(red == MIN ? INFINITY : -INFINITY);          \
-        __m256d acc = fill;                                                              \
-        int64_t i = 0;                                                                   \
-        for (; i + 4 <= k; i += 4) {                                                     \
-            __m256d v = box4d(score, _mm256_loadu_pd(p + i));                            \
-            acc = red == MIN ? _mm256_min_pd(acc, v) : _mm256_max_pd(acc, v);            \
-        }                                                                                \
-        if (i < k) {                                                                     \
-            __m256d v = tail4d##SUFFIX(score, p + i, k - i, fill);                       \
-            acc = red == MIN ? _mm256_min_pd(acc, v) : _mm256_max_pd(acc, v);            \
-        }                                                                                \
-        return reduce4d(red, acc);                                                       \
-    }                                                                                    \
-    ATTR double sum8##SUFFIX(int score, const float *p, int64_t k) {                     \
-        __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();                        \
-        int64_t i = 0;                                                                   \
-        for (; i + 8 <= k; i += 8) {                                                     \
+#define VECTORS256(ATTR, SUFFIX)                                                          \
+    ATTR float extreme8##SUFFIX(int score, int red, const float *p, int64_t k) {          \
+        const __m256 fill = _mm256_set1_ps(red == MIN ? INFINITY : -INFINITY);            \
+        __m256 acc = fill;                                                                \
+        int64_t i = 0;                                                                    \
+        for (; i + 8 <= k; i += 8) {                                                      \
+            __m256 v = box8(score, _mm256_loadu_ps(p + i));                               \
+            acc = red == MIN ? _mm256_min_ps(acc, v) : _mm256_max_ps(acc, v);             \
+        }                                                                                 \
+        if (i < k) {                                                                      \
+            __m256 v = tail8##SUFFIX(score, p + i, k - i, fill);                          \
+            acc = red == MIN ? _mm256_min_ps(acc, v) : _mm256_max_ps(acc, v);             \
+        }                                                                                 \
+        return reduce8(red, acc);                                                         \
+    }                                                                                     \
+    ATTR double extreme4d##SUFFIX(int score, int red, const double *p, int64_t k) {       \
+        const __m256d fill = _mm256_set1_pd(red == MIN ? INFINITY : -INFINITY);           \
+        __m256d acc = fill;                                                               \
+        int64_t i = 0;                                                                    \
+        for (; i + 4 <= k; i += 4) {                                                      \
+            __m256d v = box4d(score, _mm256_loadu_pd(p + i));                             \
+            acc = red == MIN ? _mm256_min_pd(acc, v) : _mm256_max_pd(acc, v);             \
+        }                                                                                 \
+        if (i < k) {                                                                      \
+            __m256d v = tail4d##SUFFIX(score, p + i, k - i, fill);                        \
+            acc = red == MIN ? _mm256_min_pd(acc, v) : _mm256_max_pd(acc, v);             \
+        }                                                                                 \
+        return reduce4d(red, acc);                                                        \
+    }                                                                                     \
+    ATTR double sum8##SUFFIX(int score, const float *p, int64_t k) {                      \
+        __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();                         \
+        int64_t i = 0;                                                                    \
+        for (; i + 8 <= k; i += 8) {                                                      \
             a = _mm256_add_pd(a, box4d(score, _mm256_cvtps_pd(_mm_loadu_ps(p + i))));     \
             b = _mm256_add_pd(b, box4d(score, _mm256_cvtps_pd(_mm_loadu_ps(p + i + 4)))); \
-        }                                                                                \
-        if (i + 4 <= k) {                                                                \
+        }                                                                                 \
+        if (i + 4 <= k) {                                                                 \
             a = _mm256_add_pd(a, box4d(score, _mm256_cvtps_pd(_mm_loadu_ps(p + i))));     \
-            i += 4;                                                                      \
-        }                                                                                \
-        if (i < k) b = _mm256_add_pd(b, tail4f##SUFFIX(score, p + i, k - i));            \
-        return add4d(_mm256_add_pd(a, b));                                               \
-    }                                                                                    \
-    ATTR double sum4d##SUFFIX(int score, const double *p, int64_t k) {                   \
-        const __m256d zero = _mm256_setzero_pd();                                        \
-        __m256d a = zero, b = zero;                                                      \
-        int64_t i = 0;                                                                   \
-        for (; i + 8 <= k; i += 8) {                                                     \
-            a = _mm256_add_pd(a, box4d(score, _mm256_loadu_pd(p + i)));                  \
-            b = _mm256_add_pd(b, box4d(score, _mm256_loadu_pd(p + i + 4)));              \
-        }                                                                                \
-        if (i + 4 <= k) {                                                                \
-            a = _mm256_add_pd(a, box4d(score, _mm256_loadu_pd(p + i)));                  \
-            i += 4;                                                                      \
-        }                                                                                \
-        if (i < k) b = _mm256_add_pd(b, tail4d##SUFFIX(score, p + i, k - i, zero));      \
-        return add4d(_mm256_add_pd(a, b));                                               \
+            i += 4;                                                                       \
+        }                                                                                 \
+        if (i < k) b = _mm256_add_pd(b, tail4f##SUFFIX(score, p + i, k - i));             \
+        return add4d(_mm256_add_pd(a, b));                                                \
+    }                                                                                     \
+    ATTR double sum4d##SUFFIX(int score, const double *p, int64_t k) {                    \
+        const __m256d zero = _mm256_setzero_pd();                                         \
+        __m256d a = zero, b = zero;                                                       \
+        int64_t i = 0;                                                                    \
+        for (; i + 8 <= k; i += 8) {                                                      \
+            a = _mm256_add_pd(a, box4d(score, _mm256_loadu_pd(p + i)));                   \
+            b = _mm256_add_pd(b, box4d(score, _mm256_loadu_pd(p + i + 4)));               \
+        }                                                                                 \
+        if (i + 4 <= k) {                                                                 \
+            a = _mm256_add_pd(a, box4d(score, _mm256_loadu_pd(p + i)));                   \
+            i += 4;                                                                       \
+        }                                                                                 \
+        if (i < k) b = _mm256_add_pd(b, tail4d##SUFFIX(score, p + i, k - i, zero));       \
+        return add4d(_mm256_add_pd(a, b));                                                \
     }
 VECTORS256(AVX2, _avx2)
 VECTORS256(AVX512, _vl)
 
 /* one frame's value from its extreme or its sum of (halved, for margin) box scores */
-#define SIMD_FRAME(ATTR, NAME, T, EXTREME, SUM)                                     \
-    ATTR T NAME(int score, int red, const T *p, int64_t k, int normalize) {         \
+#define SIMD_FRAME(ATTR, NAME, T, EXTREME, SUM)                                      \
+    ATTR T NAME(int score, int red, const T *p, int64_t k, int normalize) {          \
         const int twice = score == MARGIN || (score == LEAST && normalize);          \
-        if (red == MIN || red == MAX) {                                             \
-            T v = EXTREME(score, red, p, k);                                        \
-            return twice ? 2 * v : v;                                               \
-        }                                                                           \
-        double total = SUM(score, p, k);                                            \
-        total = twice ? 2 * total : total;                                          \
-        return (T)(red == MEAN ? total / (double)k : total);                        \
+        if (red == MIN || red == MAX) {                                              \
+            T v = EXTREME(score, red, p, k);                                         \
+            return twice ? 2 * v : v;                                                \
+        }                                                                            \
+        double total = SUM(score, p, k);                                             \
+        total = twice ? 2 * total : total;                                           \
+        return (T)(red == MEAN ? total / (double)k : total);                         \
     }
 SIMD_FRAME(AVX512, frame16, float, extreme16, sum16)
 SIMD_FRAME(AVX512, frame8d, double, extreme8d, sum8d)
@@ -453,8 +453,8 @@ ASSAY_EXPORT int64_t frames_simd_level(int64_t cap) {
 
 /* NAME: the loop of one level (RANGE) for SCORE, specialised for each reduction (a
  * constant once RANGE is inlined) */
-#define LEVEL_FUNCTION(ATTR, NAME, T, RANGE, SCORE)                                     \
-    ATTR void NAME(PARAMS(T)) {                                                         \
+#define LEVEL_FUNCTION(ATTR, NAME, T, RANGE, SCORE)                                      \
+    ATTR void NAME(PARAMS(T)) {                                                          \
         if (reduction == MIN) RANGE(SCORE, MIN, ARGS_AFTER_RED);                         \
         else if (reduction == MAX) RANGE(SCORE, MAX, ARGS_AFTER_RED);                    \
         else if (reduction == MEAN) RANGE(SCORE, MEAN, ARGS_AFTER_RED);                  \
@@ -482,18 +482,18 @@ ASSAY_EXPORT int64_t frames_simd_level(int64_t cap) {
 #endif
 
 /* the exported function NAME of one score and dtype, over its loops of every level */
-#define ENTRY(NAME, T, SCORE, RPORT, R512, R2)                                             \
-    LEVEL_FUNCTION(NOINLINE, NAME##_portable, T, RPORT, SCORE)                             \
-    SIMD_LEVELS(NAME, T, SCORE, R512, R2)                                                  \
-    ASSAY_EXPORT void NAME(const T *s, int64_t n, const int64_t *starts,                   \
-                           const int64_t *lengths, int64_t length, int64_t reduction,      \
-                           int64_t normalize, double empty, int64_t lo, int64_t hi,        \
-                           T *out) {                                                       \
-        const int nz = normalize != 0;                                                     \
+#define ENTRY(NAME, T, SCORE, RPORT, R512, R2)                                                   \
+    LEVEL_FUNCTION(NOINLINE, NAME##_portable, T, RPORT, SCORE)                                   \
+    SIMD_LEVELS(NAME, T, SCORE, R512, R2)                                                        \
+    ASSAY_EXPORT void NAME(const T *s, int64_t n, const int64_t *starts,                         \
+                           const int64_t *lengths, int64_t length, int64_t reduction,            \
+                           int64_t normalize, double empty, int64_t lo, int64_t hi,              \
+                           T *out) {                                                             \
+        const int nz = normalize != 0;                                                           \
         const int64_t level = assay_simd_level();                                                \
-        (void)level;                                                                       \
-        SIMD_CALLS(NAME)                                                                   \
-        NAME##_portable(ARGS);                                                             \
+        (void)level;                                                                             \
+        SIMD_CALLS(NAME)                                                                         \
+        NAME##_portable(ARGS);                                                                   \
     }
 
 ENTRY(margin_frames_f32, float, MARGIN, range_f32, range16, range8)
@@ -535,9 +535,10 @@ ENTRY(probability_frames_f64, double, PROBABILITY, range_f64, range8d, range4d)
  * (ENTROPY_EXTREMES): H rises with u, so the frame's extreme u (the least-confidence
  * loop, exact) gives its extreme entropy, one H per frame (10 M frames x 20 boxes on 2
  * threads: 0.036 s dense, against 0.060 s for the least-confidence loop then torch's
- * entropy per frame). A frame without boxes, or a NaN score that the reduction kept,
- * gives `empty`. The portable loop (any CPU, or x86 without FMA) computes H in double by
- * libm's log and log1p. */
+ * entropy per frame). A frame without boxes gives `empty`; a NaN score gives NaN where
+ * the reduction keeps it (which depends on its place and the level: NaN is outside
+ * the contract). The portable loop (any CPU, or x86 without FMA) computes H in double
+ * by libm's log and log1p. */
 
 #define ENTROPY_LN2 0.6931471805599453094
 
@@ -754,8 +755,9 @@ INLINE float entropy_finish(int red, double negated, int64_t k, int normalize) {
     return (float)(red == MEAN ? total / (double)k : total);
 }
 
-/* v[0, k): frames' u = min(s, 1 - s) in [0, 1/2] (NaN: a frame without boxes) -> their
- * entropies (divided by ln 2 with normalize; `empty` for the NaN), in place */
+/* v[0, k): frames' u = min(s, 1 - s) in [0, 1/2] (+inf: a frame without boxes, a value
+ * no score gives) -> their entropies (divided by ln 2 with normalize; `empty` for +inf,
+ * NaN for NaN), in place */
 ENT512 void entropy_values16(float *v, int64_t k, int normalize, float empty) {
     const __m512d zero = _mm512_setzero_pd(), ln2 = _mm512_set1_pd(ENTROPY_LN2);
     for (int64_t i = 0; i < k; i += 16) {
@@ -772,8 +774,9 @@ ENT512 void entropy_values16(float *v, int64_t k, int normalize, float empty) {
         __m512 h = _mm512_castpd_ps(_mm512_insertf64x4(
             _mm512_castps_pd(_mm512_castps256_ps512(_mm512_cvtpd_ps(a))),
             _mm256_castps_pd(_mm512_cvtpd_ps(b)), 1));
-        h = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, u, _CMP_UNORD_Q), h,
-                                 _mm512_set1_ps(empty));
+        h = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, u, _CMP_UNORD_Q), h, u);
+        h = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ),
+                                 h, _mm512_set1_ps(empty));
         _mm512_mask_storeu_ps(v + i, m, h);
     }
 }
@@ -793,7 +796,9 @@ ENT2 void entropy_values8(float *v, int64_t k, int normalize, float empty) {
         }
         __m256 h = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(a)),
                                         _mm256_cvtpd_ps(b), 1);
-        h = _mm256_blendv_ps(h, _mm256_set1_ps(empty), _mm256_cmp_ps(u, u, _CMP_UNORD_Q));
+        h = _mm256_blendv_ps(h, u, _mm256_cmp_ps(u, u, _CMP_UNORD_Q));
+        h = _mm256_blendv_ps(h, _mm256_set1_ps(empty),
+                             _mm256_cmp_ps(u, _mm256_set1_ps(INFINITY), _CMP_EQ_OQ));
         _mm256_maskstore_ps(v + i, m, h);
     }
 }
@@ -804,21 +809,23 @@ ENT2 void entropy_values8(float *v, int64_t k, int normalize, float empty) {
  * takes one entropy per frame, block by block (in cache). Equal to the per-box extreme
  * to rounding (rounding may rank two nearly equal boxes the other way). */
 #define ENTROPY_BLOCK 4096
-#define ENTROPY_EXTREMES(ATTR, NAME, RANGE, VALUES)                                          \
-    ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                \
-                   const int64_t *lengths, int64_t length, int normalize, double empty,      \
-                   int64_t lo, int64_t hi, float *out) {                                     \
+#define ENTROPY_EXTREMES(ATTR, NAME, RANGE, VALUES)                                           \
+    ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                 \
+                   const int64_t *lengths, int64_t length, int normalize, double empty,       \
+                   int64_t lo, int64_t hi, float *out) {                                      \
         uint64_t at = length < 0 ? (uint64_t)starts[0] : 0; /* running: wraps as there */     \
-        for (int64_t f0 = lo; f0 < hi; f0 += ENTROPY_BLOCK) {                                \
-            const int64_t f1 = min64(f0 + ENTROPY_BLOCK, hi);                                \
-            const int64_t first = (int64_t)at;                                               \
-            const int64_t *st = length < 0 ? &first : starts;                                \
-            if (red == MIN) RANGE(LEAST, MIN, s, n, st, lengths, length, 0, NAN, f0, f1, out);   \
-            else RANGE(LEAST, MAX, s, n, st, lengths, length, 0, NAN, f0, f1, out);              \
-            VALUES(out + f0, f1 - f0, normalize, (float)empty);                              \
-            if (length < 0)                                                                  \
-                for (int64_t f = f0; f < f1; f++) at += (uint64_t)lengths[f];                \
-        }                                                                                    \
+        for (int64_t f0 = lo; f0 < hi; f0 += ENTROPY_BLOCK) {                                 \
+            const int64_t f1 = min64(f0 + ENTROPY_BLOCK, hi);                                 \
+            const int64_t first = (int64_t)at;                                                \
+            const int64_t *st = length < 0 ? &first : starts;                                 \
+            if (red == MIN)                                                                   \
+                RANGE(LEAST, MIN, s, n, st, lengths, length, 0, INFINITY, f0, f1, out);       \
+            else                                                                              \
+                RANGE(LEAST, MAX, s, n, st, lengths, length, 0, INFINITY, f0, f1, out);       \
+            VALUES(out + f0, f1 - f0, normalize, (float)empty);                               \
+            if (length < 0)                                                                   \
+                for (int64_t f = f0; f < f1; f++) at += (uint64_t)lengths[f];                 \
+        }                                                                                     \
     }
 ENTROPY_EXTREMES(ENT512, entropy_extremes16, range16, entropy_values16)
 ENTROPY_EXTREMES(ENT2, entropy_extremes8, range8, entropy_values8)
@@ -828,63 +835,63 @@ ENTROPY_EXTREMES(ENT2, entropy_extremes8, range8, entropy_values8)
  * follow each other), up to ENTROPY_CHUNK boxes, go through BOXES at once, every lane
  * a box (frames of 20 boxes in 16-lane vectors would leave 12 of 32 lanes idle), into a
  * buffer of their entropies; then SUM adds each frame's. A frame of more boxes takes
- * TOTAL alone. MIN / MAX: the portable loop. */
+ * TOTAL alone. MIN / MAX: EXTREMES (reduced first). */
 #define ENTROPY_CHUNK 1024
-#define ENTROPY_STREAM(ATTR, NAME, BOXES, SUM, TOTAL, EXTREMES)                                      \
-    ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                \
-                   const int64_t *lengths, int64_t length, int normalize, double empty,      \
-                   int64_t lo, int64_t hi, float *out) {                                     \
-        if (red == MIN || red == MAX) {                                                      \
-            EXTREMES(red, s, n, starts, lengths, length, normalize, empty, lo, hi, out);     \
-            return;                                                                          \
-        }                                                                                    \
-        double h[ENTROPY_CHUNK + ENTROPY_PAD];                                               \
-        int64_t frame[ENTROPY_CHUNK], boxes[ENTROPY_CHUNK];                                  \
-        int64_t pending = 0, first_box = 0, chunk = 0; /* the run: [first_box, + chunk) */   \
-        uint64_t at = length < 0 ? (uint64_t)starts[0] : 0;                                  \
-        for (int64_t f = lo; f <= hi; f++) {                                                 \
-            int64_t first = 0, k = 0;                                                        \
-            if (f < hi) {                                                                    \
-                if (length > 0) {                                                            \
-                    first = f > n / length ? n : f * length;                                 \
-                    k = min64(length, n - first);                                            \
-                } else if (length < 0) {                                                     \
-                    first = min64(max64((int64_t)at, 0), n);                                 \
-                    k = min64(max64(lengths[f], 0), n - first);                              \
-                    at += (uint64_t)lengths[f];                                              \
-                } else {                                                                     \
-                    first = min64(max64(starts[f], 0), n);                                   \
-                    k = min64(max64(lengths[f], 0), n - first);                              \
-                }                                                                            \
-                if (k <= 0) {                                                                \
-                    out[f] = (float)empty;                                                   \
-                    continue;                                                                \
-                }                                                                            \
+#define ENTROPY_STREAM(ATTR, NAME, BOXES, SUM, TOTAL, EXTREMES)                                \
+    ATTR void NAME(int red, const float *s, int64_t n, const int64_t *starts,                  \
+                   const int64_t *lengths, int64_t length, int normalize, double empty,        \
+                   int64_t lo, int64_t hi, float *out) {                                       \
+        if (red == MIN || red == MAX) {                                                        \
+            EXTREMES(red, s, n, starts, lengths, length, normalize, empty, lo, hi, out);       \
+            return;                                                                            \
+        }                                                                                      \
+        double h[ENTROPY_CHUNK + ENTROPY_PAD];                                                 \
+        int64_t frame[ENTROPY_CHUNK], boxes[ENTROPY_CHUNK];                                    \
+        int64_t pending = 0, first_box = 0, chunk = 0; /* the run: [first_box, + chunk) */     \
+        uint64_t at = length < 0 ? (uint64_t)starts[0] : 0;                                    \
+        for (int64_t f = lo; f <= hi; f++) {                                                   \
+            int64_t first = 0, k = 0;                                                          \
+            if (f < hi) {                                                                      \
+                if (length > 0) {                                                              \
+                    first = f > n / length ? n : f * length;                                   \
+                    k = min64(length, n - first);                                              \
+                } else if (length < 0) {                                                       \
+                    first = min64(max64((int64_t)at, 0), n);                                   \
+                    k = min64(max64(lengths[f], 0), n - first);                                \
+                    at += (uint64_t)lengths[f];                                                \
+                } else {                                                                       \
+                    first = min64(max64(starts[f], 0), n);                                     \
+                    k = min64(max64(lengths[f], 0), n - first);                                \
+                }                                                                              \
+                if (k <= 0) {                                                                  \
+                    out[f] = (float)empty;                                                     \
+                    continue;                                                                  \
+                }                                                                              \
                 if (pending > 0 && first == first_box + chunk && chunk + k <= ENTROPY_CHUNK) { \
-                    frame[pending] = f;                                                      \
-                    boxes[pending++] = k;                                                    \
-                    chunk += k;                                                              \
-                    continue;                                                                \
-                }                                                                            \
-            }                                                                                \
-            if (pending > 0) { /* the run ends: its entropies, then its frames' sums */      \
-                BOXES(s + first_box, chunk, h);                                              \
-                for (int64_t j = 0, off = 0; j < pending; off += boxes[j++])                 \
-                    out[frame[j]] =                                                          \
-                        entropy_finish(red, SUM(h + off, boxes[j]), boxes[j], normalize);    \
-                pending = 0;                                                                 \
-            }                                                                                \
-            if (f == hi) break;                                                              \
-            if (k > ENTROPY_CHUNK) {                                                         \
-                out[f] = entropy_finish(red, TOTAL(s + first, k), k, normalize);             \
-                continue;                                                                    \
-            }                                                                                \
-            frame[0] = f;                                                                    \
-            boxes[0] = k;                                                                    \
-            pending = 1;                                                                     \
-            first_box = first;                                                               \
-            chunk = k;                                                                       \
-        }                                                                                    \
+                    frame[pending] = f;                                                        \
+                    boxes[pending++] = k;                                                      \
+                    chunk += k;                                                                \
+                    continue;                                                                  \
+                }                                                                              \
+            }                                                                                  \
+            if (pending > 0) { /* the run ends: its entropies, then its frames' sums */        \
+                BOXES(s + first_box, chunk, h);                                                \
+                for (int64_t j = 0, off = 0; j < pending; off += boxes[j++])                   \
+                    out[frame[j]] =                                                            \
+                        entropy_finish(red, SUM(h + off, boxes[j]), boxes[j], normalize);      \
+                pending = 0;                                                                   \
+            }                                                                                  \
+            if (f == hi) break;                                                                \
+            if (k > ENTROPY_CHUNK) {                                                           \
+                out[f] = entropy_finish(red, TOTAL(s + first, k), k, normalize);               \
+                continue;                                                                      \
+            }                                                                                  \
+            frame[0] = f;                                                                      \
+            boxes[0] = k;                                                                      \
+            pending = 1;                                                                       \
+            first_box = first;                                                                 \
+            chunk = k;                                                                         \
+        }                                                                                      \
     }
 ENTROPY_STREAM(ENT2, entropy_stream8, entropy_boxes8, entropy_sum4, entropy_total8,
                entropy_extremes8)

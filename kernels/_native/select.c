@@ -64,10 +64,11 @@
 #define SELECT_AVX2 static __attribute__((noinline, target("avx2")))
 
 /* the positions of the set bits of m (scores i + bit) into idx from count; returns the
- * new count (positions past cap only counted) */
+ * new count (positions past cap only counted: a full buffer, a popcount per block) */
 static inline __attribute__((always_inline)) int64_t bits_out(uint64_t m, int64_t i,
                                                               int64_t *idx, int64_t count,
                                                               int64_t cap) {
+    if (count >= cap) return count + __builtin_popcountll(m);
     if (count + 64 <= cap) { /* room for all: no test per position */
         for (; m; m &= m - 1) idx[count++] = i + __builtin_ctzll(m);
         return count;
@@ -79,34 +80,30 @@ static inline __attribute__((always_inline)) int64_t bits_out(uint64_t m, int64_
     return count;
 }
 
-/* 64 scores at p -> one bit each (taken), by 8 / 16 vector comparisons (PRED: _CMP_*) */
-#define MASK64_F32(p, vb, PRED)                                                             \
-    ({                                                                                      \
-        uint64_t m_ = 0;                                                                    \
-        for (int j_ = 0; j_ < 8; j_++)                                                      \
-            m_ |= (uint64_t)(uint32_t)_mm256_movemask_ps(                                   \
-                      _mm256_cmp_ps(_mm256_loadu_ps((p) + 8 * j_), (vb), PRED))             \
-                  << (8 * j_);                                                              \
-        m_;                                                                                 \
-    })
-#define MASK64_F64(p, vb, PRED)                                                             \
-    ({                                                                                      \
-        uint64_t m_ = 0;                                                                    \
-        for (int j_ = 0; j_ < 16; j_++)                                                     \
-            m_ |= (uint64_t)(uint32_t)_mm256_movemask_pd(                                   \
-                      _mm256_cmp_pd(_mm256_loadu_pd((p) + 4 * j_), (vb), PRED))             \
-                  << (4 * j_);                                                              \
-        m_;                                                                                 \
-    })
+/* 64 scores at p -> one bit each (taken), by 8 / 16 vector comparisons (PRED: _CMP_*,
+ * _GE_OQ / _LE_OQ: false for NaN, as the portable comparisons) */
+#define MASK64(NAME, T, VT, LOADU, CMP, MOVEMASK, LANES, PRED)                              \
+    static inline __attribute__((always_inline, target("avx2"))) uint64_t NAME(             \
+        const T *p, VT vb) {                                                                \
+        uint64_t m = 0;                                                                     \
+        for (int j = 0; j < 64 / (LANES); j++)                                              \
+            m |= (uint64_t)(uint32_t)MOVEMASK(CMP(LOADU(p + (LANES) * j), vb, PRED))        \
+                 << ((LANES) * j);                                                          \
+        return m;                                                                           \
+    }
+MASK64(ge64_f32, float, __m256, _mm256_loadu_ps, _mm256_cmp_ps, _mm256_movemask_ps, 8, _CMP_GE_OQ)
+MASK64(le64_f32, float, __m256, _mm256_loadu_ps, _mm256_cmp_ps, _mm256_movemask_ps, 8, _CMP_LE_OQ)
+MASK64(ge64_f64, double, __m256d, _mm256_loadu_pd, _mm256_cmp_pd, _mm256_movemask_pd, 4,
+       _CMP_GE_OQ)
+MASK64(le64_f64, double, __m256d, _mm256_loadu_pd, _mm256_cmp_pd, _mm256_movemask_pd, 4,
+       _CMP_LE_OQ)
 
-/* _CMP_GE_OQ / _CMP_LE_OQ: false for NaN, as the portable comparisons */
-#define AT_LEAST_AVX2(T, NAME, SET1, MASK64, PRED, TAKE)                                    \
+#define AT_LEAST_AVX2(T, NAME, SET1, MASK, TAKE)                                            \
     SELECT_AVX2 int64_t NAME(const T *x, int64_t lo, int64_t hi, T b, int64_t *idx,         \
                              int64_t cap) {                                                 \
-        const __typeof__(SET1(b)) vb = SET1(b);                                             \
         int64_t count = 0, i = lo;                                                          \
         for (; i + 64 <= hi; i += 64) {                                                     \
-            const uint64_t m = MASK64(x + i, vb, PRED);                                     \
+            const uint64_t m = MASK(x + i, SET1(b));                                        \
             if (m) count = bits_out(m, i, idx, count, cap);                                 \
         }                                                                                   \
         for (; i < hi; i++)                                                                 \
@@ -116,10 +113,10 @@ static inline __attribute__((always_inline)) int64_t bits_out(uint64_t m, int64_
             }                                                                               \
         return count;                                                                       \
     }
-AT_LEAST_AVX2(float, high_avx2_f32, _mm256_set1_ps, MASK64_F32, _CMP_GE_OQ, AT_LEAST_HIGH)
-AT_LEAST_AVX2(float, low_avx2_f32, _mm256_set1_ps, MASK64_F32, _CMP_LE_OQ, AT_LEAST_LOW)
-AT_LEAST_AVX2(double, high_avx2_f64, _mm256_set1_pd, MASK64_F64, _CMP_GE_OQ, AT_LEAST_HIGH)
-AT_LEAST_AVX2(double, low_avx2_f64, _mm256_set1_pd, MASK64_F64, _CMP_LE_OQ, AT_LEAST_LOW)
+AT_LEAST_AVX2(float, high_avx2_f32, _mm256_set1_ps, ge64_f32, AT_LEAST_HIGH)
+AT_LEAST_AVX2(float, low_avx2_f32, _mm256_set1_ps, le64_f32, AT_LEAST_LOW)
+AT_LEAST_AVX2(double, high_avx2_f64, _mm256_set1_pd, ge64_f64, AT_LEAST_HIGH)
+AT_LEAST_AVX2(double, low_avx2_f64, _mm256_set1_pd, le64_f64, AT_LEAST_LOW)
 #define SELECT_AVX2_CALLS(T, SUFFIX)                                                        \
     if (assay_simd_level() >= 1)                                                           \
         return descending ? high_avx2_##SUFFIX(x, lo, hi, (T)bound, idx, cap)              \

@@ -6,6 +6,9 @@
 
 #include <stdint.h>
 
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
 int64_t assay_simd_level(void);
 
 #endif
