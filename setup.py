@@ -58,5 +58,12 @@ setup(
             extra_compile_args=_SIMD,
             optional=True,
         ),
+        Extension(
+            "assay.kernels._native_ranking",
+            ["kernels/_native/ranking.c"],
+            depends=["kernels/_native/abi.h"],
+            extra_compile_args=_STRICT,
+            optional=True,
+        ),
     ],
 )

@@ -42,6 +42,12 @@ the reference (pycocotools parity is tested on all of them).
 registers, where the eager path writes and reads per-box temporaries. Taken from
 :data:`MIN_BOXES` boxes; numba's, before it is loaded, from :data:`MIN_BOXES_COLD`
 boxes in frames of varying lengths (fixed-length frames: :data:`MIN_DENSE_BOXES_COLD`).
+
+:func:`accumulate` is the CPU's :func:`.ranking.coco_accumulate` in C only
+(:mod:`._native_ranking_kernels`; numba has no such loop): the walk of pycocotools'
+``accumulate`` over each category's matched detections, one (category, area range)
+per item, where the torch path makes some forty passes over every match
+event and (threshold, area, category, recall threshold) cell per maxDets.
 """
 
 from __future__ import annotations
@@ -72,6 +78,8 @@ __all__ = [
     "MIN_RUNS_COLD",
     "MIN_VERTICES",
     "MIN_VERTICES_COLD",
+    "accumulate",
+    "accumulate_available",
     "areas",
     "at_least",
     "at_least_available",
@@ -671,3 +679,75 @@ def at_least(
     if crowded:
         _run(lambda lo, hi: scan(index[lo]), x.shape[0], crowded)
     return torch.from_numpy(np.concatenate([p[:c] for p, c in zip(parts, counts, strict=True)]))
+
+
+def _ranking_loops() -> ModuleType | None:
+    """The C accumulation loops, when built and ``ASSAY_NATIVE`` is not off."""
+    if switched_off("ASSAY_NATIVE"):
+        return None
+    return _module("_native_ranking_kernels")
+
+
+def accumulate_available(*tensors: Tensor, detections: int = 0) -> bool:
+    """Whether :func:`accumulate` runs: CPU ``tensors``, ``ASSAY_COMPILED`` on, C loops built.
+
+    At any size from 0 (the C walk beats the torch path's fixed costs on small
+    evaluations too) below ``2**31`` ``detections`` (the loop compares precisions as
+    products of two counts in int64).
+    """
+    return detections < 2**31 and _enabled(tensors) and _ranking_loops() is not None
+
+
+def accumulate(
+    dt_segment: Tensor,
+    dt_rank: Tensor,
+    dt_score: Tensor,
+    dt_outside: Tensor,
+    det_index: Tensor,
+    gt_index: Tensor,
+    gt_ignore: Tensor,
+    gt_id_nonzero: Tensor,
+    num_counted: Tensor,
+    max_dets: Sequence[int],
+    rec_thresholds: Sequence[float],
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``_coco_accumulate`` of CPU tensors in C: ``(precision, recall, scores)``.
+
+    The arguments of :func:`.ranking.coco_accumulate` (``matches`` as ``det_index`` /
+    ``gt_index``; ``max_dets`` and ``rec_thresholds`` as host values), which the caller
+    checked; the numbers are the torch path's bit for bit. Two passes, each a range of
+    items per thread: the detections counted when unmatched up to each matching
+    candidate (per area range and maxDets), then one item per (category, area range).
+    The caller asked :func:`accumulate_available`.
+    """
+    k = _ranking_loops()
+    assert k is not None  # callers asked accumulate_available()
+    seg, rank, det, gti = (_np(t) for t in (dt_segment, dt_rank, det_index, gt_index))
+    score = _np(dt_score, np.float64)
+    outside, ignore, real = (_np(t, np.bool_) for t in (dt_outside, gt_ignore, gt_id_nonzero))
+    counted = _np(num_counted)
+    top = max(max_dets)
+    # Column m counts ranks below maxDets[m]; the largest takes every detection (the
+    # caller cut them to it), as the torch path does.
+    limit = np.array([m if m < top else np.iinfo(np.int64).max for m in max_dets], dtype=np.int64)
+    num_rec = len(rec_thresholds)
+    order = sorted(range(num_rec), key=rec_thresholds.__getitem__)  # stable
+    rec = np.array([rec_thresholds[i] for i in order], dtype=np.float64)
+    rec_pos = np.empty(num_rec, dtype=np.int64)
+    rec_pos[order] = np.arange(num_rec, dtype=np.int64)
+    num_thr, num_area, num_cand = gti.shape
+    num_cat, num_max = counted.shape[0], limit.shape[0]
+    rel = np.empty((num_cand, num_area, num_max), dtype=np.int64)
+    _run(lambda lo, hi: k.plain_counts_range(seg, rank, outside, det, limit, lo, hi, rel), num_cand)
+    shape = (num_thr, num_rec, num_cat, num_area, num_max)
+    precision, scores = np.empty(shape), np.empty(shape)
+    recall = np.empty((num_thr, num_cat, num_area, num_max))
+
+    def work(lo: int, hi: int) -> None:
+        k.accumulate_range(
+            seg, rank, score, outside, det, gti, ignore, real, counted, limit, rec, rec_pos,
+            rel, lo, hi, precision, recall, scores,
+        )  # fmt: skip
+
+    _run(work, num_cat * num_area)
+    return torch.from_numpy(precision), torch.from_numpy(recall), torch.from_numpy(scores)

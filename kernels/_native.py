@@ -1,10 +1,12 @@
 """The C loops built at install (``kernels/_native/*.c``), opened with ``ctypes``.
 
-``setup.py`` builds two optional extensions: ``_native_masks`` (the RLE mask loops of
-:mod:`._numba_kernels`) and ``_native_frames`` (the per-frame box scores of
+``setup.py`` builds three optional extensions: ``_native_masks`` (the RLE mask loops of
+:mod:`._numba_kernels`), ``_native_frames`` (the per-frame box scores of
 :mod:`._numba_frame_kernels`, plus C-only loops: entropy's frames, ``top_k``'s
-candidate pass). Each holds plain C functions with the same arguments as
-the numba functions: pointers to C-contiguous NumPy arrays, then int64 scalars. Each
+candidate pass) and ``_native_ranking`` (C only: ``coco_accumulate``'s walk,
+:mod:`._native_ranking_kernels`). Each holds plain C functions, with the numba
+functions' arguments where there are some: pointers to C-contiguous NumPy arrays,
+then int64 scalars. Each
 is a loop over one range of items, called without the GIL, one range per thread
 (:mod:`._compiled` splits the work). They give the numba and torch paths' numbers (tests
 compare all three).
@@ -32,7 +34,7 @@ from ._env import switched_off
 
 __all__ = ["ABI", "bind", "library", "pointer"]
 
-ABI = 3  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
+ABI = 4  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
 _libraries: dict[str, ctypes.CDLL | None] = {}
 
 # argument kinds of bind(): a pointer to an array, an int64 (bools as 0 / 1), a double
@@ -40,10 +42,11 @@ P, I64, F64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
 
 
 def library(name: str) -> ctypes.CDLL | None:
-    """The C library ``name`` (``"_native_masks"`` or ``"_native_frames"``), or None.
+    """The C library ``name`` (``"_native_masks"``, ``"_native_frames"``, ...), or None.
 
-    None when ``ASSAY_NATIVE`` is off (checked on every call), the extension was not
-    built or does not load, or it was built from sources of another ABI.
+    ``name``: an extension of ``setup.py`` (also ``"_native_ranking"``). None when
+    ``ASSAY_NATIVE`` is off (checked on every call), the extension was not built or
+    does not load, or it was built from sources of another ABI.
 
     Example:
         >>> lib = library("_native_masks")

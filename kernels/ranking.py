@@ -13,6 +13,12 @@ per (area range, maxDets). Each true positive is dropped into the recall-thresho
 block it opens, the blocks take their maximum precision, and a reverse running maximum
 over the ``R`` blocks gives the interpolated precision. All arithmetic on precision and
 recall is pycocotools' own, in float64: ``tp / (fp + tp + eps)`` and ``tp / npig``.
+
+On CPU tensors a C loop (``kernels/_native/ranking.c``, through
+:func:`._compiled.accumulate`) takes the place of these passes when built: pycocotools'
+own walk over each category's matched detections, one (category, area range) per
+item, with the same numbers bit for bit (``ASSAY_COMPILED=0`` or ``ASSAY_NATIVE=0``:
+the torch passes).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import _compiled
 from ._checks import (
     as_index,
     as_int64,
@@ -503,6 +510,9 @@ def _coco_accumulate(
         float(r)
         for r in (rec_thresholds.tolist() if isinstance(rec_thresholds, Tensor) else rec_thresholds)
     ]
+    tensors = (dt_segment, dt_rank, dt_score, dt_outside, *matches, gt_ignore, gt_id_nonzero)
+    if _compiled.accumulate_available(*tensors, num_counted, detections=dt_score.shape[0]):
+        return CocoAccumulation(*_compiled.accumulate(*tensors, num_counted, max_dets, rec_values))
     num_rec = len(rec_values)
     num_det = dt_score.shape[0]
     rec_order = sorted(range(num_rec), key=rec_values.__getitem__)  # stable

@@ -12,7 +12,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-#define ASSAY_NATIVE_ABI 3
+#define ASSAY_NATIVE_ABI 4
 
 #if defined(_WIN32)
 #define ASSAY_EXPORT __declspec(dllexport)
