@@ -30,6 +30,15 @@
 
 #define SELECT_BLOCK 64
 
+/* the scores after the last whole block of 64, one by one; returns the count */
+#define AT_LEAST_TAIL(TAKE)                                                                \
+    for (; i < hi; i++)                                                                    \
+        if (TAKE(x[i], b)) {                                                               \
+            if (count < cap) idx[count] = i;                                               \
+            count++;                                                                       \
+        }                                                                                  \
+    return count;
+
 /* the scan of one range, for one direction (TAKE(v, b): v is taken) */
 #define AT_LEAST_RANGE(T, NAME, TAKE)                                                      \
     static int64_t NAME(const T *x, int64_t lo, int64_t hi, T b, int64_t *idx,             \
@@ -47,12 +56,7 @@
                     count++;                                                               \
                 }                                                                          \
         }                                                                                  \
-        for (; i < hi; i++)                                                                \
-            if (TAKE(x[i], b)) {                                                           \
-                if (count < cap) idx[count] = i;                                           \
-                count++;                                                                   \
-            }                                                                              \
-        return count;                                                                      \
+        AT_LEAST_TAIL(TAKE)                                                                \
     }
 
 #define AT_LEAST_HIGH(v, b) ((v) >= (b))
@@ -106,12 +110,7 @@ MASK64(le64_f64, double, __m256d, _mm256_loadu_pd, _mm256_cmp_pd, _mm256_movemas
             const uint64_t m = MASK(x + i, SET1(b));                                        \
             if (m) count = bits_out(m, i, idx, count, cap);                                 \
         }                                                                                   \
-        for (; i < hi; i++)                                                                 \
-            if (TAKE(x[i], b)) {                                                            \
-                if (count < cap) idx[count] = i;                                            \
-                count++;                                                                    \
-            }                                                                               \
-        return count;                                                                       \
+        AT_LEAST_TAIL(TAKE)                                                                 \
     }
 AT_LEAST_AVX2(float, high_avx2_f32, _mm256_set1_ps, ge64_f32, AT_LEAST_HIGH)
 AT_LEAST_AVX2(float, low_avx2_f32, _mm256_set1_ps, le64_f32, AT_LEAST_LOW)
