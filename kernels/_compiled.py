@@ -723,13 +723,14 @@ def accumulate(
     k = _ranking_loops()
     assert k is not None  # callers asked accumulate_available()
     seg, rank, det, gti = (_np(t) for t in (dt_segment, dt_rank, det_index, gt_index))
-    score = _np(dt_score, np.float64)
+    score = _np(dt_score.detach().to(torch.float64), np.float64)  # NumPy has no bfloat16
     outside, ignore, real = (_np(t, np.bool_) for t in (dt_outside, gt_ignore, gt_id_nonzero))
     counted = _np(num_counted)
     top = max(max_dets)
     # Column m counts ranks below maxDets[m]; the largest takes every detection (the
     # caller cut them to it), as the torch path does.
-    limit = np.array([m if m < top else np.iinfo(np.int64).max for m in max_dets], dtype=np.int64)
+    never = int(np.iinfo(np.int64).max)  # above every rank (ints beyond int64 too)
+    limit = np.array([m if m < min(top, never) else never for m in max_dets], dtype=np.int64)
     num_rec = len(rec_thresholds)
     order = sorted(range(num_rec), key=rec_thresholds.__getitem__)  # stable
     rec = np.array([rec_thresholds[i] for i in order], dtype=np.float64)

@@ -6,10 +6,9 @@
 candidate pass) and ``_native_ranking`` (C only: ``coco_accumulate``'s walk,
 :mod:`._native_ranking_kernels`). Each holds plain C functions, with the numba
 functions' arguments where there are some: pointers to C-contiguous NumPy arrays,
-then int64 scalars. Each
-is a loop over one range of items, called without the GIL, one range per thread
-(:mod:`._compiled` splits the work). They give the numba and torch paths' numbers (tests
-compare all three).
+then int64 scalars. Each is a loop over one range of items, called without the GIL,
+one range per thread (:mod:`._compiled` splits the work). They give the torch paths'
+numbers, and numba's where numba has the loop (tests compare them).
 
 Opening a library costs about a millisecond, against 0.6-0.9 s to import numba and load
 its cached code, so the C loops take every batch from the warm minimums.

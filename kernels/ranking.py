@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 _EPS = 2.220446049250313e-16  # np.spacing(1)
+_INT64_MAX = (1 << 63) - 1  # maxDets above it: every rank is below it
 
 
 class CocoAccumulation(NamedTuple):
@@ -633,6 +634,7 @@ def _coco_accumulate(
         # Every detection counted as if unmatched: counted iff inside the area range.
         # Detections are cut to max(max_dets): the largest one includes them all.
         every = max_det >= max(max_dets)
+        max_det = min(max_det, _INT64_MAX)  # above every rank; torch wraps larger ints
         plain = inside if every else inside & (dt_rank < max_det)
         plain_cum = (
             _row_cumsum(plain, cum_buf).view(-1)

@@ -241,6 +241,29 @@ def test_equals_torch_on_hard_cases(
     _both(monkeypatch, _random_inputs(100 + seed, **case))
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_narrow_scores_through_the_public_entry(
+    monkeypatch: pytest.MonkeyPatch, dtype: torch.dtype
+) -> None:
+    """Scores of any float dtype (NumPy has no bfloat16) give the torch path's arrays."""
+    kwargs = _random_inputs(7)
+    kwargs["dt_score"] = kwargs["dt_score"].to(dtype)
+    acc = _both(monkeypatch, kwargs)
+    public = coco_accumulate(**kwargs)
+    assert torch.equal(public.scores, acc.scores)
+
+
+def test_max_dets_beyond_int64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """maxDets values past int64 (every rank is below them): both paths give what a
+    maxDets of 10**6 gives (the torch path compared ranks with a wrapped 2**63)."""
+    for max_dets in ([1, 10, 2**63], [2**63, 2**64], [2**70, 5]):
+        kwargs = _random_inputs(8)
+        kwargs["max_dets"] = max_dets
+        got = _both(monkeypatch, kwargs)
+        kwargs["max_dets"] = [min(m, 10**6) for m in max_dets]
+        assert torch.equal(got.precision, _both(monkeypatch, kwargs).precision)
+
+
 def _empty(num_det: int, num_gt: int, num_cat: int) -> dict[str, Any]:
     num_thr, num_area = 2, 3
     return {

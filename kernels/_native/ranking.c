@@ -134,7 +134,7 @@ static inline double coco_precision(int64_t c, int64_t N) {
 static int64_t threshold_count(double r, int64_t n) {
     const double nn = (double)n;
     double x = ceil(r * nn);
-    int64_t c = x <= 0.0 ? 0 : (x >= nn ? n : (int64_t)x);
+    int64_t c = x > 0.0 ? (x >= nn ? n : (int64_t)x) : 0; /* NaN: 0, no undefined cast */
     while (c > 0 && (double)(c - 1) / nn >= r) c--;
     while (c < n && (double)c / nn < r) c++;
     return c;
