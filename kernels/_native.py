@@ -31,7 +31,7 @@ import numpy as np
 
 from ._env import switched_off
 
-__all__ = ["ABI", "bind", "library", "pointer"]
+__all__ = ["ABI", "bind", "check_span", "library", "pointer"]
 
 ABI = 4  # kernels/_native/abi.h's ASSAY_NATIVE_ABI
 _libraries: dict[str, ctypes.CDLL | None] = {}
@@ -67,8 +67,7 @@ def _open(name: str) -> ctypes.CDLL | None:
         return None
     try:  # optional: any failure -> the numba or torch paths, said once
         lib = ctypes.CDLL(path)
-        lib.assay_native_abi.restype = ctypes.c_int64
-        abi = lib.assay_native_abi()
+        abi = bind(lib, "assay_native_abi", returns=I64)()
     except Exception as error:  # pragma: no cover - depends on the build
         _refused(name, f"it does not load ({error})")
         return None
@@ -87,12 +86,26 @@ def _refused(name: str, why: str) -> None:
     )
 
 
-def bind(lib: ctypes.CDLL, name: str, *args: Any) -> Any:
-    """``lib``'s function ``name`` with argument types ``args`` (``P``, ``I64``, ``F64``)."""
+def bind(lib: ctypes.CDLL, name: str, *args: Any, returns: Any = None) -> Any:
+    """``lib``'s function ``name`` with argument types ``args`` (``P``, ``I64``, ``F64``).
+
+    ``returns``: its result type (``I64``), or ``None`` for a function that returns
+    nothing.
+    """
     fn = getattr(lib, name)
     fn.argtypes = list(args)
-    fn.restype = None
+    fn.restype = returns
     return fn
+
+
+def check_span(lo: int, hi: int, n: int) -> None:
+    """A loop's range of items ``[lo, hi)`` must lie in ``[0, n)`` (the C loops trust it).
+
+    Raises:
+        ValueError: otherwise, naming both.
+    """
+    if not 0 <= lo <= hi <= n:
+        raise ValueError(f"Expected 0 <= lo <= hi <= {n}, but got [{lo}, {hi})")
 
 
 def pointer(a: np.ndarray, dtype: type | np.dtype[Any]) -> int:

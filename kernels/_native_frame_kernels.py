@@ -19,12 +19,11 @@ for numba's loop.
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any, Protocol
 
 import numpy as np
 
-from ._native import F64, I64, P, bind, library, pointer
+from ._native import F64, I64, P, bind, check_span, library, pointer
 
 # numba's entry points (kernels/_numba.py's dispatcher takes either module); the C-only
 # entropy_frames is not among them
@@ -51,13 +50,13 @@ try:
     _LOOPS["entropy", np.dtype(np.float32)] = bind(_lib, "entropy_frames_f32", *_ARGS)
     # top_k's candidate pass: (x, lo, hi, bound, descending, idx, cap) -> count
     _AT_LEAST = {
-        np.dtype(dtype): bind(_lib, f"at_least_{suffix}", P, I64, I64, F64, I64, P, I64)
+        np.dtype(dtype): bind(
+            _lib, f"at_least_{suffix}", P, I64, I64, F64, I64, P, I64, returns=I64
+        )
         for dtype, suffix in ((np.float32, "f32"), (np.float64, "f64"))
     }
 except AttributeError as error:  # a library built from older sources
     raise ImportError(f"the C frame-score loops are incomplete: {error}") from error
-for _fn in _AT_LEAST.values():
-    _fn.restype = ctypes.c_int64
 
 
 def _call(
@@ -177,14 +176,14 @@ def at_least(
     Raises:
         TypeError: ``x`` neither float32 nor float64, or ``x`` / ``idx`` not
             C-contiguous of their dtypes.
+        ValueError: ``[lo, hi)`` not inside ``x``.
     """
     loop: Any = _AT_LEAST.get(x.dtype)
     if loop is None:
         raise TypeError(
             f"Expected float32 or float64 scores for the C at_least loop, but got {x.dtype}"
         )
-    if not 0 <= lo <= hi <= x.shape[0]:
-        raise ValueError(f"Expected 0 <= lo <= hi <= {x.shape[0]}, but got [{lo}, {hi})")
+    check_span(lo, hi, x.shape[0])
     return int(
         loop(
             pointer(x, x.dtype),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._native import I64, P, bind, library, pointer
+from ._native import I64, P, bind, check_span, library, pointer
 
 __all__ = ["accumulate_range", "plain_counts_range"]
 
@@ -48,11 +48,6 @@ def _expect(name: str, a: np.ndarray, shape: tuple[int, ...]) -> None:
     """``a`` must have ``shape`` (the loops index it by the other arrays' sizes)."""
     if a.shape != shape:
         raise ValueError(f"Expected `{name}` of shape {shape} for the C loop, but got {a.shape}")
-
-
-def _check_range(lo: int, hi: int, n: int) -> None:
-    if not 0 <= lo <= hi <= n:
-        raise ValueError(f"Expected 0 <= lo <= hi <= {n}, but got [{lo}, {hi})")
 
 
 def _bytes(a: np.ndarray) -> int:
@@ -94,7 +89,7 @@ def plain_counts_range(
     _expect("rank", rank, (num_det,))
     _expect("outside", outside, (outside.shape[0], num_det))
     _expect("rel", rel, (num_cand, outside.shape[0], limit.shape[0]))
-    _check_range(lo, hi, num_cand)
+    check_span(lo, hi, num_cand)
     _plain(
         pointer(seg, _i8),
         pointer(rank, _i8),
@@ -176,7 +171,7 @@ def accumulate_range(
         ("scores", scores, (num_thr, num_rec, num_cat, num_area, num_max)),
     ):
         _expect(name, a, shape)
-    _check_range(lo, hi, num_cat * num_area)
+    check_span(lo, hi, num_cat * num_area)
     max_n = int(counted.max()) if counted.size else 0
     num_tm, blocks = num_thr * num_max, num_rec + 1
     scratch_i = np.empty(
